@@ -1,0 +1,209 @@
+/* Volume userdata plumbing, errors, options and docstrings. */
+#include "lutil.h"
+
+#include <string.h>
+
+#define DOCS_KEY "medula.docs"
+
+static void push_docs(lua_State *L)
+{
+    if (lua_getfield(L, LUA_REGISTRYINDEX, DOCS_KEY) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_newtable(L);
+        lua_pushliteral(L, "k");
+        lua_setfield(L, -2, "__mode");
+        lua_setmetatable(L, -2);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, DOCS_KEY);
+    }
+}
+
+void md_lua_setdoc(lua_State *L, int idx, const char *doc)
+{
+    idx = lua_absindex(L, idx);
+    push_docs(L);
+    lua_pushvalue(L, idx);
+    lua_pushstring(L, doc);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+void md_lua_register(lua_State *L, const MdLuaReg *regs)
+{
+    for (; regs->name; regs++) {
+        lua_pushcfunction(L, regs->func);
+        if (regs->doc) md_lua_setdoc(L, -1, regs->doc);
+        lua_setfield(L, -2, regs->name);
+    }
+}
+
+MdVolume *md_lua_newvolume(lua_State *L)
+{
+    MdVolume *v = lua_newuserdatauv(L, sizeof *v, 1);
+    memset(v, 0, sizeof *v);
+    luaL_setmetatable(L, MD_VOLUME_MT);
+    return v;
+}
+
+void md_lua_account(lua_State *L, const MdVolume *v)
+{
+    if (v->buf) lua_gc(L, LUA_GCSTEP, (int)(v->buf->nbytes >> 10 > 1000000 ? 1000000 : v->buf->nbytes >> 10));
+    size_t budget = md_memory_budget();
+    if (budget && md_live_bytes() > budget / 10 * 9) lua_gc(L, LUA_GCCOLLECT);
+}
+
+void md_lua_alloc(lua_State *L, MdVolume *v, int zero)
+{
+    MdError err;
+    if (md_volume_alloc(v, zero, 0, &err) != MD_OK) {
+        lua_gc(L, LUA_GCCOLLECT); /* buffers waiting for the collector may free enough */
+        if (md_volume_alloc(v, zero, 0, &err) != MD_OK) md_lua_raise(L, &err);
+    }
+    md_lua_account(L, v);
+}
+
+MdVolume *md_lua_tovolume(lua_State *L, int idx)
+{
+    return luaL_testudata(L, idx, MD_VOLUME_MT);
+}
+
+MdVolume *md_lua_checkvolume(lua_State *L, int idx)
+{
+    MdVolume *v = luaL_checkudata(L, idx, MD_VOLUME_MT);
+    if (!v->buf) luaL_error(L, "attempt to use a released volume");
+    return v;
+}
+
+MdVolume *md_lua_newlike(lua_State *L, const MdVolume *src, int dtype, int zero)
+{
+    MdVolume *v = md_lua_newvolume(L);
+    md_volume_init(v, dtype >= 0 ? (MdDtype)dtype : src->dtype, src->ndim, src->dim);
+    md_volume_copy_geometry(v, src);
+    md_lua_alloc(L, v, zero);
+    return v;
+}
+
+int md_lua_raise(lua_State *L, const MdError *err)
+{
+    return luaL_error(L, "%s", err->msg);
+}
+
+void md_lua_checkopts(lua_State *L, int idx, const char *const valid[])
+{
+    if (lua_isnoneornil(L, idx)) return;
+    luaL_checktype(L, idx, LUA_TTABLE);
+    idx = lua_absindex(L, idx);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        int ok = 0;
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            const char *k = lua_tostring(L, -1);
+            for (int i = 0; valid[i]; i++)
+                if (strcmp(valid[i], k) == 0) ok = 1;
+        }
+        if (!ok) {
+            luaL_Buffer b;
+            luaL_buffinit(L, &b);
+            for (int i = 0; valid[i]; i++) {
+                if (i) luaL_addstring(&b, ", ");
+                luaL_addstring(&b, valid[i]);
+            }
+            luaL_pushresult(&b);
+            const char *k = luaL_tolstring(L, -2, NULL);
+            luaL_argerror(L, idx,
+                          lua_pushfstring(L, "unknown option '%s' (valid: %s)", k, lua_tostring(L, -2)));
+        }
+    }
+}
+
+static int getfield(lua_State *L, int idx, const char *key)
+{
+    if (lua_type(L, idx) != LUA_TTABLE) {
+        lua_pushnil(L);
+        return LUA_TNIL;
+    }
+    return lua_getfield(L, idx, key);
+}
+
+double md_lua_optnumfield(lua_State *L, int idx, const char *key, double def)
+{
+    idx = lua_absindex(L, idx);
+    int t = getfield(L, idx, key);
+    double r = def;
+    if (t != LUA_TNIL) {
+        if (!lua_isnumber(L, -1))
+            luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be a number (got %s)", key,
+                                                  luaL_typename(L, -1)));
+        r = lua_tonumber(L, -1);
+    }
+    lua_pop(L, 1);
+    return r;
+}
+
+int md_lua_optboolfield(lua_State *L, int idx, const char *key, int def)
+{
+    idx = lua_absindex(L, idx);
+    int t = getfield(L, idx, key);
+    int r = def;
+    if (t != LUA_TNIL) {
+        if (t != LUA_TBOOLEAN)
+            luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be a boolean (got %s)", key,
+                                                  luaL_typename(L, -1)));
+        r = lua_toboolean(L, -1);
+    }
+    lua_pop(L, 1);
+    return r;
+}
+
+const char *md_lua_optstrfield(lua_State *L, int idx, const char *key, const char *def)
+{
+    idx = lua_absindex(L, idx);
+    int t = getfield(L, idx, key);
+    const char *r = def;
+    if (t != LUA_TNIL) {
+        if (t != LUA_TSTRING)
+            luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be a string (got %s)", key,
+                                                  luaL_typename(L, -1)));
+        r = lua_tostring(L, -1); /* stays valid: the option table holds it */
+    }
+    lua_pop(L, 1);
+    return r;
+}
+
+void md_lua_checknumbers(lua_State *L, int idx, double *out, int n, const char *what)
+{
+    idx = lua_absindex(L, idx);
+    if (lua_type(L, idx) != LUA_TTABLE)
+        luaL_error(L, "%s must be a table of %d numbers (got %s)", what, n, luaL_typename(L, idx));
+    if ((int)lua_rawlen(L, idx) != n)
+        luaL_error(L, "%s must have %d numbers (got %d)", what, n, (int)lua_rawlen(L, idx));
+    for (int i = 0; i < n; i++) {
+        lua_rawgeti(L, idx, i + 1);
+        if (!lua_isnumber(L, -1))
+            luaL_error(L, "%s[%d] must be a number (got %s)", what, i + 1, luaL_typename(L, -1));
+        out[i] = lua_tonumber(L, -1);
+        lua_pop(L, 1);
+    }
+}
+
+MdDtype md_lua_checkdtype(lua_State *L, int idx, int def)
+{
+    if (lua_isnoneornil(L, idx) && def >= 0) return (MdDtype)def;
+    const char *s = luaL_checkstring(L, idx);
+    int t = md_dtype_from_name(s);
+    if (t < 0)
+        luaL_argerror(L, idx, lua_pushfstring(L, "unknown dtype '%s' (valid: uint8, int8, uint16, "
+                                                 "int16, uint32, int32, float32, float64)", s));
+    return (MdDtype)t;
+}
+
+void md_lua_pushnumbers(lua_State *L, const double *x, int n)
+{
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        lua_pushnumber(L, x[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+}

@@ -1,0 +1,60 @@
+/* Binding helpers shared by every l*.c file: the Volume userdata, raising
+ * C errors, option tables, registration with docstrings. Holds no algorithm. */
+#ifndef MD_LUTIL_H
+#define MD_LUTIL_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "../core/volume.h"
+
+#define MD_VOLUME_MT "Volume"
+
+/* A function, its Lua name and its docstring (first line: signature). */
+typedef struct MdLuaReg {
+    const char *name;
+    lua_CFunction func;
+    const char *doc;
+} MdLuaReg;
+
+/* Sets each function of regs into the table at the top of the stack and
+ * records its docstring. Stack: unchanged. */
+void md_lua_register(lua_State *L, const MdLuaReg *regs);
+/* Records doc for the value at idx (any function). Stack: unchanged. */
+void md_lua_setdoc(lua_State *L, int idx, const char *doc);
+
+/* Pushes a new Volume userdata with an empty header (no buffer) and
+ * returns the header. Stack: +1. */
+MdVolume *md_lua_newvolume(lua_State *L);
+/* Allocates v's buffer (dtype and dims already set), raising on failure,
+ * and nudges the collector by the bytes allocated. */
+void md_lua_alloc(lua_State *L, MdVolume *v, int zero);
+/* Tells the collector that a reader allocated v's buffer. */
+void md_lua_account(lua_State *L, const MdVolume *v);
+/* The Volume at idx; raises "Volume expected" or "attempt to use a released volume". */
+MdVolume *md_lua_checkvolume(lua_State *L, int idx);
+/* The Volume at idx, or NULL when it is not a Volume. */
+MdVolume *md_lua_tovolume(lua_State *L, int idx);
+/* Pushes a new volume with v's dtype (or dtype >= 0), dims and geometry,
+ * allocated. Stack: +1. */
+MdVolume *md_lua_newlike(lua_State *L, const MdVolume *v, int dtype, int zero);
+
+/* Raises err's message (never returns). */
+int md_lua_raise(lua_State *L, const MdError *err);
+
+/* Raises when the table at idx has a key not in valid (NULL-terminated),
+ * naming the function's argument and listing the valid keys. */
+void md_lua_checkopts(lua_State *L, int idx, const char *const valid[]);
+/* Field helpers on an option table at idx (absent or nil -> default). */
+double md_lua_optnumfield(lua_State *L, int idx, const char *key, double def);
+int md_lua_optboolfield(lua_State *L, int idx, const char *key, int def);
+const char *md_lua_optstrfield(lua_State *L, int idx, const char *key, const char *def);
+/* Reads a list of n numbers from the table at idx (raises naming what). */
+void md_lua_checknumbers(lua_State *L, int idx, double *out, int n, const char *what);
+/* Reads a dtype name at idx, or def when absent. */
+MdDtype md_lua_checkdtype(lua_State *L, int idx, int def);
+
+/* Pushes a Lua list of n numbers. Stack: +1. */
+void md_lua_pushnumbers(lua_State *L, const double *x, int n);
+
+#endif

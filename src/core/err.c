@@ -1,0 +1,40 @@
+/* Error message helpers. */
+#include "err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+MdStatus md_error(MdError *err, MdStatus status, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return status;
+}
+
+void md_error_prefix(MdError *err, const char *prefix)
+{
+    if (!err || !prefix) return;
+    char tmp[MD_ERRMSG_MAX];
+    snprintf(tmp, sizeof tmp, "%s: %s", prefix, err->msg);
+    memcpy(err->msg, tmp, sizeof tmp);
+}
+
+const char *md_status_name(MdStatus status)
+{
+    switch (status) {
+    case MD_OK: return "ok";
+    case MD_EINVAL: return "invalid argument";
+    case MD_ENOMEM: return "out of memory";
+    case MD_ETOOBIG: return "size too large";
+    case MD_EIO: return "input/output error";
+    case MD_EFORMAT: return "bad file format";
+    case MD_EUNSUPPORTED: return "unsupported";
+    case MD_ECANCELLED: return "cancelled";
+    }
+    return "unknown error";
+}

@@ -1,0 +1,127 @@
+/* Buffers with live-byte accounting, and volume headers. */
+#include "volume.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static size_t live_bytes;  /* atomic via __atomic builtins */
+static size_t budget_bytes;
+
+size_t md_live_bytes(void) { return __atomic_load_n(&live_bytes, __ATOMIC_RELAXED); }
+void md_set_memory_budget(size_t bytes) { budget_bytes = bytes; }
+size_t md_memory_budget(void) { return budget_bytes; }
+
+MdStatus md_checked_mul(size_t *n, size_t a, size_t b, MdError *err)
+{
+    if (a != 0 && b > SIZE_MAX / a)
+        return md_error(err, MD_ETOOBIG, "size overflow (%zu x %zu)", a, b);
+    *n = a * b;
+    return MD_OK;
+}
+
+MdStatus md_buffer_new(MdBuffer **out, size_t nbytes, int zero, MdError *err)
+{
+    *out = NULL;
+    if (budget_bytes && md_live_bytes() + nbytes > budget_bytes)
+        return md_error(err, MD_ENOMEM,
+                        "memory budget exceeded (%zu bytes live, %zu requested, budget %zu)",
+                        md_live_bytes(), nbytes, budget_bytes);
+    MdBuffer *b = malloc(sizeof *b);
+    if (!b) return md_error(err, MD_ENOMEM, "out of memory allocating a buffer header");
+    size_t n = nbytes ? nbytes : 1;
+    b->data = zero ? calloc(1, n) : malloc(n);
+    if (!b->data) {
+        free(b);
+        return md_error(err, MD_ENOMEM, "out of memory allocating %zu bytes", nbytes);
+    }
+    b->nbytes = nbytes;
+    b->refs = 1;
+    __atomic_add_fetch(&live_bytes, nbytes, __ATOMIC_RELAXED);
+    *out = b;
+    return MD_OK;
+}
+
+void md_buffer_retain(MdBuffer *b)
+{
+    if (b) __atomic_add_fetch(&b->refs, 1, __ATOMIC_RELAXED);
+}
+
+void md_buffer_release(MdBuffer *b)
+{
+    if (!b) return;
+    if (__atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        __atomic_sub_fetch(&live_bytes, b->nbytes, __ATOMIC_RELAXED);
+        free(b->data);
+        free(b);
+    }
+}
+
+void md_volume_init(MdVolume *v, MdDtype dtype, int ndim, const int64_t *dim)
+{
+    memset(v, 0, sizeof *v);
+    v->dtype = dtype;
+    v->ndim = ndim;
+    for (int i = 0; i < MD_MAXDIM; i++) v->dim[i] = (i < ndim && dim) ? dim[i] : 1;
+    for (int i = 0; i < 3; i++) {
+        v->spacing[i] = 1.0;
+        v->direction[i * 3 + i] = 1.0;
+    }
+    v->tstep = 1.0;
+}
+
+size_t md_volume_count(const MdVolume *v)
+{
+    size_t n = 1;
+    for (int i = 0; i < MD_MAXDIM; i++) n *= (size_t)v->dim[i];
+    return n;
+}
+
+size_t md_volume_nbytes(const MdVolume *v)
+{
+    return md_volume_count(v) * md_dtype_size(v->dtype);
+}
+
+MdStatus md_volume_check_dims(int ndim, const int64_t *dim, MdError *err)
+{
+    if (ndim < 1 || ndim > MD_MAXDIM)
+        return md_error(err, MD_EINVAL, "number of dimensions must be 1 to 4 (got %d)", ndim);
+    size_t n = 8; /* room for the widest element */
+    for (int i = 0; i < ndim; i++) {
+        if (dim[i] < 1)
+            return md_error(err, MD_EINVAL, "dimension %d must be >= 1 (got %lld)", i + 1,
+                            (long long)dim[i]);
+        if (md_checked_mul(&n, n, (size_t)dim[i], err) != MD_OK || n > (size_t)INT64_MAX)
+            return md_error(err, MD_ETOOBIG, "dimensions too large (axis %d = %lld overflows)",
+                            i + 1, (long long)dim[i]);
+    }
+    return MD_OK;
+}
+
+MdStatus md_volume_alloc(MdVolume *v, int zero, size_t extra, MdError *err)
+{
+    MdStatus st = md_volume_check_dims(v->ndim, v->dim, err);
+    if (st != MD_OK) return st;
+    size_t n = md_dtype_size(v->dtype);
+    for (int i = 0; i < MD_MAXDIM; i++)
+        if ((st = md_checked_mul(&n, n, (size_t)v->dim[i], err)) != MD_OK) return st;
+    if (n > SIZE_MAX - extra) return md_error(err, MD_ETOOBIG, "size overflow");
+    md_volume_release(v);
+    st = md_buffer_new(&v->buf, n + extra, zero, err);
+    v->offset = extra;
+    return st;
+}
+
+void md_volume_release(MdVolume *v)
+{
+    md_buffer_release(v->buf);
+    v->buf = NULL;
+    v->offset = 0;
+}
+
+void md_volume_copy_geometry(MdVolume *dst, const MdVolume *src)
+{
+    memcpy(dst->spacing, src->spacing, sizeof dst->spacing);
+    memcpy(dst->origin, src->origin, sizeof dst->origin);
+    memcpy(dst->direction, src->direction, sizeof dst->direction);
+    dst->tstep = src->tstep;
+}
