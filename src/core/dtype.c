@@ -71,8 +71,8 @@ double md_saturate(double x, MdDtype t)
 {
     if (md_dtype_is_float(t)) {
         if (t == MD_FLOAT32 && isfinite(x)) {
-            if (x > FLT_MAX) return INFINITY;
-            if (x < -FLT_MAX) return -INFINITY;
+            if (x > (double)FLT_MAX) return HUGE_VAL;
+            if (x < -(double)FLT_MAX) return -HUGE_VAL;
         }
         return x;
     }

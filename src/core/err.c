@@ -20,7 +20,14 @@ void md_error_prefix(MdError *err, const char *prefix)
 {
     if (!err || !prefix) return;
     char tmp[MD_ERRMSG_MAX];
-    snprintf(tmp, sizeof tmp, "%s: %s", prefix, err->msg);
+    size_t n = strlen(prefix);
+    if (n > MD_ERRMSG_MAX / 2) n = MD_ERRMSG_MAX / 2;
+    memcpy(tmp, prefix, n);
+    memcpy(tmp + n, ": ", 2);
+    size_t rest = MD_ERRMSG_MAX - n - 3;
+    size_t m = strnlen(err->msg, rest);
+    memcpy(tmp + n + 2, err->msg, m);
+    tmp[n + 2 + m] = 0;
     memcpy(err->msg, tmp, sizeof tmp);
 }
 

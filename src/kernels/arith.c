@@ -40,15 +40,12 @@ static void store_block(void *dst, MdDtype t, size_t start, size_t n, const doub
                         MdRounding r)
 {
     switch (t) {
-    case MD_FLOAT32: {
-        float *d = (float *)dst + start;
-        for (size_t i = 0; i < n; i++) d[i] = (float)src[i];
-    } break;
-    case MD_FLOAT64: memcpy((double *)dst + start, src, n * sizeof *src); break;
 #define MD_X(tag, name, ctype, isf)                                               \
-    case MD_##tag:                                                                \
-        if (!isf) {                                                               \
-            ctype *d = (ctype *)dst + start;                                      \
+    case MD_##tag: {                                                              \
+        ctype *d = (ctype *)dst + start;                                          \
+        if (isf) {                                                                \
+            for (size_t i = 0; i < n; i++) d[i] = (ctype)src[i];                  \
+        } else {                                                                  \
             const double lo = md_dtype_min(t), hi = md_dtype_max(t);              \
             for (size_t i = 0; i < n; i++) {                                      \
                 double x = src[i];                                                \
@@ -56,7 +53,7 @@ static void store_block(void *dst, MdDtype t, size_t start, size_t n, const doub
                 d[i] = (ctype)(x < lo ? lo : x > hi ? hi : x);                    \
             }                                                                     \
         }                                                                         \
-        break;
+    } break;
         MD_DTYPE_LIST(MD_X)
 #undef MD_X
     default: break;
@@ -259,7 +256,7 @@ MdStatus md_stats(const MdVolume *v, const MdVolume *mask, MdStats *out, MdError
             size_t s = blk * BLOCK, m = n - s < BLOCK ? n - s : BLOCK;
             load_block(vd, v->dtype, s, m, x);
             if (mask) load_block(md_volume_data(mask), mask->dtype, s, m, m8);
-            Partial q = {INFINITY, -INFINITY, 0.0, 0, 0};
+            Partial q = {HUGE_VAL, -HUGE_VAL, 0.0, 0, 0};
             for (size_t i = 0; i < m; i++) {
                 if (mask && m8[i] == 0) continue;
                 if (!isfinite(x[i])) {
@@ -274,7 +271,7 @@ MdStatus md_stats(const MdVolume *v, const MdVolume *mask, MdStats *out, MdError
             p[blk] = q;
         }
     }
-    MdStats s = {INFINITY, -INFINITY, 0, 0, 0, 0, 0};
+    MdStats s = {HUGE_VAL, -HUGE_VAL, 0, 0, 0, 0, 0};
     for (size_t b = 0; b < nblocks; b++) {
         if (p[b].min < s.min) s.min = p[b].min;
         if (p[b].max > s.max) s.max = p[b].max;
@@ -282,7 +279,7 @@ MdStatus md_stats(const MdVolume *v, const MdVolume *mask, MdStats *out, MdError
         s.count += p[b].count;
         s.nonfinite += p[b].nonfinite;
     }
-    s.mean = s.count ? s.sum / (double)s.count : NAN;
+    s.mean = s.count ? s.sum / (double)s.count : (double)NAN;
     const double mean = s.mean;
 #pragma omp parallel if (n > 65536)
     {
@@ -303,8 +300,8 @@ MdStatus md_stats(const MdVolume *v, const MdVolume *mask, MdStats *out, MdError
     }
     double ss = 0;
     for (size_t b = 0; b < nblocks; b++) ss += sq[b];
-    s.std = s.count ? sqrt(ss / (double)s.count) : NAN;
-    if (!s.count) s.min = s.max = NAN;
+    s.std = s.count ? sqrt(ss / (double)s.count) : (double)NAN;
+    if (!s.count) s.min = s.max = (double)NAN;
     free(p);
     free(sq);
     *out = s;

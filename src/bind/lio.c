@@ -1,0 +1,139 @@
+/* Binding of the file readers and writers (io/formats): vol.read,
+ * v:write, vol.save_npy_stack. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../io/formats.h"
+#include "../io/npy.h"
+#include "lvolume.h"
+
+/* Frees the metadata a reader collected, even when the reader raises. */
+typedef struct MetaBox {
+    MdMeta meta;
+} MetaBox;
+
+static int metabox_gc(lua_State *L)
+{
+    MetaBox *b = lua_touserdata(L, 1);
+    md_meta_free(&b->meta);
+    return 0;
+}
+
+static MetaBox *push_metabox(lua_State *L)
+{
+    MetaBox *b = lua_newuserdatauv(L, sizeof *b, 0);
+    md_meta_init(&b->meta);
+    if (luaL_newmetatable(L, "medula.MetaBox")) {
+        lua_pushcfunction(L, metabox_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    return b;
+}
+
+static int l_read(lua_State *L)
+{
+    static const char *const keys[] = {"raw", NULL};
+    const char *path = luaL_checkstring(L, 1);
+    md_lua_checkopts(L, 2, keys);
+    MdReadOpts opts = {0};
+    opts.raw = md_lua_optboolfield(L, 2, "raw", 0);
+    MetaBox *box = push_metabox(L);
+    MdVolume *v = md_lua_newvolume(L);
+    MdError err;
+    if (md_read(path, &opts, v, &box->meta, &err) != MD_OK) {
+        md_volume_release(v);
+        return md_lua_raise(L, &err);
+    }
+    md_lua_account(L, v);
+    lua_createtable(L, 0, (int)box->meta.n);
+    for (size_t i = 0; i < box->meta.n; i++) {
+        lua_pushstring(L, box->meta.vals[i]);
+        lua_setfield(L, -2, box->meta.keys[i]);
+    }
+    lua_setiuservalue(L, -2, 1);
+    return 1;
+}
+
+static int l_write(lua_State *L)
+{
+    static const char *const keys[] = {"level", "compress", "nifti2", NULL};
+    MdVolume *v = md_lua_checkvolume(L, 1);
+    const char *path = luaL_checkstring(L, 2);
+    md_lua_checkopts(L, 3, keys);
+    MdWriteOpts opts;
+    opts.level = (int)md_lua_optnumfield(L, 3, "level", -1);
+    opts.compress = md_lua_optboolfield(L, 3, "compress", 0);
+    opts.nifti2 = md_lua_optboolfield(L, 3, "nifti2", 0);
+    MdError err;
+    if (md_write(path, v, &opts, &err) != MD_OK) return md_lua_raise(L, &err);
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int l_save_npy_stack(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    size_t n = lua_rawlen(L, 2);
+    luaL_argcheck(L, n > 0, 2, "the list of volumes is empty");
+    const MdVolume **vols = lua_newuserdatauv(L, n * sizeof *vols, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_rawgeti(L, 2, (lua_Integer)i + 1);
+        MdVolume *v = md_lua_tovolume(L, -1);
+        if (!v) return luaL_error(L, "save_npy_stack: item %d is not a Volume", (int)i + 1);
+        if (!v->buf) return luaL_error(L, "attempt to use a released volume");
+        vols[i] = v;
+        lua_pop(L, 1); /* the list keeps it alive */
+    }
+    MdError err;
+    if (md_npy_write_stack(path, vols, n, &err) != MD_OK) return md_lua_raise(L, &err);
+    return 0;
+}
+
+static int l_format_of(lua_State *L)
+{
+    MdFormat f = md_format_from_path(luaL_checkstring(L, 1));
+    if (f == MD_FMT_UNKNOWN)
+        lua_pushnil(L);
+    else
+        lua_pushstring(L, md_format_name(f));
+    return 1;
+}
+
+static const MdLuaReg functions[] = {
+    {"read", l_read,
+     "vol.read(path [, {raw=false}]) -> Volume\n"
+     "Reads a NIfTI (.nii, .nii.gz), MetaImage (.mhd, .mha) or NumPy (.npy) file;\n"
+     "exactly the file named (x.nii.gz never falls back to x.nii). Geometry is\n"
+     "converted to LPS; NIfTI scl_slope/scl_inter are applied as nibabel's\n"
+     "get_fdata does unless raw=true. v.meta holds the header fields.\n"
+     "Errors: a message naming the file and what is wrong (missing, truncated,\n"
+     "corrupt, absurd dimensions).\n"
+     "Example: local ct = vol.read(\"scan.nii.gz\")"},
+    {"save_npy_stack", l_save_npy_stack,
+     "vol.save_npy_stack(path, {v1, v2, ...})\n"
+     "Writes volumes of equal dtype and shape as one NumPy array of shape\n"
+     "(N, nz, ny, nx), C order: np.load(path)[n] is volume n+1 as SimpleITK's\n"
+     "GetArrayFromImage would give it."},
+    {"format_of", l_format_of,
+     "vol.format_of(path) -> string | nil\nThe format medula would use for path, judged by its suffix."},
+    {NULL, NULL, NULL}};
+
+static const MdLuaReg methods[] = {
+    {"write", l_write,
+     "v:write(path [, {level=n, compress=false, nifti2=false}]) -> v\n"
+     "Writes v; the format follows the suffix: .nii, .nii.gz, .mhd (+ .raw, or\n"
+     ".zraw with compress=true), .mha, .npy (shape (nz, ny, nx), C order).\n"
+     "The file appears complete or not at all (written under a temporary name,\n"
+     "then renamed). level: compression level for .nii.gz / compressed MetaImage."},
+    {NULL, NULL, NULL}};
+
+void md_open_io(lua_State *L, int module)
+{
+    module = lua_absindex(L, module);
+    md_lua_register(L, functions);
+    md_push_methods(L, module);
+    md_lua_register(L, methods);
+    lua_pop(L, 1);
+}
