@@ -9,5 +9,6 @@ int md_open_vol_core(lua_State *L)
     md_open_volume(L, -1);
     md_open_arith(L, -1);
     md_open_io(L, -1);
+    md_open_runtime(L, -1);
     return 1;
 }

@@ -9,6 +9,7 @@
 void md_open_volume(lua_State *L, int module);
 void md_open_arith(lua_State *L, int module);
 void md_open_io(lua_State *L, int module);
+void md_open_runtime(lua_State *L, int module);
 /* Pushes the Volume methods table. Stack: +1. */
 void md_push_methods(lua_State *L, int module);
 

@@ -1,0 +1,50 @@
+/* Run-time settings exposed to Lua: threads, memory budget, and the
+ * debug counters leak specs read. */
+#include "../core/ctx.h"
+#include "lvolume.h"
+
+static int l_set_threads(lua_State *L)
+{
+    lua_Integer n = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, n >= 1 && n <= 1024, 1, "thread count must be 1 to 1024");
+    md_set_threads((int)n);
+    return 0;
+}
+
+static int l_threads(lua_State *L)
+{
+    lua_pushinteger(L, md_threads());
+    return 1;
+}
+
+static int l_set_memory_budget(lua_State *L)
+{
+    lua_Number mb = luaL_checknumber(L, 1);
+    luaL_argcheck(L, mb >= 0, 1, "budget must be >= 0 MiB (0 = none)");
+    md_set_memory_budget((size_t)(mb * 1048576.0));
+    return 0;
+}
+
+static int l_live_bytes(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)md_live_bytes());
+    return 1;
+}
+
+static const MdLuaReg functions[] = {
+    {"set_threads", l_set_threads,
+     "vol.set_threads(n)\nUse n threads in the kernels (default: OMP_NUM_THREADS or all cores).\n"
+     "Results are identical whatever n is."},
+    {"threads", l_threads, "vol.threads() -> integer\nThe number of threads the kernels use."},
+    {"set_memory_budget", l_set_memory_budget,
+     "vol.set_memory_budget(mib)\nRefuse to allocate voxel buffers beyond mib MiB in total (0 = no budget);\n"
+     "an allocation past it raises a Lua error instead of exhausting the machine."},
+    {"live_bytes", l_live_bytes,
+     "vol.live_bytes() -> integer\nBytes held by all live voxel buffers (for leak checks and budgets)."},
+    {NULL, NULL, NULL}};
+
+void md_open_runtime(lua_State *L, int module)
+{
+    module = lua_absindex(L, module);
+    md_lua_register(L, functions);
+}
