@@ -41,7 +41,7 @@ OBJ  := $(SRC:%.c=$(BUILD)/obj/%.o)
 BIN  := $(BUILD)/medula
 SAMPLES ?= $(BUILD)/samples
 
-.PHONY: all deps test demo bench samples install clean check-layers
+.PHONY: all deps test demo bench samples install clean check-layers fuzz
 all: deps $(BIN)
 
 # Installs missing Debian packages when root, otherwise names them and stops.
@@ -78,6 +78,12 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/medula
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/medula
 	cp -r lua scripts $(DESTDIR)$(PREFIX)/share/medula/
+
+# Fuzzing the readers (clang's libFuzzer): make fuzz; then run build/fuzz_read CORPUS_DIR
+FUZZ_SRC := $(wildcard src/core/*.c src/io/*.c src/kernels/*.c)
+fuzz:
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(shell pkg-config --cflags zlib libdeflate) \
+	  tests/fuzz/fuzz_read.c $(FUZZ_SRC) -o $(BUILD)/fuzz_read $(shell pkg-config --libs zlib libdeflate) -lm
 
 clean:
 	rm -rf $(BUILD)/obj $(BIN)
