@@ -21,7 +21,8 @@ static int check_shape(lua_State *L, int lo, int hi, int64_t dim[3], const int64
     if (!lua_istable(L, -1)) luaL_argerror(L, 1, "'shape' must be a table of sizes");
     int n = (int)lua_rawlen(L, -1);
     if (n < lo || n > hi)
-        luaL_argerror(L, 1, lua_pushfstring(L, "shape must have %d to %d sizes (got %d)", lo, hi, n));
+        luaL_argerror(L, 1, lo == hi ? lua_pushfstring(L, "shape must have %d sizes (got %d)", lo, n)
+                                     : lua_pushfstring(L, "shape must have %d to %d sizes (got %d)", lo, hi, n));
     for (int a = 0; a < n; a++) {
         lua_rawgeti(L, -1, a + 1);
         int ok;

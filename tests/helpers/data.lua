@@ -111,6 +111,30 @@ function data.tmpdir()
   return d
 end
 
+-- The medula executable running the specs (for subprocesses), absolute.
+function data.medula()
+  local exe = arg and arg[-1]
+  if exe and exe:find("medula", 1, true) then return absolute(exe) end
+  return data.root() .. "/build/medula"
+end
+
+-- Runs a Lua chunk in a new medula process with extra environment
+-- assignments (e.g. "OMP_NUM_THREADS=2"); returns its stdout, raising on failure.
+function data.run_medula(env, chunk)
+  local errfile = os.tmpname()
+  local cmd = ("env %s %s -e %s 2>%s"):format(env or "", shell_quote(data.medula()),
+    shell_quote(chunk), shell_quote(errfile))
+  local p = io.popen(cmd)
+  local out = p:read("a")
+  local ok = p:close()
+  local f = io.open(errfile, "rb")
+  local err = f and f:read("a") or ""
+  if f then f:close() end
+  os.remove(errfile)
+  if not ok then error("medula subprocess failed: " .. err, 2) end
+  return out
+end
+
 -- Size of a file in bytes, or nil when it cannot be opened.
 function data.size(path)
   local f = io.open(path, "rb")
