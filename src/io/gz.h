@@ -1,11 +1,14 @@
-/* Compression shared by the readers and writers: whole-buffer gzip and zlib
- * inflate/deflate. gzip output may be produced in parallel blocks. */
+/* Compression shared by the readers and writers: whole-buffer zlib
+ * inflate/deflate (MetaImage), and gzip (NIfTI .nii.gz): one-call inflate of
+ * whole files with libdeflate, and gzip writing in independent blocks
+ * compressed on all threads. */
 #ifndef MD_GZ_H
 #define MD_GZ_H
 
 #include <stddef.h>
 
 #include "../core/err.h"
+#include "atomicfile.h"
 
 /* Reads a whole file into a new malloc'd buffer (*data, caller frees). */
 MdStatus md_file_read_all(const char *path, void **data, size_t *n, MdError *err) MD_MUST_CHECK;
@@ -17,5 +20,36 @@ MdStatus md_zlib_inflate(const void *in, size_t n, void *out, size_t cap, size_t
 /* Deflates into a new zlib-format buffer (*out, caller frees). level -1 = default. */
 MdStatus md_zlib_deflate(const void *in, size_t n, int level, void **out, size_t *outn,
                          MdError *err) MD_MUST_CHECK;
+
+/* 1 when p[0..n) starts with the gzip magic bytes 1f 8b. */
+int md_gz_is_gzip(const void *p, size_t n);
+
+/* The most bytes n bytes of gzip data can inflate to (deflate's best ratio
+ * is 1032:1); readers check a header's claim against it before allocating. */
+size_t md_gz_max_inflated(size_t n);
+
+/* Inflates a gzip file held in in[0..n) (one or more members, RFC 1952) into
+ * out[0..cap). Stops when out is full: what follows is not decoded, as a
+ * reader needing only cap bytes would. *got = bytes produced; a stream ending
+ * before cap is not an error here (the caller compares *got with what it
+ * needs). Bytes after the last member that are not a gzip member are
+ * ignored, as gzip(1) does. Fails with MD_EFORMAT on corrupt or truncated
+ * data, saying how far decoding got. Members written by md_gz_write are
+ * inflated on all threads. */
+MdStatus md_gz_inflate(const void *in, size_t n, void *out, size_t cap, size_t *got,
+                       MdError *err) MD_MUST_CHECK;
+
+/* Writes the concatenation of parts[0..nparts) to f as gzip: blocks of a few
+ * MB compressed independently on all threads (libdeflate, level 0..12, -1 =
+ * default 2), each a complete gzip member; gzip readers concatenate members
+ * (RFC 1952 section 2.2). Each member's header carries an extra field "Md"
+ * with its compressed and uncompressed sizes, which md_gz_inflate uses to
+ * inflate members in parallel. The output does not depend on the thread count. */
+typedef struct MdGzPart {
+    const void *p; /* borrowed */
+    size_t n;
+} MdGzPart;
+MdStatus md_gz_write(MdAtomicFile *f, const MdGzPart *parts, int nparts, int level,
+                     MdError *err) MD_MUST_CHECK;
 
 #endif
