@@ -91,7 +91,7 @@ describe("vol.phantom.chest", function()
     for _, n in ipairs{1, 2} do
       files[n] = dir .. "/t" .. n .. ".nii"
       data.run_medula("OMP_NUM_THREADS=" .. n,
-        ("vol.phantom.chest{shape={160, 128, 40}, seed=9}:write(%q)"):format(files[n]))
+        {"-e", ("vol.phantom.chest{shape={160, 128, 40}, seed=9}:write(%q)"):format(files[n])})
     end
     local function slurp(p) local f = assert(io.open(p, "rb")); local s = f:read("a"); f:close(); return s end
     local s1, s2 = slurp(files[1]), slurp(files[2])

@@ -118,20 +118,22 @@ function data.medula()
   return data.root() .. "/build/medula"
 end
 
--- Runs a Lua chunk in a new medula process with extra environment
--- assignments (e.g. "OMP_NUM_THREADS=2"); returns its stdout, raising on failure.
-function data.run_medula(env, chunk)
+-- Runs medula in a new process with the argument list args (e.g.
+-- {"-e", chunk} or {"scripts/demo.lua", dir}) and extra environment
+-- assignments (e.g. "OMP_NUM_THREADS=2"). Returns its stdout; raises with
+-- its stderr when it exits with an error.
+function data.run_medula(env, args)
+  local q = { shell_quote(data.medula()) }
+  for _, a in ipairs(args) do q[#q + 1] = shell_quote(a) end
   local errfile = os.tmpname()
-  local cmd = ("env %s %s -e %s 2>%s"):format(env or "", shell_quote(data.medula()),
-    shell_quote(chunk), shell_quote(errfile))
-  local p = io.popen(cmd)
+  local p = io.popen(("env %s %s 2>%s"):format(env or "", table.concat(q, " "), shell_quote(errfile)))
   local out = p:read("a")
   local ok = p:close()
   local f = io.open(errfile, "rb")
   local err = f and f:read("a") or ""
   if f then f:close() end
   os.remove(errfile)
-  if not ok then error("medula subprocess failed: " .. err, 2) end
+  if not ok then error("medula " .. table.concat(args, " ") .. " failed:\n" .. err .. out, 2) end
   return out
 end
 
