@@ -1,0 +1,262 @@
+/* Binding of the DICOM readers (io/dicom.h): vol.read_dicom,
+ * vol.dicom_series, vol.dicom_header, vol.read_dicom_seg. Option tables to
+ * C structs, C results to volumes and tables; no algorithm here. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../io/dicom.h"
+#include "lvolume.h"
+
+/* Scratch that must be freed even when a function raises. */
+typedef struct DicomBox {
+    MdMeta meta;
+    MdDicomScan scan;
+} DicomBox;
+
+static int box_gc(lua_State *L)
+{
+    DicomBox *b = lua_touserdata(L, 1);
+    md_meta_free(&b->meta);
+    md_dicom_scan_free(&b->scan);
+    return 0;
+}
+
+/* Pushes a new box. Stack: +1. */
+static DicomBox *push_box(lua_State *L)
+{
+    DicomBox *b = lua_newuserdatauv(L, sizeof *b, 0);
+    memset(b, 0, sizeof *b);
+    md_meta_init(&b->meta);
+    if (luaL_newmetatable(L, "medula.DicomBox")) {
+        lua_pushcfunction(L, box_gc);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, box_gc);
+        lua_setfield(L, -2, "__close");
+    }
+    lua_setmetatable(L, -2);
+    return b;
+}
+
+/* Pushes meta as a table of strings. Stack: +1. */
+static void push_meta(lua_State *L, const MdMeta *m)
+{
+    lua_createtable(L, 0, (int)m->n);
+    for (size_t i = 0; i < m->n; i++) {
+        lua_pushstring(L, m->vals[i]);
+        lua_setfield(L, -2, m->keys[i]);
+    }
+}
+
+static void read_opts(lua_State *L, int idx, MdDicomOpts *o)
+{
+    static const char *const keys[] = {"recursive", "series", "dtype", "raw", "keep_padding",
+                                       "allow_nonuniform", NULL};
+    static const char *const dtypes[] = {"auto", "int16", "float32", NULL};
+    md_lua_checkopts(L, idx, keys);
+    memset(o, 0, sizeof *o);
+    o->recursive = md_lua_optboolfield(L, idx, "recursive", 0);
+    o->series = md_lua_optstrfield(L, idx, "series", NULL);
+    o->raw = md_lua_optboolfield(L, idx, "raw", 0);
+    o->keep_padding = md_lua_optboolfield(L, idx, "keep_padding", 0);
+    o->allow_nonuniform = md_lua_optboolfield(L, idx, "allow_nonuniform", 0);
+    o->dtype = -1;
+    const char *dt = md_lua_optstrfield(L, idx, "dtype", "auto");
+    int k = 0;
+    while (dtypes[k] && strcmp(dtypes[k], dt)) k++;
+    if (!dtypes[k]) luaL_argerror(L, idx, lua_pushfstring(L, "dtype must be \"auto\", \"int16\" or \"float32\" (got \"%s\")", dt));
+    o->dtype = k == 1 ? MD_INT16 : k == 2 ? MD_FLOAT32 : -1;
+}
+
+static int l_read_dicom(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    MdDicomOpts o;
+    read_opts(L, 2, &o);
+    DicomBox *box = push_box(L);
+    MdVolume *v = md_lua_newvolume(L);
+    MdError err;
+    if (md_dicom_read_ex(path, &o, v, &box->meta, &err) != MD_OK) {
+        md_volume_release(v);
+        return md_lua_raise(L, &err);
+    }
+    md_lua_account(L, v);
+    push_meta(L, &box->meta);
+    lua_setiuservalue(L, -2, 1);
+    return 1;
+}
+
+static void set_num(lua_State *L, const char *k, double x)
+{
+    lua_pushnumber(L, x);
+    lua_setfield(L, -2, k);
+}
+
+static void set_str(lua_State *L, const char *k, const char *s)
+{
+    lua_pushstring(L, s);
+    lua_setfield(L, -2, k);
+}
+
+/* Pushes one series entry. Stack: +1. */
+static void push_series(lua_State *L, const MdDicomScan *scan, const MdDicomSeries *s)
+{
+    const MdDicomFile *f0 = &scan->files[s->files[0]];
+    lua_createtable(L, 0, 16);
+    set_str(L, "id", s->id);
+    set_str(L, "uid", s->uid);
+    set_str(L, "description", f0->description);
+    set_str(L, "modality", f0->modality);
+    set_str(L, "study_uid", f0->study_uid);
+    lua_pushinteger(L, s->nfiles);
+    lua_setfield(L, -2, "nfiles");
+    double dims[3] = {(double)s->dim[0], (double)s->dim[1], (double)s->dim[2]};
+    md_lua_pushnumbers(L, dims, 3);
+    lua_setfield(L, -2, "dims");
+    set_str(L, "orientation", f0->has_iop ? s->orientation : "");
+    md_lua_pushnumbers(L, s->iop, 6);
+    lua_setfield(L, -2, "iop");
+    if (s->problem[0]) set_str(L, "problem", s->problem);
+    if (s->nonuniform[0]) set_str(L, "warning", s->nonuniform);
+    if (s->tilt_deg > 0) set_num(L, "tilt_deg", s->tilt_deg);
+    lua_pushboolean(L, !s->problem[0] && !s->nonuniform[0]);
+    lua_setfield(L, -2, "stackable");
+    lua_createtable(L, s->nfiles, 0);
+    for (int k = 0; k < s->nfiles; k++) {
+        lua_pushstring(L, scan->files[s->files[k]].path);
+        lua_rawseti(L, -2, k + 1);
+    }
+    lua_setfield(L, -2, "files");
+}
+
+static int l_dicom_series(lua_State *L)
+{
+    static const char *const keys[] = {"recursive", NULL};
+    const char *path = luaL_checkstring(L, 1);
+    md_lua_checkopts(L, 2, keys);
+    int rec = md_lua_optboolfield(L, 2, "recursive", 0);
+    DicomBox *box = push_box(L);
+    MdError err;
+    if (md_dicom_scan(path, rec, &box->scan, &err) != MD_OK) {
+        md_error_prefix(&err, path);
+        return md_lua_raise(L, &err);
+    }
+    lua_createtable(L, (int)box->scan.nseries, 1);
+    for (size_t i = 0; i < box->scan.nseries; i++) {
+        push_series(L, &box->scan, &box->scan.series[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_pushinteger(L, (lua_Integer)box->scan.skipped);
+    lua_setfield(L, -2, "skipped");
+    return 1;
+}
+
+static int l_dicom_header(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    DicomBox *box = push_box(L);
+    MdError err;
+    if (md_dicom_header(path, &box->meta, &err) != MD_OK) return md_lua_raise(L, &err);
+    push_meta(L, &box->meta);
+    return 1;
+}
+
+/* Pushes the SEG info table. Stack: +1. */
+static void push_seg_info(lua_State *L, const MdSegInfo *in)
+{
+    lua_createtable(L, 0, 6);
+    lua_createtable(L, in->nsegments, 0);
+    for (int i = 0; i < in->nsegments; i++) {
+        lua_createtable(L, 0, 2);
+        lua_pushinteger(L, in->numbers[i]);
+        lua_setfield(L, -2, "number");
+        set_str(L, "label", in->labels[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "segments");
+    set_num(L, "overlap_voxels", (double)in->overlap_voxels);
+    lua_pushboolean(L, in->fractional);
+    lua_setfield(L, -2, "fractional");
+    lua_pushinteger(L, in->frames);
+    lua_setfield(L, -2, "frames");
+    lua_pushinteger(L, in->frames_placed);
+    lua_setfield(L, -2, "frames_placed");
+}
+
+static int l_read_dicom_seg(lua_State *L)
+{
+    static const char *const keys[] = {"masks", NULL};
+    const char *path = luaL_checkstring(L, 1);
+    const MdVolume *ref = lua_isnoneornil(L, 2) ? NULL : md_lua_checkvolume(L, 2);
+    md_lua_checkopts(L, 3, keys);
+    int masks = md_lua_optboolfield(L, 3, "masks", 0);
+    DicomBox *box = push_box(L);
+    MdSegInfo *info = lua_newuserdatauv(L, sizeof *info, 0);
+    memset(info, 0, sizeof *info);
+    MdVolume *v = md_lua_newvolume(L);
+    MdError err;
+    if (md_dicom_read_seg(path, ref, masks, v, info, &box->meta, &err) != MD_OK) {
+        md_volume_release(v);
+        return md_lua_raise(L, &err);
+    }
+    md_lua_account(L, v);
+    push_meta(L, &box->meta);
+    lua_setiuservalue(L, -2, 1);
+    push_seg_info(L, info);
+    return 2;
+}
+
+static const MdLuaReg functions[] = {
+    {"read_dicom", l_read_dicom,
+     "vol.read_dicom(path [, opts]) -> Volume\n"
+     "Reads one DICOM file, or the series in a folder, in Hounsfield units.\n"
+     "A folder is scanned (sub-folders with recursive=true), files are grouped by\n"
+     "SeriesInstanceUID (then orientation and size) and slices ordered along the\n"
+     "slice normal by ImagePositionPatient; spacing comes from the positions.\n"
+     "opts: series=id (required when the folder holds several; see vol.dicom_series),\n"
+     "  dtype=\"auto\"|\"int16\"|\"float32\" (auto: int16 when stored x slope +\n"
+     "  intercept is exact in int16, else float32), raw=false (stored values),\n"
+     "  keep_padding=false (CT: PixelPaddingValue and -2000 become -1024 HU),\n"
+     "  allow_nonuniform=false (stack uneven gaps with the first gap as spacing),\n"
+     "  recursive=false.\n"
+     "Geometry is LPS as ITK gives it: axis 1 along a row (columns), axis 2 down the\n"
+     "columns (rows), axis 3 along the normal. v.meta holds every top-level tag by\n"
+     "keyword and as \"GGGG,EEEE\", plus slice_spacing_mm, gantry_tilt_deg, dicom_files.\n"
+     "Errors: gaps, duplicates, several series, unsupported transfer syntaxes and\n"
+     "damaged files raise a message naming the file.\n"
+     "Example: local ct = vol.read_dicom(\"patient01/\")\n"
+     "         print(ct.meta.PatientID, ct:stats().min)"},
+    {"dicom_series", l_dicom_series,
+     "vol.dicom_series(path [, {recursive=false}]) -> {series...}\n"
+     "Lists the series of a folder without reading pixels: one table per group with\n"
+     "id (pass it as read_dicom's series), uid, description, modality, study_uid,\n"
+     "nfiles, dims {x, y, z}, orientation (e.g. \"LPS\"), iop, stackable, problem /\n"
+     "warning (why it cannot be stacked as is), tilt_deg, files (sorted along the\n"
+     "normal). .skipped counts files that are not DICOM images.\n"
+     "Example: for _, s in ipairs(vol.dicom_series(\"study/\")) do print(s.id, s.nfiles) end"},
+    {"dicom_header", l_dicom_header,
+     "vol.dicom_header(path) -> table\n"
+     "The top-level attributes of one DICOM file (pixels are not read), by keyword\n"
+     "where medula knows it and always as \"GGGG,EEEE\" (hexadecimal group,element).\n"
+     "Example: print(vol.dicom_header(\"slice.dcm\")[\"0018,0050\"])"},
+    {"read_dicom_seg", l_read_dicom_seg,
+     "vol.read_dicom_seg(path [, ref] [, {masks=false}]) -> Volume, info\n"
+     "Reads a DICOM SEG file onto the grid of ref (the CT Volume it segments; nil:\n"
+     "the grid the SEG's own frames span). Frames are placed by their per-frame\n"
+     "positions; the empty frames the file leaves out stay 0. masks=false: an int32\n"
+     "label volume of segment numbers (a voxel in several segments keeps the highest);\n"
+     "masks=true: a 4-D volume, one mask per segment along axis 4 (uint8, or float32\n"
+     "fractions 0..1 for FRACTIONAL segmentations). info = {segments = {{number,\n"
+     "label}...}, overlap_voxels, fractional, frames, frames_placed}.\n"
+     "Example: local ct = vol.read_dicom(\"ct/\")\n"
+     "         local seg, info = vol.read_dicom_seg(\"seg.dcm\", ct)"},
+    {NULL, NULL, NULL}};
+
+/* Picked up by lvol.c's weak reference. */
+void md_open_dicom(lua_State *L, int module);
+void md_open_dicom(lua_State *L, int module)
+{
+    module = lua_absindex(L, module);
+    lua_pushvalue(L, module);
+    md_lua_register(L, functions);
+    lua_pop(L, 1);
+}

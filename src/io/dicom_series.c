@@ -1,0 +1,341 @@
+/* Folder scanning: which files are DICOM images, grouped by
+ * SeriesInstanceUID, then by orientation and size, each group ordered by
+ * ImagePositionPatient along the slice normal (never by file name or
+ * InstanceNumber), with its gaps, duplicates and gantry tilt checked.
+ * Pixels are not read here (dicom_read.c does). */
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "dicom.h"
+#include "dicom_parse.h"
+
+#define TAG MD_DCM_TAG
+#define MAX_DEPTH_DIRS 32
+#define IOP_TOL 1e-3 /* orientation cosines closer than this are one orientation */
+#define DUP_TOL 1e-3 /* mm: two slices closer than this along the normal are at one position */
+
+typedef struct Paths {
+    char **p;
+    size_t n, cap;
+} Paths;
+
+static MdStatus add_path(Paths *ps, const char *path, MdError *err)
+{
+    if (ps->n == ps->cap) {
+        size_t cap = ps->cap ? ps->cap * 2 : 64;
+        char **p = realloc(ps->p, cap * sizeof *p);
+        if (!p) return md_error(err, MD_ENOMEM, "out of memory listing files");
+        ps->p = p, ps->cap = cap;
+    }
+    if (!(ps->p[ps->n] = strdup(path))) return md_error(err, MD_ENOMEM, "out of memory listing files");
+    ps->n++;
+    return MD_OK;
+}
+
+static MdStatus list_dir(const char *dir, int recursive, int depth, Paths *ps, MdError *err)
+{
+    DIR *dp = opendir(dir);
+    if (!dp) return md_error(err, MD_EIO, "cannot open folder %s", dir);
+    struct dirent *de;
+    MdStatus st = MD_OK;
+    while (st == MD_OK && (de = readdir(dp))) {
+        if (de->d_name[0] == '.') continue;
+        size_t len = strlen(dir) + strlen(de->d_name) + 2;
+        char *full = malloc(len);
+        if (!full) {
+            st = md_error(err, MD_ENOMEM, "out of memory listing files");
+            break;
+        }
+        snprintf(full, len, "%s/%s", dir, de->d_name);
+        struct stat sb;
+        if (stat(full, &sb) == 0) {
+            if (S_ISDIR(sb.st_mode) && recursive && depth < MAX_DEPTH_DIRS)
+                st = list_dir(full, recursive, depth + 1, ps, err);
+            else if (S_ISREG(sb.st_mode))
+                st = add_path(ps, full, err);
+        }
+        free(full);
+    }
+    closedir(dp);
+    return st;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int md_dicom_is_candidate(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) return 0;
+    if (S_ISDIR(sb.st_mode)) return 1;
+    unsigned char b[160] = {0};
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return 0;
+    size_t n = fread(b, 1, sizeof b, fp);
+    fclose(fp);
+    return md_dcm_sniff(b, n);
+}
+
+static void cross(const double a[3], const double b[3], double c[3])
+{
+    c[0] = a[1] * b[2] - a[2] * b[1];
+    c[1] = a[2] * b[0] - a[0] * b[2];
+    c[2] = a[0] * b[1] - a[1] * b[0];
+}
+
+/* Fills f from a parsed header. Returns 0 when the file is not an image. */
+static int file_info(const MdDcm *d, MdDicomFile *f)
+{
+    char sop_class[68], type[128];
+    md_dcm_str(d, -1, TAG(0x0008, 0x0016), sop_class, sizeof sop_class);
+    if (d->pixel < 0 || !strcmp(sop_class, "1.2.840.10008.1.3.10")) return 0; /* DICOMDIR */
+    md_dcm_str(d, -1, TAG(0x0020, 0x000E), f->series_uid, sizeof f->series_uid);
+    md_dcm_str(d, -1, TAG(0x0008, 0x0018), f->sop_uid, sizeof f->sop_uid);
+    md_dcm_str(d, -1, TAG(0x0020, 0x000D), f->study_uid, sizeof f->study_uid);
+    md_dcm_str(d, -1, TAG(0x0008, 0x103E), f->description, sizeof f->description);
+    md_dcm_str(d, -1, TAG(0x0008, 0x0060), f->modality, sizeof f->modality);
+    md_dcm_str(d, -1, TAG(0x0008, 0x0008), type, sizeof type);
+    f->rows = (int)md_dcm_num(d, -1, TAG(0x0028, 0x0010), 0);
+    f->cols = (int)md_dcm_num(d, -1, TAG(0x0028, 0x0011), 0);
+    f->frames = (int)md_dcm_num(d, -1, TAG(0x0028, 0x0008), 1);
+    f->instance = (int)md_dcm_num(d, -1, TAG(0x0020, 0x0013), 0);
+    int32_t e = md_dcm_find(d, -1, TAG(0x0020, 0x0032));
+    f->has_ipp = md_dcm_numbers(d, e, f->ipp, 3) == 3;
+    e = md_dcm_find(d, -1, TAG(0x0020, 0x0037));
+    f->has_iop = md_dcm_numbers(d, e, f->iop, 6) == 6;
+    e = md_dcm_find(d, -1, TAG(0x0028, 0x0030));
+    f->has_spacing = md_dcm_numbers(d, e, f->pixel_spacing, 2) == 2;
+    if (!f->has_iop || !f->has_spacing) { /* enhanced multi-frame: shared functional groups */
+        int32_t sh = md_dcm_item(d, md_dcm_find(d, -1, TAG(0x5200, 0x9229)), 0);
+        if (sh >= 0 && !f->has_iop)
+            f->has_iop = md_dcm_numbers(d, md_dcm_find_in_first_item(d, sh, TAG(0x0020, 0x9116),
+                                                                     TAG(0x0020, 0x0037)), f->iop, 6) == 6;
+        if (sh >= 0 && !f->has_spacing)
+            f->has_spacing = md_dcm_numbers(d, md_dcm_find_in_first_item(d, sh, TAG(0x0028, 0x9110),
+                                                                         TAG(0x0028, 0x0030)), f->pixel_spacing, 2) == 2;
+    }
+    f->mosaic = strstr(type, "MOSAIC") != NULL && md_dcm_find(d, -1, TAG(0x0019, 0x100A)) >= 0;
+    if (!f->series_uid[0]) snprintf(f->series_uid, sizeof f->series_uid, "(no SeriesInstanceUID)");
+    return 1;
+}
+
+static int same_group(const MdDicomFile *a, const MdDicomFile *b)
+{
+    if (strcmp(a->series_uid, b->series_uid) || a->rows != b->rows || a->cols != b->cols ||
+        a->has_iop != b->has_iop)
+        return 0;
+    for (int i = 0; i < 6 && a->has_iop; i++)
+        if (fabs(a->iop[i] - b->iop[i]) > IOP_TOL) return 0;
+    return 1;
+}
+
+/* Orientation code of the (row, column, normal) axes, ITK/nibabel "towards" letters. */
+static void orientation_code(const double iop[6], char code[4])
+{
+    double n[3], ax[3][3] = {{iop[0], iop[1], iop[2]}, {iop[3], iop[4], iop[5]}};
+    cross(ax[0], ax[1], n);
+    memcpy(ax[2], n, sizeof n);
+    static const char pos[] = "LPS", neg[] = "RAI";
+    for (int a = 0; a < 3; a++) {
+        int best = 0;
+        for (int k = 1; k < 3; k++)
+            if (fabs(ax[a][k]) > fabs(ax[a][best])) best = k;
+        code[a] = ax[a][best] >= 0 ? pos[best] : neg[best];
+    }
+    code[3] = 0;
+}
+
+static const MdDicomFile *g_files; /* qsort has no context argument in C11 */
+
+static int cmp_pos(const void *a, const void *b)
+{
+    const MdDicomFile *fa = &g_files[*(const int *)a], *fb = &g_files[*(const int *)b];
+    if (fa->pos != fb->pos) return fa->pos < fb->pos ? -1 : 1;
+    return strcmp(fa->path, fb->path);
+}
+
+/* Checks a sorted group: duplicates, uneven gaps (missing slices), tilt. */
+static void check_stack(MdDicomScan *scan, MdDicomSeries *s)
+{
+    const MdDicomFile *f = scan->files;
+    int n = s->nfiles;
+    if (n < 2) return;
+    for (int k = 0; k < n; k++)
+        if (!f[s->files[k]].has_ipp || !f[s->files[k]].has_iop) {
+            snprintf(s->problem, sizeof s->problem, "%s has no ImagePositionPatient/ImageOrientationPatient, "
+                     "so %d files cannot be ordered into a volume", f[s->files[k]].path, n);
+            return;
+        }
+    for (int k = 0; k < n; k++)
+        if (f[s->files[k]].frames > 1 || f[s->files[k]].mosaic) {
+            snprintf(s->problem, sizeof s->problem, "the series has %d multi-frame or mosaic files; "
+                     "read them one at a time", n);
+            return;
+        }
+    double first = f[s->files[0]].pos, span = f[s->files[n - 1]].pos - first, mean = span / (n - 1);
+    for (int k = 1; k < n; k++) {
+        const MdDicomFile *a = &f[s->files[k - 1]], *b = &f[s->files[k]];
+        if (b->pos - a->pos < DUP_TOL) {
+            snprintf(s->problem, sizeof s->problem, "%s and %s are at the same position along the "
+                     "normal (%.4f mm): duplicate slices, or several acquisitions in one series",
+                     a->path, b->path, a->pos);
+            return;
+        }
+    }
+    double tol = fmax(0.01, 0.01 * mean); /* mm: rounding of written positions */
+    int uneven = 0;
+    for (int k = 1; k < n; k++) uneven |= fabs(f[s->files[k]].pos - f[s->files[k - 1]].pos - mean) > tol;
+    if (uneven) {
+        size_t k0 = (size_t)snprintf(s->nonuniform, sizeof s->nonuniform,
+                                     "slice spacing is not uniform (gaps:");
+        for (int k = 1; k < n && k0 < sizeof s->nonuniform; k++)
+            k0 += (size_t)snprintf(s->nonuniform + k0, sizeof s->nonuniform - k0, " %.4g",
+                                   f[s->files[k]].pos - f[s->files[k - 1]].pos);
+        if (k0 < sizeof s->nonuniform)
+            snprintf(s->nonuniform + k0, sizeof s->nonuniform - k0,
+                     " mm): missing slices or uneven sampling");
+    }
+    /* tilt: the line through the slice origins leaves the normal */
+    const double *p0 = f[s->files[0]].ipp, *p1 = f[s->files[n - 1]].ipp;
+    double v[3] = {p1[0] - p0[0], p1[1] - p0[1], p1[2] - p0[2]}, nrm[3];
+    cross(s->iop, s->iop + 3, nrm);
+    double len = sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+    double nl = sqrt(nrm[0] * nrm[0] + nrm[1] * nrm[1] + nrm[2] * nrm[2]);
+    if (len > 0 && nl > 0) {
+        double c = (v[0] * nrm[0] + v[1] * nrm[1] + v[2] * nrm[2]) / (len * nl);
+        double deg = acos(fmin(1.0, fabs(c))) * 180.0 / M_PI;
+        if (deg > 0.05) s->tilt_deg = deg;
+    }
+}
+
+/* Groups scan->files into series (first-seen order), then sorts each. */
+static MdStatus group(MdDicomScan *scan, MdError *err)
+{
+    size_t nf = scan->nfiles;
+    int *gid = malloc((nf ? nf : 1) * sizeof *gid);
+    scan->series = calloc(nf ? nf : 1, sizeof *scan->series);
+    if (!gid || !scan->series) {
+        free(gid);
+        return md_error(err, MD_ENOMEM, "out of memory grouping files");
+    }
+    for (size_t i = 0; i < nf; i++) {
+        gid[i] = -1;
+        for (size_t g = 0; g < scan->nseries && gid[i] < 0; g++)
+            if (same_group(&scan->files[scan->series[g].files[0]], &scan->files[i])) gid[i] = (int)g;
+        if (gid[i] < 0) {
+            MdDicomSeries *s = &scan->series[scan->nseries];
+            s->files = malloc(nf * sizeof *s->files);
+            if (!s->files) {
+                free(gid);
+                return md_error(err, MD_ENOMEM, "out of memory grouping files");
+            }
+            gid[i] = (int)scan->nseries++;
+        }
+        MdDicomSeries *s = &scan->series[gid[i]];
+        s->files[s->nfiles++] = (int)i;
+    }
+    free(gid);
+    for (size_t g = 0; g < scan->nseries; g++) {
+        MdDicomSeries *s = &scan->series[g];
+        const MdDicomFile *f0 = &scan->files[s->files[0]];
+        int part = 1;
+        for (size_t h = 0; h < g; h++)
+            if (!strcmp(scan->series[h].uid, f0->series_uid)) part++;
+        snprintf(s->uid, sizeof s->uid, "%s", f0->series_uid);
+        if (part == 1)
+            snprintf(s->id, sizeof s->id, "%s", f0->series_uid);
+        else
+            snprintf(s->id, sizeof s->id, "%s#%d", f0->series_uid, part);
+        memcpy(s->iop, f0->iop, sizeof s->iop);
+        if (!f0->has_iop) memcpy(s->iop, (double[6]){1, 0, 0, 0, 1, 0}, sizeof s->iop);
+        double nrm[3];
+        cross(s->iop, s->iop + 3, nrm);
+        for (int k = 0; k < s->nfiles; k++) {
+            MdDicomFile *f = &scan->files[s->files[k]];
+            f->pos = f->has_ipp ? f->ipp[0] * nrm[0] + f->ipp[1] * nrm[1] + f->ipp[2] * nrm[2] : 0;
+        }
+        g_files = scan->files;
+        qsort(s->files, (size_t)s->nfiles, sizeof *s->files, cmp_pos);
+        s->dim[0] = f0->cols;
+        s->dim[1] = f0->rows;
+        s->dim[2] = s->nfiles == 1 ? f0->frames : s->nfiles;
+        orientation_code(s->iop, s->orientation);
+        check_stack(scan, s);
+    }
+    for (size_t g = 0; g < scan->nseries; g++) {
+        int n = 0;
+        for (size_t h = 0; h < scan->nseries; h++) n += !strcmp(scan->series[h].uid, scan->series[g].uid);
+        scan->series[g].nsplit = n;
+    }
+    return MD_OK;
+}
+
+/* Reads the headers of paths into scan->files. */
+static MdStatus read_headers(MdDicomScan *scan, char **paths, size_t n, int single, MdError *err)
+{
+    scan->files = calloc(n ? n : 1, sizeof *scan->files);
+    if (!scan->files) return md_error(err, MD_ENOMEM, "out of memory scanning files");
+    for (size_t i = 0; i < n; i++) {
+        MdDcm d;
+        uint8_t *buf;
+        MdError e2;
+        MdStatus st = md_dcm_load(paths[i], 1, &d, &buf, single ? err : &e2);
+        if (st != MD_OK) {
+            if (single) return st;
+            scan->skipped++; /* not DICOM, or damaged: a folder scan lists what it can read */
+            continue;
+        }
+        MdDicomFile *f = &scan->files[scan->nfiles];
+        int ok = file_info(&d, f);
+        md_dcm_free(&d);
+        free(buf);
+        if (!ok) {
+            if (single) return md_error(err, MD_EFORMAT, "the file holds no image (no Pixel Data)");
+            scan->skipped++;
+            continue;
+        }
+        f->path = paths[i];
+        paths[i] = NULL;
+        scan->nfiles++;
+    }
+    return MD_OK;
+}
+
+MdStatus md_dicom_scan(const char *path, int recursive, MdDicomScan *scan, MdError *err)
+{
+    memset(scan, 0, sizeof *scan);
+    Paths ps = {0};
+    struct stat sb;
+    MdStatus st;
+    if (stat(path, &sb) != 0) {
+        st = md_error(err, MD_EIO, "no such file or folder");
+    } else if (S_ISDIR(sb.st_mode)) {
+        st = list_dir(path, recursive, 0, &ps, err);
+    } else {
+        st = add_path(&ps, path, err);
+    }
+    if (st == MD_OK && ps.n > 1) qsort(ps.p, ps.n, sizeof *ps.p, cmp_str);
+    if (st == MD_OK) st = read_headers(scan, ps.p, ps.n, !S_ISDIR(sb.st_mode), err);
+    for (size_t i = 0; i < ps.n; i++) free(ps.p[i]);
+    free(ps.p);
+    if (st == MD_OK && scan->nfiles == 0)
+        st = md_error(err, MD_EFORMAT, "no DICOM image found (%zu files looked at%s)", scan->skipped,
+                      recursive ? "" : "; sub-folders are scanned with recursive=true");
+    if (st == MD_OK) st = group(scan, err);
+    return st;
+}
+
+void md_dicom_scan_free(MdDicomScan *scan)
+{
+    for (size_t i = 0; i < scan->nfiles; i++) free(scan->files[i].path);
+    for (size_t i = 0; i < scan->nseries; i++) free(scan->series[i].files);
+    free(scan->files);
+    free(scan->series);
+    memset(scan, 0, sizeof *scan);
+}
