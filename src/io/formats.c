@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
+#include "dicom.h"
 #include "metaimage.h"
 #include "nifti.h"
 #include "npy.h"
@@ -66,6 +68,8 @@ MdStatus md_read(const char *path, const MdReadOpts *opts, MdVolume *out, MdMeta
 {
     static const MdReadOpts defaults = {0};
     if (!opts) opts = &defaults;
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return md_dicom_read(path, opts, out, meta, err);
     FILE *fp = fopen(path, "rb");
     if (!fp) {
         md_error(err, MD_EIO, "cannot open (%s)", strerror(errno));
@@ -75,6 +79,7 @@ MdStatus md_read(const char *path, const MdReadOpts *opts, MdVolume *out, MdMeta
     fclose(fp);
     MdFormat f = md_format_from_path(path);
     if (f == MD_FMT_UNKNOWN) f = sniff(path);
+    if (f == MD_FMT_UNKNOWN && md_dicom_is_candidate(path)) return md_dicom_read(path, opts, out, meta, err);
     MdStatus st;
     switch (f) {
     case MD_FMT_NIFTI:
@@ -84,7 +89,7 @@ MdStatus md_read(const char *path, const MdReadOpts *opts, MdVolume *out, MdMeta
     case MD_FMT_NPY: st = md_npy_read(path, opts, out, meta, err); break;
     default:
         md_error(err, MD_EUNSUPPORTED,
-                 "unknown file format (expected .nii, .nii.gz, .mhd, .mha or .npy)");
+                 "unknown file format (expected .nii, .nii.gz, .mhd, .mha, .npy, DICOM or a DICOM folder)");
         md_error_prefix(err, path);
         return MD_EUNSUPPORTED;
     }
