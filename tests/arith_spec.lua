@@ -179,3 +179,36 @@ describe("stats", function()
     assert.equal(string.format("%a %a", a.sum, a.std), string.format("%a %a", b.sum, b.std))
   end)
 end)
+
+describe("parity with numpy", function()
+  local data = require "helpers.data"
+  local ref = require "helpers.ref"
+  it("gives numpy's statistics and element-wise results on random volumes", function()
+    local dir = data.tmpdir()
+    local a = vol.new{shape={37, 23, 11}, dtype="float64"}
+    local b = vol.new{shape={37, 23, 11}, dtype="int16"}
+    local seed = 12345
+    local function rnd()
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      return seed / 2147483648
+    end
+    for k = 1, 11 do for j = 1, 23 do for i = 1, 37 do
+      a:set(i, j, k, (rnd() - 0.3) * 1000)
+      b:set(i, j, k, math.floor(rnd() * 2000 - 1000))
+    end end end
+    a:write(dir .. "/a.npy")
+    b:write(dir .. "/b.npy")
+    local r = ref.run("arith_ref.py", dir .. "/a.npy", dir .. "/b.npy")
+    local s = a:stats()
+    assert.equal(r.stats.count, s.count)
+    assert.equal(r.stats.min, s.min)
+    assert.equal(r.stats.max, s.max)
+    assert.near(r.stats.mean, s.mean, 1e-9 * math.abs(r.stats.mean))
+    assert.near(r.stats.std, s.std, 1e-9 * r.stats.std)
+    assert.near(r.stats.sum, s.sum, 1e-9 * math.abs(r.stats.sum))
+    assert.near(r.sum_ab, (a + b):stats().sum, 1e-9 * math.abs(r.sum_ab))
+    assert.equal(r.gt_count, a:gt(b):stats().sum)
+    local safe = b:where(b:eq(0), 1)
+    assert.near(r.max_abs_div, (a / safe):abs():max(), 1e-9 * r.max_abs_div)
+  end)
+end)
