@@ -1,0 +1,223 @@
+-- DICOM files: every real sample against expected.json (values bit for bit
+-- through sha256, geometry, tags), each transfer syntax, and damaged input.
+package.path = "tests/?.lua;" .. package.path
+local data = require "helpers.data"
+local fx = require "helpers.dicom_fixture"
+
+local exp = data.expected()
+
+-- sha256 of the values as float64 little endian, x fastest (= expected's
+-- C order of [frame,]row,col).
+local function sha_f64(v)
+  local dir = data.tmpdir()
+  v:astype("float64"):write(dir .. "/v.mhd")
+  local p = io.popen("sha256sum " .. data.shell_quote(dir .. "/v.raw"))
+  local h = p:read("a"):match("^(%x+)")
+  p:close()
+  return h
+end
+
+local function close(a, b, rel)
+  return math.abs(a - b) <= (rel or 1e-9) * math.max(1, math.abs(b))
+end
+
+-- Checks a volume against an expected.json statistics block.
+-- float32 volumes (doses, non-integral slopes) are compared at float32 precision.
+local function check_stats(v, st, what)
+  local s = v:stats()
+  local rel = v.dtype == "float32" and 1e-6 or 1e-9
+  assert.is_true(close(s.sum, st.sum, rel), what .. ": sum " .. s.sum .. " expected " .. st.sum)
+  assert.is_true(close(s.min, st.min, rel), what .. ": min " .. s.min .. " expected " .. st.min)
+  assert.is_true(close(s.max, st.max, rel), what .. ": max " .. s.max .. " expected " .. st.max)
+  assert.is_true(close(s.mean, st.mean, 1e-6), what .. ": mean")
+  local rgb = st.array_axes[#st.array_axes] == "sample"
+  for _, smp in ipairs(st.samples) do
+    local ix = smp.index
+    local got
+    if rgb then -- (row, col, sample) -> (x, y, 1, channel)
+      got = v:get(ix[2] + 1, ix[1] + 1, 1, ix[3] + 1)
+    else
+      got = v:get(ix[#ix] + 1, ix[#ix - 1] + 1, (#ix == 3 and ix[1] or 0) + 1)
+    end
+    assert.is_true(close(got, smp.value, rel), what .. ": sample at " .. table.concat(ix, ","))
+  end
+end
+
+local function dicom_files()
+  local list = {}
+  for rel, e in pairs(exp.files) do
+    if e.format == "dicom" and not rel:find("mosaic") then list[#list + 1] = rel end
+  end
+  table.sort(list)
+  return list
+end
+
+-- Files whose transfer syntax medula refuses by design (see docs/choices.md).
+local REFUSED = {["1.2.840.10008.1.2.4.50"] = "JPEG Baseline", ["1.2.840.10008.1.2.4.51"] = "JPEG Extended"}
+
+describe("read_dicom on the real sample files", function()
+  it("finds the expected values", function() assert.is_table(exp, "expected.json is missing") end)
+  for _, rel in ipairs(exp and dicom_files() or {}) do
+    local e = exp.files[rel]
+    it(rel, function()
+      local path = data.path(rel)
+      if e.expect_error or e.gzip_wrapped or REFUSED[e.transfer_syntax] then
+        local ok, err = pcall(vol.read_dicom, path)
+        assert.is_false(ok)
+        assert.truthy(err:find(path, 1, true), err)
+        if REFUSED[e.transfer_syntax] then assert.truthy(err:find(REFUSED[e.transfer_syntax], 1, true), err) end
+        if e.expect_error then assert.truthy(err:find("Pixel Data", 1, true), err) end
+        return
+      end
+      local raw = vol.read_dicom(path, {raw = true})
+      check_stats(raw, e.stored_stats, "stored")
+      local nsamples = e.tags.SamplesPerPixel or 1
+      if nsamples == 1 then
+        assert.are.equal(e.stored_stats.sha256_f64le_C, sha_f64(raw))
+        local v = vol.read_dicom(path, {keep_padding = true})
+        local r = e.rescaled_stats
+        if e.tags.Modality == "RTDOSE" then
+          check_stats(v, e.dose_gy_stats, "dose")
+        else
+          check_stats(v, r, "rescaled")
+          assert.are.equal(r.sha256_f64le_C, sha_f64(v))
+        end
+      else
+        assert.are.same({e.tags.Columns, e.tags.Rows, 1, 3}, raw.shape)
+      end
+      local t = e.tags
+      if t.PixelSpacing and nsamples == 1 then
+        assert.is_true(close(raw.spacing[1], t.PixelSpacing[2]) and close(raw.spacing[2], t.PixelSpacing[1]))
+      end
+      if t.ImagePositionPatient and not t.NumberOfFrames then
+        for i = 1, 3 do assert.is_true(close(raw.origin[i], t.ImagePositionPatient[i], 1e-12)) end
+      end
+      for _, key in ipairs{"Modality", "SeriesInstanceUID", "StudyInstanceUID", "Manufacturer"} do
+        if type(t[key]) == "string" then assert.are.equal(t[key], raw.meta[key]) end
+      end
+    end)
+  end
+end)
+
+describe("read_dicom transfer syntaxes", function()
+  it("give CT_small's values in all seven", function()
+    local ref = sha_f64(vol.read_dicom(data.path("dicom/single/CT_small.dcm")))
+    for _, name in ipairs{"bigendian", "deflated", "implicit", "jpeg_lossless_sv1", "jpegls_lossless", "rle"} do
+      local v = vol.read_dicom(data.path("dicom/derived/CT_small_" .. name .. ".dcm"))
+      assert.are.equal("int16", v.dtype)
+      assert.are.equal(ref, sha_f64(v), name)
+    end
+  end)
+  it("give MR_small's values in all of its", function()
+    local ref = sha_f64(vol.read_dicom(data.path("dicom/single/MR_small.dcm")))
+    for _, name in ipairs{"implicit", "bigendian", "expb", "RLE", "jp2klossless", "jpeg_ls_lossless", "padded"} do
+      assert.are.equal(ref, sha_f64(vol.read_dicom(data.path("dicom/single/MR_small_" .. name .. ".dcm"))), name)
+    end
+  end)
+  it("CT in Hounsfield units as int16 through vol.read too", function()
+    local v = vol.read(data.path("dicom/single/CT_small.dcm"))
+    assert.are.equal("int16", v.dtype)
+    assert.are.equal(-896, v:stats().min)
+    assert.are.equal("CT", v.meta.Modality)
+    assert.are.equal(5, tonumber(v.meta["0018,0050"]))
+  end)
+end)
+
+describe("read_dicom Siemens files", function()
+  it("reads a rescaled phase map (slope 2, intercept -4096)", function()
+    local v = vol.read_dicom(data.path("dicom/siemens/fieldmap_phase_3mm.dcm"))
+    assert.are.equal("int16", v.dtype)
+    assert.are.equal(-4052, v:stats().min)
+  end)
+  it("unpacks a mosaic into 35 slices at nibabel's geometry", function()
+    local rel = "dicom/siemens/mosaic_epi"
+    local v = vol.read_dicom(data.path(rel .. "/axasc35.dcm"))
+    assert.are.same({64, 64, 35}, v.shape)
+    local mos = exp.series[rel].siemens_mosaic.volumes[1]
+    check_stats(v, mos.stack_stats, "mosaic")
+    -- nibabel's array is target[i,j,k] = stack[k, i, j]: its axis 0 is our axis 1
+    local A = mos.nibabel.affine_lps
+    local o = {v:index_to_world(1, 1, 1)}
+    for r = 1, 3 do assert.is_true(math.abs(o[r] - A[r][4]) < 1e-4, "origin " .. r) end
+    local w = {v:index_to_world(1, 2, 1)}  -- one step along our axis 2 = nibabel's axis 0
+    for r = 1, 3 do assert.is_true(math.abs(w[r] - o[r] - A[r][1]) < 1e-4, "row axis " .. r) end
+  end)
+end)
+
+describe("dicom_header", function()
+  it("lists tags by keyword and by number without reading pixels", function()
+    local h = vol.dicom_header(data.path("dicom/single/CT_small.dcm"))
+    assert.are.equal("GE MEDICAL SYSTEMS", h.Manufacturer)
+    assert.are.equal(h.Manufacturer, h["0008,0070"])
+    assert.are.equal("128", h.Rows)
+    assert.is_nil(h.PixelData)
+  end)
+end)
+
+describe("read_dicom on damaged input", function()
+  local dir = data.tmpdir()
+  local good = fx.file_bytes(fx.slice_dataset{rows = 8, cols = 8, pixels = (function()
+    local t = {} for i = 1, 64 do t[i] = i - 30 end return t end)(), ipp = {0, 0, 0},
+    iop = {1, 0, 0, 0, 1, 0}, spacing = {1, 1}})
+
+  local function fails(bytes, pattern)
+    local p = dir .. "/bad.dcm"
+    fx.write_bytes(p, bytes)
+    local ok, err = pcall(vol.read_dicom, p)
+    assert.is_false(ok, "read a damaged file")
+    assert.truthy(err:find(p, 1, true), "error does not name the file: " .. err)
+    if pattern then assert.truthy(err:find(pattern, 1, true), err) end
+  end
+
+  it("reads the undamaged fixture", function()
+    fx.write_bytes(dir .. "/good.dcm", good)
+    assert.are.equal(-29, vol.read_dicom(dir .. "/good.dcm"):stats().min)
+  end)
+  it("fails cleanly when truncated anywhere", function()
+    for cut = 0, #good - 1, 7 do
+      local p = dir .. "/cut.dcm"
+      fx.write_bytes(p, good:sub(1, cut))
+      local ok, err = pcall(vol.read_dicom, p)
+      assert.is_false(ok, "read a file cut at " .. cut)
+      assert.truthy(err:find(p, 1, true), err)
+    end
+  end)
+  it("refuses an element whose length runs past the end", function()
+    local ds = fx.slice_dataset{rows = 2, cols = 2, pixels = {1, 2, 3, 4}}
+    local bytes = fx.file_bytes(ds)
+    local at = bytes:find("fixture", 1, true) -- SeriesDescription value; its length is 2 bytes before
+    local bad = bytes:sub(1, at - 3) .. string.pack("<I2", 60000) .. bytes:sub(at)
+    fails(bad, "remain in the file")
+  end)
+  it("refuses absurd dimensions before allocating", function()
+    fails(fx.file_bytes(fx.slice_dataset{rows = 65535, cols = 65535, frames = 100000, pixels = {1, 2}}), "Pixel Data has")
+  end)
+  it("refuses pixel data shorter than rows x columns x frames", function()
+    fails(fx.file_bytes(fx.slice_dataset{rows = 4, cols = 4, frames = 3, pixels = {1, 2, 3, 4, 5, 6, 7, 8}}),
+      "Pixel Data has 16 bytes")
+  end)
+  it("refuses deeply nested sequences", function()
+    local item = {}
+    local top = item
+    for _ = 1, 40 do
+      local inner = {}
+      item[1] = {0x0008, 0x1115, "SQ", {inner}}
+      item = inner
+    end
+    local ds = fx.slice_dataset{rows = 2, cols = 2, pixels = {1, 2, 3, 4}}
+    ds[#ds + 1] = top[1]
+    fails(fx.file_bytes(ds), "nested deeper")
+  end)
+  it("never crashes on changed bytes", function()
+    local p = dir .. "/flip.dcm"
+    local seed = 12345
+    for _ = 1, 300 do
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      local at = 133 + seed % (#good - 133)
+      local b = good:sub(1, at - 1) .. string.char((good:byte(at) + 1 + seed % 255) % 256) .. good:sub(at + 1)
+      fx.write_bytes(p, b)
+      local ok, err = pcall(vol.read_dicom, p)
+      if not ok then assert.truthy(err:find(p, 1, true), err) end
+    end
+  end)
+end)
