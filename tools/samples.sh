@@ -2,9 +2,10 @@
 # tools/samples.sh [DEST]  (make samples): rebuilds the real sample files of
 # ../shared/data from the Debian packages they come from, in the same layout,
 # under DEST (default build/samples). Packages are fetched with `apt-get
-# download` (no root needed) and unpacked with `dpkg -x` under DEST/.debs;
-# nothing is installed. Files already in DEST are kept, so a second run only
-# checks. The origin of every file is in docs/choices.md, section "samples".
+# download` (no root needed) into DEST/.debs and unpacked there with
+# `dpkg -x` while needed; nothing is installed. Files already in DEST are
+# kept, so a second run only checks. The origin of every file is in
+# docs/choices.md, section "samples".
 set -eu
 
 DEST=${1:-build/samples}
@@ -173,5 +174,6 @@ command -v dpkg >/dev/null 2>&1 || die "dpkg not found: the samples come from De
 copy_files
 make_cranium
 make_dicom_derived
+rm -rf "$DEBS/root"   # the .deb files stay, so a missing file is restored without downloading
 n=$(cd "$DEST" && find . -path ./.debs -prune -o -type f -print | wc -l)
 echo "samples: $n files in $DEST"
