@@ -1,0 +1,440 @@
+-- Patch grids: crop, merge, map, sampling. Exact round trips on odd sizes,
+-- the classic numpy recipe (tests/ref/patch_ref.py) reproduced voxel for
+-- voxel in 'drop' mode, MONAI's Gaussian importance map, streaming merges.
+package.path = "tests/?.lua;" .. package.path
+local data = require "helpers.data"
+local ref = require "helpers.ref"
+
+-- A volume of pseudo-random values (deterministic), float32 or integer.
+local function random_volume(shape, dtype, seed)
+  local v = vol.new{shape=shape, dtype=dtype or "float32"}
+  local rnd, n = seed or 1, 1
+  for _, s in ipairs(shape) do n = n * s end
+  local idx = {}
+  for k = 1, (shape[3] or 1) do
+    for j = 1, shape[2] do
+      for i = 1, shape[1] do
+        rnd = (rnd * 1103515245 + 12345) % 2147483648
+        local x = (rnd / 2147483648) * 2000 - 1000
+        if dtype and dtype ~= "float32" and dtype ~= "float64" then x = math.floor(x) end
+        if #shape == 3 then v:set(i, j, k, x) else v:set(i, j, x) end
+      end
+    end
+  end
+  return v
+end
+
+local function same(a, b)
+  assert.same(a.shape, b.shape)
+  assert.equal(0, (a - b):abs():max())
+end
+
+describe("vol.patch_grid", function()
+  it("places patches in the three modes (odd size 150, patch 96, overlap 32)", function()
+    local cover = vol.patch_grid{shape={150, 150, 150}, patch=96, overlap=32}
+    local pad = vol.patch_grid{shape={150, 150, 150}, patch=96, overlap=32, mode="pad"}
+    local drop = vol.patch_grid{shape={150, 150, 150}, patch=96, overlap=32, mode="drop"}
+    assert.equal(8, cover:count())
+    assert.same({lo={55, 55, 55}, hi={150, 150, 150}}, cover:box(8))   -- flush with the edge
+    assert.equal(8, pad:count())
+    assert.same({lo={65, 65, 65}, hi={160, 160, 160}}, pad:box(8))     -- padded to 160
+    assert.equal(1, drop:count())
+    assert.equal(150^3 - 96^3, drop:uncovered())
+    assert.equal(0, cover:uncovered())
+    assert.equal(0, pad:uncovered())
+  end)
+
+  it("numbers patches x fastest and reports its fields", function()
+    local g = vol.patch_grid{shape={10, 8}, patch={4, 4}, stride={3, 4}}
+    assert.same({3, 2}, g.counts)
+    assert.same({1, 1}, g:box(1).lo)
+    assert.same({4, 1}, g:box(2).lo)
+    assert.same({7, 1}, g:box(3).lo)      -- 10 - 4 + 1: flush
+    assert.same({1, 5}, g:box(4).lo)
+    assert.same({10, 8}, g.shape)
+    assert.same({1, 0}, g.overlap)
+    assert.equal("cover", g.mode)
+    local n = 0
+    for i, box in g:boxes() do
+      n = n + 1
+      assert.equal(n, i)
+      assert.same(g:box(i), box)
+    end
+    assert.equal(6, n)
+  end)
+
+  it("handles a patch larger than the volume in cover and pad modes, refuses it in drop", function()
+    local g = vol.patch_grid{shape={5, 40}, patch={8, 16}, overlap={2, 4}}
+    assert.same({lo={1, 25}, hi={8, 40}}, g:box(g:count()))
+    assert.equal(0, g:uncovered())
+    local ok, err = pcall(vol.patch_grid, {shape={5, 40}, patch={8, 16}, mode="drop"})
+    assert.is_false(ok)
+    assert.matches("patch 8 is larger than the volume %(5%) on axis 1: 'drop' mode has no patch", err)
+  end)
+
+  it("rejects bad arguments with clear messages", function()
+    local function fails(opts, msg)
+      local ok, err = pcall(vol.patch_grid, opts)
+      assert.is_false(ok)
+      assert.matches(msg, err, 1, true)
+    end
+    fails({shape={10, 10}, patch=4, overlap=4}, "overlap 4 must be smaller than the patch 4")
+    fails({shape={10, 10}, patch=4, stride=5}, "would leave voxels between patches")
+    fails({shape={10, 10}, patch=4, overlap=1, stride=3}, "not both")
+    fails({shape={10, 10}, patch=4, strid=3}, "unknown option 'strid'")
+    fails({shape={10, 10}, patch=4, mode="crop"}, "invalid option 'crop'")
+    fails({shape={10, 10, 10, 2}, patch=4}, "shape must have 2 or 3 sizes")
+    fails({shape={10, 10}}, "'patch' is required")
+    assert.is_true(pcall(vol.patch_grid, {shape={10, 10}, patch=4, stride=5, mode="drop"}))
+  end)
+end)
+
+describe("grid:extract and grid:merge", function()
+  it("reproduce the volume exactly in cover and pad modes (odd sizes, 3-D)", function()
+    local v = random_volume({13, 11, 9}, "float32", 7)
+    for _, mode in ipairs{"cover", "pad"} do
+      for _, o in ipairs{{patch={4, 5, 3}, overlap=0}, {patch={4, 5, 3}, overlap={3, 4, 2}},
+                         {patch={13, 11, 9}, overlap=0}, {patch={5, 4, 6}, overlap={2, 1, 3}}} do
+        local g = vol.patch_grid{shape=v.shape, patch=o.patch, overlap=o.overlap, mode=mode}
+        same(v, g:merge(g:extract(v)))
+        same(v, g:merge(g:extract(v), {weight="gaussian"}))
+      end
+    end
+  end)
+
+  it("reproduce the volume exactly in 2-D, integer dtypes included", function()
+    local v = random_volume({17, 9}, "int16", 3)
+    for _, mode in ipairs{"cover", "pad"} do
+      for _, o in ipairs{{patch=4, overlap=0}, {patch=4, overlap=3}, {patch={17, 9}, overlap=0}} do
+        local g = vol.patch_grid{shape=v.shape, patch=o.patch, overlap=o.overlap, mode=mode}
+        local s = g:extract(v)
+        assert.equal("int16", s.dtype)
+        assert.equal(3, s.ndim)
+        same(v, g:merge(s))
+        local back = g:merge(s, {dtype="int16"})
+        assert.equal("int16", back.dtype)
+        same(v, back)
+      end
+    end
+  end)
+
+  it("stacks patches on the last axis with the first patch's origin", function()
+    local v = random_volume({9, 8, 7}, "float32", 2)
+    v:set_spacing{0.5, 2, 3}:set_origin{10, 20, 30}
+    local g = vol.patch_grid{shape=v.shape, patch=4, overlap=1}
+    local s = g:extract(v)
+    assert.same({4, 4, 4, g:count()}, s.shape)
+    assert.same({10, 20, 30}, s.origin)
+    local b = g:box(5)
+    assert.equal(v:get(b.lo[1], b.lo[2], b.lo[3]), s:get(1, 1, 1, 5))
+    assert.equal(v:get(b.hi[1], b.hi[2], b.hi[3]), s:get(4, 4, 4, 5))
+    local part = g:extract(v, {first=5, count=2})
+    assert.same({4, 4, 4, 2}, part.shape)
+    assert.equal(s:get(2, 3, 4, 6), part:get(2, 3, 4, 2))
+  end)
+
+  it("pads outside the volume with pad_value and crops it back when merging", function()
+    local v = random_volume({5, 6}, "float32", 4)
+    local g = vol.patch_grid{shape=v.shape, patch=4, overlap=1, mode="pad", pad_value=-7}
+    local s = g:extract(v)
+    assert.equal(-7, s:get(4, 4, g:count()))   -- box hi = (7, 7): beyond the volume
+    same(v, g:merge(s))
+  end)
+end)
+
+describe("drop mode", function()
+  local function against_numpy(v, patch, overlap)
+    local dir = data.tmpdir()
+    v:write(dir .. "/in.npy")
+    local np_patch, np_overlap = {}, {}
+    for a = #v.shape, 1, -1 do
+      np_patch[#np_patch + 1] = type(patch) == "table" and patch[a] or patch
+      np_overlap[#np_overlap + 1] = type(overlap) == "table" and overlap[a] or overlap
+    end
+    local r = ref.run("patch_ref.py", "classic", dir .. "/in.npy", dir,
+      table.concat(np_patch, ","), table.concat(np_overlap, ","))
+    local g = vol.patch_grid{shape=v.shape, patch=patch, overlap=overlap, mode="drop"}
+    assert.equal(r.count, g:count())
+    assert.equal(r.lost, g:uncovered())
+    same(vol.read(dir .. "/patches.npy"), g:extract(v))
+    local m = g:merger()
+    for n, p in g:patches(v) do m:add(n, p) end
+    same(vol.read(dir .. "/merged.npy"), m:result())
+    local covered = vol.read(dir .. "/covered.npy")
+    same(covered, m:coverage())
+    same(covered, g:coverage())
+    return r
+  end
+
+  it("reproduces the classic numpy recipe in 3-D, lost voxels included", function()
+    local r = against_numpy(random_volume({23, 19, 14}, "float32", 5), {8, 6, 5}, {3, 2, 1})
+    assert.is_true(r.lost > 0)
+  end)
+
+  it("reproduces the classic numpy recipe in 2-D", function()
+    local r = against_numpy(random_volume({31, 26}, "int16", 6), 9, 4)
+    assert.is_true(r.lost > 0)
+  end)
+
+  it("fills uncovered voxels with fill", function()
+    local v = random_volume({11, 11}, "float32", 8)
+    local g = vol.patch_grid{shape=v.shape, patch=4, overlap=1, mode="drop"}
+    local m = g:merge(g:extract(v), {fill=-1})
+    assert.equal(21, g:uncovered())
+    assert.equal(-1, m:get(11, 5))
+    assert.equal(v:get(1, 1), m:get(1, 1))
+  end)
+end)
+
+describe("merger weights", function()
+  -- Tolerance 1e-6 relative: a few float32 ulps, as numpy's, torch's and
+  -- glibc's float32 exp differ in the last bits.
+  it("gaussian equals MONAI's importance map (float32, within 1e-6 relative)", function()
+    for _, case in ipairs{{patch={7, 10, 12}, sigma=0.125}, {patch={16, 9}, sigma=0.25},
+                          {patch={96, 96, 96}, sigma=0.125}} do
+      local g = vol.patch_grid{shape=case.patch, patch=case.patch}
+      local w = g:weights{weight="gaussian", sigma_scale=case.sigma}
+      local dir = data.tmpdir()
+      ref.run("patch_ref.py", "gaussian", dir .. "/w.npy", table.concat(case.patch, ","), case.sigma)
+      local m = vol.read(dir .. "/w.npy")
+      assert.same(w.shape, m.shape)
+      assert.is_true(((w - m):abs() / m):max() <= 1e-6)
+    end
+  end)
+
+  it("merging patches that are all c gives c on every covered voxel", function()
+    for _, mode in ipairs{"cover", "pad", "drop"} do
+      local g = vol.patch_grid{shape={23, 17, 11}, patch={8, 7, 5}, overlap={5, 3, 2}, mode=mode}
+      for _, weight in ipairs{"mean", "gaussian"} do
+        local m = g:merger{weight=weight}
+        local p = vol.new{shape={8, 7, 5}, fill=0.1 + 1 / 3}
+        local c = p:get(1, 1, 1) -- the float32 value
+        for n = 1, g:count() do m:add(n, p) end
+        local r = m:result()
+        local cov = g:coverage()
+        assert.equal(0, ((r - c):abs() * cov):max())
+        assert.equal(cov:stats().sum, (r:eq(vol.new{shape=r.shape, fill=c})):stats().sum)
+      end
+    end
+  end)
+
+  it("accepts a custom weight map and rejects non-positive weights", function()
+    local g = vol.patch_grid{shape={9, 9}, patch=5, overlap=2}
+    local w = vol.new{shape={5, 5}, fill=2}
+    local v = random_volume({9, 9}, "float32", 9)
+    same(v, g:merge(g:extract(v), {weight=w}))
+    local ok, err = pcall(g.merger, g, {weight=vol.new{shape={5, 5}}})
+    assert.is_false(ok)
+    assert.matches("weights must be > 0", err)
+  end)
+
+  it("gives the same bits on 1 and 2 threads", function()
+    local v = random_volume({21, 18, 16}, "float32", 10)
+    local g = vol.patch_grid{shape=v.shape, patch=8, overlap=5}
+    local s = g:extract(v)
+    local n0 = vol.threads and vol.threads() or nil
+    vol.set_threads(1)
+    local a = g:merge(s * 1.37, {weight="gaussian"})
+    vol.set_threads(2)
+    local b = g:merge(s * 1.37, {weight="gaussian"})
+    if n0 then vol.set_threads(n0) end
+    same(a, b)
+  end)
+end)
+
+describe("grid:patches and grid:map", function()
+  it("iterate patches whose origin is their first voxel's world position", function()
+    local v = random_volume({12, 10, 8}, "int16", 11)
+    v:set_spacing{0.7, 0.8, 2.5}:set_origin{-30, 12, 100}
+    v:set_direction{{0, 1, 0}, {-1, 0, 0}, {0, 0, 1}}
+    local g = vol.patch_grid{shape=v.shape, patch=5, overlap=2}
+    local count = 0
+    for n, p, box in g:patches(v) do
+      count = count + 1
+      local x, y, z = v:index_to_world(box.lo[1], box.lo[2], box.lo[3])
+      assert.is_true(math.abs(p.origin[1] - x) + math.abs(p.origin[2] - y) + math.abs(p.origin[3] - z) < 1e-9)
+      assert.same(v.spacing, p.spacing)
+      assert.equal(v:get(box.hi[1], box.hi[2], box.hi[3]), p:get(5, 5, 5))
+      assert.equal(n, count)
+    end
+    assert.equal(g:count(), count)
+  end)
+
+  it("map with the identity gives the input back, with its geometry", function()
+    local v = random_volume({15, 12, 7}, "float32", 12)
+    v:set_origin{1, 2, 3}
+    for _, mode in ipairs{"cover", "pad"} do
+      local g = vol.patch_grid{shape=v.shape, patch={6, 5, 4}, overlap={2, 2, 1}, mode=mode}
+      local r = g:map(v, function(p) return p end, {weight="gaussian"})
+      same(v, r)
+      assert.same(v.origin, r.origin)
+    end
+  end)
+
+  it("map merges outputs of another dtype and channel count", function()
+    local v = random_volume({11, 9}, "int16", 13)
+    local g = vol.patch_grid{shape=v.shape, patch=4, overlap=1}
+    local r = g:map(v, function(p)
+      local out = vol.new{shape={4, 4, 1, 2}, dtype="float64"}
+      for j = 1, 4 do for i = 1, 4 do
+        out:set(i, j, 1, 1, p:get(i, j))
+        out:set(i, j, 1, 2, -2 * p:get(i, j))
+      end end
+      return out
+    end, {dtype="float64"})
+    assert.same({11, 9, 1, 2}, r.shape)
+    assert.equal("float64", r.dtype)
+    assert.equal(v:get(5, 6), r:get(5, 6, 1, 1))
+    assert.equal(-2 * v:get(11, 9), r:get(11, 9, 1, 2))
+  end)
+
+  it("propagates an error in the function and leaves no output file", function()
+    local dir = data.tmpdir()
+    local v = random_volume({8, 8, 8}, "float32", 14)
+    local g = vol.patch_grid{shape=v.shape, patch=4, overlap=0}
+    local ok, err = pcall(g.map, g, v, function(p, n)
+      if n == 5 then error("model failed on patch 5") end
+      return p
+    end, {out=dir .. "/out.npy"})
+    assert.is_false(ok)
+    assert.matches("model failed on patch 5", err)
+    local p = io.popen("ls -A " .. dir)
+    assert.equal("", p:read("a"))
+    p:close()
+    local ok2, err2 = pcall(g.map, g, v, function() return 1 end)
+    assert.is_false(ok2)
+    assert.matches("returned number for patch 1", err2)
+  end)
+end)
+
+describe("streaming merges", function()
+  local v = random_volume({14, 12, 17}, "float32", 15)
+  local g = vol.patch_grid{shape=v.shape, patch={6, 5, 6}, overlap={2, 1, 2}}
+
+  it("write finished slabs into a Volume, a function or a .npy file", function()
+    local whole = g:merge(g:extract(v), {weight="gaussian"})
+    local out = vol.new{shape=v.shape}
+    g:map(v, function(p) return p end, {weight="gaussian", out=out})
+    same(whole, out)
+    local seen, next_plane = 0, 1
+    g:map(v, function(p) return p end, {out=function(slab, first, last)
+      assert.equal(next_plane, first)
+      assert.equal(last - first + 1, slab.shape[3])
+      for k = first, last do
+        assert.equal(v:get(3, 4, k), slab:get(3, 4, k - first + 1))
+      end
+      next_plane = last + 1
+      seen = seen + 1
+    end})
+    assert.equal(18, next_plane)
+    assert.is_true(seen > 1)
+    local dir = data.tmpdir()
+    local path = g:map(v, function(p) return p end, {out=dir .. "/m.npy"})
+    assert.equal(dir .. "/m.npy", path)
+    same(v, vol.read(path))
+  end)
+
+  it("holds only patch-depth planes and writes channels to .npy in (C, z, y, x) order", function()
+    local m = g:merger{out=data.tmpdir() .. "/c.npy"}
+    assert.is_true(m.streaming)
+    local two = vol.new{shape={6, 5, 6, 2}, fill=3}
+    m:add(1, two)
+    assert.equal(3 * 14 * 12 * 6 * 4, m.bytes)
+    assert.equal(3 * 14 * 12 * 6 * 4, g:merge_memory{channels=2, streaming=true})
+    assert.equal(3 * 14 * 12 * 17 * 4, g:merge_memory{channels=2})
+    for n = 2, g:count() do m:add(n, two) end
+    local r = vol.read(m:result())
+    assert.same({14, 12, 17, 2}, r.shape)
+    assert.equal(3, r:min())
+  end)
+
+  it("refuses patches of a slab already written", function()
+    local m = g:merger{out=vol.new{shape=v.shape}}
+    local p = vol.new{shape={6, 5, 6}}
+    m:add(g:count(), p)
+    local ok, err = pcall(m.add, m, 1, p)
+    assert.is_false(ok)
+    assert.matches("already written out", err)
+  end)
+end)
+
+describe("merger errors", function()
+  it("name the patch and what is wrong", function()
+    local g = vol.patch_grid{shape={8, 8, 8}, patch=4}
+    local m = g:merger()
+    local function fails(msg, ...)
+      local ok, err = pcall(m.add, m, ...)
+      assert.is_false(ok)
+      assert.matches(msg, err, 1, true)
+    end
+    fails("patch 9 out of range 1..8", 9, vol.new{shape={4, 4, 4}})
+    fails("patch 2 must be 4x4x4", 2, vol.new{shape={4, 4, 5}})
+    m:add(1, vol.new{shape={4, 4, 4, 3}})
+    fails("has 1 channels, earlier patches had 3", 2, vol.new{shape={4, 4, 4}})
+    local ok, err = pcall(g.merger, g, {weight="box"})
+    assert.is_false(ok)
+    assert.matches("weight must be 'mean', 'constant' or 'gaussian'", err)
+    local empty = g:merger()
+    local ok2, err2 = pcall(empty.result, empty)
+    assert.is_false(ok2)
+    assert.matches("no patches", err2)
+  end)
+end)
+
+describe("grid:save_patches", function()
+  it("writes one .npy stack or one file per patch with its origin", function()
+    local dir = data.tmpdir()
+    local v = random_volume({9, 7, 5}, "int16", 16)
+    v:set_origin{5, 6, 7}
+    local g = vol.patch_grid{shape=v.shape, patch={5, 4, 3}, overlap=1}
+    assert.equal(g:count(), g:save_patches(v, dir .. "/all.npy"))
+    same(g:extract(v), vol.read(dir .. "/all.npy"))
+    g:save_patches(v, dir .. "/p%02d.nii.gz")
+    local p = vol.read(dir .. ("/p%02d.nii.gz"):format(g:count()))
+    local b = g:box(g:count())
+    local x, y, z = v:index_to_world(b.lo[1], b.lo[2], b.lo[3])
+    assert.is_true(math.abs(p.origin[1] - x) + math.abs(p.origin[2] - y) + math.abs(p.origin[3] - z) < 1e-4)
+    assert.equal(v:get(b.lo[1], b.lo[2], b.lo[3]), p:get(1, 1, 1))
+  end)
+end)
+
+describe("vol.sample_patches", function()
+  local img = random_volume({30, 25, 20}, "int16", 17)
+  local lab = vol.new{shape={30, 25, 20}, dtype="uint8"}
+  for k = 5, 7 do for j = 20, 22 do for i = 3, 4 do lab:set(i, j, k, 2) end end end
+  lab:set(28, 2, 18, 5)
+
+  it("is reproducible by seed and oversamples foreground", function()
+    local a = vol.sample_patches{image=img, label=lab, patch={8, 8, 6}, n=9, seed=42}
+    local b = vol.sample_patches{image=img, label=lab, patch={8, 8, 6}, n=9, seed=42}
+    local c = vol.sample_patches{image=img, label=lab, patch={8, 8, 6}, n=9, seed=43}
+    assert.same(a.boxes, b.boxes)
+    assert.are_not.same(a.boxes, c.boxes)
+    same(a.image, b.image)
+    assert.same({8, 8, 6, 9}, a.image.shape)
+    -- 9 - round(9 * 0.67) = 3 forced foreground samples, the last three
+    assert.same({false, false, false, false, false, false, true, true, true}, a.foreground)
+    for n = 7, 9 do
+      local sub = 0
+      for k = 1, 6 do for j = 1, 8 do for i = 1, 8 do
+        if a.label:get(i, j, k, n) > 0 then sub = sub + 1 end
+      end end end
+      assert.is_true(sub > 0)
+    end
+    for n = 1, 9 do
+      local box = a.boxes[n]
+      assert.equal(img:get(box.lo[1], box.lo[2], box.lo[3]), a.image:get(1, 1, 1, n))
+    end
+  end)
+
+  it("picks only the classes asked for and pads patches larger than the image", function()
+    local s = vol.sample_patches{image=img, label=lab, patch={8, 8, 6}, n=4, seed=1,
+                                 foreground_fraction=1, classes={5}}
+    -- the single voxel (28, 2, 18), boxes centred on it then clamped to the image
+    for n = 1, 4 do assert.equal(5, s.label:get(6, 2, 4, n)) end
+    local big = vol.sample_patches{image=img, patch={34, 25, 20}, n=2, seed=3, pad_value=-99}
+    assert.same({-1, 1, 1}, big.boxes[1].lo)
+    assert.equal(-99, big.image:get(1, 1, 1, 1))
+    assert.is_nil(big.label)
+  end)
+end)
