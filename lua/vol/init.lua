@@ -15,6 +15,8 @@ vol.docs = help.docs
 
 vol.progress = require "vol.progress"
 
+require "vol.patch" -- patch grids: grid:map, grid:save_patches
+
 -- Completion as the REPL does it (for specs); private, hence the underscore.
 vol._complete = require("vol.repl").complete
 
