@@ -420,13 +420,18 @@ static int multiline(lua_State *L, int base)
         size_t len;
         const char *chunk = lua_tolstring(L, base + 1, &len);
         int status = luaL_loadbuffer(L, chunk, len, CHUNKNAME);
-        if (!incomplete(L, status) || !push_line(L, 0)) {
-            save_line(chunk);
-            return status;
+        if (incomplete(L, status)) {
+            if (push_line(L, 0)) {
+                lua_pushliteral(L, "\n");
+                lua_insert(L, -2);
+                lua_concat(L, 3);
+                continue;
+            }
+            /* input ended inside the chunk: load it again for the message */
+            status = luaL_loadbuffer(L, chunk, len, CHUNKNAME);
         }
-        lua_pushliteral(L, "\n");
-        lua_insert(L, -2);
-        lua_concat(L, 3);
+        save_line(chunk);
+        return status;
     }
 }
 

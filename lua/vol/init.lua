@@ -14,6 +14,7 @@ vol.doc = help.doc
 vol.docs = help.docs
 
 vol.progress = require "vol.progress"
+vol.describe = require "vol.describe"
 
 require "vol.patch" -- patch grids: grid:map, grid:save_patches
 
