@@ -53,7 +53,7 @@ static MdStatus read_frames(Seg *s, MdSegInfo *info, MdError *err)
     int32_t sh = md_dcm_item(d, md_dcm_find(d, -1, TAG(0x5200, 0x9229)), 0);
     int32_t pf = md_dcm_find(d, -1, TAG(0x5200, 0x9230));
     int32_t f0 = md_dcm_item(d, pf, 0);
-    if (md_dcm_nitems(d, pf) != n)
+    if (md_dcm_nitems(d, pf) < n) /* more groups than frames: a cut-down file keeps the first */
         return md_error(err, MD_EFORMAT, "SEG has %d frames but %d per-frame functional groups", n,
                         md_dcm_nitems(d, pf));
     for (int k = 0; k < 2; k++) { /* shared groups first, then the first frame's */

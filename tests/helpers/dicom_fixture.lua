@@ -204,4 +204,60 @@ function fx.write_series(dir, o)
   return paths, series_uid
 end
 
+-- A DICOM SEG: o.rows, o.cols, o.iop, o.spacing {row, col}, o.segments
+-- {{number, label}...}, o.frames {{ipp, segment, mask (row-major list of 0/1,
+-- or 0..255 fractions when o.fractional)}...}. Binary frames are packed one
+-- bit per pixel, LSB first, running on across frame boundaries.
+function fx.write_seg(path, o)
+  local segs, per = {}, {}
+  for i, s in ipairs(o.segments) do
+    segs[i] = {{0x0062, 0x0004, "US", s.number}, {0x0062, 0x0005, "LO", s.label},
+               {0x0062, 0x0008, "CS", "MANUAL"}}
+  end
+  local bits, bytes, acc, nbits = {}, {}, 0, 0
+  for i, f in ipairs(o.frames) do
+    per[i] = {
+      {0x0020, 0x9113, "SQ", {{{0x0020, 0x0032, "DS", f.ipp}}}},
+      {0x0062, 0x000A, "SQ", {{{0x0062, 0x000B, "US", f.segment}}}},
+    }
+    for _, m in ipairs(f.mask) do
+      if o.fractional then
+        bytes[#bytes + 1] = string.char(m)
+      else
+        if m ~= 0 then acc = acc | (1 << nbits) end
+        nbits = nbits + 1
+        if nbits == 8 then bits[#bits + 1] = string.char(acc); acc, nbits = 0, 0 end
+      end
+    end
+  end
+  if nbits > 0 then bits[#bits + 1] = string.char(acc) end
+  local pixels = o.fractional and table.concat(bytes) or table.concat(bits)
+  local ds = {
+    {0x0008, 0x0016, "UI", "1.2.840.10008.5.1.4.1.1.66.4"},
+    {0x0008, 0x0018, "UI", fx.uid()},
+    {0x0008, 0x0060, "CS", "SEG"},
+    {0x0020, 0x000E, "UI", fx.uid()},
+    {0x0028, 0x0002, "US", 1},
+    {0x0028, 0x0004, "CS", "MONOCHROME2"},
+    {0x0028, 0x0008, "IS", {#o.frames}},
+    {0x0028, 0x0010, "US", o.rows},
+    {0x0028, 0x0011, "US", o.cols},
+    {0x0028, 0x0100, "US", o.fractional and 8 or 1},
+    {0x0028, 0x0101, "US", o.fractional and 8 or 1},
+    {0x0028, 0x0102, "US", o.fractional and 7 or 0},
+    {0x0028, 0x0103, "US", 0},
+    {0x0062, 0x0001, "CS", o.fractional and "FRACTIONAL" or "BINARY"},
+    {0x0062, 0x0002, "SQ", segs},
+    {0x5200, 0x9229, "SQ", {{
+      {0x0020, 0x9116, "SQ", {{{0x0020, 0x0037, "DS", o.iop}}}},
+      {0x0028, 0x9110, "SQ", {{{0x0028, 0x0030, "DS", o.spacing}, {0x0018, 0x0050, "DS", {o.dz or 1}},
+                               {0x0018, 0x0088, "DS", {o.dz or 1}}}}},
+    }}},
+    {0x5200, 0x9230, "SQ", per},
+    {0x7FE0, 0x0010, o.fractional and "OB" or "OB", pixels},
+  }
+  if o.fractional then ds[#ds + 1] = {0x0062, 0x000E, "US", 255} end
+  fx.write_bytes(path, fx.file_bytes(ds, {undefined_sq = o.undefined_sq}))
+end
+
 return fx

@@ -1,0 +1,315 @@
+-- DICOM folders: the real series against expected.json and against
+-- dcm2niix run here on the same folders; series the spec writes itself
+-- (shuffled names, misleading InstanceNumber, missing SliceThickness, two
+-- series in one folder, slopes, padding, implicit VR, tilt, gaps); SEG.
+package.path = "tests/?.lua;" .. package.path
+local data = require "helpers.data"
+local ref = require "helpers.ref"
+local fx = require "helpers.dicom_fixture"
+
+local exp = data.expected()
+local SERIES = "dicom/series/dicomdirtests/"
+
+local function near(a, b, tol)
+  return math.abs(a - b) <= (tol or 1e-5)
+end
+
+local function check_affine(v, A, tol, what)
+  local B = v:affine()
+  for r = 1, 3 do
+    for c = 1, 4 do
+      assert.is_true(near(B[r][c], A[r][c], tol), ("%s: affine[%d][%d] %.9g expected %.9g"):format(what, r, c, B[r][c], A[r][c]))
+    end
+  end
+end
+
+-- Writes v as NIfTI, runs dcm2niix on folder and compares in world space.
+local function against_dcm2niix(v, folder)
+  local nii = data.tmpdir() .. "/medula.nii"
+  v:write(nii)
+  local r = ref.run("dicom_ref.py", "dcm2niix", folder, nii)
+  assert.is_nil(r.error, r.error)
+  return r
+end
+
+describe("read_dicom on the real series folders", function()
+  it("reads the chest CT slices in position order, as pydicom sorts them", function()
+    local rel = SERIES .. "98892001/CT5N"
+    local e = exp.series[rel].pydicom_series[1]
+    local v = vol.read(data.path(rel))
+    assert.are.same({16, 16, 5}, v.shape)
+    assert.are.equal("int16", v.dtype)
+    local s = v:stats()
+    assert.are.equal(e.stats.sum, s.sum)
+    assert.are.equal(e.stats.min, s.min)
+    for _, smp in ipairs(e.stats.samples) do
+      local i = smp.index
+      assert.are.equal(smp.value, v:get(i[3] + 1, i[2] + 1, i[1] + 1))
+    end
+    check_affine(v, e.geometry_lps.affine, 1e-5, rel)
+    assert.are.equal("5", v.meta.dicom_files)
+  end)
+
+  it("equals dcm2niix's NIfTI of the same folder (affine 1e-4 mm, values)", function()
+    for _, name in ipairs{"98892001/CT5N", "77654033/CR1", "77654033/CR2", "77654033/CR3"} do
+      local folder = data.path(SERIES .. name)
+      local r = against_dcm2niix(vol.read(folder), folder)
+      assert.is_true(r.value_max_diff < 1e-3, name .. ": values differ by " .. r.value_max_diff)
+      if not name:find("CR") then -- radiographs have no position: no geometry to compare
+        assert.is_true(r.affine_max_diff < 1e-4, name .. ": affine differs by " .. r.affine_max_diff)
+      end
+    end
+  end)
+
+  it("refuses non-uniform spacing, or stacks it as dcm2niix does when allowed", function()
+    local folder = data.path(SERIES .. "77654033/CT2")
+    local ok, err = pcall(vol.read, folder)
+    assert.is_false(ok)
+    assert.truthy(err:find("not uniform", 1, true), err)
+    assert.truthy(err:find("202.5", 1, true), err)
+    local v = vol.read_dicom(folder, {allow_nonuniform = true})
+    assert.is_true(near(v.spacing[3], 202.5))
+    assert.truthy(v.meta.warning:find("not uniform", 1, true))
+    local r = against_dcm2niix(v, folder)
+    assert.is_true(r.affine_max_diff < 1e-4, "affine differs by " .. r.affine_max_diff)
+    assert.are.equal(0, r.value_max_diff)
+  end)
+
+  it("keeps two orientations of one series apart", function()
+    local folder = data.path(SERIES .. "98892001/CT2N")
+    local list = vol.dicom_series(folder)
+    assert.are.equal(2, #list)
+    assert.are.equal(list[1].uid, list[2].uid)
+    assert.are.equal(list[1].uid .. "#2", list[2].id)
+    assert.are_not.equal(list[1].orientation, list[2].orientation)
+    local ok, err = pcall(vol.read, folder)
+    assert.is_false(ok)
+    assert.truthy(err:find("different orientations", 1, true), err)
+    for _, s in ipairs(list) do
+      assert.are.same({16, 16, 1}, vol.read_dicom(folder, {series = s.id}).shape)
+    end
+  end)
+
+  it("matches every stackable group pydicom finds", function()
+    for rel, entry in pairs(exp.series) do
+      if rel:find("dicomdirtests") then
+        local folder = data.path(rel)
+        local list = vol.dicom_series(folder)
+        for _, e in ipairs(entry.pydicom_series) do
+          if e.stats and e.uniform_spacing ~= false then
+            local match
+            for _, s in ipairs(list) do
+              if s.uid == e.series_instance_uid and s.nfiles == e.n_slices then
+                local same = true
+                for i = 1, 6 do same = same and near(s.iop[i], e.iop[i], 1e-3) end
+                if same then match = s end
+              end
+            end
+            assert.is_table(match, rel .. ": no group for " .. e.series_instance_uid)
+            local v = vol.read_dicom(folder, {series = match.id, keep_padding = true})
+            assert.are.equal(e.stats.sum, v:stats().sum, rel)
+            -- expected.json built these affines from cosines rounded to 4 decimals
+            -- (MR700 writes -1.33901e-03, the affine used -0.0013): 1e-4
+            check_affine(v, e.geometry_lps.affine, 1e-4, rel)
+          end
+        end
+      end
+    end
+  end)
+
+  it("lists a study tree recursively and skips DICOMDIR files", function()
+    local list = vol.dicom_series(data.path(SERIES), {recursive = true})
+    local n = 0
+    for _, s in ipairs(list) do n = n + s.nfiles end
+    assert.are.equal(31, n)
+    assert.is_true(list.skipped >= 7)
+    local s = list[1]
+    for _, k in ipairs{"id", "uid", "description", "modality", "nfiles", "dims", "orientation", "files"} do
+      assert.is_not_nil(s[k], k)
+    end
+  end)
+end)
+
+describe("read_dicom on series written by the spec", function()
+  local function value(x, y, k) return 100 * k + 10 * y + x - 1000 end
+
+  it("orders shuffled files by position, not name or InstanceNumber, without SliceThickness", function()
+    local dir = data.tmpdir()
+    -- positions descend with k: slice k=0 is the highest, so it becomes the last slice
+    local paths = fx.write_series(dir, {n = 6, rows = 5, cols = 4, dz = -1.5, value = value, intercept = -1024,
+      slope = 1, instance = function(k) return k + 1 end})
+    assert.are.equal(6, #paths)
+    local v = vol.read(dir)
+    assert.are.same({4, 5, 6}, v.shape)
+    assert.are.equal("int16", v.dtype)
+    for k = 1, 6 do -- our slice k is file index 6-k (ascending along the normal)
+      assert.are.equal(value(2, 3, 6 - k) - 1024, v:get(3, 4, k))
+    end
+    assert.is_true(near(v.spacing[3], 1.5))
+    assert.is_true(near(v.spacing[1], 0.9) and near(v.spacing[2], 0.7)) -- PixelSpacing is (row, column)
+    local z = select(3, v:index_to_world(1, 1, 1))
+    assert.is_true(near(z, 30 - 5 * 1.5))
+    local r = ref.run("dicom_ref.py", "stack", dir).series[1]
+    assert.are.equal(r.sum, v:stats().sum)
+    check_affine(v, r.affine_lps, 1e-9, "pydicom")
+    for i, x in ipairs(r.values) do
+      local xi, rest = (i - 1) % 4, (i - 1) // 4
+      assert.are.equal(x, v:get(xi + 1, rest % 5 + 1, rest // 5 + 1))
+    end
+    local d = against_dcm2niix(v, dir)
+    assert.is_true(d.affine_max_diff < 1e-4)
+    assert.are.equal(0, d.value_max_diff)
+  end)
+
+  it("reads oblique implicit-VR slices in ITK's geometry", function()
+    local dir = data.tmpdir()
+    local c, s = math.cos(0.3), math.sin(0.3)
+    fx.write_series(dir, {n = 4, iop = {c, s, 0, 0, 0, -1}, syntax = "implicit", dz = 3, value = value})
+    local v = vol.read(dir)
+    local r = ref.run("dicom_ref.py", "stack", dir).series[1]
+    check_affine(v, r.affine_lps, 1e-6, "oblique")
+    assert.are.equal(r.sum, v:stats().sum)
+    local d = against_dcm2niix(v, dir)
+    assert.is_true(d.affine_max_diff < 1e-4, "affine differs by " .. d.affine_max_diff)
+    assert.are.equal(0, d.value_max_diff)
+  end)
+
+  it("separates two series mixed in one folder", function()
+    local dir = data.tmpdir()
+    local _, a = fx.write_series(dir, {n = 3, names = function(k) return "a" .. k end, description = "first"})
+    local _, b = fx.write_series(dir, {n = 4, names = function(k) return "b" .. k end, description = "second",
+      origin = {0, 0, 100}})
+    local list = vol.dicom_series(dir)
+    assert.are.equal(2, #list)
+    local ok, err = pcall(vol.read, dir)
+    assert.is_false(ok)
+    assert.truthy(err:find("2 series", 1, true) and err:find(a, 1, true) and err:find(b, 1, true), err)
+    assert.are.equal(3, vol.read_dicom(dir, {series = a}).shape[3])
+    local vb = vol.read_dicom(dir, {series = b})
+    assert.are.equal(4, vb.shape[3])
+    assert.are.equal("second", vb.meta.SeriesDescription)
+  end)
+
+  it("rescales per slice: int16 when exact, float32 otherwise, or as forced", function()
+    local dir = data.tmpdir()
+    fx.write_series(dir, {n = 3, value = value, slope = 2, intercept = -3000})
+    local v = vol.read(dir)
+    assert.are.equal("int16", v.dtype)
+    assert.are.equal(2 * value(0, 0, 0) - 3000, v:get(1, 1, 1))
+    assert.are.equal("float32", vol.read_dicom(dir, {dtype = "float32"}).dtype)
+    local dir2 = data.tmpdir()
+    fx.write_series(dir2, {n = 3, value = value, intercept = 0.5,
+      per_slice = function(k, t) t.slope = 1 + k * 0.25 end})
+    local w = vol.read(dir2)
+    assert.are.equal("float32", w.dtype)
+    assert.are.equal("true", w.meta.rescale_varies)
+    assert.is_true(near(w:get(2, 1, 3), value(1, 0, 2) * 1.5 + 0.5, 1e-3))
+    local ok, err = pcall(vol.read_dicom, dir2, {dtype = "int16"})
+    assert.is_false(ok)
+    assert.truthy(err:find("int16 cannot hold", 1, true), err)
+  end)
+
+  it("sets -2000 and PixelPaddingValue voxels to air unless asked to keep them", function()
+    local dir = data.tmpdir()
+    fx.write_series(dir, {n = 3, intercept = -1024, padding = -3000,
+      value = function(x, y, k) return x == 0 and -2000 or (y == 0 and -3000 or 1024 + k) end})
+    local v = vol.read(dir)
+    assert.are.equal(-1024, v:get(1, 2, 1))
+    assert.are.equal(-1024, v:get(2, 1, 2))
+    assert.are.equal(2, v:get(2, 2, 3))
+    local keep = vol.read_dicom(dir, {keep_padding = true})
+    assert.are.equal(-2000 - 1024, keep:get(1, 2, 1))
+    assert.are.equal(-3000 - 1024, keep:get(2, 1, 2))
+    assert.are.equal(-2000, vol.read_dicom(dir, {raw = true}):get(1, 2, 1))
+  end)
+
+  it("reports a missing slice, and duplicates by file name", function()
+    local dir = data.tmpdir()
+    fx.write_series(dir, {n = 5, positions = {0, 2, 4, 8, 10}})
+    local ok, err = pcall(vol.read, dir)
+    assert.is_false(ok)
+    assert.truthy(err:find("not uniform", 1, true) and err:find("missing slices", 1, true), err)
+    local dup = data.tmpdir()
+    local paths = fx.write_series(dup, {n = 3, positions = {0, 2, 2}})
+    ok, err = pcall(vol.read, dup)
+    assert.is_false(ok)
+    assert.truthy(err:find(paths[2], 1, true) and err:find(paths[3], 1, true), err)
+  end)
+
+  it("keeps a gantry-tilted stack exact and reports the tilt", function()
+    local dir = data.tmpdir()
+    local t = math.rad(15)
+    local paths = fx.write_series(dir, {n = 4, dz = 2, per_slice = function(k, o)
+      o.ipp = {0, k * 2 * math.tan(t), k * 2} end})
+    local v = vol.read(dir)
+    assert.is_true(near(tonumber(v.meta.gantry_tilt_deg), 15, 1e-3))
+    assert.is_true(vol.dicom_series(dir)[1].tilt_deg > 14.9)
+    for k = 1, 4 do -- every slice origin is where its file says
+      local x, y, z = v:index_to_world(1, 1, k)
+      assert.is_true(near(y, (k - 1) * 2 * math.tan(t), 1e-6) and near(z, (k - 1) * 2, 1e-6), paths[k])
+    end
+  end)
+
+  it("gives the same volume with 1 and 2 threads", function()
+    local dir = data.tmpdir()
+    fx.write_series(dir, {n = 12, rows = 16, cols = 16, value = value})
+    vol.set_threads(1)
+    local a = vol.read(dir)
+    vol.set_threads(2)
+    local b = vol.read(dir)
+    assert.are.equal(0, (a - b):abs():stats().max)
+  end)
+end)
+
+describe("read_dicom_seg", function()
+  local function ct(dir)
+    fx.write_series(dir, {n = 6, rows = 4, cols = 5, dz = 2, origin = {0, 0, 0}, spacing = {1, 1}})
+    return vol.read(dir)
+  end
+
+  local function mask(f) local t = {} for i = 0, 19 do t[i + 1] = f(i % 5, i // 5) end return t end
+
+  it("places frames by position on the reference grid and fills left-out frames", function()
+    local dir = data.tmpdir()
+    local v = ct(dir)
+    local seg = dir .. "/seg.dcm"
+    fx.write_seg(seg, {rows = 4, cols = 5, iop = {1, 0, 0, 0, 1, 0}, spacing = {1, 1}, dz = 2,
+      segments = {{number = 1, label = "bone"}, {number = 2, label = "marrow"}},
+      frames = {
+        {ipp = {0, 0, 8}, segment = 1, mask = mask(function(x) return x < 3 and 1 or 0 end)},
+        {ipp = {0, 0, 2}, segment = 1, mask = mask(function() return 1 end)},
+        {ipp = {0, 0, 8}, segment = 2, mask = mask(function(x, y) return (x == 2 and y == 1) and 1 or 0 end)},
+      }})
+    local lab, info = vol.read_dicom_seg(seg, v)
+    assert.are.same(v.shape, lab.shape)
+    assert.are.equal("int32", lab.dtype)
+    assert.are.equal(0, lab:get(1, 1, 1))             -- z=0: left out, empty
+    assert.are.equal(20 + 11, lab:eq(1):stats().sum) -- z=2 full, z=8 x<3 but the overlap voxel
+    assert.are.equal(2, lab:get(3, 2, 5))             -- overlap keeps the higher number
+    assert.are.equal(1, info.overlap_voxels)
+    assert.are.same({number = 2, label = "marrow"}, info.segments[2])
+    local m = vol.read_dicom_seg(seg, v, {masks = true})
+    assert.are.same({5, 4, 6, 2}, m.shape)
+    assert.are.equal(1, m:get(3, 2, 5, 1))
+    assert.are.equal(1, m:get(3, 2, 5, 2))
+    local own = vol.read_dicom_seg(seg) -- no reference: the grid the frames span (z 2..8, 4 slices)
+    assert.are.same({5, 4, 4}, own.shape)
+    assert.are.equal(0, own:get(1, 1, 2))
+  end)
+
+  it("refuses frames that fall between slices", function()
+    local dir = data.tmpdir()
+    local v = ct(dir)
+    fx.write_seg(dir .. "/s.dcm", {rows = 4, cols = 5, iop = {1, 0, 0, 0, 1, 0}, spacing = {1, 1},
+      segments = {{number = 1, label = "x"}}, frames = {{ipp = {0, 0, 3}, segment = 1, mask = mask(function() return 1 end)}}})
+    local ok, err = pcall(vol.read_dicom_seg, dir .. "/s.dcm", v)
+    assert.is_false(ok)
+    assert.truthy(err:find("not on one of its voxels", 1, true), err)
+  end)
+
+  it("reads the real single-frame liver SEG", function()
+    local lab, info = vol.read_dicom_seg(data.path("dicom/single/liver_1frame.dcm"))
+    assert.are.equal(exp.files["dicom/single/liver_1frame.dcm"].stored_stats.sum, lab:stats().sum)
+    assert.are.equal(1, #info.segments)
+  end)
+end)
