@@ -1,10 +1,12 @@
 /* Binding of the DICOM readers (io/dicom.h): vol.read_dicom,
  * vol.dicom_series, vol.dicom_header, vol.read_dicom_seg. Option tables to
  * C structs, C results to volumes and tables; no algorithm here. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../io/dicom.h"
+#include "../io/dicom_parse.h"
 #include "lvolume.h"
 
 /* Scratch that must be freed even when a function raises. */
@@ -67,15 +69,36 @@ static void read_opts(lua_State *L, int idx, MdDicomOpts *o)
     o->dtype = k == 1 ? MD_INT16 : k == 2 ? MD_FLOAT32 : -1;
 }
 
+/* The file list at idx as a C array living in a userdata. Stack: +1. */
+static const char **check_paths(lua_State *L, int idx, size_t *n)
+{
+    *n = lua_rawlen(L, idx);
+    luaL_argcheck(L, *n > 0, idx, "the list of files is empty");
+    const char **p = lua_newuserdatauv(L, *n * sizeof *p, 0);
+    for (size_t i = 0; i < *n; i++) {
+        lua_rawgeti(L, idx, (lua_Integer)i + 1);
+        if (!lua_isstring(L, -1)) luaL_argerror(L, idx, "a list of file names expected");
+        p[i] = lua_tostring(L, -1); /* the list keeps the string alive */
+        lua_pop(L, 1);
+    }
+    return p;
+}
+
 static int l_read_dicom(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    lua_settop(L, 2); /* the option table stays at 2 whatever is pushed later */
+    int list = lua_istable(L, 1);
+    const char *path = list ? NULL : luaL_checkstring(L, 1);
+    size_t n = 0;
+    const char **paths = list ? check_paths(L, 1, &n) : NULL;
     MdDicomOpts o;
     read_opts(L, 2, &o);
     DicomBox *box = push_box(L);
     MdVolume *v = md_lua_newvolume(L);
     MdError err;
-    if (md_dicom_read_ex(path, &o, v, &box->meta, &err) != MD_OK) {
+    MdStatus st = list ? md_dicom_read_files(paths, n, &o, v, &box->meta, &err)
+                       : md_dicom_read_ex(path, &o, v, &box->meta, &err);
+    if (st != MD_OK) {
         md_volume_release(v);
         return md_lua_raise(L, &err);
     }
@@ -109,8 +132,11 @@ static void push_series(lua_State *L, const MdDicomScan *scan, const MdDicomSeri
     set_str(L, "study_uid", f0->study_uid);
     lua_pushinteger(L, s->nfiles);
     lua_setfield(L, -2, "nfiles");
-    double dims[3] = {(double)s->dim[0], (double)s->dim[1], (double)s->dim[2]};
-    md_lua_pushnumbers(L, dims, 3);
+    lua_createtable(L, 3, 0);
+    for (int i = 0; i < 3; i++) {
+        lua_pushinteger(L, (lua_Integer)s->dim[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
     lua_setfield(L, -2, "dims");
     set_str(L, "orientation", f0->has_iop ? s->orientation : "");
     md_lua_pushnumbers(L, s->iop, 6);
@@ -205,10 +231,31 @@ static int l_read_dicom_seg(lua_State *L)
     return 2;
 }
 
+static int l_dicom_keyword(lua_State *L)
+{
+    unsigned g, e;
+    const char *s = luaL_checkstring(L, 1);
+    const char *kw = NULL;
+    if (sscanf(s, "%4x,%4x", &g, &e) == 2)
+        kw = md_dcm_keyword(MD_DCM_TAG(g, e), NULL);
+    else if (md_dcm_tag_of(s)) {
+        char buf[16];
+        snprintf(buf, sizeof buf, "%04X,%04X", (unsigned)(md_dcm_tag_of(s) >> 16),
+                 (unsigned)(md_dcm_tag_of(s) & 0xFFFF));
+        kw = buf;
+        lua_pushstring(L, kw);
+        return 1;
+    }
+    if (kw) lua_pushstring(L, kw);
+    else lua_pushnil(L);
+    return 1;
+}
+
 static const MdLuaReg functions[] = {
     {"read_dicom", l_read_dicom,
      "vol.read_dicom(path [, opts]) -> Volume\n"
-     "Reads one DICOM file, or the series in a folder, in Hounsfield units.\n"
+     "Reads one DICOM file, the series in a folder, or the files of a list (e.g. a\n"
+     "series' .files from vol.dicom_series), in Hounsfield units.\n"
      "A folder is scanned (sub-folders with recursive=true), files are grouped by\n"
      "SeriesInstanceUID (then orientation and size) and slices ordered along the\n"
      "slice normal by ImagePositionPatient; spacing comes from the positions.\n"
@@ -249,6 +296,11 @@ static const MdLuaReg functions[] = {
      "label}...}, overlap_voxels, fractional, frames, frames_placed}.\n"
      "Example: local ct = vol.read_dicom(\"ct/\")\n"
      "         local seg, info = vol.read_dicom_seg(\"seg.dcm\", ct)"},
+    {"dicom_keyword", l_dicom_keyword,
+     "vol.dicom_keyword(tag) -> string | nil\n"
+     "The keyword of a tag given as \"GGGG,EEEE\", or the tag of a keyword, from\n"
+     "medula's dictionary of the attributes it interprets (nil when unknown).\n"
+     "Example: vol.dicom_keyword(\"0018,0050\")  --> \"SliceThickness\""},
     {NULL, NULL, NULL}};
 
 /* Picked up by lvol.c's weak reference. */

@@ -60,6 +60,10 @@ int md_dicom_is_candidate(const char *path);
  * image. scan is filled (free it with md_dicom_scan_free, also after failure). */
 MdStatus md_dicom_scan(const char *path, int recursive, MdDicomScan *scan, MdError *err) MD_MUST_CHECK;
 void md_dicom_scan_free(MdDicomScan *scan);
+/* The same for a list of files (paths borrowed): every file must be DICOM
+ * only when there is one. */
+MdStatus md_dicom_scan_files(const char *const *paths, size_t n, MdDicomScan *scan,
+                             MdError *err) MD_MUST_CHECK;
 
 /* Reads one series of a scan into out (zeroed by the caller; on failure it
  * may hold a buffer the caller releases) and meta. */
@@ -70,6 +74,9 @@ MdStatus md_dicom_read_series(const MdDicomScan *scan, const MdDicomSeries *s,
 /* Scans path and reads the series opts->series names, or the only one. */
 MdStatus md_dicom_read_ex(const char *path, const MdDicomOpts *opts, MdVolume *out, MdMeta *meta,
                           MdError *err) MD_MUST_CHECK;
+/* The same for an explicit list of files (paths borrowed). */
+MdStatus md_dicom_read_files(const char *const *paths, size_t n, const MdDicomOpts *opts,
+                             MdVolume *out, MdMeta *meta, MdError *err) MD_MUST_CHECK;
 
 /* The entry point of formats.c: md_dicom_read_ex with default options
  * (raw maps to opts->raw). The message names the path. */

@@ -360,6 +360,18 @@ MdStatus md_dicom_read_ex(const char *path, const MdDicomOpts *opts, MdVolume *o
     return st;
 }
 
+MdStatus md_dicom_read_files(const char *const *paths, size_t n, const MdDicomOpts *opts,
+                             MdVolume *out, MdMeta *meta, MdError *err)
+{
+    MdDicomScan scan;
+    const MdDicomSeries *s;
+    MdStatus st = md_dicom_scan_files(paths, n, &scan, err);
+    if (st == MD_OK) st = pick(&scan, opts, &s, err);
+    if (st == MD_OK) st = md_dicom_read_series(&scan, s, opts, out, meta, err);
+    md_dicom_scan_free(&scan);
+    return st;
+}
+
 MdStatus md_dicom_read(const char *path, const MdReadOpts *ropts, MdVolume *out, MdMeta *meta,
                        MdError *err)
 {

@@ -307,28 +307,56 @@ static MdStatus read_headers(MdDicomScan *scan, char **paths, size_t n, int sing
     return MD_OK;
 }
 
+/* Reads the headers of ps (sorted here), then groups; frees ps's strings. */
+static MdStatus scan_paths(Paths *ps, int single, int recursive, MdDicomScan *scan, MdError *err)
+{
+    MdStatus st = MD_OK;
+    if (ps->n > 1) qsort(ps->p, ps->n, sizeof *ps->p, cmp_str);
+    st = read_headers(scan, ps->p, ps->n, single, err);
+    for (size_t i = 0; i < ps->n; i++) free(ps->p[i]);
+    free(ps->p);
+    if (st == MD_OK && scan->nfiles == 0)
+        st = md_error(err, MD_EFORMAT, "no DICOM image found (%zu files looked at%s)", scan->skipped,
+                      recursive ? "" : "; sub-folders are scanned with recursive=true");
+    if (st == MD_OK) st = group(scan, err);
+    return st;
+}
+
 MdStatus md_dicom_scan(const char *path, int recursive, MdDicomScan *scan, MdError *err)
 {
     memset(scan, 0, sizeof *scan);
     Paths ps = {0};
     struct stat sb;
     MdStatus st;
+    int single = 0;
     if (stat(path, &sb) != 0) {
         st = md_error(err, MD_EIO, "no such file or folder");
     } else if (S_ISDIR(sb.st_mode)) {
         st = list_dir(path, recursive, 0, &ps, err);
     } else {
+        single = 1;
         st = add_path(&ps, path, err);
     }
-    if (st == MD_OK && ps.n > 1) qsort(ps.p, ps.n, sizeof *ps.p, cmp_str);
-    if (st == MD_OK) st = read_headers(scan, ps.p, ps.n, !S_ISDIR(sb.st_mode), err);
-    for (size_t i = 0; i < ps.n; i++) free(ps.p[i]);
-    free(ps.p);
-    if (st == MD_OK && scan->nfiles == 0)
-        st = md_error(err, MD_EFORMAT, "no DICOM image found (%zu files looked at%s)", scan->skipped,
-                      recursive ? "" : "; sub-folders are scanned with recursive=true");
-    if (st == MD_OK) st = group(scan, err);
-    return st;
+    if (st != MD_OK) {
+        for (size_t i = 0; i < ps.n; i++) free(ps.p[i]);
+        free(ps.p);
+        return st;
+    }
+    return scan_paths(&ps, single, recursive, scan, err);
+}
+
+MdStatus md_dicom_scan_files(const char *const *paths, size_t n, MdDicomScan *scan, MdError *err)
+{
+    memset(scan, 0, sizeof *scan);
+    Paths ps = {0};
+    MdStatus st = MD_OK;
+    for (size_t i = 0; i < n && st == MD_OK; i++) st = add_path(&ps, paths[i], err);
+    if (st != MD_OK) {
+        for (size_t i = 0; i < ps.n; i++) free(ps.p[i]);
+        free(ps.p);
+        return st;
+    }
+    return scan_paths(&ps, n == 1, 1, scan, err);
 }
 
 void md_dicom_scan_free(MdDicomScan *scan)
