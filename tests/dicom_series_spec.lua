@@ -313,3 +313,52 @@ describe("read_dicom_seg", function()
     assert.are.equal(1, #info.segments)
   end)
 end)
+
+describe("dicom_convert and the DICOM scripts", function()
+  local function tree()
+    local root = data.tmpdir()
+    os.execute("mkdir -p " .. data.shell_quote(root .. "/p1/ct") .. " " .. data.shell_quote(root .. "/p2"))
+    fx.write_series(root .. "/p1/ct", {n = 4, description = "chest", value = function(x, y, k) return x + y + k end})
+    fx.write_series(root .. "/p2", {n = 3, description = "head", names = function(k) return "h" .. k end})
+    fx.write_bytes(root .. "/p2/notes.txt", "not dicom")
+    return root
+  end
+
+  it("converts a folder tree, one file per series", function()
+    local root, out = tree(), data.tmpdir()
+    local res = vol.dicom_convert(root, out, {progress = false})
+    assert.are.equal(2, #res)
+    assert.are.equal(1, res.skipped)
+    for _, r in ipairs(res) do
+      assert.is_nil(r.error)
+      local v = vol.read(r.path)
+      assert.are.same(r.shape, v.shape)
+      assert.are.same(vol.read_dicom(vol.dicom_series(root, {recursive = true})[_].files).shape, v.shape)
+    end
+    local ok, err = pcall(vol.dicom_convert, root, out, {formt = "nii"})
+    assert.is_false(ok)
+    assert.truthy(err:find("unknown option 'formt'", 1, true), err)
+  end)
+
+  it("reads a series from a list of files", function()
+    local root = tree()
+    local s = vol.dicom_series(root .. "/p1/ct")[1]
+    local v = vol.read_dicom(s.files)
+    assert.are.equal(4, v.shape[3])
+    assert.are.equal("chest", v.meta.SeriesDescription)
+  end)
+
+  it("dicom_info prints the series table and the tags", function()
+    local out = data.run_medula(nil, {"-s", "dicom_info", tree()})
+    assert.truthy(out:find("2 series, 1 other files", 1, true), out)
+    assert.truthy(out:find("chest", 1, true))
+    assert.truthy(out:find("(0010,0020) PatientID", 1, true), out)
+  end)
+
+  it("dicom_convert script writes the files and says so", function()
+    local out_dir = data.tmpdir()
+    local out = data.run_medula(nil, {"-s", "dicom_convert", tree(), out_dir, "mha"})
+    assert.truthy(out:find("2 series converted", 1, true), out)
+    assert.truthy(out:find("%.mha"), out)
+  end)
+end)
