@@ -17,6 +17,7 @@ vol.progress = require "vol.progress"
 vol.describe = require "vol.describe"
 
 require "vol.patch" -- patch grids: grid:map, grid:save_patches
+require("vol.dicom")(vol) -- vol.dicom_convert, vol.dicom_table, vol.dicom_tags
 
 -- Completion as the REPL does it (for specs); private, hence the underscore.
 vol._complete = require("vol.repl").complete
