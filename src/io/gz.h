@@ -29,15 +29,19 @@ int md_gz_is_gzip(const void *p, size_t n);
 size_t md_gz_max_inflated(size_t n);
 
 /* Inflates a gzip file held in in[0..n) (one or more members, RFC 1952) into
- * out[0..cap). Stops when out is full: what follows is not decoded, as a
- * reader needing only cap bytes would. *got = bytes produced; a stream ending
- * before cap is not an error here (the caller compares *got with what it
- * needs). Bytes after the last member that are not a gzip member are
+ * out[0..cap). Stops when out is full; the member in which that happens is
+ * still decoded to its end (output discarded) so that its checksum is
+ * checked, later members are not looked at. *got = bytes stored; a stream
+ * ending before cap is not an error here (the caller compares *got with what
+ * it needs). Bytes after the last member that are not a gzip member are
  * ignored, as gzip(1) does. Fails with MD_EFORMAT on corrupt or truncated
  * data, saying how far decoding got. Members written by md_gz_write are
  * inflated on all threads. */
 MdStatus md_gz_inflate(const void *in, size_t n, void *out, size_t cap, size_t *got,
                        MdError *err) MD_MUST_CHECK;
+/* The first cap bytes only (a file header), without checking the rest. */
+MdStatus md_gz_peek(const void *in, size_t n, void *out, size_t cap, size_t *got,
+                    MdError *err) MD_MUST_CHECK;
 
 /* Writes the concatenation of parts[0..nparts) to f as gzip: blocks of a few
  * MB compressed independently on all threads (libdeflate, level 0..12, -1 =

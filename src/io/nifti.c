@@ -315,7 +315,7 @@ static MdStatus read_gz(int fd, int64_t fsize, MdNiftiHeader *h, MdVolume *out, 
     unsigned char head[MD_NIFTI_PEEK];
     Slurp comp;
     MdStatus st = slurp_open(&comp, fd, n, err);
-    if (st == MD_OK) st = md_gz_inflate(comp.p, n, head, sizeof head, &got, err);
+    if (st == MD_OK) st = md_gz_peek(comp.p, n, head, sizeof head, &got, err);
     if (st == MD_OK) st = md_nifti_header_decode(head, got, h, err);
     if (st == MD_OK) st = plan_volume(h, out, &nbytes, err);
     if (st != MD_OK) goto out;
