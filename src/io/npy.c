@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../core/ctx.h"
 #include "atomicfile.h"
 #include "rawio.h"
 
@@ -243,30 +244,41 @@ static MdStatus read_header(FILE *fp, int64_t fsize, NpyHeader *h, int64_t *data
 }
 
 /* Fortran order: the file holds the array with its FIRST axis fastest.
- * Seen with dims (d0..d3) = shape reversed (x fastest in memory), file
- * element (x, y, z, t) sits at t + d3*(z + d2*(y + d1*x)). */
+ * With dims (d0..d3) = shape reversed (x fastest in memory), the file is a
+ * d0 x R matrix (R = d1*d2*d3): row x, column r = t + d3*(z + d2*y). Column
+ * r is our row (y, z, t); it goes to the output as a blocked transpose, so
+ * both sides stay in cache (a plain strided loop is 30x slower on a CT). */
 static void from_fortran(const void *src, void *dst, const int64_t d[4], size_t esize)
 {
-    size_t d0 = (size_t)d[0], d1 = (size_t)d[1], d2 = (size_t)d[2], d3 = (size_t)d[3];
-    size_t xstride = d1 * d2 * d3;
-#define TRANSPOSE(T)                                                           \
-    {                                                                          \
-        const T *s = src;                                                      \
-        T *o = dst;                                                            \
-        for (size_t t = 0; t < d3; t++)                                        \
-            for (size_t z = 0; z < d2; z++)                                    \
-                for (size_t y = 0; y < d1; y++) {                              \
-                    const T *row = s + t + d3 * (z + d2 * y);                  \
-                    for (size_t x = 0; x < d0; x++) *o++ = row[x * xstride];   \
-                }                                                              \
+    const size_t d0 = (size_t)d[0], d1 = (size_t)d[1], d2 = (size_t)d[2], d3 = (size_t)d[3];
+    const size_t R = d1 * d2 * d3, B = 64;
+    const long nblocks = (long)((R + B - 1) / B);
+#define BLOCK(T)                                                              \
+    {                                                                         \
+        const T *in = src;                                                    \
+        T *out = dst;                                                         \
+        for (size_t x0 = 0; x0 < d0; x0 += B) {                               \
+            size_t x1 = x0 + B < d0 ? x0 + B : d0;                            \
+            for (size_t r = r0; r < r1; r++) {                                \
+                size_t t = r % d3, z = r / d3 % d2, y = r / (d3 * d2);        \
+                T *o = out + d0 * (y + d1 * (z + d2 * t));                    \
+                for (size_t x = x0; x < x1; x++) o[x] = in[r + R * x];        \
+            }                                                                 \
+        }                                                                     \
     }
-    switch (esize) {
-    case 1: TRANSPOSE(uint8_t) break;
-    case 2: TRANSPOSE(uint16_t) break;
-    case 4: TRANSPOSE(uint32_t) break;
-    default: TRANSPOSE(uint64_t) break;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(md_threads()) if (R * d0 > (1u << 20))
+#endif
+    for (long b = 0; b < nblocks; b++) {
+        size_t r0 = (size_t)b * B, r1 = r0 + B < R ? r0 + B : R;
+        switch (esize) {
+        case 1: BLOCK(uint8_t) break;
+        case 2: BLOCK(uint16_t) break;
+        case 4: BLOCK(uint32_t) break;
+        default: BLOCK(uint64_t) break;
+        }
     }
-#undef TRANSPOSE
+#undef BLOCK
 }
 
 /* Stored elements -> voxel values, in place (same width). */
@@ -351,7 +363,10 @@ static MdStatus read_impl(const char *path, MdVolume *out, MdMeta *meta, MdError
     }
     if (h.swap) md_swap_bytes(dst, count, h.esize);
     convert(dst, count, h.kind);
-    if (transpose) from_fortran(tmp, md_volume_data(out), out->dim, h.esize);
+    if (transpose) {
+        md_advise_huge(md_volume_data(out), need); /* the transpose touches pages all over */
+        from_fortran(tmp, md_volume_data(out), out->dim, h.esize);
+    }
     if (meta) {
         if (md_meta_set(meta, "format", "NumPy") || md_meta_set(meta, "npy_version", ver) ||
             md_meta_set(meta, "descr", h.descr) ||
