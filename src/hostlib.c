@@ -139,8 +139,10 @@ static void first_comment(const char *path, char *line, size_t n)
         if (strncmp(buf, "--", 2) != 0) break;
         const char *s = buf + 2;
         while (*s == '-' || *s == ' ' || *s == '\t') s++;
-        snprintf(line, n, "%s", s);
-        line[strcspn(line, "\r\n")] = '\0';
+        size_t len = strcspn(s, "\r\n");
+        if (len >= n) len = n - 1; /* a long first line is cut */
+        memcpy(line, s, len);
+        line[len] = '\0';
         break;
     }
     fclose(f);

@@ -247,9 +247,9 @@ int md_repl_open(lua_State *L)
 
 static lua_State *repl_L; /* for the completion callback */
 static int use_editline;
-static char history_path[4096];
 
 #ifndef MD_NO_LIBEDIT
+static char history_path[4096];
 static char **matches;     /* the current completions (malloc'd strings) */
 static size_t match_next;  /* next one the generator hands out */
 
@@ -299,6 +299,13 @@ static char **attempt_completion(const char *text, int start, int end)
     (void)end;
     rl_attempted_completion_over = 1; /* no file name completion as a fallback */
     return rl_completion_matches(text, generator);
+}
+
+static void set_history_path(void)
+{
+    const char *home = getenv("HOME");
+    history_path[0] = '\0';
+    if (home && home[0]) snprintf(history_path, sizeof history_path, "%s/%s", home, HISTORY_FILE);
 }
 
 static void editline_init(void)
@@ -459,13 +466,6 @@ static void print_results(lua_State *L, int base)
         fprintf(stderr, "error calling 'print' (%s)\n", lua_tostring(L, -1));
         fflush(stderr);
     }
-}
-
-static void set_history_path(void)
-{
-    const char *home = getenv("HOME");
-    history_path[0] = '\0';
-    if (home && home[0]) snprintf(history_path, sizeof history_path, "%s/%s", home, HISTORY_FILE);
 }
 
 void md_repl_run(lua_State *L)
