@@ -12,13 +12,14 @@
 #include "metaimage.h"
 #include "nifti.h"
 #include "npy.h"
+#include "png.h"
 
 static const struct {
     const char *suffix;
     MdFormat format;
 } suffixes[] = {
     {".nii.gz", MD_FMT_NIFTI_GZ}, {".nii", MD_FMT_NIFTI}, {".mhd", MD_FMT_MHD},
-    {".mha", MD_FMT_MHA},         {".npy", MD_FMT_NPY},
+    {".mha", MD_FMT_MHA},         {".npy", MD_FMT_NPY},   {".png", MD_FMT_PNG},
 };
 
 static int ends_with(const char *s, const char *suffix)
@@ -42,6 +43,7 @@ const char *md_format_name(MdFormat f)
     case MD_FMT_MHD: return "MetaImage (.mhd)";
     case MD_FMT_MHA: return "MetaImage (.mha)";
     case MD_FMT_NPY: return "NumPy (.npy)";
+    case MD_FMT_PNG: return "PNG";
     default: return "unknown";
     }
 }
@@ -56,6 +58,7 @@ static MdFormat sniff(const char *path)
     fclose(fp);
     if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) return MD_FMT_NIFTI_GZ;
     if (n >= 6 && memcmp(b, "\x93NUMPY", 6) == 0) return MD_FMT_NPY;
+    if (md_png_sniff(b, n)) return MD_FMT_PNG;
     if (n >= 348 && (memcmp(b + 344, "n+1", 4) == 0 || memcmp(b + 344, "ni1", 4) == 0))
         return MD_FMT_NIFTI;
     if (n >= 8 && (memcmp(b + 4, "n+2", 4) == 0 || memcmp(b + 4, "ni2", 4) == 0))
@@ -87,9 +90,10 @@ MdStatus md_read(const char *path, const MdReadOpts *opts, MdVolume *out, MdMeta
     case MD_FMT_MHD:
     case MD_FMT_MHA: st = md_metaimage_read(path, opts, out, meta, err); break;
     case MD_FMT_NPY: st = md_npy_read(path, opts, out, meta, err); break;
+    case MD_FMT_PNG: st = md_png_read(path, opts, out, meta, err); break;
     default:
         md_error(err, MD_EUNSUPPORTED,
-                 "unknown file format (expected .nii, .nii.gz, .mhd, .mha, .npy, DICOM or a DICOM folder)");
+                 "unknown file format (expected .nii, .nii.gz, .mhd, .mha, .npy, .png, DICOM or a DICOM folder)");
         md_error_prefix(err, path);
         return MD_EUNSUPPORTED;
     }
@@ -106,9 +110,10 @@ MdStatus md_write(const char *path, const MdVolume *v, const MdWriteOpts *opts, 
     case MD_FMT_MHD:
     case MD_FMT_MHA: return md_metaimage_write(path, v, opts, err);
     case MD_FMT_NPY: return md_npy_write(path, v, opts, err);
+    case MD_FMT_PNG: return md_png_write(path, v, opts, err);
     default:
         md_error(err, MD_EUNSUPPORTED,
-                 "cannot tell the format from the name (use .nii, .nii.gz, .mhd, .mha or .npy)");
+                 "cannot tell the format from the name (use .nii, .nii.gz, .mhd, .mha, .npy or .png)");
         md_error_prefix(err, path);
         return MD_EUNSUPPORTED;
     }

@@ -12,7 +12,8 @@ typedef enum {
     MD_FMT_NIFTI_GZ,  /* .nii.gz */
     MD_FMT_MHD,       /* .mhd header + data file */
     MD_FMT_MHA,       /* .mha single file (or header naming a data file) */
-    MD_FMT_NPY        /* .npy */
+    MD_FMT_NPY,       /* .npy */
+    MD_FMT_PNG        /* .png */
 } MdFormat;
 
 typedef struct MdReadOpts {
