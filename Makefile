@@ -82,8 +82,8 @@ install: all
 # Fuzzing the readers (clang's libFuzzer): make fuzz; then run build/fuzz_read CORPUS_DIR
 FUZZ_SRC := $(wildcard src/core/*.c src/io/*.c src/kernels/*.c)
 fuzz:
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(shell pkg-config --cflags zlib libdeflate charls libopenjp2) \
-	  tests/fuzz/fuzz_read.c $(FUZZ_SRC) -o $(BUILD)/fuzz_read $(shell pkg-config --libs zlib libdeflate charls libopenjp2) -lm
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(shell pkg-config --cflags zlib libdeflate charls libopenjp2 libpng) \
+	  tests/fuzz/fuzz_read.c $(FUZZ_SRC) -o $(BUILD)/fuzz_read $(shell pkg-config --libs zlib libdeflate charls libopenjp2 libpng) -lm
 
 clean:
 	rm -rf $(BUILD)/obj $(BIN)
