@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "../core/ctx.h"
@@ -90,11 +91,32 @@ void md_dcm_rescale(const MdDcm *d, const MdDcmImage *im, int frame, MdRescale *
     }
 }
 
-static int is_pad(const MdRescale *r, double x, int keep)
+/* Padding bounds of a slice in stored units: lo > hi when nothing is
+ * padding. -2000 (outside the scanner circle) counts as padding too. */
+typedef struct Pad {
+    int on;
+    int64_t lo, hi;
+} Pad;
+
+static Pad pad_of(const MdRescale *r, int keep)
 {
-    if (keep || !r->is_ct) return 0;
-    return (r->has_pad && x >= r->pad_lo && x <= r->pad_hi) || x == -2000.0;
+    Pad p = {r->is_ct && !keep, 1, 0};
+    if (r->has_pad) p.lo = (int64_t)ceil(r->pad_lo), p.hi = (int64_t)floor(r->pad_hi);
+    return p;
 }
+
+#define IS_PAD(p, x) ((p).on && (((x) >= (p).lo && (x) <= (p).hi) || (x) == -2000))
+
+/* One typed loop per stored dtype (all integer): BODY sees int64_t x. */
+#define STORED_SWITCH(st, src, n, BODY)                                                 \
+    switch (st) {                                                                       \
+    case MD_UINT8: for (size_t i = 0; i < (n); i++) { int64_t x = ((const uint8_t *)(src))[i]; BODY } break;   \
+    case MD_INT8: for (size_t i = 0; i < (n); i++) { int64_t x = ((const int8_t *)(src))[i]; BODY } break;     \
+    case MD_UINT16: for (size_t i = 0; i < (n); i++) { int64_t x = ((const uint16_t *)(src))[i]; BODY } break; \
+    case MD_INT16: for (size_t i = 0; i < (n); i++) { int64_t x = ((const int16_t *)(src))[i]; BODY } break;   \
+    case MD_UINT32: for (size_t i = 0; i < (n); i++) { int64_t x = ((const uint32_t *)(src))[i]; BODY } break; \
+    default: for (size_t i = 0; i < (n); i++) { int64_t x = ((const int32_t *)(src))[i]; BODY } break;         \
+    }
 
 static int integral(double x)
 {
@@ -106,47 +128,32 @@ static void slice_range(const MdVolume *v, size_t k, const MdRescale *r, int kee
 {
     size_t n = (size_t)(v->dim[0] * v->dim[1]);
     const char *p = (const char *)md_volume_data(v) + k * n * md_dtype_size(v->dtype);
-    double mn = INFINITY, mx = -INFINITY;
-    for (size_t i = 0; i < n; i++) {
-        double x = md_load(p, v->dtype, i);
-        if (is_pad(r, x, keep)) continue;
+    Pad pad = pad_of(r, keep);
+    int64_t mn = INT64_MAX, mx = INT64_MIN;
+    STORED_SWITCH(v->dtype, p, n, {
+        if (IS_PAD(pad, x)) continue;
         mn = x < mn ? x : mn;
         mx = x > mx ? x : mx;
-    }
-    double a = mn * r->slope + r->inter, b = mx * r->slope + r->inter;
+    })
+    double a = (double)mn * r->slope + r->inter, b = (double)mx * r->slope + r->inter;
     *lo = mn > mx ? 0 : fmin(a, b);
     *hi = mn > mx ? 0 : fmax(a, b);
 }
 
-/* Converts slice k from the stored dtype at src to dst (int16 or float32). */
+/* Converts a slice from the stored dtype at src to dst (int16 or float32);
+ * src == dst is allowed when both have 2-byte elements. */
 static void convert_slice(const void *src, MdDtype st, void *dst, MdDtype dt, size_t n,
                           const MdRescale *r, int keep)
 {
-    double pad_to = AIR_HU;
+    Pad pad = pad_of(r, keep);
     if (dt == MD_INT16) { /* exact integer arithmetic, range checked by the caller */
         int64_t s = (int64_t)nearbyint(r->slope), c = (int64_t)nearbyint(r->inter);
         int16_t *o = dst;
-#define LOOP(T)                                                                       \
-    for (size_t i = 0; i < n; i++) {                                                  \
-        int64_t x = (int64_t)((const T *)src)[i];                                      \
-        o[i] = is_pad(r, (double)x, keep) ? (int16_t)pad_to : (int16_t)(x * s + c);    \
-    }
-        switch (st) {
-        case MD_UINT8: LOOP(uint8_t) break;
-        case MD_INT8: LOOP(int8_t) break;
-        case MD_UINT16: LOOP(uint16_t) break;
-        case MD_INT16: LOOP(int16_t) break;
-        case MD_UINT32: LOOP(uint32_t) break;
-        default: LOOP(int32_t) break;
-        }
-#undef LOOP
+        STORED_SWITCH(st, src, n, { o[i] = IS_PAD(pad, x) ? (int16_t)AIR_HU : (int16_t)(x * s + c); })
         return;
     }
     float *o = dst;
-    for (size_t i = 0; i < n; i++) {
-        double x = md_load(src, st, i);
-        o[i] = (float)(is_pad(r, x, keep) ? pad_to : x * r->slope + r->inter);
-    }
+    STORED_SWITCH(st, src, n, { o[i] = IS_PAD(pad, x) ? (float)AIR_HU : (float)((double)x * r->slope + r->inter); })
 }
 
 MdStatus md_dcm_convert(MdVolume *v, const MdRescale *rs, const MdDicomOpts *opts, MdMeta *meta,
@@ -155,41 +162,42 @@ MdStatus md_dcm_convert(MdVolume *v, const MdRescale *rs, const MdDicomOpts *opt
     size_t nz = (size_t)v->dim[2], n = (size_t)(v->dim[0] * v->dim[1]);
     int keep = opts->keep_padding, exact = 1, vary = 0;
     double lo = INFINITY, hi = -INFINITY;
+    double *los = malloc(nz * 2 * sizeof *los);
+    if (!los) return md_error(err, MD_ENOMEM, "out of memory");
+    /* per-slice ranges in parallel, combined in slice order */
+#pragma omp parallel for schedule(static) num_threads(md_threads()) if (nz * n > 65536)
+    for (size_t k = 0; k < nz; k++) slice_range(v, k, &rs[k], keep, &los[2 * k], &los[2 * k + 1]);
     for (size_t k = 0; k < nz; k++) {
-        double a, b;
-        slice_range(v, k, &rs[k], keep, &a, &b);
-        lo = fmin(lo, a), hi = fmax(hi, b);
+        lo = fmin(lo, los[2 * k]), hi = fmax(hi, los[2 * k + 1]);
         exact &= integral(rs[k].slope) && integral(rs[k].inter);
         vary |= rs[k].slope != rs[0].slope || rs[k].inter != rs[0].inter;
     }
+    free(los);
     exact &= lo >= -32768 && hi <= 32767;
     MdDtype dt = opts->dtype >= 0 ? (MdDtype)opts->dtype : exact ? MD_INT16 : MD_FLOAT32;
     if (dt == MD_INT16 && !exact)
         return md_error(err, MD_EINVAL, "dtype int16 cannot hold these values exactly (range %g..%g, "
                         "slopes/intercepts%s integral); use dtype=\"float32\"", lo, hi,
                         exact ? "" : " not all");
-    MdStatus st = MD_OK;
-    if (meta && vary) st = md_meta_set(meta, "rescale_varies", "true");
-    size_t es = md_dtype_size(v->dtype);
-    if (st == MD_OK && dt == MD_INT16 && es == 2) { /* same element size: in place */
-        for (size_t k = 0; k < nz; k++) {
-            char *p = (char *)md_volume_data(v) + k * n * 2;
-            convert_slice(p, v->dtype, p, MD_INT16, n, &rs[k], keep);
-        }
-        v->dtype = MD_INT16;
-        return MD_OK;
-    }
+    if (meta && vary && md_meta_set(meta, "rescale_varies", "true") != MD_OK)
+        return md_error(err, MD_ENOMEM, "out of memory for metadata");
+    size_t es = md_dtype_size(v->dtype), os = md_dtype_size(dt);
     MdBuffer *nb = NULL;
-    size_t bytes;
-    if (st == MD_OK) st = md_checked_mul(&bytes, n * nz, md_dtype_size(dt), err);
-    if (st == MD_OK) st = md_buffer_new(&nb, bytes, 0, err);
-    if (st != MD_OK) return st;
+    if (!(dt == MD_INT16 && es == 2)) { /* a different element size needs a new buffer */
+        size_t bytes;
+        MdStatus st = md_checked_mul(&bytes, n * nz, os, err);
+        if (st == MD_OK) st = md_buffer_new(&nb, bytes, 0, err);
+        if (st != MD_OK) return st;
+    }
+    char *src = md_volume_data(v), *dst = nb ? nb->data : src;
+#pragma omp parallel for schedule(static) num_threads(md_threads()) if (nz * n > 65536)
     for (size_t k = 0; k < nz; k++)
-        convert_slice((const char *)md_volume_data(v) + k * n * es, v->dtype,
-                      (char *)nb->data + k * n * md_dtype_size(dt), dt, n, &rs[k], keep);
-    md_buffer_release(v->buf);
-    v->buf = nb;
-    v->offset = 0;
+        convert_slice(src + k * n * es, v->dtype, dst + k * n * os, dt, n, &rs[k], keep);
+    if (nb) {
+        md_buffer_release(v->buf);
+        v->buf = nb;
+        v->offset = 0;
+    }
     v->dtype = dt;
     return MD_OK;
 }

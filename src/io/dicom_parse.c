@@ -544,12 +544,12 @@ const char *md_dcm_str(const MdDcm *d, int32_t parent, uint32_t tag, char *buf, 
     return md_dcm_text(d, md_dcm_find(d, parent, tag), buf, cap);
 }
 
-#define HEADER_BYTES ((size_t)64 << 10)
+#define HEADER_BYTES ((size_t)16 << 10) /* most headers are a few kB; longer ones are read again whole */
 
-MdStatus md_dcm_load(const char *path, int header_only, MdDcm *d, uint8_t **buf, MdError *err)
+MdStatus md_dcm_load_into(const char *path, int header_only, MdDcm *d, uint8_t **buf, size_t *cap,
+                          MdError *err)
 {
     memset(d, 0, sizeof *d);
-    *buf = NULL;
     int fd = open(path, O_RDONLY);
     struct stat sb;
     if (fd < 0 || fstat(fd, &sb) != 0) {
@@ -561,11 +561,13 @@ MdStatus md_dcm_load(const char *path, int header_only, MdDcm *d, uint8_t **buf,
     MdStatus st = MD_OK;
     for (int pass = header_only ? 0 : 1; pass < 2; pass++) {
         size_t want = pass == 0 && size > HEADER_BYTES ? HEADER_BYTES : size;
-        free(*buf);
-        *buf = malloc(want ? want : 1);
-        if (!*buf) {
-            st = md_error(err, MD_ENOMEM, "out of memory reading %zu bytes", want);
-            break;
+        if (want + 1 > *cap) { /* reused across files: no fresh pages per file */
+            uint8_t *p = realloc(*buf, want + 1);
+            if (!p) {
+                st = md_error(err, MD_ENOMEM, "out of memory reading %zu bytes", want);
+                break;
+            }
+            *buf = p, *cap = want + 1;
         }
         if (md_pread_full(fd, *buf, want, 0) != want) {
             st = md_error(err, MD_EIO, "read failed (%s)", errno ? strerror(errno) : "short read");
@@ -576,6 +578,14 @@ MdStatus md_dcm_load(const char *path, int header_only, MdDcm *d, uint8_t **buf,
         md_dcm_free(d);
     }
     close(fd);
+    return st;
+}
+
+MdStatus md_dcm_load(const char *path, int header_only, MdDcm *d, uint8_t **buf, MdError *err)
+{
+    size_t cap = 0;
+    *buf = NULL;
+    MdStatus st = md_dcm_load_into(path, header_only, d, buf, &cap, err);
     if (st != MD_OK) {
         free(*buf);
         *buf = NULL;

@@ -54,11 +54,15 @@ MdStatus md_dcm_parse(MdDcm *d, const uint8_t *data, size_t size, int prefix,
                       MdError *err) MD_MUST_CHECK;
 void md_dcm_free(MdDcm *d);
 
-/* Reads the file at path and parses it: only its first 64 KiB when
+/* Reads the file at path and parses it: only its first 16 KiB when
  * header_only (more when the header is longer), else all of it. *buf is new:
  * free it after md_dcm_free(d). Messages do not name the file. */
 MdStatus md_dcm_load(const char *path, int header_only, MdDcm *d, uint8_t **buf,
                      MdError *err) MD_MUST_CHECK;
+/* The same into *buf of *cap bytes (grown with realloc; the caller frees it
+ * once, after many files). */
+MdStatus md_dcm_load_into(const char *path, int header_only, MdDcm *d, uint8_t **buf, size_t *cap,
+                          MdError *err) MD_MUST_CHECK;
 
 /* Index of the child of parent (-1: top level) with tag, or -1. */
 int32_t md_dcm_find(const MdDcm *d, int32_t parent, uint32_t tag);

@@ -4,9 +4,11 @@
  * comes from the file, so every one is checked before use. */
 #include "dicom_pixels.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../core/volume.h"
 #include "dicom_codecs.h"
@@ -425,4 +427,29 @@ MdStatus md_dcm_decode(const MdDcm *d, const MdDcmImage *im, void *dst, MdError 
         st = decode_encapsulated(d, im, dst, values, err);
     if (st == MD_OK) fix_bits(dst, values * (size_t)im->frames, im);
     return st;
+}
+
+MdStatus md_dcm_read_native(const char *path, const MdDcm *d, const MdDcmImage *im, void *dst,
+                            MdError *err)
+{
+    const MdDcmElem *e = &d->el[d->pixel];
+    if (!d->complete || d->deflated || e->len == MD_DCM_UNDEF || im->samples != 1 ||
+        im->bits_alloc == 1 || (e->big && im->bits_alloc > 8))
+        return MD_EUNSUPPORTED;
+    size_t values, bytes;
+    MdStatus st = md_dcm_frame_size(im, &values, &bytes, err);
+    if (st != MD_OK) return st;
+    if (e->len < bytes)
+        return md_error(err, MD_EFORMAT, "Pixel Data has %u bytes, Rows x Columns x Frames x "
+                        "Samples x BitsAllocated needs %zu (%d x %d x %d x %d x %d bits)",
+                        e->len, bytes, im->rows, im->cols, im->frames, im->samples, im->bits_alloc);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return md_error(err, MD_EIO, "cannot open");
+    size_t got = md_pread_full(fd, dst, bytes, (off_t)e->off);
+    close(fd);
+    if (got != bytes)
+        return md_error(err, MD_EFORMAT, "Pixel Data is truncated: the element announces %u "
+                        "bytes, the file holds %zu", e->len, got);
+    fix_bits(dst, values * (size_t)im->frames, im);
+    return MD_OK;
 }

@@ -38,6 +38,13 @@ MdStatus md_dcm_check_pixels(const MdDcm *d, const MdDcmImage *im, MdError *err)
  * with BitsStored masking and sign extension applied. */
 MdStatus md_dcm_decode(const MdDcm *d, const MdDcmImage *im, void *dst, MdError *err) MD_MUST_CHECK;
 
+/* Uncompressed pixel data read from the file at path straight into dst,
+ * for a header-only parse d of it (one copy, no file buffer). Returns
+ * MD_EUNSUPPORTED without a message when the data needs md_dcm_decode
+ * (compressed, swapped, packed, colour, or the header was not complete). */
+MdStatus md_dcm_read_native(const char *path, const MdDcm *d, const MdDcmImage *im, void *dst,
+                            MdError *err) MD_MUST_CHECK;
+
 /* Name of a transfer syntax UID ("JPEG Lossless, SV1", ...), or the UID itself. */
 const char *md_dcm_ts_name(const char *uid);
 

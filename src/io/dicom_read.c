@@ -212,14 +212,15 @@ static MdStatus read_single(const char *path, const MdDicomOpts *opts, MdVolume 
     return st;
 }
 
-/* Decodes file k of a stack into slice k of v; checks it matches slice 0. */
+/* Decodes file k of a stack into slice k of v; checks it matches slice 0.
+ * Uncompressed data goes from the file straight into the slice; *buf
+ * (*cap bytes) is the calling thread's reused file buffer. */
 static MdStatus stack_slice(const char *path, const MdDcmImage *im0, MdVolume *v, size_t k,
-                            MdRescale *r, MdError *err)
+                            MdRescale *r, uint8_t **buf, size_t *cap, MdError *err)
 {
     MdDcm d;
-    uint8_t *buf;
     MdDcmImage im;
-    MdStatus st = md_dcm_load(path, 0, &d, &buf, err);
+    MdStatus st = md_dcm_load_into(path, 1, &d, buf, cap, err);
     if (st != MD_OK) return st;
     st = md_dcm_image(&d, &im, err);
     if (st == MD_OK && (im.rows != im0->rows || im.cols != im0->cols || im.frames != 1 ||
@@ -227,11 +228,16 @@ static MdStatus stack_slice(const char *path, const MdDcmImage *im0, MdVolume *v
         st = md_error(err, MD_EFORMAT, "pixel format differs from the first slice (%dx%d %s, first "
                       "slice %dx%d %s)", im.cols, im.rows, md_dtype_name(md_dcm_stored_dtype(&im)),
                       im0->cols, im0->rows, md_dtype_name(md_dcm_stored_dtype(im0)));
-    size_t slice = (size_t)(v->dim[0] * v->dim[1]) * md_dtype_size(v->dtype);
-    if (st == MD_OK) st = md_dcm_decode(&d, &im, (char *)md_volume_data(v) + k * slice, err);
+    char *dst = (char *)md_volume_data(v) + k * (size_t)(v->dim[0] * v->dim[1]) * md_dtype_size(v->dtype);
+    if (st == MD_OK) st = md_dcm_read_native(path, &d, &im, dst, err);
+    if (st == MD_EUNSUPPORTED) { /* compressed, swapped...: the whole file, then decode */
+        md_dcm_free(&d);
+        st = md_dcm_load_into(path, 0, &d, buf, cap, err);
+        if (st != MD_OK) return st;
+        st = md_dcm_decode(&d, &im, dst, err);
+    }
     if (st == MD_OK) md_dcm_rescale(&d, &im, 0, r);
     md_dcm_free(&d);
-    free(buf);
     return st;
 }
 
@@ -269,12 +275,20 @@ static MdStatus read_stack(const MdDicomScan *scan, const MdDicomSeries *s, cons
     double(*pos)[3] = malloc((size_t)n * sizeof *pos);
     if (st == MD_OK && (!rs || !errs || !sts || !pos)) st = md_error(err, MD_ENOMEM, "out of memory");
     if (st == MD_OK) {
-        /* files are independent: each thread reads and decodes whole files */
-#pragma omp parallel for schedule(dynamic, 1) num_threads(md_threads()) if (n > 2)
-        for (int k = 0; k < n; k++) {
-            sts[k] = md_cancel_requested() ? MD_ECANCELLED
-                     : stack_slice(scan->files[s->files[k]].path, &im0, out, (size_t)k, &rs[k], &errs[k]);
-            memcpy(pos[k], scan->files[s->files[k]].ipp, sizeof pos[k]);
+        /* files are independent: each thread reads and decodes whole files
+         * (dynamic: file sizes and codecs vary) into its own reused buffer */
+#pragma omp parallel num_threads(md_threads()) if (n > 2)
+        {
+            uint8_t *fbuf = NULL;
+            size_t fcap = 0;
+#pragma omp for schedule(dynamic, 1)
+            for (int k = 0; k < n; k++) {
+                sts[k] = md_cancel_requested() ? MD_ECANCELLED
+                         : stack_slice(scan->files[s->files[k]].path, &im0, out, (size_t)k, &rs[k],
+                                       &fbuf, &fcap, &errs[k]);
+                memcpy(pos[k], scan->files[s->files[k]].ipp, sizeof pos[k]);
+            }
+            free(fbuf);
         }
         for (int k = 0; k < n && st == MD_OK; k++)
             if (sts[k] != MD_OK) {
