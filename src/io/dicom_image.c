@@ -123,6 +123,37 @@ static int integral(double x)
     return fabs(x - nearbyint(x)) < 1e-6;
 }
 
+/* Min and max of n 16-bit stored values, padding excluded (int32
+ * arithmetic and no early exit, so the compiler vectorises it). */
+#define RANGE16(T)                                                                   \
+    static void range_##T(const T *q, size_t n, Pad pad, int64_t *mn, int64_t *mx)     \
+    {                                                                                \
+        int32_t lo = INT32_MAX, hi = INT32_MIN;                                      \
+        int32_t plo = (int32_t)(pad.lo < INT32_MIN ? INT32_MIN : pad.lo > INT32_MAX ? INT32_MAX : pad.lo); \
+        int32_t phi = (int32_t)(pad.hi < INT32_MIN ? INT32_MIN : pad.hi > INT32_MAX ? INT32_MAX : pad.hi); \
+        if (!pad.on) {                                                               \
+            _Pragma("omp simd reduction(min : lo) reduction(max : hi)")              \
+            for (size_t i = 0; i < n; i++) {                                         \
+                int32_t x = q[i];                                                    \
+                lo = x < lo ? x : lo;                                                \
+                hi = x > hi ? x : hi;                                                \
+            }                                                                        \
+        } else {                                                                     \
+            _Pragma("omp simd reduction(min : lo) reduction(max : hi)")              \
+            for (size_t i = 0; i < n; i++) {                                         \
+                int32_t x = q[i];                                                    \
+                int skip = (x >= plo && x <= phi) | (x == -2000);                    \
+                int32_t y = skip ? lo : x, z = skip ? hi : x;                        \
+                lo = y < lo ? y : lo;                                                \
+                hi = z > hi ? z : hi;                                                \
+            }                                                                        \
+        }                                                                            \
+        *mn = lo, *mx = hi;                                                          \
+    }
+RANGE16(int16_t)
+RANGE16(uint16_t)
+#undef RANGE16
+
 /* Range of rescaled values of slice k (padding excluded), to choose int16. */
 static void slice_range(const MdVolume *v, size_t k, const MdRescale *r, int keep, double *lo, double *hi)
 {
@@ -130,11 +161,18 @@ static void slice_range(const MdVolume *v, size_t k, const MdRescale *r, int kee
     const char *p = (const char *)md_volume_data(v) + k * n * md_dtype_size(v->dtype);
     Pad pad = pad_of(r, keep);
     int64_t mn = INT64_MAX, mx = INT64_MIN;
-    STORED_SWITCH(v->dtype, p, n, {
-        if (IS_PAD(pad, x)) continue;
-        mn = x < mn ? x : mn;
-        mx = x > mx ? x : mx;
-    })
+    if (v->dtype == MD_INT16) {
+        range_int16_t((const int16_t *)p, n, pad, &mn, &mx);
+    } else if (v->dtype == MD_UINT16) {
+        range_uint16_t((const uint16_t *)p, n, pad, &mn, &mx);
+    } else {
+        STORED_SWITCH(v->dtype, p, n, {
+            if (IS_PAD(pad, x)) continue;
+            mn = x < mn ? x : mn;
+            mx = x > mx ? x : mx;
+        })
+    }
+    if (mn == INT32_MAX && mx == INT32_MIN) mn = INT64_MAX, mx = INT64_MIN; /* all padding */
     double a = (double)mn * r->slope + r->inter, b = (double)mx * r->slope + r->inter;
     *lo = mn > mx ? 0 : fmin(a, b);
     *hi = mn > mx ? 0 : fmax(a, b);
@@ -149,6 +187,23 @@ static void convert_slice(const void *src, MdDtype st, void *dst, MdDtype dt, si
     if (dt == MD_INT16) { /* exact integer arithmetic, range checked by the caller */
         int64_t s = (int64_t)nearbyint(r->slope), c = (int64_t)nearbyint(r->inter);
         int16_t *o = dst;
+        if (st == MD_INT16 || st == MD_UINT16) { /* the common CT case, in int32 */
+            int32_t s32 = (int32_t)s, c32 = (int32_t)c, plo = (int32_t)fmax(pad.lo, -65536.0);
+            int32_t phi = (int32_t)fmin(pad.hi, 65536.0), on = pad.on;
+#define CONV16(T)                                                                   \
+    _Pragma("omp simd")                                                             \
+    for (size_t i = 0; i < n; i++) {                                                \
+        int32_t x = ((const T *)src)[i];                                            \
+        int p = on & ((x >= plo && x <= phi) | (x == -2000));                       \
+        o[i] = (int16_t)(p ? (int32_t)AIR_HU : x * s32 + c32);                      \
+    }
+            if (st == MD_INT16)
+                CONV16(int16_t)
+            else
+                CONV16(uint16_t)
+#undef CONV16
+            return;
+        }
         STORED_SWITCH(st, src, n, { o[i] = IS_PAD(pad, x) ? (int16_t)AIR_HU : (int16_t)(x * s + c); })
         return;
     }
