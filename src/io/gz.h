@@ -43,12 +43,14 @@ MdStatus md_gz_inflate(const void *in, size_t n, void *out, size_t cap, size_t *
 MdStatus md_gz_peek(const void *in, size_t n, void *out, size_t cap, size_t *got,
                     MdError *err) MD_MUST_CHECK;
 
-/* Writes the concatenation of parts[0..nparts) to f as gzip: blocks of a few
- * MB compressed independently on all threads (libdeflate, level 0..12, -1 =
- * default 2), each a complete gzip member; gzip readers concatenate members
- * (RFC 1952 section 2.2). Each member's header carries an extra field "Md"
- * with its compressed and uncompressed sizes, which md_gz_inflate uses to
- * inflate members in parallel. The output does not depend on the thread count. */
+/* Writes the concatenation of parts[0..nparts) to f as gzip: 1 MB blocks
+ * compressed independently on all threads with libdeflate, each a complete
+ * gzip member; gzip readers concatenate members (RFC 1952 section 2.2).
+ * level 0..12 is libdeflate's; -1 chooses level 1 or 2 per block (see gz.c),
+ * so that files are no larger than zlib level 1's. Each member's header
+ * carries an extra field "Md" with its compressed and uncompressed sizes,
+ * which md_gz_inflate uses to inflate members in parallel. The output does
+ * not depend on the thread count. */
 typedef struct MdGzPart {
     const void *p; /* borrowed */
     size_t n;

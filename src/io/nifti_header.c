@@ -190,12 +190,14 @@ static MdStatus check_magic(const MdNiftiHeader *h, const unsigned char *m, MdEr
                         "this is a NIfTI-%d header/image pair (magic \"ni%d\"): the voxels are in "
                         "a separate .img file, which medula does not read; convert it to .nii",
                         h->version, h->version);
+    if (h->version == 1 && !m[0] && !m[1] && !m[2] && !m[3])
+        return md_error(err, MD_EUNSUPPORTED,
+                        "no NIfTI magic (\"n+1\"): an ANALYZE 7.5 header, which medula does not "
+                        "read");
     char shown[5];
     for (int i = 0; i < 4; i++) shown[i] = (m[i] >= 32 && m[i] < 127) ? (char)m[i] : '.';
     shown[4] = '\0';
-    return md_error(err, MD_EFORMAT,
-                    "bad NIfTI-%d magic: expected \"n+%d\", found \"%s\" (an ANALYZE 7.5 file "
-                    "is not supported)",
+    return md_error(err, MD_EFORMAT, "bad NIfTI-%d magic: expected \"n+%d\", found \"%s\"",
                     h->version, h->version, shown);
 }
 
@@ -251,10 +253,12 @@ MdStatus md_nifti_header_decode(const unsigned char *b, size_t n, MdNiftiHeader 
     /* vox_offset 0 means "right after the header" for old writers; nibabel
      * itself refuses any other offset inside the header. */
     if (h->vox_offset == 0) h->vox_offset = h->hdr_size + 4;
-    if (h->vox_offset < h->hdr_size)
+    if (h->vox_offset < h->hdr_size) {
+        double raw = h->version == 1 ? rdf32(b + 108, h->swapped) : (double)h->vox_offset;
         return md_error(err, MD_EFORMAT,
-                        "vox_offset must be at least %d (the header size), found %lld",
-                        h->hdr_size, (long long)h->vox_offset);
+                        "vox_offset must be at least %d (the header size), found %.15g",
+                        h->hdr_size, raw);
+    }
     return MD_OK;
 }
 
