@@ -221,3 +221,72 @@ describe("read_dicom on damaged input", function()
     end
   end)
 end)
+
+describe("read_dicom file structure", function()
+  local dir = data.tmpdir()
+  local px = {}
+  for i = 1, 12 do px[i] = i * 3 - 20 end
+  local base = {rows = 3, cols = 4, pixels = px, ipp = {1, 2, 3}, iop = {1, 0, 0, 0, 1, 0}, spacing = {0.5, 0.25}}
+
+  local function read(name, bytes, opts)
+    fx.write_bytes(dir .. "/" .. name, bytes)
+    return vol.read_dicom(dir .. "/" .. name, opts)
+  end
+
+  it("reads preamble-less files in every uncompressed syntax", function()
+    for _, syntax in ipairs{"explicit", "implicit", "bigendian"} do
+      local o = setmetatable({syntax = syntax}, {__index = base})
+      local v = read("np_" .. syntax, fx.file_bytes(fx.slice_dataset(o), {syntax = syntax, preamble = false}))
+      assert.are.equal(px[7], v:get(3, 2, 1), syntax)
+      assert.are.same({0.25, 0.5}, {v.spacing[1], v.spacing[2]})
+    end
+    assert.is_true(vol.read(dir .. "/np_implicit") ~= nil) -- vol.read sniffs it too
+  end)
+
+  it("walks undefined-length sequences and items, and steps over private data", function()
+    local ds = fx.slice_dataset(base)
+    ds[#ds + 1] = {0x0008, 0x1115, "SQ", {{{0x0020, 0x000E, "UI", "1.2.3"}}, {{0x0008, 0x1150, "UI", "1.2"}}}}
+    -- a private value that starts like an item but is not a sequence
+    ds[#ds + 1] = {0x0029, 0x1010, "UN", string.pack("<I2I2I4", 0xFFFE, 0xE000, 0xFFFF) .. "garbage!"}
+    for _, syntax in ipairs{"explicit", "implicit"} do
+      local v = read("sq_" .. syntax, fx.file_bytes(ds, {syntax = syntax, undefined_sq = true}))
+      assert.are.equal(px[12], v:get(4, 3, 1), syntax)
+      assert.are.equal("<SQ, 2 items>", v.meta.ReferencedSeriesSequence)
+    end
+  end)
+
+  it("sign-extends from BitsStored and masks bits above HighBit", function()
+    -- 12-bit signed values stored with garbage in the top 4 bits
+    local raw = {0xF000 | 0x0FFF, 0x1000 | 0x0800, 0x0000 | 0x07FF, 0xA000 | 0x0001}
+    local o = {rows = 2, cols = 2, pixels = raw, signed = false, bits_stored = 12, modality = "MR"}
+    local ds = fx.slice_dataset(o)
+    for _, el in ipairs(ds) do if el[1] == 0x28 and el[2] == 0x103 then el[4] = 1 end end
+    local v = read("bits12", fx.file_bytes(ds))
+    assert.are.same({-1, -2048, 2047, 1}, {v:get(1, 1, 1), v:get(2, 1, 1), v:get(1, 2, 1), v:get(2, 2, 1)})
+  end)
+
+  it("keeps live voxel bytes flat over many reads", function()
+    local p = data.path("dicom/single/CT_small.dcm")
+    vol.read_dicom(p)
+    collectgarbage()
+    local before = vol.live_bytes()
+    for _ = 1, 50 do vol.read_dicom(p) end
+    for _ = 1, 20 do pcall(vol.read_dicom, data.path("dicom/single/MR_truncated.dcm")) end
+    collectgarbage()
+    collectgarbage()
+    assert.are.equal(before, vol.live_bytes())
+  end)
+
+  it("reads fractional SEG frames as fractions", function()
+    local seg = dir .. "/frac.dcm"
+    fx.write_seg(seg, {rows = 2, cols = 2, iop = {1, 0, 0, 0, 1, 0}, spacing = {1, 1}, fractional = true,
+      segments = {{number = 3, label = "tumour"}},
+      frames = {{ipp = {0, 0, 0}, segment = 3, mask = {0, 255, 128, 100}}}})
+    local m, info = vol.read_dicom_seg(seg, nil, {masks = true})
+    assert.is_true(info.fractional)
+    assert.are.equal("float32", m.dtype)
+    assert.is_true(math.abs(m:get(1, 2, 1, 1) - 128 / 255) < 1e-6)
+    local lab = vol.read_dicom_seg(seg)
+    assert.are.same({0, 3, 3, 0}, {lab:get(1, 1, 1), lab:get(2, 1, 1), lab:get(1, 2, 1), lab:get(2, 2, 1)})
+  end)
+end)
