@@ -113,7 +113,7 @@ ROWS="row_read_niigz row_write_niigz row_read_nii row_read_mhd"
 
 make_inputs
 echo "medula bench: 512x512x300 int16 chest phantom ($(size_of "$D/ct.nii") bytes as .nii), $(nproc) cores"
-echo "times: best of $RUNS whole-process wall times in seconds; ratio = peer / medula"
+echo "times: best of $RUNS whole-process wall times in seconds; ratio = peer / medula; load average at start: $(cut -d" " -f1-3 /proc/loadavg)"
 printf '%-34s %9s %9s %7s %7s %5s %10s %8s\n' task "medula s" "peer s" ratio target "met?" "medula MB/s" "cat MB/s"
 for r in ${BENCH_ROWS:-$ROWS}; do "$r"; done
 printf "%s" "$NOTES"
