@@ -17,33 +17,16 @@
 
 #include "bind/lvol.h"
 #include "host.h"
+#include "bind/lutil.h"
 #include "repl.h"
 
-/* Same key and layout as src/bind/lutil.c, which fills the table. */
-#define DOCS_KEY "medula.docs"
-
 /* ---- vol.docstore ------------------------------------------------------ */
-
-/* Pushes the weak-keyed function -> docstring table, creating it if the
- * binding has not yet. Stack: +1. */
-static void push_docs(lua_State *L)
-{
-    if (lua_getfield(L, LUA_REGISTRYINDEX, DOCS_KEY) == LUA_TTABLE) return;
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_createtable(L, 0, 1);
-    lua_pushliteral(L, "k");
-    lua_setfield(L, -2, "__mode");
-    lua_setmetatable(L, -2);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, LUA_REGISTRYINDEX, DOCS_KEY);
-}
 
 /* docstore.get(fn) -> string | nil */
 static int l_doc_get(lua_State *L)
 {
     luaL_checkany(L, 1);
-    push_docs(L);
+    md_lua_pushdocs(L);
     lua_pushvalue(L, 1);
     lua_rawget(L, -2);
     return 1;
@@ -55,7 +38,7 @@ static int l_doc_set(lua_State *L)
     luaL_checktype(L, 1, LUA_TFUNCTION);
     if (!lua_isnil(L, 2)) luaL_checktype(L, 2, LUA_TSTRING);
     lua_settop(L, 2);
-    push_docs(L);
+    md_lua_pushdocs(L);
     lua_insert(L, 1);
     lua_rawset(L, 1);
     return 0;

@@ -271,8 +271,11 @@ static const MdLuaReg methods[] = {
      "std is the population standard deviation (numpy's default, ddof=0).\nNaN and inf are skipped and counted in nonfinite."},
     {NULL, NULL, NULL}};
 
+/* vol.where: its own function value, so that it carries its own docstring. */
+static int l_vol_where(lua_State *L) { return l_where(L); }
+
 static const MdLuaReg functions[] = {
-    {"where", l_where, "vol.where(v, mask, a, b) -> Volume\nSame as v:where(mask, a, b)."},
+    {"where", l_vol_where, "vol.where(v, mask, a, b) -> Volume\nSame as v:where(mask, a, b)."},
     {NULL, NULL, NULL}};
 
 void md_open_arith(lua_State *L, int module)

@@ -5,7 +5,7 @@
 
 #define DOCS_KEY "medula.docs"
 
-static void push_docs(lua_State *L)
+void md_lua_pushdocs(lua_State *L)
 {
     if (lua_getfield(L, LUA_REGISTRYINDEX, DOCS_KEY) != LUA_TTABLE) {
         lua_pop(L, 1);
@@ -22,7 +22,7 @@ static void push_docs(lua_State *L)
 void md_lua_setdoc(lua_State *L, int idx, const char *doc)
 {
     idx = lua_absindex(L, idx);
-    push_docs(L);
+    md_lua_pushdocs(L);
     lua_pushvalue(L, idx);
     lua_pushstring(L, doc);
     lua_rawset(L, -3);

@@ -20,6 +20,9 @@ typedef struct MdLuaReg {
 /* Sets each function of regs into the table at the top of the stack and
  * records its docstring. Stack: unchanged. */
 void md_lua_register(lua_State *L, const MdLuaReg *regs);
+/* Pushes the weak-keyed table function -> docstring (REGISTRY["medula.docs"]),
+ * creating it when needed. Stack: +1. */
+void md_lua_pushdocs(lua_State *L);
 /* Records doc for the value at idx (any function). Stack: unchanged. */
 void md_lua_setdoc(lua_State *L, int idx, const char *doc);
 
