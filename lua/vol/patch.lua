@@ -1,9 +1,12 @@
 -- The Lua half of the patch area: grid:map (a sliding window that calls a
--- Lua function on every patch and merges what it returns) and
--- grid:save_patches. Grids, crops and mergers themselves are C
--- (src/bind/lpatch*.c); nothing here loops over voxels.
+-- Lua function on every patch and merges what it returns),
+-- grid:save_patches, and vol.crop_merge_compare (the classic recipe beside
+-- full coverage, for the crop_merge scripts and the demo). Grids, crops and
+-- mergers themselves are C (src/bind/lpatch*.c); nothing here loops over
+-- voxels. require("vol.patch")(vol) installs it.
 local core = require "vol.core"
 local doc = require("vol.help").doc
+local vol = core -- the whole vol module once installed (see the end)
 local progress = require "vol.progress"
 
 local Grid = core.PatchGrid
@@ -89,4 +92,103 @@ patch, e.g. "out/patch_%04d.nii.gz": each file's origin is the world
 position of the patch's first voxel, so viewers overlay it on v.
   grid:save_patches(ct, "patches/p%03d.nii.gz")]])
 
-return Grid
+-- The spatial shape of an image for a grid: {x, y} for (x, y), (x, y, 1)
+-- and (x, y, 1, C) images, {x, y, z} otherwise.
+local function spatial_shape(v)
+  local s = v.shape
+  if #s == 2 or s[3] == 1 then return { s[1], s[2] } end
+  return { s[1], s[2], s[3] }
+end
+
+-- Three panels side by side with a gap, through a 'drop' grid whose stride
+-- is longer than its patch: the merger tiles them (gaps get fill).
+local function side_by_side(panels, gap, fill)
+  local w, h = panels[1].shape[1], panels[1].shape[2]
+  local canvas = vol.patch_grid{ shape = { #panels * w + (#panels - 1) * gap, h },
+    patch = { w, h }, stride = { w + gap, h }, mode = "drop" }
+  local m <close> = canvas:merger{ fill = fill }
+  for n, p in ipairs(panels) do m:add(n, p) end
+  return m:result()
+end
+
+local function compare(v, opts)
+  opts = opts or {}
+  local shape = spatial_shape(v)
+  local two_d = #shape == 2
+  local patch, overlap = opts.patch or 96, opts.overlap or 32
+  local name = opts.name or (two_d and "crop_merge_2d" or "crop_merge_3d")
+  local grids = {}
+  for _, mode in ipairs{ "drop", "cover", "pad" } do
+    grids[mode] = vol.patch_grid{ shape = shape, patch = patch, overlap = overlap, mode = mode }
+  end
+  local lo, hi = v:min(), v:max()
+  -- the running mean of identical copies is exact: v's own dtype loses nothing
+  local o = { like = v, dtype = v.dtype }
+  local classic = grids.drop:merge(grids.drop:extract(v), { fill = hi, like = v, dtype = v.dtype })
+  local full = grids.cover:merge(grids.cover:extract(v), o)
+  local padded = grids.pad:merge(grids.pad:extract(v), o)
+  local covered = grids.drop:coverage(v)
+  local r = {
+    shape = v.shape, patch = grids.cover.patch, overlap = grids.cover.overlap,
+    voxels = #covered,
+    classic = { patches = grids.drop:count(), lost = grids.drop:uncovered(),
+      -- on the voxels it keeps, the classic recipe is exact too
+      wrong = (((classic - v):abs()) * covered):gt(0):stats().sum },
+    cover = { patches = grids.cover:count(), lost = grids.cover:uncovered(),
+      wrong = (full - v):abs():gt(0):stats().sum },
+    pad = { patches = grids.pad:count(), lost = grids.pad:uncovered(),
+      wrong = (padded - v):abs():gt(0):stats().sum },
+    files = {},
+  }
+  r.classic.lost_fraction = r.classic.lost / r.voxels
+  local unit = two_d and "pixels" or "voxels"
+  local x = function(t) return table.concat(t, "x") end
+  r.summary = {
+    ("%d-D %s, patch %s, overlap %s"):format(#shape, x(shape), x(r.patch), x(r.overlap)),
+    ("classic recipe ('drop'): %d patches, %d of %d %s lost (%.1f%%)"):format(r.classic.patches,
+      r.classic.lost, r.voxels, unit, 100 * r.classic.lost_fraction),
+  }
+  for _, m in ipairs{ { "full coverage ('cover')", r.cover }, { "padded ('pad')", r.pad } } do
+    r.summary[#r.summary + 1] = ("%s: %d patches, %d %s lost, merged == input: %s"):format(m[1],
+      m[2].patches, m[2].lost, unit, m[2].wrong == 0 and "yes" or ("NO, " .. m[2].wrong .. " differ"))
+  end
+  if opts.outdir then
+    local base = opts.outdir .. "/" .. name
+    if two_d then
+      local path = base .. "_original_classic_full.png"
+      side_by_side({ v, classic, full }, 8, lo):write_png(path, { window = { lo, hi } })
+      r.files[#r.files + 1] = path
+    else
+      for _, f in ipairs{ { "_classic.nii.gz", classic * covered }, { "_full.nii.gz", full },
+                          { "_lost.nii.gz", covered:eq(0) } } do
+        f[2]:write(base .. f[1])
+        r.files[#r.files + 1] = base .. f[1]
+      end
+    end
+  end
+  for _, f in ipairs(r.files) do r.summary[#r.summary + 1] = "wrote " .. f end
+  return r
+end
+
+local compare_doc = [[
+vol.crop_merge_compare(v [, {patch=, overlap=, outdir=, name=}]) -> report
+Crops v into overlapping patches and merges them back three ways: the
+classic numpy recipe ('drop' mode, far remainders lost), 'cover' and 'pad'
+(every voxel kept). v: a 2-D image ((x, y) or (x, y, 1)) or a 3-D volume.
+patch and overlap default to 96 and 32 (one number or one per axis).
+With outdir, writes the results: in 2-D one PNG with the original, the
+classic result (lost pixels white) and the full merge side by side; in 3-D
+<name>_classic.nii.gz (lost voxels 0), <name>_full.nii.gz and
+<name>_lost.nii.gz (mask of the lost voxels).
+report: {shape, patch, overlap, voxels, files, summary, classic={patches,
+lost, lost_fraction, wrong}, cover={...}, pad={...}}; wrong counts merged
+voxels that differ from v where the recipe covers them (0 for all three);
+summary is a list of printable lines.
+  local r = vol.crop_merge_compare(ct, {outdir="out"})
+  print(r.classic.lost, r.cover.lost)]]
+
+return function(v)
+  vol = v
+  v.crop_merge_compare = doc(compare, compare_doc)
+  return v
+end

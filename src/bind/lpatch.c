@@ -260,8 +260,11 @@ static int l_uncovered(lua_State *L)
 static int l_coverage(lua_State *L)
 {
     MdGridUd *u = md_lua_checkgrid(L, 1);
+    const MdVolume *like = lua_isnoneornil(L, 2) ? NULL : md_lua_checkvolume(L, 2);
+    if (like) check_volume(L, u, 2);
     MdVolume *m = md_lua_newvolume(L);
-    md_volume_init(m, MD_UINT8, u->g.ndim, u->g.size);
+    md_volume_init(m, MD_UINT8, like && like->ndim == 3 ? 3 : u->g.ndim, u->g.size);
+    if (like) md_volume_copy_geometry(m, like);
     md_lua_alloc(L, m, 0);
     MdError err;
     if (md_patch_coverage(&u->g, m, &err) != MD_OK) return md_lua_raise(L, &err);
@@ -498,7 +501,9 @@ static const MdLuaReg grid_methods[] = {
      "grid:uncovered() -> integer\nThe number of voxels no patch covers: 0 in 'cover' and 'pad' modes, the far\n"
      "remainders the classic recipe drops in 'drop' mode."},
     {"coverage", l_coverage,
-     "grid:coverage() -> Volume (uint8)\n1 where some patch of the grid covers the voxel, 0 elsewhere."},
+     "grid:coverage([like]) -> Volume (uint8)\n1 where some patch of the grid covers the voxel, 0 elsewhere. With like (a\n"
+     "Volume of the grid's shape) the mask takes its geometry (and its (x, y, 1) layout).\n"
+     "  local lost = grid:coverage(ct):eq(0)"},
     {"weights", l_weights,
      "grid:weights{[weight=\"mean\"], [sigma_scale=0.125]} -> Volume (float32)\n"
      "The per-voxel weight a merger gives each patch: 1 for \"mean\"/\"constant\"; for\n"

@@ -26,6 +26,7 @@ typedef struct MergerUd {
     int npy_open;
     int has_geom;
     MdVolume geom;   /* geometry of the merged volume (no buffer) */
+    int keep_z;      /* 2-D grid, like= given as (x, y, 1): the result keeps that axis */
     int done;        /* result() ran */
 } MergerUd;
 
@@ -54,7 +55,7 @@ static void planes_header(const MergerUd *u, MdVolume *v, int64_t p0, int64_t pl
     const MdPatchGrid *g = &u->m.grid;
     int64_t dim[4] = {g->size[0], g->size[1], g->size[2], c};
     dim[g->ndim - 1] = planes;
-    md_volume_init(v, t, c > 1 ? 4 : g->ndim, dim);
+    md_volume_init(v, t, c > 1 ? 4 : u->keep_z ? 3 : g->ndim, dim);
     if (u->has_geom) {
         md_volume_copy_geometry(v, &u->geom);
         double ijk[3] = {0, 0, 0};
@@ -317,6 +318,7 @@ static MergerUd *new_merger(lua_State *L, int opts)
         u->geom = *like;
         u->geom.buf = NULL;
         u->has_geom = 1;
+        u->keep_z = g->g.ndim == 2 && like->ndim == 3;
     }
     u->m.grid = g->g;
     read_sink(L, u, self, opts); /* a Volume sink decides the dtype */
@@ -412,7 +414,8 @@ static const MdLuaReg grid_methods[] = {
      "               a Volume of the grid's shape (written in place; its dtype wins),\n"
      "               a function(slab, first_plane, last_plane), or a \".npy\" path written\n"
      "               piecewise (shape (C, nz, ny, nx)) and renamed into place at the end\n"
-     "  like         a Volume whose geometry the result takes (default: from the patches)\n"
+     "  like         a Volume whose geometry the result takes (default: from the patches);\n"
+     "               a 2-D grid's result is (x, y, 1) when like is\n"
      "Memory: (C + 1) * planes * plane voxels * 4 bytes, see grid:merge_memory.\n"
      "  local m <close> = grid:merger{weight=\"gaussian\"}"},
     {"merge", l_merge,

@@ -151,7 +151,7 @@ MdStatus md_patch_layout(const MdPatchGrid *g, const MdVolume *v, const int64_t 
     if (g->ndim == 3)
         ok = ok && v->ndim >= 3 && v->dim[2] == ext[2];
     else
-        ok = ok && (v->ndim == 2 || (v->ndim == 4 && v->dim[2] == 1));
+        ok = ok && (v->ndim == 2 || v->dim[2] == 1); /* (x, y), (x, y, 1), (x, y, 1, C) */
     if (!ok) {
         if (g->ndim == 3)
             return md_error(err, MD_EINVAL,

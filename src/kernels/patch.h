@@ -56,7 +56,8 @@ MdStatus md_patch_coverage(const MdPatchGrid *g, MdVolume *mask, MdError *err) M
 
 /* Channels of v laid out for the spatial extent ext (the grid's volume or
  * its patch): a 3-D grid takes (x, y, z) or (x, y, z, C); a 2-D grid takes
- * (x, y) or (x, y, 1, C). Writes *channels; errors name what (e.g. "patch 3"). */
+ * (x, y), (x, y, 1) or (x, y, 1, C). Writes *channels; errors name what
+ * (e.g. "patch 3"). */
 MdStatus md_patch_layout(const MdPatchGrid *g, const MdVolume *v, const int64_t ext[3],
                          const char *what, int64_t *channels, MdError *err) MD_MUST_CHECK;
 

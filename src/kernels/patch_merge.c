@@ -298,7 +298,7 @@ static MdStatus check_dst(const MdPatchMerger *m, const MdVolume *dst, int64_t c
     int ok = dst->dim[0] == g->size[0] && (A == 1 || dst->dim[1] == g->size[1]) &&
              dst->dim[A] >= need_planes;
     int64_t c = dst->ndim == 4 ? dst->dim[3] : 1;
-    if (g->ndim == 2) ok = ok && (dst->ndim == 2 || (dst->ndim == 4 && dst->dim[2] == 1));
+    if (g->ndim == 2) ok = ok && (dst->ndim == 2 || dst->dim[2] == 1);
     if (!ok || c != channels)
         return md_error(err, MD_EINVAL,
                         "the output (%lldx%lldx%lldx%lld) does not fit the merged planes "
