@@ -16,7 +16,7 @@ vol.docs = help.docs
 vol.progress = require "vol.progress"
 vol.describe = require "vol.describe"
 
-require "vol.patch" -- patch grids: grid:map, grid:save_patches
+require("vol.patch")(vol) -- patch grids: grid:map, grid:save_patches, vol.crop_merge_compare
 require("vol.dicom")(vol) -- vol.dicom_convert, vol.dicom_table, vol.dicom_tags
 
 -- Completion as the REPL does it (for specs); private, hence the underscore.
