@@ -1,0 +1,376 @@
+/* Separable exact EDT. Pass x finds, per row, the offset to the nearest
+ * site; passes y and z take lower envelopes of parabolas over columns,
+ * gathered a tile of TILE adjacent columns at a time so the strided reads
+ * touch whole cache lines. Offsets live in an int16 pair per voxel (the
+ * output buffer itself when it is float32, else a scratch array); the last
+ * pass hands each voxel's offsets to a sink that writes what was asked. */
+#include "edt.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/ctx.h"
+#include "morph_slices.h"
+
+#define TILE 16
+#define NONE16 INT16_MIN /* no site on this line */
+#define NONE32 INT32_MIN
+#define MAXSIDE 32766
+
+enum { SINK_F32, SINK_F64, SINK_THRESH };
+
+typedef struct Sink {
+    int mode, squared, only_nonsites, invert;
+    double sign, r2;
+    void *out;
+    int32_t *idx[3]; /* x, y, z feature indices (1-based), or NULL */
+} Sink;
+
+typedef struct Job {
+    int64_t n[3];
+    int planar, site_nonzero, outside;
+    double sp[3];
+    const uint8_t *mask;
+    int16_t *off; /* dx, dy per voxel */
+    Sink sink;
+} Job;
+
+static inline int is_site(const Job *j, uint8_t m) { return (m != 0) == j->site_nonzero; }
+
+/* Nearest site along each row (ties go left). */
+static void pass_x(Job *j)
+{
+    int64_t nx = j->n[0], nrows = j->n[1] * j->n[2];
+#pragma omp parallel for schedule(static) if (nrows * nx > 65536)
+    for (int64_t r = 0; r < nrows; r++) {
+        const uint8_t *m = j->mask + r * nx;
+        int16_t *o = j->off + 2 * r * nx;
+        int64_t last = j->outside ? -1 : INT64_MIN / 2;
+        for (int64_t x = 0; x < nx; x++) {
+            if (is_site(j, m[x])) last = x;
+            o[2 * x] = last < -1 ? NONE16 : (int16_t)(last - x);
+            o[2 * x + 1] = 0;
+        }
+        int64_t next = j->outside ? nx : INT64_MAX / 2;
+        for (int64_t x = nx - 1; x >= 0; x--) {
+            if (is_site(j, m[x])) next = x;
+            if (next > nx) continue;
+            if (o[2 * x] == NONE16 || next - x < -o[2 * x]) o[2 * x] = (int16_t)(next - x);
+        }
+    }
+}
+
+/* Lower envelope of w2 (p - q)^2 + f[q] over the q with finite f (plus f = 0
+ * sites at -1 and n when outside); win[p] = the minimising q, NONE32 when
+ * there is no site. g is f / w2; v and zb are scratch of n + 2 and n + 3. */
+static void envelope(const double *g, int64_t n, int outside, int32_t *win, int32_t *v, double *zb)
+{
+    int64_t k = -1;
+    for (int64_t q = outside ? -1 : 0; q <= (outside ? n : n - 1); q++) {
+        double gq = (q < 0 || q >= n) ? 0.0 : g[q];
+        if (gq == HUGE_VAL) continue;
+        double hq = gq + (double)q * (double)q, s = -HUGE_VAL;
+        while (k >= 0) {
+            int64_t p = v[k];
+            double gp = (p < 0 || p >= n) ? 0.0 : g[p];
+            s = (hq - (gp + (double)p * (double)p)) / (2.0 * (double)(q - p));
+            if (s > zb[k]) break;
+            k--;
+        }
+        k++;
+        v[k] = (int32_t)q;
+        zb[k] = k == 0 ? -HUGE_VAL : s;
+    }
+    if (k < 0) {
+        for (int64_t p = 0; p < n; p++) win[p] = NONE32;
+        return;
+    }
+    int64_t c = 0;
+    for (int64_t p = 0; p < n; p++) {
+        while (c < k && zb[c + 1] < (double)p) c++;
+        win[p] = v[c];
+    }
+}
+
+/* Writes voxel i at (x, y, z) whose nearest site is at offset (dx, dy, dz). */
+static void sink_put(const Job *j, size_t i, int64_t x, int64_t y, int64_t z, int dx, int dy, int dz)
+{
+    const Sink *s = &j->sink;
+    double d2 = HUGE_VAL;
+    if (dx != NONE16) {
+        double a = j->sp[2] * dz, b = j->sp[1] * dy, c = j->sp[0] * dx;
+        d2 = j->planar ? b * b + c * c : a * a + b * b + c * c;
+    }
+    if (s->mode == SINK_THRESH) {
+        ((uint8_t *)s->out)[i] = (uint8_t)((d2 > s->r2) ^ s->invert);
+        return;
+    }
+    if (s->only_nonsites && is_site(j, j->mask[i])) return;
+    double val = s->sign * (s->squared ? d2 : sqrt(d2));
+    if (s->mode == SINK_F32)
+        ((float *)s->out)[i] = (float)val;
+    else
+        ((double *)s->out)[i] = val;
+    if (s->idx[0]) {
+        int none = dx == NONE16;
+        s->idx[0][i] = none ? 0 : (int32_t)(x + dx + 1);
+        s->idx[1][i] = none ? 0 : (int32_t)(y + dy + 1);
+        if (!j->planar) s->idx[2][i] = none ? 0 : (int32_t)(z + dz + 1);
+    }
+}
+
+typedef struct Scratch {
+    double *g;
+    int16_t *a, *b;
+    int32_t *win, *v;
+    double *zb;
+} Scratch;
+
+static int scratch_new(Scratch *s, int64_t len)
+{
+    size_t n = (size_t)len;
+    s->g = malloc(TILE * n * sizeof *s->g);
+    s->a = malloc(TILE * n * sizeof *s->a);
+    s->b = malloc(TILE * n * sizeof *s->b);
+    s->win = malloc(n * sizeof *s->win);
+    s->v = malloc((n + 2) * sizeof *s->v);
+    s->zb = malloc((n + 3) * sizeof *s->zb);
+    return s->g && s->a && s->b && s->win && s->v && s->zb;
+}
+
+static void scratch_free(Scratch *s)
+{
+    free(s->g), free(s->a), free(s->b), free(s->win), free(s->v), free(s->zb);
+}
+
+/* One tile of columns along y (slice z, columns x0..x0+tw-1). */
+static void tile_y(Job *j, Scratch *s, int64_t z, int64_t x0, int64_t tw, int final)
+{
+    int64_t nx = j->n[0], ny = j->n[1];
+    double w2 = j->sp[1] * j->sp[1];
+    for (int64_t y = 0; y < ny; y++) {
+        const int16_t *o = j->off + 2 * ((z * ny + y) * nx + x0);
+        for (int64_t t = 0; t < tw; t++) {
+            int d = o[2 * t];
+            double c = j->sp[0] * d;
+            s->a[t * ny + y] = (int16_t)d;
+            s->g[t * ny + y] = d == NONE16 ? HUGE_VAL : c * c / w2;
+        }
+    }
+    for (int64_t t = 0; t < tw; t++) {
+        envelope(s->g + t * ny, ny, j->outside, s->win, s->v, s->zb);
+        for (int64_t y = 0; y < ny; y++) {
+            int32_t q = s->win[y];
+            int dx = q == NONE32 ? NONE16 : (q < 0 || q >= ny) ? 0 : s->a[t * ny + q];
+            int dy = q == NONE32 ? 0 : (int)(q - y);
+            size_t i = (size_t)((z * ny + y) * nx + x0 + t);
+            if (final) {
+                sink_put(j, i, x0 + t, y, z, dx, dy, 0);
+            } else {
+                j->off[2 * i] = (int16_t)dx;
+                j->off[2 * i + 1] = (int16_t)dy;
+            }
+        }
+    }
+}
+
+/* One tile of columns along z (row y, columns x0..x0+tw-1). */
+static void tile_z(Job *j, Scratch *s, int64_t y, int64_t x0, int64_t tw)
+{
+    int64_t nx = j->n[0], ny = j->n[1], nz = j->n[2];
+    double w2 = j->sp[2] * j->sp[2];
+    for (int64_t z = 0; z < nz; z++) {
+        const int16_t *o = j->off + 2 * ((z * ny + y) * nx + x0);
+        for (int64_t t = 0; t < tw; t++) {
+            int dx = o[2 * t], dy = o[2 * t + 1];
+            double b = j->sp[1] * dy, c = j->sp[0] * dx;
+            s->a[t * nz + z] = (int16_t)dx;
+            s->b[t * nz + z] = (int16_t)dy;
+            s->g[t * nz + z] = dx == NONE16 ? HUGE_VAL : (b * b + c * c) / w2;
+        }
+    }
+    for (int64_t t = 0; t < tw; t++) {
+        envelope(s->g + t * nz, nz, j->outside, s->win, s->v, s->zb);
+        for (int64_t z = 0; z < nz; z++) {
+            int32_t q = s->win[z];
+            int in = q != NONE32 && q >= 0 && q < nz;
+            int dx = q == NONE32 ? NONE16 : in ? s->a[t * nz + q] : 0;
+            int dy = in ? s->b[t * nz + q] : 0;
+            int dz = q == NONE32 ? 0 : (int)(q - z);
+            sink_put(j, (size_t)((z * ny + y) * nx + x0 + t), x0 + t, y, z, dx, dy, dz);
+        }
+    }
+}
+
+/* Passes along y (final when planar) or z, parallel over tiles of columns. */
+static MdStatus pass_cols(Job *j, int axis, int final, MdError *err)
+{
+    int64_t nx = j->n[0], ntx = (nx + TILE - 1) / TILE;
+    int64_t outer = axis == 1 ? j->n[2] : j->n[1], len = j->n[axis];
+    int64_t ntiles = outer * ntx;
+    int failed = 0, cancelled = 0;
+#pragma omp parallel if (ntiles * TILE * len > 65536)
+    {
+        Scratch s;
+        int ok = scratch_new(&s, len);
+        if (!ok) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(static)
+        for (int64_t t = 0; t < ntiles; t++) {
+            if (!ok) continue;
+            if (md_cancel_requested()) {
+#pragma omp atomic write
+                cancelled = 1;
+                continue;
+            }
+            int64_t x0 = (t % ntx) * TILE, tw = nx - x0 < TILE ? nx - x0 : TILE;
+            if (axis == 1)
+                tile_y(j, &s, t / ntx, x0, tw, final);
+            else
+                tile_z(j, &s, t / ntx, x0, tw);
+        }
+        scratch_free(&s);
+    }
+    if (failed) return md_error(err, MD_ENOMEM, "out of memory in the distance transform");
+    if (cancelled) return md_error(err, MD_ECANCELLED, "distance transform cancelled");
+    return MD_OK;
+}
+
+static MdStatus run(Job *j, MdError *err)
+{
+    for (int a = 0; a < 3; a++)
+        if (j->n[a] > MAXSIDE)
+            return md_error(err, MD_EUNSUPPORTED, "distance transform: axis %d has %lld voxels (at most %d)",
+                            a + 1, (long long)j->n[a], MAXSIDE);
+    pass_x(j);
+    MdStatus st = pass_cols(j, 1, j->planar, err);
+    if (st == MD_OK && !j->planar) st = pass_cols(j, 2, 1, err);
+    return st;
+}
+
+MdStatus md_edt_threshold(const uint8_t *mask, const int64_t n[3], int planar, int site_nonzero,
+                          int outside, double r2, int invert, uint8_t *out, MdError *err)
+{
+    Job j = {{n[0], n[1], n[2]}, planar, site_nonzero, outside, {1, 1, 1}, mask, NULL, {0}};
+    j.sink = (Sink){SINK_THRESH, 0, 0, invert, 1.0, r2, out, {NULL, NULL, NULL}};
+    size_t count = (size_t)(n[0] * n[1] * n[2]);
+    j.off = malloc(2 * count * sizeof *j.off);
+    if (!j.off) return md_error(err, MD_ENOMEM, "out of memory in the distance transform (%zu bytes)", 4 * count);
+    MdStatus st = run(&j, err);
+    free(j.off);
+    return st;
+}
+
+static MdStatus check_args(const MdVolume *mask, const MdEdtOpts *o, const MdVolume *out,
+                           MdVolume *const *idx, MdError *err)
+{
+    if (mask->dtype != MD_UINT8 || mask->ndim < 2 || mask->ndim > 3)
+        return md_error(err, MD_EINVAL, "edt: expected a 2-D or 3-D uint8 mask");
+    if ((out->dtype != MD_FLOAT32 && out->dtype != MD_FLOAT64) || md_volume_count(out) != md_volume_count(mask))
+        return md_error(err, MD_EINVAL, "edt: the output must be float32 or float64, shaped like the mask");
+    if (idx && o->sign) return md_error(err, MD_EINVAL, "edt: indices are not available for a signed map");
+    for (int a = 0; idx && a < mask->ndim; a++)
+        if (idx[a]->dtype != MD_INT32 || md_volume_count(idx[a]) != md_volume_count(mask))
+            return md_error(err, MD_EINVAL, "edt: index volumes must be int32, shaped like the mask");
+    for (int a = 0; a < 3; a++)
+        if (!(o->spacing[a] > 0) || !isfinite(o->spacing[a]))
+            return md_error(err, MD_EINVAL, "spacing must be > 0 (got %g on axis %d)", o->spacing[a], a + 1);
+    if (o->axis < 0 || o->axis > 3) return md_error(err, MD_EINVAL, "axis must be 1, 2 or 3 (got %d)", o->axis);
+    return MD_OK;
+}
+
+/* Buffers of the working layout (the transposed one for axis 1 or 2). */
+typedef struct Work {
+    int axis; /* 1 or 2 when transposed, else 3 */
+    int64_t n[3], m[3];
+    uint8_t *mask;
+    void *out;
+    int32_t *idx[3];
+    int16_t *off;
+} Work;
+
+static void work_free(Work *w, const MdVolume *mask, const MdVolume *out)
+{
+    if (w->mask != md_volume_data(mask)) free(w->mask);
+    if (w->out != md_volume_data(out)) free(w->out);
+    if (w->axis != 3)
+        for (int a = 0; a < 3; a++) free(w->idx[a]);
+    if ((void *)w->off != md_volume_data(out)) free(w->off);
+}
+
+/* Working buffers: the volume's own when no transposition is needed. */
+static MdStatus work_new(Work *w, const MdVolume *mask, const MdEdtOpts *o, const MdVolume *out,
+                         MdVolume *const *idx, MdError *err)
+{
+    w->n[0] = mask->dim[0], w->n[1] = mask->dim[1], w->n[2] = mask->ndim == 3 ? mask->dim[2] : 1;
+    w->axis = mask->ndim == 3 && (o->axis == 1 || o->axis == 2) ? o->axis : 3;
+    md_slices_dims(w->n, w->axis, w->m);
+    size_t count = md_volume_count(mask), esize = md_dtype_size(out->dtype);
+    int t = w->axis != 3;
+    w->mask = t ? malloc(count) : md_volume_data(mask);
+    w->out = t ? malloc(count * esize) : md_volume_data(out);
+    for (int a = 0; a < 3; a++)
+        w->idx[a] = !idx || a >= mask->ndim ? NULL : t ? malloc(count * 4) : md_volume_data(idx[a]);
+    int inplace = !t && !o->sign && out->dtype == MD_FLOAT32;
+    w->off = inplace ? md_volume_data(out) : malloc(count * 4);
+    int ok = w->mask && w->out && w->off;
+    for (int a = 0; idx && a < mask->ndim; a++) ok = ok && w->idx[a];
+    if (!ok) {
+        work_free(w, mask, out);
+        return md_error(err, MD_ENOMEM, "out of memory in the distance transform");
+    }
+    if (t) md_slices_gather(md_volume_data(mask), 1, w->n, w->axis, w->mask);
+    return MD_OK;
+}
+
+/* The slice index (1-based) of every voxel of the working layout. */
+static void fill_slice_index(int32_t *dst, const int64_t m[3])
+{
+    size_t plane = (size_t)(m[0] * m[1]);
+#pragma omp parallel for schedule(static) if (m[2] * (int64_t)plane > 65536)
+    for (int64_t w = 0; w < m[2]; w++)
+        for (size_t i = 0; i < plane; i++) dst[(size_t)w * plane + i] = (int32_t)(w + 1);
+}
+
+/* Copies working results back to the volumes, mapping index axes. */
+static void work_finish(Work *w, const MdVolume *out, MdVolume *const *idx)
+{
+    if (w->axis == 3) return;
+    md_slices_scatter(w->out, md_dtype_size(out->dtype), w->n, w->axis, md_volume_data(out));
+    if (!idx) return;
+    /* working (u, v, w) are (y, z, x) for axis 1 and (x, z, y) for axis 2 */
+    int map1[3] = {2, 0, 1}, map2[3] = {0, 2, 1};
+    const int *map = w->axis == 1 ? map1 : map2;
+    for (int a = 0; a < 3; a++) md_slices_scatter(w->idx[map[a]], 4, w->n, w->axis, md_volume_data(idx[a]));
+}
+
+MdStatus md_edt(const MdVolume *mask, const MdEdtOpts *o, MdVolume *out, MdVolume *const *idx, MdError *err)
+{
+    MdStatus st = check_args(mask, o, out, idx, err);
+    if (st != MD_OK) return st;
+    Work w;
+    if ((st = work_new(&w, mask, o, out, idx, err)) != MD_OK) return st;
+    int planar = mask->ndim == 2 || o->axis != 0;
+    Job j = {{w.m[0], w.m[1], w.m[2]}, planar, 0, 0, {0}, w.mask, w.off, {0}};
+    int perm[3][3] = {{1, 2, 0}, {0, 2, 1}, {0, 1, 2}};
+    for (int a = 0; a < 3; a++) j.sp[a] = o->spacing[perm[w.axis - 1][a]];
+    j.sink = (Sink){out->dtype == MD_FLOAT32 ? SINK_F32 : SINK_F64, o->squared, 0, 0, 1.0, 0, w.out,
+                    {w.idx[0], w.idx[1], w.idx[2]}};
+    if (o->sign) {
+        j.sink.only_nonsites = 1;
+        j.sink.sign = -1.0; /* inside: distance to the nearest zero voxel */
+        st = run(&j, err);
+        j.site_nonzero = 1;
+        j.sink.sign = 1.0; /* outside: distance to the nearest object voxel */
+        if (st == MD_OK) st = run(&j, err);
+    } else {
+        st = run(&j, err);
+    }
+    if (st == MD_OK && idx && mask->ndim == 3 && planar) fill_slice_index(w.idx[2], w.m);
+    if (st == MD_OK) work_finish(&w, out, idx);
+    work_free(&w, mask, out);
+    return st;
+}

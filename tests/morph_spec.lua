@@ -1,0 +1,248 @@
+-- Structuring elements and binary morphology: exact small cases, parity with
+-- scipy.ndimage / scikit-image (tests/ref/morph_ref.py), threads, errors.
+package.path = "tests/?.lua;" .. package.path
+local maskref = require "helpers.maskref"
+
+-- A 2-D uint8 volume from rows of '0'/'1' (row 1 is y = 1).
+local function grid(rows)
+  local v = vol.new{shape={#rows[1], #rows}, dtype="uint8"}
+  for j, r in ipairs(rows) do
+    for i = 1, #r do v:set(i, j, tonumber(r:sub(i, i))) end
+  end
+  return v
+end
+
+local function rows(v)
+  local t = {}
+  for j = 1, v.shape[2] do
+    local s = {}
+    for i = 1, v.shape[1] do s[i] = tostring(v:get(i, j)) end
+    t[j] = table.concat(s)
+  end
+  return t
+end
+
+local function same_volume(a, b)
+  return a.dtype == b.dtype and #a == #b and a:ne(b):stats().sum == 0
+end
+
+describe("vol.strel", function()
+  it("builds skimage's disk and ball", function()
+    assert.same({"010", "111", "010"}, rows(vol.strel.disk(1)))
+    assert.same({"00100", "01110", "11111", "01110", "00100"}, rows(vol.strel.disk(2)))
+    assert.equal(7, vol.strel.ball(1):stats().sum)
+    assert.equal(33, vol.strel.ball(2):stats().sum)
+    assert.same({21, 21}, vol.strel.disk(10).shape)
+    assert.same({1, 1, 1}, vol.strel.ball(0).shape)
+  end)
+
+  it("builds boxes, crosses and elements from masks", function()
+    assert.same({2, 3, 4}, vol.strel.box{2, 3, 4}.shape)
+    assert.equal(27, vol.strel.box(3):stats().sum)
+    assert.same({"010", "111", "010"}, rows(vol.strel.cross(4)))
+    assert.equal(7, vol.strel.cross():stats().sum)
+    local m = grid{"02", "30"}
+    assert.same({"01", "10"}, rows(vol.strel.from_mask(m)))
+  end)
+
+  it("builds balls in millimetres on anisotropic grids", function()
+    local se = vol.strel.ball_mm(1.5, {0.5, 0.5, 1.5})
+    assert.same({7, 7, 3}, se.shape)
+    assert.equal(29 + 2, se:stats().sum)  -- disk(3) in the middle slice, the centre above and below
+    assert.equal(1, se:get(4, 4, 1))
+    assert.equal(0, se:get(4, 5, 1))
+    local ct = vol.new{shape={4, 4, 4}, spacing={2, 2, 4}}
+    assert.same({5, 5, 3}, vol.strel.ball_mm(4, ct).shape)
+    assert.same({9, 5}, vol.strel.ball_mm(2, {0.5, 1}).shape)
+  end)
+
+  it("rejects bad arguments", function()
+    assert.error_matches(function() vol.strel.ball(-1) end, "radius must be an integer 0 to 500")
+    assert.error_matches(function() vol.strel.disk(1.5) end, "number has no integer representation")
+    assert.error_matches(function() vol.strel.cross(8) end, "cross connectivity must be 4")
+    assert.error_matches(function() vol.strel.box{1} end, "box needs 2 or 3 sides")
+    assert.error_matches(function() vol.strel.ball_mm(2, {1, 0, 1}) end, "spacing must be > 0")
+    assert.error_matches(function() vol.strel.ball_mm(2, "x") end, "table of 2 or 3 spacings or Volume expected")
+  end)
+end)
+
+describe("m:erode and m:dilate", function()
+  it("give exact results on small masks", function()
+    local m = grid{"0000000", "0111110", "0111110", "0111110", "0000000"}
+    assert.same({"0000000", "0000000", "0011100", "0000000", "0000000"}, rows(m:erode(vol.strel.cross(4))))
+    assert.same({"0111110", "1111111", "1111111", "1111111", "0111110"}, rows(m:dilate(1)))
+  end)
+
+  it("erode from the edge with scipy's border and not with skimage's", function()
+    local full = grid{"11111", "11111", "11111"}
+    assert.same({"00000", "01110", "00000"}, rows(full:erode(1)))
+    assert.same({"11111", "11111", "11111"}, rows(full:erode(1, {border="skimage"})))
+  end)
+
+  it("reflect a non-symmetric element when dilating, as scipy does", function()
+    -- box{2, 1}: members at x offsets -1 and 0 (centre at index floor(2/2)+1), so
+    -- dilation reaches x and x - 1 of each object voxel and erosion needs x - 1 and x
+    local dot = grid{"0001000"}
+    assert.same({"0011000"}, rows(dot:dilate(vol.strel.box{2, 1})))
+    local bar = grid{"0011100"}
+    assert.same({"0001100"}, rows(bar:erode(vol.strel.box{2, 1})))
+  end)
+
+  it("treat any non-zero voxel as object and keep the geometry", function()
+    local v = vol.new{shape={5, 5, 5}, dtype="float32", spacing={0.5, 0.5, 2}, origin={1, 2, 3}}
+    v:set(3, 3, 3, -2.5)
+    local d = v:dilate(1)
+    assert.equal("uint8", d.dtype)
+    assert.equal(7, d:stats().sum)
+    assert.same({0.5, 0.5, 2}, d.spacing)
+    assert.same({1, 2, 3}, d.origin)
+  end)
+
+  it("apply a 2-D element in each slice across the chosen axis", function()
+    local v = vol.new{shape={5, 5, 5}, dtype="uint8"}
+    v:set(3, 3, 3, 1)
+    assert.equal(5, v:dilate(1, {per_slice=true}):stats().sum)
+    assert.equal(5, v:dilate(vol.strel.disk(1)):stats().sum)
+    local d = v:dilate(1, {axis=1})
+    assert.equal(1, d:get(3, 3, 4))
+    assert.equal(0, d:get(4, 3, 3))
+  end)
+
+  it("give the same result with both methods and any thread count", function()
+    local v = vol.phantom.sphere{shape={70, 60, 50}, radius_mm=20}
+    v = v:bxor(vol.phantom.sphere{shape={70, 60, 50}, radius_mm=9, center={30, 25, 20}})
+    local results = {}
+    for _, threads in ipairs{1, 2} do
+      vol.set_threads(threads)
+      for _, method in ipairs{"runs", "edt"} do
+        results[#results + 1] = v:close(3, {method=method})
+        results[#results + 1] = v:erode(7, {per_slice=true, axis=2, method=method})
+      end
+    end
+    vol.set_threads(2)
+    for i = 3, #results do assert.is_true(same_volume(results[(i - 1) % 2 + 1], results[i])) end
+  end)
+
+  it("reject bad arguments", function()
+    local m = vol.new{shape={4, 4, 4}, dtype="uint8"}
+    local m2 = vol.new{shape={4, 4}, dtype="uint8"}
+    assert.error_matches(function() m:erode("x") end, "Volume %(structuring element%) or radius expected")
+    assert.error_matches(function() m:erode(1, {bordr="scipy"}) end, "unknown option 'bordr'")
+    assert.error_matches(function() m:erode(1, {border="numpy"}) end, "option 'border' must be one of scipy, skimage")
+    assert.error_matches(function() m:erode(vol.strel.ball(1), {per_slice=true}) end,
+      "per%-slice morphology needs a 2%-D structuring element")
+    assert.error_matches(function() m2:erode(vol.strel.ball(1)) end, "a 3%-D structuring element needs a 3%-D mask")
+    assert.error_matches(function() m:erode(vol.strel.from_mask(vol.new{shape={3, 3}})) end,
+      "structuring element is empty")
+    assert.error_matches(function() m:erode(vol.strel.box(3), {method="edt"}) end, "method 'edt' needs a ball or disk")
+    assert.error_matches(function() m:erode(1, {axis=4}) end, "axis must be 1, 2 or 3")
+    assert.error_matches(function() m2:erode(1, {axis=1}) end, "axis must be 3 for a 2%-D volume")
+    assert.error_matches(function() m:erode(1, {iterations=0}) end, "option 'iterations' must be an integer >= 1")
+    assert.error_matches(function() vol.new{shape={2, 2, 2, 2}}:erode(1) end, "expected a 2%-D or 3%-D volume")
+  end)
+
+  it("do not leak voxel memory", function()
+    local m = vol.phantom.sphere{shape={40, 40, 40}, radius_mm=10}
+    collectgarbage()
+    local before = vol.live_bytes()
+    for _ = 1, 20 do m:close(2) end
+    collectgarbage()
+    collectgarbage()
+    assert.equal(before, vol.live_bytes())
+  end)
+end)
+
+describe("morphology parity with scipy.ndimage and scikit-image", function()
+  local S = maskref.session()
+
+  -- Records op on mask rec with element spec se ({kind=, r=} or {file=}).
+  local function job(rec, op, se, opts)
+    local m = S:load(rec)
+    local el = se.file and vol.strel.from_mask(S:load(se.file)) or vol.strel[se.kind](se.r)
+    opts = opts or {}
+    local j = {op=op, ["in"]=rec.file, se=se, per_slice=opts.axis or 0, border=opts.border,
+               iterations=opts.iterations, method=opts.method}
+    S:add(j, m[op](m, el, opts))
+  end
+
+  local function masks(pred)
+    local t = {}
+    for _, rec in ipairs(S.masks) do
+      if pred(rec) then t[#t + 1] = rec end
+    end
+    return t
+  end
+  local is3d = function(rec) return #rec.shape == 3 end
+  local is2d = function(rec) return #rec.shape == 2 end
+  local main = masks(function(rec) return rec.shape[1] == 23 end)  -- 23x31x17, four densities
+
+  -- scipy's binary morphology costs about (voxels x element size), so radii
+  -- above 6 run on the smaller 13x11x9 masks to keep the spec fast
+  local small = masks(function(rec) return rec.shape[1] == 13 end)
+
+  it("match for balls of radius 1 to 10, both methods, every density", function()
+    for r = 1, 10 do
+      local set = r <= 6 and main or {small[r % 4 + 1]}
+      for i, rec in ipairs(set) do
+        local method = (i + r) % 2 == 0 and "edt" or "runs"
+        job(rec, "erode", {kind="ball", r=r}, {method=method})
+        job(rec, "dilate", {kind="ball", r=r}, {method=method})
+      end
+      if r % 2 == 0 then
+        job(set[1], "close", {kind="ball", r=r}, {method=r % 4 == 0 and "edt" or "runs"})
+        job(set[#set], "open", {kind="ball", r=r}, {border="skimage"})
+      end
+    end
+    assert.equal(66, S:assert_all())
+  end)
+
+  it("match per slice for disks of radius 1 to 10 across every axis", function()
+    for r = 1, 10 do
+      for axis = 1, 3 do
+        local rec = main[(r + axis) % 4 + 1]
+        job(rec, "close", {kind="disk", r=r}, {axis=axis, method=axis == 2 and "edt" or "runs"})
+        job(rec, "close", {kind="disk", r=r}, {axis=axis, border="skimage"})
+        job(rec, "erode", {kind="disk", r=r}, {axis=axis, method=axis == 1 and "edt" or "runs"})
+      end
+    end
+    for _, rec in ipairs(masks(is2d)) do
+      for r = 1, 10, 3 do
+        job(rec, "dilate", {kind="disk", r=r}, {method=r > 5 and "edt" or nil})
+        job(rec, "open", {kind="disk", r=r})
+      end
+    end
+    S:assert_all()
+  end)
+
+  it("match on odd shapes with every operation, border and element", function()
+    local e3 = S.elements[1]       -- 3x2x4, non-symmetric
+    local e3flat = S.elements[2]   -- 2x3x1
+    local e2 = S.elements[3]       -- 4x3
+    for _, rec in ipairs(masks(is3d)) do
+      for _, op in ipairs{"erode", "dilate", "open", "close"} do
+        if rec.shape[1] == 23 then break end
+        job(rec, op, {kind="ball", r=1})
+        job(rec, op, {kind="ball", r=2}, {border="skimage"})
+        job(rec, op, {file=e3.file})
+        job(rec, op, {file=e3flat.file}, {iterations=2})
+      end
+    end
+    for _, rec in ipairs(masks(is2d)) do
+      for _, op in ipairs{"erode", "dilate", "open", "close"} do
+        job(rec, op, {kind="disk", r=2}, {border="skimage"})
+        job(rec, op, {file=e2.file}, {iterations=3})
+      end
+    end
+    S:assert_all()
+  end)
+
+  it("match with millimetre balls on anisotropic spacing", function()
+    local se = vol.strel.ball_mm(3, {0.7, 0.9, 2.5})
+    local file = S:save(se, "se")
+    for _, rec in ipairs(main) do
+      job(rec, "dilate", {file=file})
+      job(rec, "erode", {file=file})
+    end
+    S:assert_all()
+  end)
+end)
