@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static size_t live_bytes;  /* atomic via __atomic builtins */
 static size_t budget_bytes;
@@ -19,6 +20,22 @@ MdStatus md_checked_mul(size_t *n, size_t a, size_t b, MdError *err)
     return MD_OK;
 }
 
+/* Large buffers are aligned to 2 MiB and offered to transparent huge pages:
+ * filling a CT-sized buffer then takes 512 times fewer page faults, which
+ * is most of the cost of reading an uncompressed file. */
+static void *alloc_voxels(size_t n, int zero)
+{
+    enum { HUGE_PAGE = 2u << 20 };
+    if (n < 4 * (size_t)HUGE_PAGE) return zero ? calloc(1, n) : malloc(n);
+    void *p = NULL;
+    if (posix_memalign(&p, HUGE_PAGE, n) != 0) return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, n, MADV_HUGEPAGE);
+#endif
+    if (zero) memset(p, 0, n);
+    return p;
+}
+
 MdStatus md_buffer_new(MdBuffer **out, size_t nbytes, int zero, MdError *err)
 {
     *out = NULL;
@@ -28,8 +45,7 @@ MdStatus md_buffer_new(MdBuffer **out, size_t nbytes, int zero, MdError *err)
                         md_live_bytes(), nbytes, budget_bytes);
     MdBuffer *b = malloc(sizeof *b);
     if (!b) return md_error(err, MD_ENOMEM, "out of memory allocating a buffer header");
-    size_t n = nbytes ? nbytes : 1;
-    b->data = zero ? calloc(1, n) : malloc(n);
+    b->data = alloc_voxels(nbytes ? nbytes : 1, zero);
     if (!b->data) {
         free(b);
         return md_error(err, MD_ENOMEM, "out of memory allocating %zu bytes", nbytes);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 MdStatus md_atomic_open(MdAtomicFile *f, const char *path, MdError *err)
@@ -28,6 +29,10 @@ MdStatus md_atomic_open(MdAtomicFile *f, const char *path, MdError *err)
         md_atomic_abort(f);
         return md_error(err, MD_EIO, "cannot create a file in the target folder (%s)", strerror(e));
     }
+    /* mkstemp creates 0600; give the file the mode open() would have. */
+    mode_t mask = umask(0);
+    umask(mask);
+    (void)fchmod(fd, 0666 & ~mask);
     f->fp = fdopen(fd, "wb");
     if (!f->fp) {
         close(fd);
