@@ -61,6 +61,15 @@ describe("read_dicom on the real series folders", function()
     end
   end)
 
+  it("unpacks the Siemens mosaic as dcm2niix does", function()
+    local folder = data.path("dicom/siemens/mosaic_epi")
+    local s = vol.dicom_series(folder)[1]
+    assert.are.same({64, 64, 35}, s.dims)
+    local r = against_dcm2niix(vol.read(folder), folder)
+    assert.is_true(r.affine_max_diff < 1e-4, "affine differs by " .. r.affine_max_diff)
+    assert.are.equal(0, r.value_max_diff)
+  end)
+
   it("refuses non-uniform spacing, or stacks it as dcm2niix does when allowed", function()
     local folder = data.path(SERIES .. "77654033/CT2")
     local ok, err = pcall(vol.read, folder)

@@ -25,7 +25,8 @@ typedef struct MdDicomFile {
     char series_uid[68], sop_uid[68], study_uid[68], description[68], modality[20];
     double ipp[3], iop[6], pixel_spacing[2]; /* pixel_spacing = (row spacing, column spacing) */
     int has_ipp, has_iop, has_spacing;
-    int rows, cols, frames, instance, mosaic;
+    int rows, cols, frames, instance;
+    int mosaic; /* Siemens mosaic: number of tiles (0 when not a mosaic) */
     double pos; /* ImagePositionPatient along the slice normal */
 } MdDicomFile;
 

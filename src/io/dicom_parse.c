@@ -475,6 +475,12 @@ int md_dcm_numbers(const MdDcm *d, int32_t i, double *out, int max)
         for (; n < max && (size_t)(n + 1) * (size_t)sz <= e->len; n++) out[n] = num_at(e, b + n * sz);
         return n;
     }
+    if (e->vr[0] == 'U' && e->vr[1] == 'N' && (e->len == 2 || e->len == 4) && max > 0 &&
+        (b[e->len - 1] < '0' || b[e->len - 1] > '9') && b[e->len - 1] != ' ') {
+        /* a private binary number written as UN (e.g. Siemens (0019,100A)) */
+        out[0] = e->len == 2 ? rd16(b, e->big) : rd32(b, e->big);
+        return 1;
+    }
     char tmp[64];
     size_t k = 0;
     for (size_t j = 0; j <= e->len && n < max; j++) {

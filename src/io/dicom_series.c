@@ -120,7 +120,7 @@ static int file_info(const MdDcm *d, MdDicomFile *f)
             f->has_spacing = md_dcm_numbers(d, md_dcm_find_in_first_item(d, sh, TAG(0x0028, 0x9110),
                                                                          TAG(0x0028, 0x0030)), f->pixel_spacing, 2) == 2;
     }
-    f->mosaic = strstr(type, "MOSAIC") != NULL && md_dcm_find(d, -1, TAG(0x0019, 0x100A)) >= 0;
+    f->mosaic = strstr(type, "MOSAIC") ? (int)md_dcm_num(d, -1, TAG(0x0019, 0x100A), 0) : 0;
     if (!f->series_uid[0]) snprintf(f->series_uid, sizeof f->series_uid, "(no SeriesInstanceUID)");
     return 1;
 }
@@ -265,6 +265,10 @@ static MdStatus group(MdDicomScan *scan, MdError *err)
         s->dim[0] = f0->cols;
         s->dim[1] = f0->rows;
         s->dim[2] = s->nfiles == 1 ? f0->frames : s->nfiles;
+        if (s->nfiles == 1 && f0->mosaic > 0) { /* the tiles, as the read gives them */
+            int grid = (int)ceil(sqrt((double)f0->mosaic));
+            s->dim[0] = f0->cols / grid, s->dim[1] = f0->rows / grid, s->dim[2] = f0->mosaic;
+        }
         orientation_code(s->iop, s->orientation);
         check_stack(scan, s);
     }
