@@ -13,11 +13,11 @@ MODE     ?= release
 OPENMP   ?= 1
 
 # Debian packages the build, the specs and the benchmark need.
-DEB_BUILD := gcc make pkg-config liblua5.4-dev zlib1g-dev libdeflate-dev libedit-dev libpng-dev libcharls-dev libopenjp2-7-dev
+DEB_BUILD := gcc make pkg-config liblua5.4-dev zlib1g-dev libdeflate-dev libedit-dev libpng-dev libcharls-dev libopenjp2-7-dev libjpeg62-turbo-dev
 DEB_TEST  := lua5.4 lua-busted lua-dkjson python3-numpy python3-nibabel python3-scipy python3-skimage dcm2niix python3-pydicom
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 
-PKGS     := lua5.4 zlib libdeflate libedit libpng charls libopenjp2
+PKGS     := lua5.4 zlib libdeflate libedit libpng charls libopenjp2 libjpeg
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wdouble-promotion \
             -Wno-unused-parameter
 ifeq ($(MODE),debug)
@@ -79,11 +79,13 @@ install: all
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/medula
 	cp -r lua scripts $(DESTDIR)$(PREFIX)/share/medula/
 
-# Fuzzing the readers (clang's libFuzzer): make fuzz; then run build/fuzz_read CORPUS_DIR
+# Fuzzing the readers (clang's libFuzzer): make fuzz; then run build/fuzz_read (or fuzz_dicom) CORPUS_DIR
 FUZZ_SRC := $(wildcard src/core/*.c src/io/*.c src/kernels/*.c)
 fuzz:
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(shell pkg-config --cflags zlib libdeflate charls libopenjp2 libpng) \
-	  tests/fuzz/fuzz_read.c $(FUZZ_SRC) -o $(BUILD)/fuzz_read $(shell pkg-config --libs zlib libdeflate charls libopenjp2 libpng) -lm
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(shell pkg-config --cflags zlib libdeflate charls libopenjp2 libpng libjpeg) \
+	  tests/fuzz/fuzz_read.c $(FUZZ_SRC) -o $(BUILD)/fuzz_read $(shell pkg-config --libs zlib libdeflate charls libopenjp2 libpng libjpeg) -lm
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(shell pkg-config --cflags zlib libdeflate charls libopenjp2 libpng libjpeg) \
+	  tests/fuzz/fuzz_dicom.c $(FUZZ_SRC) -o $(BUILD)/fuzz_dicom $(shell pkg-config --libs zlib libdeflate charls libopenjp2 libpng libjpeg) -lm
 
 clean:
 	rm -rf $(BUILD)/obj $(BIN)
