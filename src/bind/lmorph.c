@@ -29,8 +29,8 @@ MdVolume *md_lua_checkmask(lua_State *L, int idx)
 int md_lua_sliceaxis(lua_State *L, int idx, const MdVolume *v)
 {
     int per = md_lua_optboolfield(L, idx, "per_slice", 0);
-    double a = md_lua_optnumfield(L, idx, "axis", per ? 3 : 0);
-    if (a == 0 && !per) return 0;
+    double a = md_lua_optnumfield(L, idx, "axis", -1);
+    if (a == -1) return per ? 3 : 0;
     int lo = v->ndim == 2 ? 3 : 1;
     if (a != floor(a) || a < lo || a > 3)
         luaL_argerror(L, idx, v->ndim == 2 ? "axis must be 3 for a 2-D volume"

@@ -98,16 +98,36 @@ def skimage_conn(conn):
     return {4: 1, 6: 1, 8: 2, 18: 2, 26: 3}[conn]
 
 
-def label(job, a):
+def raster_order(lab):
+    """Renumbers labels by the raster position of their first voxel."""
+    flat = lab.ravel()
+    ids, first = np.unique(flat, return_index=True)
+    keep = ids > 0
+    order = ids[keep][np.argsort(first[keep])]
+    mapping = np.zeros(int(lab.max()) + 1, dtype=np.int32)
+    mapping[order] = np.arange(1, len(order) + 1)
+    return mapping[lab]
+
+
+def sk_label(a, **kw):
+    """skimage.measure.label; where its cython path swaps axes (x or y of
+    length 1 before a longer axis) its ids follow the swapped layout, so they
+    are put back in raster order (the partition is skimage's)."""
     from skimage import measure
+    from skimage.measure._ccomp import _get_swaps
+    lab = measure.label(a, **kw)
+    return raster_order(lab) if a.dtype != bool and _get_swaps(a.shape) else lab
+
+
+def label(job, a):
     conn, bg, axis = skimage_conn(job["conn"]), job.get("background", 0), job.get("per_slice", 0)
     if axis == 0 or a.ndim == 2:
-        return measure.label(a, background=bg, connectivity=conn)
+        return sk_label(a, background=bg, connectivity=conn)
     np_axis = 3 - axis
     moved = np.moveaxis(a, np_axis, 0)
     out, base = [], 0
     for s in moved:
-        lab = measure.label(s, background=bg, connectivity=conn)
+        lab = sk_label(s, background=bg, connectivity=conn)
         out.append(np.where(lab > 0, lab + base, 0))
         base += lab.max()
     return np.moveaxis(np.stack(out), 0, np_axis).astype(np.int32)
@@ -173,6 +193,25 @@ def edt(job, d, m, out):
     return res
 
 
+def regionprops(job, d, lab):
+    """Counts the regions whose medula measurements differ from skimage's."""
+    from skimage import measure
+    inten = np.load("%s/%s" % (d, job["intensity"]))
+    ref, got = measure.regionprops(lab, intensity_image=inten), job["props"]
+    bad = abs(len(ref) - len(got))
+    for r, g in zip(ref, got):
+        nd = lab.ndim
+        lo = [x - 1 for x in g["bbox"][:nd]][::-1]
+        hi = g["bbox"][nd:][::-1]
+        cen = [c - 1 for c in g["centroid"]][::-1]
+        same = (r.label == g["label"] and r.area == g["count"] and list(r.bbox) == lo + hi
+                and np.allclose(r.centroid, cen, rtol=0, atol=1e-9)
+                and abs(r.mean_intensity - g["mean"]) <= 1e-9 * max(1, abs(g["mean"]))
+                and r.min_intensity == g["min"] and r.max_intensity == g["max"])
+        bad += not same
+    return {"mismatch": int(bad), "size": len(ref)}
+
+
 def check(d, jobs_file):
     with open(jobs_file) as f:
         jobs = json.load(f)
@@ -185,6 +224,8 @@ def check(d, jobs_file):
         res = {"out": job["out"]}
         if op == "edt":
             res.update(edt(job, d, m, out))
+        elif op == "regionprops":
+            res.update(regionprops(job, d, out))
         else:
             if op in ("erode", "dilate", "open", "close"):
                 ref = morph(job, m, element(d, job["se"], m.ndim))

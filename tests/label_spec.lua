@@ -1,0 +1,173 @@
+-- Connected-component labelling and region measurements: exact small cases,
+-- parity with scikit-image (tests/ref/morph_ref.py), threads, errors.
+package.path = "tests/?.lua;" .. package.path
+local maskref = require "helpers.maskref"
+
+-- A 2-D volume from rows of digits (row 1 is y = 1).
+local function grid(rows, dtype)
+  local v = vol.new{shape={#rows[1], #rows}, dtype=dtype or "uint8"}
+  for j, r in ipairs(rows) do
+    for i = 1, #r do v:set(i, j, tonumber(r:sub(i, i))) end
+  end
+  return v
+end
+
+local function rows(v)
+  local t = {}
+  for j = 1, v.shape[2] do
+    local s = {}
+    for i = 1, v.shape[1] do s[i] = tostring(v:get(i, j)) end
+    t[j] = table.concat(s)
+  end
+  return t
+end
+
+describe("v:label", function()
+  local m = grid{"1100100", "0010100", "0000001", "1100011"}
+
+  it("numbers components in raster order, 8- or 4-connected", function()
+    local l8, n8 = m:label()
+    assert.equal(4, n8)
+    assert.equal("int32", l8.dtype)
+    assert.same({"1100200", "0010200", "0000003", "4400033"}, rows(l8))
+    local l4, n4 = m:label{connectivity=4}
+    assert.equal(5, n4)
+    assert.same({"1100200", "0030200", "0000004", "5500044"}, rows(l4))
+  end)
+
+  it("labels regions of equal value and honours background", function()
+    local v = grid{"1122", "1100", "3302"}
+    local l, n = v:label{connectivity=4}
+    assert.equal(4, n)
+    assert.same({"1122", "1100", "3304"}, rows(l))
+    local lb, nb = v:label{connectivity=4, background=1}
+    assert.equal(4, nb)
+    assert.same({"0011", "0022", "3324"}, rows(lb))  -- the 0s form a region
+  end)
+
+  it("labels each slice alone, numbering slice by slice", function()
+    local v = vol.new{shape={3, 1, 3}, dtype="uint8", fill=1}
+    local l3, n3 = v:label()
+    assert.equal(1, n3)
+    local l, n = v:label{per_slice=true}
+    assert.equal(3, n)
+    assert.same({1, 2, 3}, {l:get(1, 1, 1), l:get(2, 1, 2), l:get(3, 1, 3)})
+    local lx, nx = v:label{axis=1}
+    assert.equal(3, nx)
+    assert.same({1, 2, 3}, {lx:get(1, 1, 3), lx:get(2, 1, 1), lx:get(3, 1, 2)})
+  end)
+
+  it("gives identical labels with 1 and 2 threads", function()
+    local v = vol.phantom.sphere{shape={90, 80, 60}, radius_mm=25}
+    v = v:bxor(vol.phantom.sphere{shape={90, 80, 60}, radius_mm=12, center={40, 40, 30}})
+    v = v:band(vol.phantom.box{shape={90, 80, 60}, lo={1, 1, 1}, hi={90, 80, 29}}:bnot())
+    local got = {}
+    for _, t in ipairs{1, 2} do
+      vol.set_threads(t)
+      local l, n = v:label{connectivity=6}
+      got[t] = {l, n}
+    end
+    vol.set_threads(2)
+    assert.equal(got[1][2], got[2][2])
+    assert.equal(0, got[1][1]:ne(got[2][1]):stats().sum)
+  end)
+
+  it("rejects bad arguments", function()
+    assert.error_matches(function() m:label{connectivity=6} end, "connectivity must be 4 or 8 in 2%-D or per slice")
+    local v3 = vol.new{shape={2, 2, 2}, dtype="uint8"}
+    assert.error_matches(function() v3:label{connectivity=8} end, "connectivity must be 6, 18 or 26 in 3%-D")
+    assert.error_matches(function() v3:label{conectivity=6} end, "unknown option 'conectivity'")
+    assert.error_matches(function() v3:label{axis=0} end, "axis must be 1, 2 or 3")
+  end)
+end)
+
+describe("vol.regionprops", function()
+  it("measures counts, boxes, centroids and intensities", function()
+    local l = grid{"1100", "1002", "0002"}
+    l:set_spacing{0.5, 2, 3}
+    l:set_origin{10, 20, 30}
+    local ct = grid{"5700", "9004", "0006"}
+    local p = vol.regionprops(l, ct)
+    assert.equal(2, #p)
+    assert.same({label=1, count=3, volume_mm3=9, bbox={1, 1, 2, 2}, centroid={4 / 3, 4 / 3},
+                 mean=7, min=5, max=9}, {label=p[1].label, count=p[1].count, volume_mm3=p[1].volume_mm3,
+                 bbox=p[1].bbox, centroid=p[1].centroid, mean=p[1].mean, min=p[1].min, max=p[1].max})
+    assert.same({4, 2, 4, 3}, p[2].bbox)
+    assert.same({4, 2.5}, p[2].centroid)
+    assert.same({10 + 1.5, 20 + 3, 30}, p[2].centroid_world)
+    assert.same({4, 6}, {p[2].min, p[2].max})
+    assert.is_nil(vol.regionprops(l)[1].mean)
+  end)
+
+  it("skips absent labels and rejects float labels and shape mismatches", function()
+    local l = grid{"0300", "0003"}
+    local p = vol.regionprops(l)
+    assert.equal(1, #p)
+    assert.equal(3, p[1].label)
+    assert.error_matches(function() vol.regionprops(l:astype("float32")) end, "labels must be a 2%-D or 3%-D integer volume")
+    assert.error_matches(function() vol.regionprops(l, vol.new{shape={3, 3}}) end, "shapes differ")
+  end)
+end)
+
+describe("labelling parity with scikit-image", function()
+  local S = maskref.session()
+
+  local function job(rec, opts)
+    local v = S:load(rec)
+    local l, n = v:label(opts)
+    local planar = #rec.shape == 2 or opts.axis
+    S:add({op="label", ["in"]=rec.file, conn=opts.connectivity or (planar and 8 or 26),
+           background=opts.background, per_slice=opts.axis or 0, count=n}, l)
+  end
+
+  it("gives skimage's ids for every connectivity, density and shape", function()
+    for _, rec in ipairs(S.masks) do
+      if #rec.shape == 3 then
+        for _, c in ipairs{6, 18, 26} do job(rec, {connectivity=c}) end
+        job(rec, {connectivity=26, background=1})
+      else
+        for _, c in ipairs{4, 8} do job(rec, {connectivity=c}) end
+        job(rec, {background=1})
+      end
+    end
+    S:assert_all()
+  end)
+
+  it("gives skimage's ids per slice and on multi-valued volumes", function()
+    for _, rec in ipairs(S.masks) do
+      if rec.shape[1] == 23 or rec.shape[1] == 13 then
+        for axis = 1, 3 do job(rec, {axis=axis, connectivity=axis == 2 and 4 or 8}) end
+        -- values 0..2: the mask times a ramp along x, so equal-valued regions matter
+        local v = S:load(rec)
+        local ramp = vol.new{shape=v.shape, dtype="uint8"}
+        for i = 1, v.shape[1] do
+          for j = 1, v.shape[2] do
+            for k = 1, v.shape[3] do ramp:set(i, j, k, (i // 5) % 3) end
+          end
+        end
+        local multi = v * ramp
+        local file = S:save(multi, "multi")
+        for _, c in ipairs{6, 26} do job({file=file, shape=rec.shape}, {connectivity=c}) end
+      end
+    end
+    S:assert_all()
+  end)
+
+  it("measures regions as skimage.measure.regionprops does", function()
+    for _, rec in ipairs(S.masks) do
+      if #rec.shape == 3 and rec.shape[1] == 23 then
+        local l = S:load(rec):label()
+        local inten = vol.new{shape=l.shape, dtype="int16"}
+        for i = 1, l.shape[1] do
+          for j = 1, l.shape[2] do
+            for k = 1, l.shape[3] do inten:set(i, j, k, (i * 7 + j * 13 + k * 29) % 101 - 50) end
+          end
+        end
+        local props = vol.regionprops(l, inten)
+        local file = S:save(inten, "inten")
+        S:add({op="regionprops", ["in"]=rec.file, intensity=file, props=props}, l)
+      end
+    end
+    S:assert_all()
+  end)
+end)
