@@ -144,6 +144,41 @@ describe("read_dicom Siemens files", function()
   end)
 end)
 
+describe("read_dicom on 8-bit JPEG", function()
+  local ref = require "helpers.ref"
+  local function slurp(p) local f = assert(io.open(p, "rb")) local b = f:read("a") f:close() return b end
+
+  for _, mode in ipairs{"L", "RGB"} do
+    it("decodes " .. mode .. " frames as Pillow does, split or not into fragments", function()
+      local dir = data.tmpdir()
+      local r = ref.run("dicom_ref.py", "jpeg", dir .. "/f.jpg", mode)
+      local jpg = slurp(dir .. "/f.jpg")
+      local half = #jpg // 2
+      local samples = mode == "L" and 1 or 3
+      local frames = {{jpg:sub(1, half), jpg:sub(half + 1)}, {jpg}}
+      local ds = fx.slice_dataset{rows = r.rows, cols = r.cols, bits = 8, signed = false, frames = 2,
+        pixel_data = false, modality = "US"}
+      for _, el in ipairs(ds) do
+        if el[1] == 0x28 and el[2] == 0x02 then el[4] = samples end
+        if el[1] == 0x28 and el[2] == 0x04 then el[4] = mode == "L" and "MONOCHROME2" or "YBR_FULL" end
+      end
+      ds[#ds + 1] = {0x7FE0, 0x0010, "OB", fx.encapsulate(frames, true), undefined = true}
+      local p = dir .. "/jpeg.dcm"
+      fx.write_bytes(p, fx.file_bytes(ds, {syntax = "1.2.840.10008.1.2.4.50"}))
+      local v = vol.read_dicom(p, {raw = true})
+      for f = 1, 2 do
+        for i, x in ipairs(r.values) do
+          local c = (i - 1) // (r.rows * r.cols)
+          local rest = (i - 1) % (r.rows * r.cols)
+          local got = samples == 1 and v:get(rest % r.cols + 1, rest // r.cols + 1, f)
+            or v:get(rest % r.cols + 1, rest // r.cols + 1, f, c + 1)
+          assert.are.equal(x, got)
+        end
+      end
+    end)
+  end
+end)
+
 describe("dicom_header", function()
   it("lists tags by keyword and by number without reading pixels", function()
     local h = vol.dicom_header(data.path("dicom/single/CT_small.dcm"))

@@ -1,14 +1,17 @@
 /* Compressed DICOM frames (see dicom_codecs.h). Lossless JPEG (ITU T.81
  * process 14, the most common CT compression) is decoded here: Huffman
- * coded differences from one of seven predictors. JPEG-LS goes to CharLS and
- * JPEG 2000 to OpenJPEG, both Debian libraries. */
+ * coded differences from one of seven predictors. 8-bit lossy JPEG goes to
+ * libjpeg-turbo, JPEG-LS to CharLS and JPEG 2000 to OpenJPEG (Debian libraries). */
 #include "dicom_codecs.h"
 
 #include <charls/charls.h>
 #include <openjpeg.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jpeglib.h> /* after stdio.h, which it needs */
 
 /* Stores value v (raw bits) as element i of out. */
 static void put(void *out, int bytes, size_t i, int32_t v)
@@ -253,6 +256,79 @@ MdStatus md_jpeg_lossless_decode(const uint8_t *p, size_t n, const MdFrameSpec *
         i += 2 + len;
     }
     return md_error(err, MD_EFORMAT, "lossless JPEG: no scan found");
+}
+
+/* ---- JPEG baseline / extended, 8-bit (libjpeg-turbo) ----------------- */
+
+typedef struct JErr {
+    struct jpeg_error_mgr mgr;
+    jmp_buf jump;
+    char msg[JMSG_LENGTH_MAX];
+} JErr;
+
+static void jerr_exit(j_common_ptr c)
+{
+    JErr *e = (JErr *)c->err;
+    c->err->format_message(c, e->msg);
+    longjmp(e->jump, 1);
+}
+
+static void jerr_quiet(j_common_ptr c)
+{
+    (void)c;
+}
+
+/* Decoding happens in its own function so that longjmp skips no cleanup. */
+static MdStatus jpeg_run(struct jpeg_decompress_struct *c, JErr *je, const uint8_t *p, size_t n,
+                         const MdFrameSpec *f, void *out, JSAMPLE **row, MdError *err)
+{
+    if (setjmp(je->jump)) {
+        if (strstr(je->msg, "precision")) /* libjpeg-turbo 2.1 is built for 8-bit samples */
+            return md_error(err, MD_EUNSUPPORTED, "%s: only 8-bit lossy JPEG is decoded (Debian's "
+                            "libjpeg-turbo 2.1 has no 12-bit decoder)", je->msg);
+        return md_error(err, MD_EFORMAT, "JPEG: %s", je->msg);
+    }
+    jpeg_mem_src(c, p, (unsigned long)n);
+    jpeg_read_header(c, TRUE);
+    if (c->data_precision != 8)
+        return md_error(err, MD_EUNSUPPORTED, "%d-bit lossy JPEG is not decoded (Debian's "
+                        "libjpeg-turbo 2.1 decodes 8-bit JPEG only)", c->data_precision);
+    if (c->num_components == 3) c->out_color_space = JCS_RGB; /* YBR_FULL_422 -> RGB, as GDCM */
+    jpeg_start_decompress(c);
+    if ((int)c->output_width != f->cols || (int)c->output_height != f->rows ||
+        c->output_components != f->samples)
+        return md_error(err, MD_EFORMAT, "JPEG frame is %ux%u with %d components; the DICOM "
+                        "header says %dx%d with %d", c->output_width, c->output_height,
+                        c->output_components, f->cols, f->rows, f->samples);
+    *row = malloc((size_t)f->cols * (size_t)f->samples);
+    if (!*row) return md_error(err, MD_ENOMEM, "out of memory");
+    size_t npix = (size_t)f->rows * (size_t)f->cols;
+    while (c->output_scanline < c->output_height) {
+        size_t y = c->output_scanline;
+        jpeg_read_scanlines(c, row, 1);
+        for (int x = 0; x < f->cols; x++)
+            for (int s = 0; s < f->samples; s++)
+                put(out, f->bytes, (size_t)s * npix + y * (size_t)f->cols + (size_t)x,
+                    (*row)[(size_t)x * (size_t)f->samples + (size_t)s]);
+    }
+    jpeg_finish_decompress(c);
+    return MD_OK;
+}
+
+MdStatus md_jpeg_decode(const uint8_t *p, size_t n, const MdFrameSpec *f, void *out, MdError *err)
+{
+    struct jpeg_decompress_struct c;
+    JErr je;
+    JSAMPLE *row = NULL;
+    c.err = jpeg_std_error(&je.mgr);
+    je.mgr.error_exit = jerr_exit;
+    je.mgr.output_message = jerr_quiet;
+    je.msg[0] = 0;
+    jpeg_create_decompress(&c);
+    MdStatus st = jpeg_run(&c, &je, p, n, f, out, &row, err);
+    jpeg_destroy_decompress(&c);
+    free(row);
+    return st;
 }
 
 /* ---- JPEG-LS (CharLS) -------------------------------------------------- */

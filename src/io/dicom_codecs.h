@@ -19,6 +19,10 @@ typedef struct MdFrameSpec {
 
 MdStatus md_jpeg_lossless_decode(const uint8_t *p, size_t n, const MdFrameSpec *f, void *out,
                                  MdError *err) MD_MUST_CHECK;
+/* JPEG baseline and extended with 8-bit samples (libjpeg-turbo); 12-bit
+ * data fails with MD_EUNSUPPORTED. Colour comes out as RGB. */
+MdStatus md_jpeg_decode(const uint8_t *p, size_t n, const MdFrameSpec *f, void *out,
+                        MdError *err) MD_MUST_CHECK;
 MdStatus md_jpegls_decode(const uint8_t *p, size_t n, const MdFrameSpec *f, void *out,
                           MdError *err) MD_MUST_CHECK;
 /* J2K values may be signed in the codestream; they are written as the

@@ -363,13 +363,18 @@ static MdStatus decode_frame(const char *ts, const uint8_t *p, size_t n, const M
                         md_dcm_ts_name(ts));
     if (!strcmp(ts, "1.2.840.10008.1.2.4.57") || !strcmp(ts, "1.2.840.10008.1.2.4.70"))
         return md_jpeg_lossless_decode(p, n, &fs, out, err);
+    if (!strcmp(ts, "1.2.840.10008.1.2.4.50") || !strcmp(ts, "1.2.840.10008.1.2.4.51")) {
+        MdStatus st = md_jpeg_decode(p, n, &fs, out, err);
+        if (st == MD_EUNSUPPORTED) md_error_prefix(err, md_dcm_ts_name(ts));
+        return st;
+    }
     if (!strcmp(ts, "1.2.840.10008.1.2.4.80") || !strcmp(ts, "1.2.840.10008.1.2.4.81"))
         return md_jpegls_decode(p, n, &fs, out, err);
     if (!strncmp(ts, "1.2.840.10008.1.2.4.9", 21) || !strncmp(ts, "1.2.840.10008.1.2.4.20", 22))
         return md_j2k_decode(p, n, &fs, out, err);
     return md_error(err, MD_EUNSUPPORTED,
                     "transfer syntax %s (%s) is not decoded by medula (decoded: uncompressed, "
-                    "deflated, RLE, JPEG Lossless, JPEG-LS, JPEG 2000)",
+                    "deflated, RLE, JPEG Lossless, 8-bit JPEG, JPEG-LS, JPEG 2000)",
                     md_dcm_ts_name(ts), ts);
 }
 

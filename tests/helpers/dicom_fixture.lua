@@ -59,7 +59,7 @@ local function element(el, syntax, undefined_sq)
   else
     value = value_bytes(vr, v, bo)
   end
-  len = len or #value
+  len = len or (el.undefined and 0xFFFFFFFF) or #value
   local head
   if not explicit then
     head = string.pack("<I2I2I4", g, e, len)
@@ -111,6 +111,24 @@ local uid_counter = 0
 function fx.uid(prefix)
   uid_counter = uid_counter + 1
   return (prefix or "1.2.826.0.1.3680043.10.1") .. "." .. os.time() .. "." .. uid_counter
+end
+
+-- Encapsulated pixel data: a basic offset table (empty unless bot) and
+-- the fragments; frames is a list of lists of fragment byte strings.
+-- Use as {0x7FE0, 0x0010, "OB", fx.encapsulate(frames), undefined = true}.
+function fx.encapsulate(frames, bot)
+  local items, offsets, pos = {}, {}, 0
+  local function item(b) return string.pack("<I2I2I4", 0xFFFE, 0xE000, #b) .. b end
+  for i, frags in ipairs(frames) do
+    offsets[i] = string.pack("<I4", pos)
+    for _, f in ipairs(frags) do
+      if #f % 2 == 1 then f = f .. "\0" end
+      items[#items + 1] = item(f)
+      pos = pos + 8 + #f
+    end
+  end
+  return item(bot and table.concat(offsets) or "") .. table.concat(items)
+    .. string.pack("<I2I2I4", 0xFFFE, 0xE0DD, 0)
 end
 
 -- Pixel bytes of a list of values (16-bit unless bits=8/32), in byte order bo.

@@ -6,6 +6,8 @@
       stored*slope+intercept (the careful version of the classic recipe).
       Per series: uid, files (sorted), shape (slices, rows, cols), sum, min,
       max, values (flattened, x fastest, only when small) and the LPS affine.
+  dicom_ref.py jpeg OUT L|RGB
+      writes an 8-bit JPEG with Pillow and prints the pixels Pillow decodes.
   dicom_ref.py dcm2niix DIR NIFTI
       runs dcm2niix on DIR, loads its output and NIFTI (written by medula)
       with nibabel, reorients both to the closest canonical (RAS) array and
@@ -111,10 +113,30 @@ def dcm2niix(folder, ours):
         return best
 
 
+def jpeg(out, mode):
+    """An 8-bit JPEG of a smooth pattern, and its pixels as Pillow decodes them."""
+    from PIL import Image
+
+    h, w = 12, 16
+    y, x = np.mgrid[0:h, 0:w]
+    grey = (x * 13 + y * 7) % 256
+    if mode == "L":
+        a = grey.astype(np.uint8)
+    else:
+        a = np.stack([grey, (x * 9) % 256, (y * 20) % 256], axis=-1).astype(np.uint8)
+    Image.fromarray(a, mode).save(out, quality=90, subsampling=0)
+    dec = np.asarray(Image.open(out).convert(mode))
+    if mode == "RGB":
+        dec = dec.transpose(2, 0, 1)  # planes, as medula's channel axis
+    return {"values": dec.ravel().tolist(), "rows": h, "cols": w}
+
+
 def main():
     mode = sys.argv[1]
     if mode == "stack":
         res = stack(sys.argv[2])
+    elif mode == "jpeg":
+        res = jpeg(sys.argv[2], sys.argv[3])
     elif mode == "dcm2niix":
         res = dcm2niix(sys.argv[2], sys.argv[3])
     else:
