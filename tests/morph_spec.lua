@@ -246,3 +246,44 @@ describe("morphology parity with scipy.ndimage and scikit-image", function()
     S:assert_all()
   end)
 end)
+
+describe("the lung recipe's steps on a real CT", function()
+  local data = require "helpers.data"
+  local ref = require "helpers.ref"
+
+  -- threshold, clear_border, label, keep 2 largest, erosion disk(2), closing
+  -- disk(10), fill holes: the classic per-slice recipe, skimage's borders
+  local function steps(v)
+    local per = {per_slice=true}
+    local s = {}
+    s.threshold = v:lt(-320)
+    s.cleared = s.threshold:clear_border(per)
+    s.labels = s.cleared:label(per)
+    s.largest = s.cleared:keep_largest(2, per)
+    s.eroded = s.largest:erode(vol.strel.disk(2), {per_slice=true, border="skimage"})
+    s.closed = s.eroded:close(vol.strel.disk(10), {per_slice=true, border="skimage"})
+    s.filled = s.closed:fill_holes(per)
+    return s
+  end
+
+  local function compare(path, v, k0, k1)
+    local dir = data.tmpdir()
+    for name, out in pairs(steps(v)) do out:write(dir .. "/" .. name .. ".npy") end
+    local r = ref.run("lung_ref.py", path, k0, k1, dir)
+    for _, name in ipairs{"threshold", "cleared", "labels", "largest", "eroded", "closed", "filled"} do
+      assert.equal(0, r[name].mismatch, name .. " differs from scikit-image")
+      assert.is_true(r[name].ones > 0, name .. " is empty: the slices were badly chosen")
+    end
+  end
+
+  it("match scikit-image on one slice", function()
+    local path = data.path("ct/cranium_ct.nii.gz")
+    compare(path, vol.read(path):slice(3, 35), 35, 35)
+  end)
+
+  it("match scikit-image slice by slice on a stack", function()
+    local path = data.path("ct/cranium_ct.nii.gz")
+    local ct = vol.read(path)
+    compare(path, ct:crop{lo={1, 1, 28}, hi={ct.shape[1], ct.shape[2], 35}}, 28, 35)
+  end)
+end)
