@@ -68,6 +68,7 @@ typedef struct Axis {
     int64_t *tap;             /* n_out * ntaps, -1 = fill */
     double *w;                /* n_out * ntaps */
     uint8_t *fillout;         /* n_out: the whole output sample is fill */
+    int anyfill;              /* some tap is -1 */
     double *gk;               /* Gaussian kernel, or NULL */
     int gr;
 } Axis;
@@ -95,6 +96,7 @@ static void axis_fill_taps(Axis *a, const MdSepSpec *s, int ax, int identity)
         c += (double)a->npad;
         if (md_spline_map_coord(&c, a->len, s->mode)) {
             a->fillout[o] = 1;
+            a->anyfill = 1;
             for (int t = 0; t < a->ntaps; t++) tp[t] = -1, wp[t] = 0;
             continue;
         }
@@ -103,6 +105,7 @@ static void axis_fill_taps(Axis *a, const MdSepSpec *s, int ax, int identity)
         for (int t = 0; t < a->ntaps; t++) {
             tp[t] = md_spline_tap(st + t, a->len, s->mode);
             wp[t] = w[t];
+            a->anyfill |= tp[t] < 0;
         }
     }
 }
@@ -248,6 +251,31 @@ static double fill_value(const Engine *e)
     return e->s->vote ? (double)(e->s->fill == e->label) : e->s->fill;
 }
 
+/* The x pass without prefilter or Gaussian: each row sampled directly. */
+static void slice_x_direct(const Engine *e, Scratch *w, int64_t z, int64_t f, double fill)
+{
+    const Axis *ax = &e->ax[0], *ay = &e->ax[1];
+    const int nt = ax->ntaps;
+    for (int64_t y = 0; y < e->ny; y++) {
+        const double *row = w->line;
+        double *dst = w->blk + (ay->npad + y) * e->onx;
+        load_row(e, y, z, f, w->line);
+        if (!ax->anyfill && nt == 2) {
+            for (int64_t o = 0; o < e->onx; o++)
+                dst[o] = ax->w[2 * o] * row[ax->tap[2 * o]] + ax->w[2 * o + 1] * row[ax->tap[2 * o + 1]];
+            continue;
+        }
+        for (int64_t o = 0; o < e->onx; o++) {
+            double acc = 0;
+            for (int t = 0; t < nt; t++) {
+                int64_t i = ax->tap[o * nt + t];
+                acc += ax->w[o * nt + t] * (i < 0 ? fill : row[i]);
+            }
+            dst[o] = acc;
+        }
+    }
+}
+
 /* The x pass of input slice (z, frame): XW rows at a time become XW
  * interleaved lines, so the prefilter's recursions and the sums run over
  * independent lanes; results land in the rows of w->blk. */
@@ -255,6 +283,10 @@ static void slice_x(const Engine *e, Scratch *w, int64_t z, int64_t f, double fi
 {
     const Axis *ax = &e->ax[0], *ay = &e->ax[1];
     double v[XW];
+    if (ax->order <= 1 && !ax->gk) {
+        slice_x_direct(e, w, z, f, fill);
+        return;
+    }
     for (int64_t y0 = 0; y0 < e->ny; y0 += XW) {
         int64_t cnt = e->ny - y0 < XW ? e->ny - y0 : XW;
         for (int64_t r = 0; r < XW; r++) {
