@@ -13,6 +13,7 @@ local json = require "dkjson"
 
 local TOL = 1e-4
 local MODES = {"constant", "nearest", "mirror", "reflect", "grid-constant"}
+local ALL_MODES = {"constant", "grid-constant", "nearest", "mirror", "reflect", "grid-mirror", "grid-wrap", "wrap"}
 local ORDERS = {0, 1, 3}
 local F_MIX, F_OTHER, F_CT = {1.7, 0.6, 1.3}, {0.45, 2.2, 0.8}, {0.7, 0.7, 1.25}
 local M_OBLIQUE = {{0.9, 0.2, 0.05}, {-0.15, 1.1, 0.1}, {0.03, -0.1, 0.8}}
@@ -93,6 +94,14 @@ setup(function()
     end
     job(("z_ct16_%d"):format(o), {op="zoom", ["in"]=path("ct16"), factors=F_CT, order=o, mode="nearest"})
   end
+  -- tiny axes (2 and 1 samples: the boundary rules at their limits), all
+  -- scipy modes, cubic; and a 2-D image
+  job("tiny", {op="random", shape={6, 2, 9}, seed=3})
+  job("flat", {op="random", shape={19, 14}, seed=4})
+  for _, m in ipairs(ALL_MODES) do
+    job("z_tiny_" .. m, {op="zoom", ["in"]=path("tiny"), factors={1.4, 2.5, 0.5}, order=3, mode=m, cval=1.5})
+    job("z_flat_" .. m, {op="zoom", ["in"]=path("flat"), factors={0.6, 1.9}, order=3, mode=m, cval=1.5})
+  end
   job("rs_1aa", {op="resize", ["in"]=path("r1"), shape={10, 30, 5}, order=1, mode="edge", antialias=true})
   job("rs_3", {op="resize", ["in"]=path("r1"), shape={10, 30, 5}, order=3, mode="edge", antialias=false})
   job("rs_ct_aa", {op="resize", ["in"]=path("ct"), shape={40, 21, 32}, order=1, mode="symmetric", antialias=true})
@@ -137,6 +146,24 @@ describe("v:zoom", function()
       assert.equal("int16", got.dtype)
       assert.is_true((got - want):abs():max() <= (o == 0 and 0 or 1))
     end
+  end)
+
+  it("matches scipy on tiny axes and 2-D images in every mode (cubic)", function()
+    local tiny, flat = vol.read(path("tiny")), vol.read(path("flat"))
+    assert.equal(2, flat.ndim)
+    for _, m in ipairs(ALL_MODES) do
+      local e = relerr(tiny:zoom({1.4, 2.5, 0.5}, {mode=m, fill=1.5}), vol.read(path("z_tiny_" .. m)))
+      assert.is_true(e <= 1e-12, ("tiny, mode %s: %g"):format(m, e))
+      e = relerr(flat:zoom({0.6, 1.9}, {mode=m, fill=1.5}), vol.read(path("z_flat_" .. m)))
+      assert.is_true(e <= 1e-12, ("2-D, mode %s: %g"):format(m, e))
+    end
+  end)
+
+  it("resamples the frames of a 4-D volume one by one", function()
+    local a, b = vol.read(path("r1")), vol.read(path("r1")) * -2
+    local both = vol.stack{a, b}:zoom({1.5, 0.5, 2}, {order=1})
+    assert.same({34, 8, 22, 2}, both.shape)
+    assert.equal(0, (both:slice(4, 2) - b:zoom({1.5, 0.5, 2}, {order=1})):abs():max())
   end)
 
   it("keeps the end voxels in world and reports the grid's true spacing", function()
