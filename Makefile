@@ -41,7 +41,7 @@ OBJ  := $(SRC:%.c=$(BUILD)/obj/%.o)
 BIN  := $(BUILD)/medula
 SAMPLES ?= $(BUILD)/samples
 
-.PHONY: all deps test demo bench samples install clean check-layers fuzz
+.PHONY: all deps test demo bench samples install clean check-layers fuzz docs
 all: deps $(BIN)
 
 # Installs missing Debian packages when root, otherwise names them and stops.
@@ -70,6 +70,10 @@ test: all
 
 demo: all
 	$(BIN) scripts/demo.lua $(BUILD)/demo
+
+# The API reference is generated from the docstrings.
+docs: all
+	$(BIN) tools/gendoc.lua docs/api/reference.md
 
 bench: all
 	@sh bench/run.sh $(BIN)
