@@ -177,9 +177,12 @@ static MdStatus apply_scaling(MdVolume *v, double slope, double inter, MdError *
     return MD_OK;
 }
 
-/* Byte order, 64-bit integers, then scaling (unless raw). */
-static MdStatus convert_voxels(const MdNiftiHeader *h, MdVolume *v, int raw, MdError *err)
+/* Byte order, 64-bit integers, then scaling (unless raw); *scaled says
+ * whether values changed. */
+static MdStatus convert_voxels(const MdNiftiHeader *h, MdVolume *v, int raw, int *scaled,
+                               MdError *err)
 {
+    *scaled = 0;
     size_t esize = md_nifti_type_size(h->datatype), n = md_volume_count(v);
     void *data = md_volume_data(v);
     if (h->swapped && esize > 1) swap_bytes(data, n, esize);
@@ -190,6 +193,7 @@ static MdStatus convert_voxels(const MdNiftiHeader *h, MdVolume *v, int raw, MdE
     if (!isfinite(inter))
         return md_error(err, MD_EFORMAT, "scl_slope is %g but scl_inter is %g (not finite)", slope,
                         inter);
+    *scaled = 1;
     return apply_scaling(v, slope, inter, err);
 }
 
@@ -246,8 +250,8 @@ static MdStatus set_geometry(const MdNiftiHeader *h, MdVolume *v, const char **s
     return MD_OK;
 }
 
-static MdStatus set_meta(const MdNiftiHeader *h, const char *source, int raw, MdMeta *m,
-                         MdError *err)
+static MdStatus set_meta(const MdNiftiHeader *h, const char *source, int raw, int scaled,
+                         MdMeta *m, MdError *err)
 {
     static const char *const su[] = {"unknown (taken as mm)", "m (converted to mm)", "mm",
                                      "um (converted to mm)"};
@@ -263,7 +267,7 @@ static MdStatus set_meta(const MdNiftiHeader *h, const char *source, int raw, Md
     bad |= md_meta_set(m, "affine_source", source);
     bad |= md_meta_setf(m, "scl_slope", "%.17g", h->scl_slope);
     bad |= md_meta_setf(m, "scl_inter", "%.17g", h->scl_inter);
-    bad |= md_meta_set(m, "scaled", raw ? "no (raw)" : "as nibabel get_fdata");
+    bad |= md_meta_set(m, "scaled", scaled ? "yes" : raw ? "no (raw)" : "no");
     bad |= md_meta_setf(m, "xyzt_units", "%d", h->xyzt_units);
     bad |= md_meta_set(m, "spatial_unit", (h->xyzt_units & 7) <= 3 ? su[h->xyzt_units & 7] : su[0]);
     bad |= md_meta_set(m, "time_unit", time_unit_name(h->xyzt_units));
@@ -364,6 +368,7 @@ MdStatus md_nifti_read(const char *path, const MdReadOpts *opts, MdVolume *out, 
     unsigned char head[MD_NIFTI_PEEK];
     size_t headn = 0;
     const char *source = "";
+    int raw = opts && opts->raw, scaled = 0;
     MdStatus st;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -381,9 +386,9 @@ MdStatus md_nifti_read(const char *path, const MdReadOpts *opts, MdVolume *out, 
         st = read_gz(fd, (int64_t)sb.st_size, &h, out, err);
     else
         st = read_plain(fd, (int64_t)sb.st_size, head, headn, &h, out, err);
-    if (st == MD_OK) st = convert_voxels(&h, out, opts && opts->raw, err);
+    if (st == MD_OK) st = convert_voxels(&h, out, raw, &scaled, err);
     if (st == MD_OK) st = set_geometry(&h, out, &source, err);
-    if (st == MD_OK && meta) st = set_meta(&h, source, opts && opts->raw, meta, err);
+    if (st == MD_OK && meta) st = set_meta(&h, source, raw, scaled, meta, err);
     if (st != MD_OK) goto fail;
     close(fd);
     return MD_OK;
