@@ -1,13 +1,13 @@
 """The classic per-slice lung recipe with scikit-image, step by step, compared
 with medula's step outputs.
 
-  lung_ref.py CT.nii.gz K0 K1 DIR
+  lung_ref.py CT.nii.gz DIR NAME:K0:K1 ...
 
 Slices K0..K1 (1-based) of the CT (read with nibabel) go through: threshold
 at -320 HU, clear_border, label, keep the 2 largest regions, binary_erosion
 with disk(2), binary_closing with disk(10), binary_fill_holes. DIR holds
-medula's outputs of each step for the same slices as <step>.npy, (z, y, x).
-Prints, per step, the number of voxels that differ.
+medula's outputs of each step for those slices as NAME_<step>.npy, (z, y, x).
+Prints, per NAME and step, the number of voxels that differ.
 """
 import json
 import sys
@@ -36,8 +36,7 @@ def steps(hu):
     return out
 
 
-def main(path, k0, k1, d):
-    ct = np.asanyarray(nibabel.load(path).dataobj)
+def compare(ct, k0, k1, prefix):
     per = [steps(ct[:, :, k].T) for k in range(k0 - 1, k1)]  # (y, x) like medula's .npy
     result = {}
     base = 0
@@ -46,10 +45,15 @@ def main(path, k0, k1, d):
         base = int(p["labels"].max(initial=base))
     for name in per[0]:
         ref = np.stack([p[name] for p in per]).astype(np.int64)
-        got = np.load("%s/%s.npy" % (d, name)).astype(np.int64).reshape(ref.shape)
+        got = np.load("%s_%s.npy" % (prefix, name)).astype(np.int64).reshape(ref.shape)
         result[name] = {"mismatch": int(np.count_nonzero(ref != got)), "ones": int(np.count_nonzero(ref))}
-    print(json.dumps(result))
+    return result
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+    ct = np.asanyarray(nibabel.load(sys.argv[1]).dataobj)
+    out = {}
+    for arg in sys.argv[3:]:
+        name, k0, k1 = arg.split(":")
+        out[name] = compare(ct, int(k0), int(k1), "%s/%s" % (sys.argv[2], name))
+    print(json.dumps(out))

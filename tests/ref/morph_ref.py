@@ -13,10 +13,9 @@ import sys
 
 import numpy as np
 from scipy import ndimage as ndi
-from skimage import morphology
 
-# skimage.measure and skimage.segmentation take most of a second to import:
-# they are imported by the jobs that need them.
+# scikit-image modules take from a third of a second to a second to import:
+# the jobs that need them import them.
 
 # medula shapes are x-first; numpy shapes are the reverse.
 SHAPES_3D = [(23, 31, 17), (13, 11, 9), (67, 5, 4), (130, 3, 6), (1, 9, 5), (8, 1, 1)]
@@ -52,6 +51,7 @@ def gen(d):
 
 
 def element(d, spec, ndim):
+    from skimage import morphology
     if "file" in spec:
         return np.load("%s/%s" % (d, spec["file"])).astype(bool)
     r = spec["r"]
@@ -69,6 +69,7 @@ def per_slice(fn, m, axis):
 
 
 def morph(job, m, se):
+    from skimage import morphology
     it, sk = job.get("iterations", 1), job.get("border", "scipy") == "skimage"
     op = job["op"]
 
@@ -162,6 +163,7 @@ def cleanup(job, a):
 
         return per_slice(clear, a, axis)
     if op == "remove_small":
+        from skimage import morphology
         c = conn or (4 if flat else 6)
         return per_slice(lambda s: morphology.remove_small_objects(s, job["min_size"],
                                                                   connectivity=skimage_conn(c)), a != 0, axis)
