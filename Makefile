@@ -24,11 +24,14 @@ ifeq ($(MODE),debug)
 OPT      := -O0 -g -DMD_DEBUG
 else ifeq ($(MODE),asan)
 OPT      := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -DMD_DEBUG
+LDFLAGS  += -fsanitize=address,undefined
 else
 OPT      := -O2 -g
 endif
 ifeq ($(OPENMP),1)
 OMPFLAG  := -fopenmp
+else
+WARN     += -Wno-unknown-pragmas
 endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)

@@ -126,7 +126,9 @@ static const MdLuaReg methods[] = {
      "Writes v; the format follows the suffix: .nii, .nii.gz, .mhd (+ .raw, or\n"
      ".zraw with compress=true), .mha, .npy (shape (nz, ny, nx), C order).\n"
      "The file appears complete or not at all (written under a temporary name,\n"
-     "then renamed). level: compression level for .nii.gz / compressed MetaImage."},
+     "then renamed). level: compression level, 0-12 for .nii.gz (default: chosen per\n"
+     "1 MB block, level 1 or 2, so the file is no larger than nibabel's), zlib's 0-9\n"
+     "for compressed MetaImage."},
     {NULL, NULL, NULL}};
 
 void md_open_io(lua_State *L, int module)
