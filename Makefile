@@ -14,7 +14,7 @@ OPENMP   ?= 1
 
 # Debian packages the build, the specs and the benchmark need.
 DEB_BUILD := gcc make pkg-config liblua5.4-dev zlib1g-dev libdeflate-dev libedit-dev libpng-dev libcharls-dev libopenjp2-7-dev libjpeg62-turbo-dev
-DEB_TEST  := lua5.4 lua-busted lua-dkjson python3-numpy python3-nibabel python3-scipy python3-skimage dcm2niix python3-pydicom
+DEB_TEST  := lua5.4 lua-busted lua-dkjson python3-numpy python3-nibabel python3-scipy python3-skimage dcm2niix python3-pydicom plastimatch
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 
 PKGS     := lua5.4 zlib libdeflate libedit libpng charls libopenjp2 libjpeg
