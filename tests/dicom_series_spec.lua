@@ -32,6 +32,23 @@ local function against_dcm2niix(v, folder)
   return r
 end
 
+-- plastimatch (Debian; ITK 5.2 and its MetaImage writer) reads the same
+-- folder: its origin, spacing and direction are ITK's, in float32 precision.
+local function against_plastimatch(v, folder)
+  local mha = data.tmpdir() .. "/pm.mha"
+  local ok = os.execute(("plastimatch convert --input %s --output-img %s >/dev/null 2>&1"):format(
+    data.shell_quote(folder), data.shell_quote(mha)))
+  assert.is_true(ok, "plastimatch (Debian package plastimatch) failed or is missing")
+  local p = vol.read(mha)
+  assert.are.same(v.shape, p.shape)
+  for i = 1, 3 do
+    assert.is_true(near(v.origin[i], p.origin[i], 1e-4), "origin " .. i)
+    assert.is_true(near(v.spacing[i], p.spacing[i], 1e-4), "spacing " .. i)
+    for j = 1, 3 do assert.is_true(near(v.direction[i][j], p.direction[i][j], 1e-6), "direction") end
+  end
+  assert.are.equal(0, (v:astype("float32") - p):abs():stats().max)
+end
+
 describe("read_dicom on the real series folders", function()
   it("reads the chest CT slices in position order, as pydicom sorts them", function()
     local rel = SERIES .. "98892001/CT5N"
@@ -48,6 +65,7 @@ describe("read_dicom on the real series folders", function()
     end
     check_affine(v, e.geometry_lps.affine, 1e-5, rel)
     assert.are.equal("5", v.meta.dicom_files)
+    against_plastimatch(v, data.path(rel))
   end)
 
   it("equals dcm2niix's NIfTI of the same folder (affine 1e-4 mm, values)", function()
@@ -181,6 +199,7 @@ describe("read_dicom on series written by the spec", function()
     local d = against_dcm2niix(v, dir)
     assert.is_true(d.affine_max_diff < 1e-4, "affine differs by " .. d.affine_max_diff)
     assert.are.equal(0, d.value_max_diff)
+    against_plastimatch(v, dir)
   end)
 
   it("separates two series mixed in one folder", function()
