@@ -277,7 +277,9 @@ describe("v:resample", function()
     local v = ramp_volume({14, 12, 8}, geom)
     -- mode constant: the border samples beyond the input's end voxel centres
     -- are fill (mode nearest would give them the edge value, not the ramp)
-    local c = {interpolation="linear", mode="constant", fill=-1e300}
+    -- (separate_z off: the target spacing 0.6 x 1 x 2 is anisotropic enough
+    -- for nnU-Net's rule, which would make z nearest)
+    local c = {interpolation="linear", mode="constant", fill=-1e300, separate_z=false}
     c.spacing = {0.6, 1, 2}
     assert.equal(19 * 13 * 7, assert_ramp(v:resample(c), -1e300)) -- of 21 x 13 x 9
     c.spacing, c.shape = nil, {9, 20, 5}
@@ -340,9 +342,9 @@ describe("v:resample", function()
     for i = 1, 3 do assert.equal(r.origin[i], g.origin[i]) end
   end)
 
-  it("separate_z: the thick axis is nearest while the plane is cubic", function()
+  it("separate_z (default for spacing): the thick axis is nearest, the plane cubic", function()
     local v = vol.read(path("r1")):set_spacing{0.8, 0.8, 5}
-    local r = v:resample{spacing={0.8, 0.8, 1.7}, interpolation="cubic", separate_z=true}
+    local r = v:resample{spacing={0.8, 0.8, 1.7}, interpolation="cubic"}
     assert.same({23, 17, 32}, r.shape)
     -- in-plane spacing unchanged: each output slice is one input slice
     for k = 1, 32 do
@@ -350,9 +352,17 @@ describe("v:resample", function()
       local src = math.floor(zi + 0.5)
       assert.is_true((r:slice(3, k) - v:slice(3, src)):abs():max() < 1e-9)
     end
-    -- without the option the z axis is cubic too, so slices mix
-    local mixed = v:resample{spacing={0.8, 0.8, 1.7}, interpolation="cubic"}
+    -- turned off, the z axis is cubic too, so slices mix
+    local mixed = v:resample{spacing={0.8, 0.8, 1.7}, interpolation="cubic", separate_z=false}
     assert.is_true((mixed:slice(3, 2) - v:slice(3, 1)):abs():max() > 1)
+    -- other grids only when asked
+    local shape = {23, 17, 32}
+    local plain = v:resample{shape=shape, interpolation="cubic"}
+    local sep = v:resample{shape=shape, interpolation="cubic", separate_z=true}
+    assert.is_true((plain - sep):abs():max() > 1)
+    -- linear across slices with order_z=1
+    local lin = v:resample{spacing={0.8, 0.8, 1.7}, interpolation="cubic", order_z=1}
+    assert.is_true((lin - r):abs():max() > 1)
   end)
 
   it("gives the same bits with 1 and 2 threads", function()

@@ -104,10 +104,11 @@ static void reference_target(lua_State *L, const MdVolume *v, MdVolume *h)
     lua_pop(L, 1);
 }
 
-/* separate_z: the thick axis (nnU-Net's rule) interpolates with order_z. */
-static void anisotropic(lua_State *L, const MdVolume *v, const MdVolume *h, MdResampleOpts *o)
+/* separate_z (default on for spacing grids): the thick axis (nnU-Net's
+ * rule) interpolates with order_z. */
+static void anisotropic(lua_State *L, const MdVolume *v, const MdVolume *h, int def, MdResampleOpts *o)
 {
-    if (!md_lua_optboolfield(L, 2, "separate_z", 0)) return;
+    if (!md_lua_optboolfield(L, 2, "separate_z", def)) return;
     double thr = md_lua_optnumfield(L, 2, "anisotropy_threshold", 3);
     double oz = md_lua_optnumfield(L, 2, "order_z", 0);
     if (oz != 0 && oz != 1) luaL_argerror(L, 2, "order_z must be 0 or 1");
@@ -164,7 +165,7 @@ static int l_resample(lua_State *L)
         st = md_resample_plan_grid(v, &h, &map, &err);
     }
     if (st != MD_OK) return md_lua_raise(L, &err);
-    anisotropic(L, v, &h, &o);
+    anisotropic(L, v, &h, sp, &o);
     return run(L, v, &h, &map, &o);
 }
 
@@ -284,9 +285,11 @@ static const MdLuaReg methods[] = {
      "  default nearest for spacing/shape, constant (with fill) otherwise.\n"
      "antialias=true: Gaussian prefilter on shrinking axes, sigma = (f - 1) / 2\n"
      "  input voxels for a size ratio f (skimage.transform.resize's).\n"
-     "separate_z=true: when one axis is thicker than anisotropy_threshold (3)\n"
-     "  times the thinnest (input spacing, else target spacing: nnU-Net's rule),\n"
-     "  it is interpolated with order_z (0 nearest, default; or 1 linear).\n"
+     "separate_z (default true for spacing grids, false for the others): when\n"
+     "  one axis is thicker than anisotropy_threshold (3) times the thinnest\n"
+     "  (input spacing, else target spacing: nnU-Net's rule), it is interpolated\n"
+     "  with order_z (0 nearest, default; or 1 linear); the others use\n"
+     "  interpolation. Isotropic-ish data (ratio <= 3) is not affected.\n"
      "Errors: unknown options, none or several grids, sizes < 1.\n"
      "Example: local iso = ct:resample{spacing={1, 1, 1}, interpolation=\"cubic\"}"},
     {"zoom", l_zoom,
