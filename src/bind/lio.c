@@ -104,7 +104,8 @@ static int l_format_of(lua_State *L)
 static const MdLuaReg functions[] = {
     {"read", l_read,
      "vol.read(path [, {raw=false}]) -> Volume\n"
-     "Reads a NIfTI (.nii, .nii.gz), MetaImage (.mhd, .mha) or NumPy (.npy) file;\n"
+     "Reads a NIfTI (.nii, .nii.gz), MetaImage (.mhd, .mha) or NumPy (.npy) file,\n"
+     "or a DICOM file or folder (as vol.read_dicom(path) does);\n"
      "exactly the file named (x.nii.gz never falls back to x.nii). Geometry is\n"
      "converted to LPS; NIfTI scl_slope/scl_inter are applied as nibabel's\n"
      "get_fdata does unless raw=true. v.meta holds the header fields.\n"
