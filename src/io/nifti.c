@@ -45,20 +45,6 @@ static MdStatus meta_fail(MdError *err)
     return md_error(err, MD_ENOMEM, "out of memory storing metadata");
 }
 
-/* Asks for transparent huge pages on a fresh voxel buffer before it is
- * filled: a 150 MB read then takes a few hundred page faults instead of
- * ~40000, which is most of the time of reading a .nii from the page cache. */
-static void advise_huge(void *p, size_t n)
-{
-#ifdef MADV_HUGEPAGE
-    const uintptr_t huge = (uintptr_t)2 << 20;
-    uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1), b = ((uintptr_t)p + n) & ~(huge - 1);
-    if (b > a) (void)madvise((void *)a, b - a, MADV_HUGEPAGE);
-#else
-    (void)p, (void)n;
-#endif
-}
-
 /* ---- header -> volume ------------------------------------------------- */
 
 /* Sets out's dtype and dims from h and computes the bytes of voxel data on
@@ -288,7 +274,6 @@ static MdStatus read_plain(int fd, int64_t fsize, const unsigned char *head, siz
     if (h->vox_offset > fsize || (uint64_t)(fsize - h->vox_offset) < nbytes)
         return short_data(h, nbytes, (size_t)fsize, "file has", err);
     if ((st = md_volume_alloc(out, 0, 0, err)) != MD_OK) return st;
-    advise_huge(out->buf->data, out->buf->nbytes);
     if ((st = pread_all(fd, md_volume_data(out), nbytes, h->vox_offset, &got, err)) != MD_OK)
         return st;
     if (got < nbytes) return short_data(h, nbytes, (size_t)h->vox_offset + got, "file has", err);
@@ -350,7 +335,6 @@ static MdStatus read_gz(int fd, int64_t fsize, MdNiftiHeader *h, MdVolume *out, 
      * voxel 0 lands at a 16-byte aligned offset. */
     size_t extra = (off + 15) & ~(size_t)15;
     if ((st = md_volume_alloc(out, 0, extra, err)) != MD_OK) goto out;
-    advise_huge(out->buf->data, out->buf->nbytes);
     unsigned char *dst = (unsigned char *)out->buf->data + (extra - off);
     if ((st = md_gz_inflate(comp.p, n, dst, off + nbytes, &got, err)) != MD_OK) goto out;
     if (got < off + nbytes)
