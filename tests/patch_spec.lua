@@ -228,6 +228,16 @@ describe("merger weights", function()
     assert.matches("weights must be > 0", err)
   end)
 
+  it("counts patches in uint8, uint16 or float32 as the overlap requires", function()
+    local v = random_volume({40, 40}, "float32", 21)
+    local g = vol.patch_grid{shape=v.shape, patch=20, stride=1}    -- up to 400 patches a voxel
+    assert.equal((4 + 2) * 40 * 40, g:merge_memory())
+    same(v, g:merge(g:extract(v)))
+    assert.equal((4 + 1) * 40 * 30, vol.patch_grid{shape={40, 30}, patch=20, overlap=10}:merge_memory())
+    local dense = vol.patch_grid{shape={90, 90, 90}, patch=45, stride=1} -- 45^3 > 65535
+    assert.equal((4 + 4) * 90 ^ 3, dense:merge_memory())
+  end)
+
   it("gives the same bits on 1 and 2 threads", function()
     local v = random_volume({21, 18, 16}, "float32", 10)
     local g = vol.patch_grid{shape=v.shape, patch=8, overlap=5}
@@ -339,9 +349,12 @@ describe("streaming merges", function()
     assert.is_true(m.streaming)
     local two = vol.new{shape={6, 5, 6, 2}, fill=3}
     m:add(1, two)
-    assert.equal(3 * 14 * 12 * 6 * 4, m.bytes)
-    assert.equal(3 * 14 * 12 * 6 * 4, g:merge_memory{channels=2, streaming=true})
-    assert.equal(3 * 14 * 12 * 17 * 4, g:merge_memory{channels=2})
+    -- 2 float32 channels and a uint8 patch count per voxel, over 6 planes
+    assert.equal((2 * 4 + 1) * 14 * 12 * 6, m.bytes)
+    assert.equal((2 * 4 + 1) * 14 * 12 * 6, g:merge_memory{channels=2, streaming=true})
+    assert.equal((2 * 4 + 1) * 14 * 12 * 17, g:merge_memory{channels=2})
+    assert.equal((2 * 4 + 4) * 14 * 12 * 17, g:merge_memory{channels=2, weight="gaussian"})
+    assert.equal((2 * 8 + 1) * 14 * 12 * 17, g:merge_memory{channels=2, dtype="float64"})
     for n = 2, g:count() do m:add(n, two) end
     local r = vol.read(m:result())
     assert.same({14, 12, 17, 2}, r.shape)

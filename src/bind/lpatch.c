@@ -318,7 +318,7 @@ static int l_weights(lua_State *L)
 
 static int l_merge_memory(lua_State *L)
 {
-    static const char *const keys[] = {"channels", "dtype", "streaming", NULL};
+    static const char *const keys[] = {"channels", "dtype", "streaming", "weight", NULL};
     MdGridUd *u = md_lua_checkgrid(L, 1);
     md_lua_checkopts(L, 2, keys);
     double c = md_lua_optnumfield(L, 2, "channels", 1);
@@ -330,7 +330,8 @@ static int l_merge_memory(lua_State *L)
         lua_pop(L, 1);
     }
     int streaming = md_lua_optboolfield(L, 2, "streaming", 0);
-    lua_pushinteger(L, (lua_Integer)md_merge_bytes(&u->g, (int64_t)c, t == MD_FLOAT64, streaming));
+    int weighted = md_lua_weightkind(L, 2);
+    lua_pushinteger(L, (lua_Integer)md_merge_bytes(&u->g, (int64_t)c, t == MD_FLOAT64, streaming, weighted));
     return 1;
 }
 
@@ -512,9 +513,10 @@ static const MdLuaReg grid_methods[] = {
      "max(min, 1e-3), in float32.\n"
      "  local w = grid:weights{weight=\"gaussian\"}"},
     {"merge_memory", l_merge_memory,
-     "grid:merge_memory{[channels=1], [dtype=\"float32\"], [streaming=false]} -> bytes\n"
-     "The accumulator bytes a merger of this grid holds: (channels + 1) * planes *\n"
-     "plane voxels * 4 (8 for float64), planes = the whole volume, or the patch depth\n"
+     "grid:merge_memory{[channels=1], [dtype=\"float32\"], [streaming=false], [weight=\"mean\"]} -> bytes\n"
+     "The accumulator bytes a merger of this grid holds: (channels * 4 + w) * planes *\n"
+     "plane voxels, with 8 instead of 4 for float64, w = 1 or 2 (patch counts, weight\n"
+     "\"mean\") or 4 (8) for \"gaussian\"; planes = the whole volume, or the patch depth\n"
      "when streaming (out=). See docs/api/patch.md for the whole peak.\n"
      "  print(grid:merge_memory{channels=100, streaming=true} / 2^30, \"GiB\")"},
     {NULL, NULL, NULL}};

@@ -19,6 +19,8 @@ typedef struct MdPatchMerger {
     int dbl;          /* accumulate in double */
     int streaming;    /* window < nplanes: patches must arrive in grid order */
     float *wmap;      /* new: patch-shaped weights, NULL when every voxel weighs 1 */
+    MdDtype wtype;    /* of the weight accumulator: uint8/uint16 patch counts when every
+                         voxel weighs 1 and they fit, float32/float64 summed weights */
     int64_t channels; /* 0 until the first patch */
     int64_t plane;    /* voxels per plane */
     int64_t nplanes;  /* planes along the slowest spatial axis */
@@ -86,7 +88,10 @@ void md_merge_advance(MdPatchMerger *m, int64_t p_end);
 MdStatus md_merge_take(MdPatchMerger *m, double fill, MdVolume *out, MdError *err) MD_MUST_CHECK;
 
 /* Accumulator bytes a merger of this grid holds for `channels` channels:
- * (channels + 1) * window planes * plane voxels * (4 or 8). */
-size_t md_merge_bytes(const MdPatchGrid *g, int64_t channels, int dbl, int streaming);
+ * (channels * (4 or 8) + weight bytes) * window planes * plane voxels; the
+ * weight accumulator takes 1 or 2 bytes per voxel (patch counts) unless
+ * weighted (a Gaussian or a map: 4 or 8). */
+size_t md_merge_bytes(const MdPatchGrid *g, int64_t channels, int dbl, int streaming,
+                      int weighted);
 
 #endif
