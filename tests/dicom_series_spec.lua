@@ -325,6 +325,22 @@ describe("read_dicom_seg", function()
     assert.are.equal(0, own:get(1, 1, 2))
   end)
 
+  it("reads the referenced CT series from a folder holding several", function()
+    local dir = data.tmpdir()
+    local _, uid = fx.write_series(dir, {n = 6, rows = 4, cols = 5, dz = 2, origin = {0, 0, 0}, spacing = {1, 1},
+      names = function(k) return "ct" .. k end})
+    fx.write_series(dir, {n = 3, rows = 4, cols = 5, names = function(k) return "other" .. k end})
+    local seg = data.tmpdir() .. "/seg.dcm"
+    fx.write_seg(seg, {rows = 4, cols = 5, iop = {1, 0, 0, 0, 1, 0}, spacing = {1, 1}, ref_series = uid,
+      segments = {{number = 1, label = "bone"}}, frames = {{ipp = {0, 0, 4}, segment = 1, mask = mask(function() return 1 end)}}})
+    local lab, info, ct = vol.read_dicom_seg(seg, dir)
+    assert.are.equal(uid, ct.meta.SeriesInstanceUID)
+    assert.are.same(ct.shape, lab.shape)
+    assert.are.equal(20, lab:stats().sum)
+    assert.are.equal(1, lab:get(1, 1, 3))
+    assert.are.equal(1, info.frames_placed)
+  end)
+
   it("refuses frames that fall between slices", function()
     local dir = data.tmpdir()
     local v = ct(dir)

@@ -208,13 +208,42 @@ static void push_seg_info(lua_State *L, const MdSegInfo *in)
     lua_setfield(L, -2, "frames_placed");
 }
 
+/* Reads the CT a SEG refers to from folder dir (its ReferencedSeriesSequence
+ * picks the series). Stack: +1 (the Volume). */
+static MdVolume *read_reference(lua_State *L, const char *seg, const char *dir)
+{
+    char uid[68];
+    MdError err;
+    if (md_dicom_seg_referenced_series(seg, uid, sizeof uid, &err) != MD_OK) md_lua_raise(L, &err);
+    MdDicomOpts o = {1, uid[0] ? uid : NULL, -1, 0, 0, 0};
+    DicomBox *box = push_box(L);
+    MdVolume *v = md_lua_newvolume(L);
+    if (md_dicom_read_ex(dir, &o, v, &box->meta, &err) != MD_OK) {
+        md_volume_release(v);
+        md_lua_raise(L, &err);
+    }
+    md_lua_account(L, v);
+    push_meta(L, &box->meta);
+    lua_setiuservalue(L, -2, 1);
+    lua_remove(L, -2); /* the box */
+    return v;
+}
+
 static int l_read_dicom_seg(lua_State *L)
 {
     static const char *const keys[] = {"masks", NULL};
     const char *path = luaL_checkstring(L, 1);
-    const MdVolume *ref = lua_isnoneornil(L, 2) ? NULL : md_lua_checkvolume(L, 2);
+    lua_settop(L, 3);
     md_lua_checkopts(L, 3, keys);
     int masks = md_lua_optboolfield(L, 3, "masks", 0);
+    const MdVolume *ref = NULL;
+    int from_dir = lua_type(L, 2) == LUA_TSTRING;
+    if (from_dir) {
+        ref = read_reference(L, path, lua_tostring(L, 2));
+        lua_replace(L, 2);
+    } else if (!lua_isnil(L, 2)) {
+        ref = md_lua_checkvolume(L, 2);
+    }
     DicomBox *box = push_box(L);
     MdSegInfo *info = lua_newuserdatauv(L, sizeof *info, 0);
     memset(info, 0, sizeof *info);
@@ -228,7 +257,9 @@ static int l_read_dicom_seg(lua_State *L)
     push_meta(L, &box->meta);
     lua_setiuservalue(L, -2, 1);
     push_seg_info(L, info);
-    return 2;
+    if (!from_dir) return 2;
+    lua_pushvalue(L, 2);
+    return 3;
 }
 
 static int l_dicom_keyword(lua_State *L)
@@ -286,14 +317,16 @@ static const MdLuaReg functions[] = {
      "where medula knows it and always as \"GGGG,EEEE\" (hexadecimal group,element).\n"
      "Example: print(vol.dicom_header(\"slice.dcm\")[\"0018,0050\"])"},
     {"read_dicom_seg", l_read_dicom_seg,
-     "vol.read_dicom_seg(path [, ref] [, {masks=false}]) -> Volume, info\n"
-     "Reads a DICOM SEG file onto the grid of ref (the CT Volume it segments; nil:\n"
-     "the grid the SEG's own frames span). Frames are placed by their per-frame\n"
-     "positions; the empty frames the file leaves out stay 0. masks=false: an int32\n"
-     "label volume of segment numbers (a voxel in several segments keeps the highest);\n"
-     "masks=true: a 4-D volume, one mask per segment along axis 4 (uint8, or float32\n"
-     "fractions 0..1 for FRACTIONAL segmentations). info = {segments = {{number,\n"
-     "label}...}, overlap_voxels, fractional, frames, frames_placed}.\n"
+     "vol.read_dicom_seg(path [, ref] [, {masks=false}]) -> Volume, info [, ref]\n"
+     "Reads a DICOM SEG file onto the grid of ref: the CT Volume it segments, or a\n"
+     "folder holding that CT (the series named by the SEG's ReferencedSeriesSequence\n"
+     "is read and returned third); nil: the grid the SEG's own frames span. Frames\n"
+     "are placed by their per-frame positions; the empty frames the file leaves out\n"
+     "stay 0. masks=false: an int32 label volume of segment numbers (a voxel in\n"
+     "several segments keeps the highest); masks=true: a 4-D volume, one mask per\n"
+     "segment along axis 4 (uint8, or float32 fractions 0..1 for FRACTIONAL\n"
+     "segmentations). info = {segments = {{number, label}...}, overlap_voxels,\n"
+     "fractional, frames, frames_placed}.\n"
      "Example: local ct = vol.read_dicom(\"ct/\")\n"
      "         local seg, info = vol.read_dicom_seg(\"seg.dcm\", ct)"},
     {"dicom_keyword", l_dicom_keyword,

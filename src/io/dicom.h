@@ -106,4 +106,9 @@ typedef struct MdSegInfo {
 MdStatus md_dicom_read_seg(const char *path, const MdVolume *ref, int masks, MdVolume *out,
                            MdSegInfo *info, MdMeta *meta, MdError *err) MD_MUST_CHECK;
 
+/* The SeriesInstanceUID the SEG at path refers to (ReferencedSeriesSequence),
+ * or "" when it names none. */
+MdStatus md_dicom_seg_referenced_series(const char *path, char *uid, size_t cap,
+                                        MdError *err) MD_MUST_CHECK;
+
 #endif

@@ -254,3 +254,20 @@ MdStatus md_dicom_read_seg(const char *path, const MdVolume *ref, int masks, MdV
     if (st != MD_OK) md_error_prefix(err, path);
     return st;
 }
+
+MdStatus md_dicom_seg_referenced_series(const char *path, char *uid, size_t cap, MdError *err)
+{
+    MdDcm d;
+    uint8_t *buf;
+    uid[0] = 0;
+    MdStatus st = md_dcm_load(path, 1, &d, &buf, err);
+    if (st != MD_OK) {
+        md_error_prefix(err, path);
+        return st;
+    }
+    int32_t e = md_dcm_find_in_first_item(&d, -1, TAG(0x0008, 0x1115), TAG(0x0020, 0x000E));
+    md_dcm_text(&d, e, uid, cap);
+    md_dcm_free(&d);
+    free(buf);
+    return MD_OK;
+}

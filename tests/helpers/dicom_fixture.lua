@@ -275,6 +275,7 @@ function fx.write_seg(path, o)
     {0x7FE0, 0x0010, o.fractional and "OB" or "OB", pixels},
   }
   if o.fractional then ds[#ds + 1] = {0x0062, 0x000E, "US", 255} end
+  if o.ref_series then ds[#ds + 1] = {0x0008, 0x1115, "SQ", {{{0x0020, 0x000E, "UI", o.ref_series}}}} end
   fx.write_bytes(path, fx.file_bytes(ds, {undefined_sq = o.undefined_sq}))
 end
 
