@@ -228,9 +228,11 @@ static void anticausal_init(double *c, int64_t n, int64_t stride, int64_t width,
 void md_spline_prefilter(double *c, int64_t n, int64_t stride, int64_t width, MdBoundary m)
 {
     if (n < 2) return; /* scipy leaves single samples alone */
+    /* scipy scales every sample by the gain first; the boundary sums are
+     * linear, so they run on the samples as they are and the gain is
+     * folded into their result and into the causal pass (one pass less
+     * over the block, the same values to the last bit or two) */
     const double z = POLE3, gain = (1.0 - z) * (1.0 - 1.0 / z);
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t x = 0; x < width; x++) ROW(i)[x] *= gain;
     if (m == MD_BOUND_REFLECT || m == MD_BOUND_NEAREST) {
         double c0[256]; /* the first samples, 256 lines at a time */
         for (int64_t x0 = 0; x0 < width; x0 += 256) {
@@ -242,15 +244,18 @@ void md_spline_prefilter(double *c, int64_t n, int64_t stride, int64_t width, Md
     } else {
         causal_mirror(c, n, stride, width, z);
     }
+    for (int64_t x = 0; x < width; x++) c[x] *= gain;
     for (int64_t i = 1; i < n; i++) {
         double *a = ROW(i);
         const double *p = ROW(i - 1);
-        for (int64_t x = 0; x < width; x++) a[x] += z * p[x];
+#pragma omp simd
+        for (int64_t x = 0; x < width; x++) a[x] = gain * a[x] + z * p[x];
     }
     anticausal_init(c, n, stride, width, z, m);
     for (int64_t i = n - 2; i >= 0; i--) {
         double *a = ROW(i);
         const double *q = ROW(i + 1);
+#pragma omp simd
         for (int64_t x = 0; x < width; x++) a[x] = z * (q[x] - a[x]);
     }
 }
