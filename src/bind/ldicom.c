@@ -51,8 +51,8 @@ static void push_meta(lua_State *L, const MdMeta *m)
 
 static void read_opts(lua_State *L, int idx, MdDicomOpts *o)
 {
-    static const char *const keys[] = {"recursive", "series", "dtype", "raw", "keep_padding",
-                                       "allow_nonuniform", NULL};
+    static const char *const keys[] = {"recursive",    "series",           "dtype", "raw",
+                                       "keep_padding", "allow_nonuniform", NULL};
     static const char *const dtypes[] = {"auto", "int16", "float32", NULL};
     md_lua_checkopts(L, idx, keys);
     memset(o, 0, sizeof *o);
@@ -65,7 +65,10 @@ static void read_opts(lua_State *L, int idx, MdDicomOpts *o)
     const char *dt = md_lua_optstrfield(L, idx, "dtype", "auto");
     int k = 0;
     while (dtypes[k] && strcmp(dtypes[k], dt)) k++;
-    if (!dtypes[k]) luaL_argerror(L, idx, lua_pushfstring(L, "dtype must be \"auto\", \"int16\" or \"float32\" (got \"%s\")", dt));
+    if (!dtypes[k])
+        luaL_argerror(L, idx,
+                      lua_pushfstring(
+                          L, "dtype must be \"auto\", \"int16\" or \"float32\" (got \"%s\")", dt));
     o->dtype = k == 1 ? MD_INT16 : k == 2 ? MD_FLOAT32 : -1;
 }
 
@@ -277,8 +280,10 @@ static int l_dicom_keyword(lua_State *L)
         lua_pushstring(L, kw);
         return 1;
     }
-    if (kw) lua_pushstring(L, kw);
-    else lua_pushnil(L);
+    if (kw)
+        lua_pushstring(L, kw);
+    else
+        lua_pushnil(L);
     return 1;
 }
 

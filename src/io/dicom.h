@@ -36,14 +36,14 @@ typedef struct MdDicomFile {
 typedef struct MdDicomSeries {
     char id[80], uid[68];
     int nfiles;
-    int *files;      /* new: indices into MdDicomScan.files, ascending along the normal */
-    int64_t dim[3];  /* columns, rows, slices (frames for one multi-frame file) */
+    int *files;     /* new: indices into MdDicomScan.files, ascending along the normal */
+    int64_t dim[3]; /* columns, rows, slices (frames for one multi-frame file) */
     double iop[6];
     char orientation[4];
-    char problem[400];     /* why it cannot be stacked ("" when it can) */
-    char nonuniform[400];  /* uneven gaps or missing slices ("" when regular) */
-    double tilt_deg;       /* angle between the slice normal and the stacking direction */
-    int nsplit;            /* number of groups the UID was split into */
+    char problem[400];    /* why it cannot be stacked ("" when it can) */
+    char nonuniform[400]; /* uneven gaps or missing slices ("" when regular) */
+    double tilt_deg;      /* angle between the slice normal and the stacking direction */
+    int nsplit;           /* number of groups the UID was split into */
 } MdDicomSeries;
 
 typedef struct MdDicomScan {
@@ -59,7 +59,8 @@ int md_dicom_is_candidate(const char *path);
 
 /* Scans a folder (or one file) into series. Fails when it holds no DICOM
  * image. scan is filled (free it with md_dicom_scan_free, also after failure). */
-MdStatus md_dicom_scan(const char *path, int recursive, MdDicomScan *scan, MdError *err) MD_MUST_CHECK;
+MdStatus md_dicom_scan(const char *path, int recursive, MdDicomScan *scan,
+                       MdError *err) MD_MUST_CHECK;
 void md_dicom_scan_free(MdDicomScan *scan);
 /* The same for a list of files (paths borrowed): every file must be DICOM
  * only when there is one. */
@@ -91,9 +92,9 @@ MdStatus md_dicom_header(const char *path, MdMeta *meta, MdError *err) MD_MUST_C
 /* DICOM SEG to labels on a reference grid (see dicom_seg.c). */
 typedef struct MdSegInfo {
     int nsegments;
-    int numbers[256];          /* SegmentNumber of each segment */
-    char labels[256][68];      /* SegmentLabel */
-    int64_t overlap_voxels;    /* voxels claimed by more than one segment */
+    int numbers[256];       /* SegmentNumber of each segment */
+    char labels[256][68];   /* SegmentLabel */
+    int64_t overlap_voxels; /* voxels claimed by more than one segment */
     int fractional;
     int frames, frames_placed;
 } MdSegInfo;

@@ -134,7 +134,8 @@ static int32_t predict(int psv, int32_t ra, int32_t rb, int32_t rc)
 }
 
 /* Decodes the scan in [p, p+n) into out ([comp][row][col]). */
-static MdStatus lossless_scan(Bits *b, const Frame *fr, const MdFrameSpec *f, void *out, MdError *err)
+static MdStatus lossless_scan(Bits *b, const Frame *fr, const MdFrameSpec *f, void *out,
+                              MdError *err)
 {
     size_t npix = (size_t)fr->width * (size_t)fr->height;
     int32_t mask = (int32_t)((1u << fr->prec) - 1), start = 1 << (fr->prec - fr->pt - 1);
@@ -155,7 +156,8 @@ static MdStatus lossless_scan(Bits *b, const Frame *fr, const MdFrameSpec *f, vo
                 int ssss = decode_huff(b, fr->tab[c]);
                 if (ssss < 0 || ssss > 16) {
                     free(base);
-                    return md_error(err, MD_EFORMAT, "lossless JPEG: bad Huffman code at row %d", y);
+                    return md_error(err, MD_EFORMAT, "lossless JPEG: bad Huffman code at row %d",
+                                    y);
                 }
                 int32_t diff;
                 if (ssss == 16) {
@@ -171,7 +173,8 @@ static MdStatus lossless_scan(Bits *b, const Frame *fr, const MdFrameSpec *f, vo
                 else if (x == 0)
                     pred = prev[k];
                 else
-                    pred = predict(fr->psv, cur[k - (size_t)fr->ncomp], prev[k], prev[k - (size_t)fr->ncomp]);
+                    pred = predict(fr->psv, cur[k - (size_t)fr->ncomp], prev[k],
+                                   prev[k - (size_t)fr->ncomp]);
                 int32_t v = (pred + diff) & 0xFFFF;
                 cur[k] = v;
                 put(out, f->bytes, (size_t)c * npix + (size_t)y * (size_t)fr->width + (size_t)x,
@@ -189,7 +192,8 @@ static MdStatus lossless_scan(Bits *b, const Frame *fr, const MdFrameSpec *f, vo
     return MD_OK;
 }
 
-static MdStatus read_sof3(const uint8_t *s, size_t len, Frame *fr, const MdFrameSpec *f, MdError *err)
+static MdStatus read_sof3(const uint8_t *s, size_t len, Frame *fr, const MdFrameSpec *f,
+                          MdError *err)
 {
     if (len < 6) return md_error(err, MD_EFORMAT, "lossless JPEG: short SOF");
     fr->prec = s[0];
@@ -205,9 +209,10 @@ static MdStatus read_sof3(const uint8_t *s, size_t len, Frame *fr, const MdFrame
     }
     if (fr->prec < 2 || fr->prec > 16 || fr->width != f->cols || fr->height != f->rows ||
         fr->ncomp != f->samples)
-        return md_error(err, MD_EFORMAT, "lossless JPEG frame is %dx%d, %d components, %d bits; "
-                        "the DICOM header says %dx%d, %d samples", fr->width, fr->height,
-                        fr->ncomp, fr->prec, f->cols, f->rows, f->samples);
+        return md_error(err, MD_EFORMAT,
+                        "lossless JPEG frame is %dx%d, %d components, %d bits; "
+                        "the DICOM header says %dx%d, %d samples",
+                        fr->width, fr->height, fr->ncomp, fr->prec, f->cols, f->rows, f->samples);
     return MD_OK;
 }
 
@@ -218,38 +223,50 @@ MdStatus md_jpeg_lossless_decode(const uint8_t *p, size_t n, const MdFrameSpec *
     Frame fr;
     memset(tabs, 0, sizeof tabs);
     memset(&fr, 0, sizeof fr);
-    if (n < 4 || p[0] != 0xFF || p[1] != 0xD8) return md_error(err, MD_EFORMAT, "lossless JPEG: no SOI marker");
+    if (n < 4 || p[0] != 0xFF || p[1] != 0xD8)
+        return md_error(err, MD_EFORMAT, "lossless JPEG: no SOI marker");
     size_t i = 2;
     int have_sof = 0;
     while (i + 4 <= n) {
-        if (p[i] != 0xFF) return md_error(err, MD_EFORMAT, "lossless JPEG: marker expected at byte %zu", i);
+        if (p[i] != 0xFF)
+            return md_error(err, MD_EFORMAT, "lossless JPEG: marker expected at byte %zu", i);
         int m = p[i + 1];
-        if (m == 0xFF) { i++; continue; } /* fill byte */
+        if (m == 0xFF) {
+            i++;
+            continue;
+        } /* fill byte */
         size_t len = (size_t)(p[i + 2] << 8 | p[i + 3]);
-        if (len < 2 || i + 2 + len > n) return md_error(err, MD_EFORMAT, "lossless JPEG: segment past the end");
+        if (len < 2 || i + 2 + len > n)
+            return md_error(err, MD_EFORMAT, "lossless JPEG: segment past the end");
         const uint8_t *s = p + i + 4;
         if (m == 0xC3) {
             MdStatus st = read_sof3(s, len - 2, &fr, f, err);
             if (st != MD_OK) return st;
             have_sof = 1;
         } else if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) {
-            return md_error(err, MD_EUNSUPPORTED, "JPEG process SOF%d is not lossless (process 14)", m - 0xC0);
+            return md_error(err, MD_EUNSUPPORTED, "JPEG process SOF%d is not lossless (process 14)",
+                            m - 0xC0);
         } else if (m == 0xC4) {
-            if (!read_dht(s, len - 2, tabs)) return md_error(err, MD_EFORMAT, "lossless JPEG: bad Huffman table");
+            if (!read_dht(s, len - 2, tabs))
+                return md_error(err, MD_EFORMAT, "lossless JPEG: bad Huffman table");
         } else if (m == 0xDD && len >= 4) {
             fr.restart = s[0] << 8 | s[1];
         } else if (m == 0xDA) {
-            if (!have_sof || len - 2 < 1 || s[0] != fr.ncomp || len - 2 < 1 + 2u * (size_t)fr.ncomp + 3)
-                return md_error(err, MD_EFORMAT, "lossless JPEG: bad or non-interleaved scan header");
+            if (!have_sof || len - 2 < 1 || s[0] != fr.ncomp ||
+                len - 2 < 1 + 2u * (size_t)fr.ncomp + 3)
+                return md_error(err, MD_EFORMAT,
+                                "lossless JPEG: bad or non-interleaved scan header");
             for (int c = 0; c < fr.ncomp; c++) {
                 int t = s[2 + 2 * c] >> 4;
-                if (t > 3 || !tabs[t].defined) return md_error(err, MD_EFORMAT, "lossless JPEG: undefined Huffman table");
+                if (t > 3 || !tabs[t].defined)
+                    return md_error(err, MD_EFORMAT, "lossless JPEG: undefined Huffman table");
                 fr.tab[c] = &tabs[t];
             }
             fr.psv = s[1 + 2 * fr.ncomp];
             fr.pt = s[3 + 2 * fr.ncomp] & 15;
             if (fr.psv < 1 || fr.psv > 7 || fr.pt >= fr.prec)
-                return md_error(err, MD_EFORMAT, "lossless JPEG: predictor %d, point transform %d", fr.psv, fr.pt);
+                return md_error(err, MD_EFORMAT, "lossless JPEG: predictor %d, point transform %d",
+                                fr.psv, fr.pt);
             Bits b = {p + i + 2 + len, n - (i + 2 + len), 0, 0, 0, 0, 0};
             return lossless_scan(&b, &fr, f, out, err);
         }
@@ -284,22 +301,28 @@ static MdStatus jpeg_run(struct jpeg_decompress_struct *c, JErr *je, const uint8
 {
     if (setjmp(je->jump)) {
         if (strstr(je->msg, "precision")) /* libjpeg-turbo 2.1 is built for 8-bit samples */
-            return md_error(err, MD_EUNSUPPORTED, "%s: only 8-bit lossy JPEG is decoded (Debian's "
-                            "libjpeg-turbo 2.1 has no 12-bit decoder)", je->msg);
+            return md_error(err, MD_EUNSUPPORTED,
+                            "%s: only 8-bit lossy JPEG is decoded (Debian's "
+                            "libjpeg-turbo 2.1 has no 12-bit decoder)",
+                            je->msg);
         return md_error(err, MD_EFORMAT, "JPEG: %s", je->msg);
     }
     jpeg_mem_src(c, p, (unsigned long)n);
     jpeg_read_header(c, TRUE);
     if (c->data_precision != 8)
-        return md_error(err, MD_EUNSUPPORTED, "%d-bit lossy JPEG is not decoded (Debian's "
-                        "libjpeg-turbo 2.1 decodes 8-bit JPEG only)", c->data_precision);
+        return md_error(err, MD_EUNSUPPORTED,
+                        "%d-bit lossy JPEG is not decoded (Debian's "
+                        "libjpeg-turbo 2.1 decodes 8-bit JPEG only)",
+                        c->data_precision);
     if (c->num_components == 3) c->out_color_space = JCS_RGB; /* YBR_FULL_422 -> RGB, as GDCM */
     jpeg_start_decompress(c);
     if ((int)c->output_width != f->cols || (int)c->output_height != f->rows ||
         c->output_components != f->samples)
-        return md_error(err, MD_EFORMAT, "JPEG frame is %ux%u with %d components; the DICOM "
-                        "header says %dx%d with %d", c->output_width, c->output_height,
-                        c->output_components, f->cols, f->rows, f->samples);
+        return md_error(err, MD_EFORMAT,
+                        "JPEG frame is %ux%u with %d components; the DICOM "
+                        "header says %dx%d with %d",
+                        c->output_width, c->output_height, c->output_components, f->cols, f->rows,
+                        f->samples);
     *row = malloc((size_t)f->cols * (size_t)f->samples);
     if (!*row) return md_error(err, MD_ENOMEM, "out of memory");
     size_t npix = (size_t)f->rows * (size_t)f->cols;
@@ -347,10 +370,14 @@ MdStatus md_jpegls_decode(const uint8_t *p, size_t n, const MdFrameSpec *f, void
     if (!rc) rc = charls_jpegls_decoder_get_frame_info(dec, &fi);
     if (!rc) rc = charls_jpegls_decoder_get_interleave_mode(dec, &mode);
     if (!rc) rc = charls_jpegls_decoder_get_destination_size(dec, 0, &size);
-    if (!rc && ((int)fi.width != f->cols || (int)fi.height != f->rows || (int)fi.component_count != f->samples))
-        st = md_error(err, MD_EFORMAT, "JPEG-LS frame is %ux%u with %d components; the DICOM header "
-                      "says %dx%d with %d", fi.width, fi.height, fi.component_count, f->cols, f->rows, f->samples);
-    if (!rc && st == MD_OK && !(buf = malloc(size ? size : 1))) st = md_error(err, MD_ENOMEM, "out of memory");
+    if (!rc && ((int)fi.width != f->cols || (int)fi.height != f->rows ||
+                (int)fi.component_count != f->samples))
+        st = md_error(err, MD_EFORMAT,
+                      "JPEG-LS frame is %ux%u with %d components; the DICOM header "
+                      "says %dx%d with %d",
+                      fi.width, fi.height, fi.component_count, f->cols, f->rows, f->samples);
+    if (!rc && st == MD_OK && !(buf = malloc(size ? size : 1)))
+        st = md_error(err, MD_ENOMEM, "out of memory");
     if (!rc && st == MD_OK) rc = charls_jpegls_decoder_decode_to_buffer(dec, buf, size, 0);
     if (rc) st = md_error(err, MD_EFORMAT, "JPEG-LS: %s", charls_get_error_message(rc));
     if (st == MD_OK) {
@@ -359,10 +386,11 @@ MdStatus md_jpegls_decode(const uint8_t *p, size_t n, const MdFrameSpec *f, void
         for (size_t s = 0; s < ns; s++)
             for (size_t i = 0; i < npix; i++) {
                 /* interleaved modes keep a pixel's samples together */
-                size_t k = mode == CHARLS_INTERLEAVE_MODE_NONE ? s * npix + i
-                           : mode == CHARLS_INTERLEAVE_MODE_SAMPLE
-                               ? i * ns + s
-                               : (i / (size_t)f->cols * ns + s) * (size_t)f->cols + i % (size_t)f->cols;
+                size_t k =
+                    mode == CHARLS_INTERLEAVE_MODE_NONE ? s * npix + i
+                    : mode == CHARLS_INTERLEAVE_MODE_SAMPLE
+                        ? i * ns + s
+                        : (i / (size_t)f->cols * ns + s) * (size_t)f->cols + i % (size_t)f->cols;
                 int32_t v = wide ? ((uint16_t *)buf)[k] : buf[k];
                 put(out, f->bytes, s * npix + i, v);
             }
@@ -446,20 +474,23 @@ MdStatus md_j2k_decode(const uint8_t *p, size_t n, const MdFrameSpec *f, void *o
     opj_stream_set_seek_function(stream, mem_seek);
     if (!opj_setup_decoder(codec, &par) || !opj_read_header(stream, codec, &img) ||
         !opj_decode(codec, stream, img) || !opj_end_decompress(codec, stream)) {
-        st = md_error(err, MD_EFORMAT, "JPEG 2000: %s", msg[0] ? msg : "cannot decode the codestream");
+        st = md_error(err, MD_EFORMAT, "JPEG 2000: %s",
+                      msg[0] ? msg : "cannot decode the codestream");
         goto out;
     }
     if ((int)img->numcomps != f->samples) {
-        st = md_error(err, MD_EFORMAT, "JPEG 2000 frame has %u components, the DICOM header says %d",
-                      img->numcomps, f->samples);
+        st =
+            md_error(err, MD_EFORMAT, "JPEG 2000 frame has %u components, the DICOM header says %d",
+                     img->numcomps, f->samples);
         goto out;
     }
     size_t npix = (size_t)f->rows * (size_t)f->cols;
     for (int c = 0; c < f->samples; c++) {
         const opj_image_comp_t *cp = &img->comps[c];
         if ((int)cp->w != f->cols || (int)cp->h != f->rows || !cp->data) {
-            st = md_error(err, MD_EFORMAT, "JPEG 2000 component is %ux%u, the DICOM header says %dx%d",
-                          cp->w, cp->h, f->cols, f->rows);
+            st = md_error(err, MD_EFORMAT,
+                          "JPEG 2000 component is %ux%u, the DICOM header says %dx%d", cp->w, cp->h,
+                          f->cols, f->rows);
             goto out;
         }
         for (size_t i = 0; i < npix; i++) put(out, f->bytes, (size_t)c * npix + i, cp->data[i]);

@@ -14,7 +14,7 @@
 /* What the caller expects the frame to be; the decoders check it. */
 typedef struct MdFrameSpec {
     int rows, cols, samples;
-    int bytes;     /* bytes per value in out: 1, 2 or 4 */
+    int bytes; /* bytes per value in out: 1, 2 or 4 */
 } MdFrameSpec;
 
 MdStatus md_jpeg_lossless_decode(const uint8_t *p, size_t n, const MdFrameSpec *f, void *out,

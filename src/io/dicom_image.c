@@ -70,7 +70,8 @@ void md_dcm_rescale(const MdDcm *d, const MdDcmImage *im, int frame, MdRescale *
         r->inter = md_dcm_num(d, pv, TAG(0x0028, 0x1052), r->inter);
         break;
     }
-    if (r->slope == 0) r->slope = 1; /* a zero slope is a writer's mistake, as NIfTI's scl_slope 0 */
+    if (r->slope == 0)
+        r->slope = 1; /* a zero slope is a writer's mistake, as NIfTI's scl_slope 0 */
     char modality[20];
     md_dcm_str(d, -1, TAG(0x0008, 0x0060), modality, sizeof modality);
     if (!strcmp(modality, "RTDOSE")) r->slope *= md_dcm_num(d, -1, TAG(0x3004, 0x000E), 1);
@@ -108,14 +109,44 @@ static Pad pad_of(const MdRescale *r, int keep)
 #define IS_PAD(p, x) ((p).on && (((x) >= (p).lo && (x) <= (p).hi) || (x) == -2000))
 
 /* One typed loop per stored dtype (all integer): BODY sees int64_t x. */
-#define STORED_SWITCH(st, src, n, BODY)                                                 \
-    switch (st) {                                                                       \
-    case MD_UINT8: for (size_t i = 0; i < (n); i++) { int64_t x = ((const uint8_t *)(src))[i]; BODY } break;   \
-    case MD_INT8: for (size_t i = 0; i < (n); i++) { int64_t x = ((const int8_t *)(src))[i]; BODY } break;     \
-    case MD_UINT16: for (size_t i = 0; i < (n); i++) { int64_t x = ((const uint16_t *)(src))[i]; BODY } break; \
-    case MD_INT16: for (size_t i = 0; i < (n); i++) { int64_t x = ((const int16_t *)(src))[i]; BODY } break;   \
-    case MD_UINT32: for (size_t i = 0; i < (n); i++) { int64_t x = ((const uint32_t *)(src))[i]; BODY } break; \
-    default: for (size_t i = 0; i < (n); i++) { int64_t x = ((const int32_t *)(src))[i]; BODY } break;         \
+#define STORED_SWITCH(st, src, n, BODY)                                                            \
+    switch (st) {                                                                                  \
+    case MD_UINT8:                                                                                 \
+        for (size_t i = 0; i < (n); i++) {                                                         \
+            int64_t x = ((const uint8_t *)(src))[i];                                               \
+            BODY                                                                                   \
+        }                                                                                          \
+        break;                                                                                     \
+    case MD_INT8:                                                                                  \
+        for (size_t i = 0; i < (n); i++) {                                                         \
+            int64_t x = ((const int8_t *)(src))[i];                                                \
+            BODY                                                                                   \
+        }                                                                                          \
+        break;                                                                                     \
+    case MD_UINT16:                                                                                \
+        for (size_t i = 0; i < (n); i++) {                                                         \
+            int64_t x = ((const uint16_t *)(src))[i];                                              \
+            BODY                                                                                   \
+        }                                                                                          \
+        break;                                                                                     \
+    case MD_INT16:                                                                                 \
+        for (size_t i = 0; i < (n); i++) {                                                         \
+            int64_t x = ((const int16_t *)(src))[i];                                               \
+            BODY                                                                                   \
+        }                                                                                          \
+        break;                                                                                     \
+    case MD_UINT32:                                                                                \
+        for (size_t i = 0; i < (n); i++) {                                                         \
+            int64_t x = ((const uint32_t *)(src))[i];                                              \
+            BODY                                                                                   \
+        }                                                                                          \
+        break;                                                                                     \
+    default:                                                                                       \
+        for (size_t i = 0; i < (n); i++) {                                                         \
+            int64_t x = ((const int32_t *)(src))[i];                                               \
+            BODY                                                                                   \
+        }                                                                                          \
+        break;                                                                                     \
     }
 
 static int integral(double x)
@@ -125,37 +156,44 @@ static int integral(double x)
 
 /* Min and max of n 16-bit stored values, padding excluded (int32
  * arithmetic and no early exit, so the compiler vectorises it). */
-#define RANGE16(T)                                                                   \
-    static void range_##T(const T *q, size_t n, Pad pad, int64_t *mn, int64_t *mx)     \
-    {                                                                                \
-        int32_t lo = INT32_MAX, hi = INT32_MIN;                                      \
-        int32_t plo = (int32_t)(pad.lo < INT32_MIN ? INT32_MIN : pad.lo > INT32_MAX ? INT32_MAX : pad.lo); \
-        int32_t phi = (int32_t)(pad.hi < INT32_MIN ? INT32_MIN : pad.hi > INT32_MAX ? INT32_MAX : pad.hi); \
-        if (!pad.on) {                                                               \
-            _Pragma("omp simd reduction(min : lo) reduction(max : hi)")              \
-            for (size_t i = 0; i < n; i++) {                                         \
-                int32_t x = q[i];                                                    \
-                lo = x < lo ? x : lo;                                                \
-                hi = x > hi ? x : hi;                                                \
-            }                                                                        \
-        } else {                                                                     \
-            _Pragma("omp simd reduction(min : lo) reduction(max : hi)")              \
-            for (size_t i = 0; i < n; i++) {                                         \
-                int32_t x = q[i];                                                    \
-                int skip = (x >= plo && x <= phi) | (x == -2000);                    \
-                int32_t y = skip ? lo : x, z = skip ? hi : x;                        \
-                lo = y < lo ? y : lo;                                                \
-                hi = z > hi ? z : hi;                                                \
-            }                                                                        \
-        }                                                                            \
-        *mn = lo, *mx = hi;                                                          \
+#define RANGE16(T)                                                                                 \
+    static void range_##T(const T *q, size_t n, Pad pad, int64_t *mn, int64_t *mx)                 \
+    {                                                                                              \
+        int32_t lo = INT32_MAX, hi = INT32_MIN;                                                    \
+        int32_t plo = (int32_t)(pad.lo < INT32_MIN   ? INT32_MIN                                   \
+                                : pad.lo > INT32_MAX ? INT32_MAX                                   \
+                                                     : pad.lo);                                    \
+        int32_t phi = (int32_t)(pad.hi < INT32_MIN   ? INT32_MIN                                   \
+                                : pad.hi > INT32_MAX ? INT32_MAX                                   \
+                                                     : pad.hi);                                    \
+        if (!pad.on) {                                                                             \
+            _Pragma("omp simd reduction(min : lo) reduction(max : hi)") for (size_t i = 0; i < n;  \
+                                                                             i++)                  \
+            {                                                                                      \
+                int32_t x = q[i];                                                                  \
+                lo = x < lo ? x : lo;                                                              \
+                hi = x > hi ? x : hi;                                                              \
+            }                                                                                      \
+        } else {                                                                                   \
+            _Pragma("omp simd reduction(min : lo) reduction(max : hi)") for (size_t i = 0; i < n;  \
+                                                                             i++)                  \
+            {                                                                                      \
+                int32_t x = q[i];                                                                  \
+                int skip = (x >= plo && x <= phi) | (x == -2000);                                  \
+                int32_t y = skip ? lo : x, z = skip ? hi : x;                                      \
+                lo = y < lo ? y : lo;                                                              \
+                hi = z > hi ? z : hi;                                                              \
+            }                                                                                      \
+        }                                                                                          \
+        *mn = lo, *mx = hi;                                                                        \
     }
 RANGE16(int16_t)
 RANGE16(uint16_t)
 #undef RANGE16
 
 /* Range of rescaled values of slice k (padding excluded), to choose int16. */
-static void slice_range(const MdVolume *v, size_t k, const MdRescale *r, int keep, double *lo, double *hi)
+static void slice_range(const MdVolume *v, size_t k, const MdRescale *r, int keep, double *lo,
+                        double *hi)
 {
     size_t n = (size_t)(v->dim[0] * v->dim[1]);
     const char *p = (const char *)md_volume_data(v) + k * n * md_dtype_size(v->dtype);
@@ -190,12 +228,12 @@ static void convert_slice(const void *src, MdDtype st, void *dst, MdDtype dt, si
         if (st == MD_INT16 || st == MD_UINT16) { /* the common CT case, in int32 */
             int32_t s32 = (int32_t)s, c32 = (int32_t)c, plo = (int32_t)fmax(pad.lo, -65536.0);
             int32_t phi = (int32_t)fmin(pad.hi, 65536.0), on = pad.on;
-#define CONV16(T)                                                                   \
-    _Pragma("omp simd")                                                             \
-    for (size_t i = 0; i < n; i++) {                                                \
-        int32_t x = ((const T *)src)[i];                                            \
-        int p = on & ((x >= plo && x <= phi) | (x == -2000));                       \
-        o[i] = (int16_t)(p ? (int32_t)AIR_HU : x * s32 + c32);                      \
+#define CONV16(T)                                                                                  \
+    _Pragma("omp simd") for (size_t i = 0; i < n; i++)                                             \
+    {                                                                                              \
+        int32_t x = ((const T *)src)[i];                                                           \
+        int p = on & ((x >= plo && x <= phi) | (x == -2000));                                      \
+        o[i] = (int16_t)(p ? (int32_t)AIR_HU : x * s32 + c32);                                     \
     }
             if (st == MD_INT16)
                 CONV16(int16_t)
@@ -204,11 +242,14 @@ static void convert_slice(const void *src, MdDtype st, void *dst, MdDtype dt, si
 #undef CONV16
             return;
         }
-        STORED_SWITCH(st, src, n, { o[i] = IS_PAD(pad, x) ? (int16_t)AIR_HU : (int16_t)(x * s + c); })
+        STORED_SWITCH(st, src, n,
+                      { o[i] = IS_PAD(pad, x) ? (int16_t)AIR_HU : (int16_t)(x * s + c); })
         return;
     }
     float *o = dst;
-    STORED_SWITCH(st, src, n, { o[i] = IS_PAD(pad, x) ? (float)AIR_HU : (float)((double)x * r->slope + r->inter); })
+    STORED_SWITCH(st, src, n, {
+        o[i] = IS_PAD(pad, x) ? (float)AIR_HU : (float)((double)x * r->slope + r->inter);
+    })
 }
 
 MdStatus md_dcm_convert(MdVolume *v, const MdRescale *rs, const MdDicomOpts *opts, MdMeta *meta,
@@ -219,7 +260,7 @@ MdStatus md_dcm_convert(MdVolume *v, const MdRescale *rs, const MdDicomOpts *opt
     double lo = INFINITY, hi = -INFINITY;
     double *los = malloc(nz * 2 * sizeof *los);
     if (!los) return md_error(err, MD_ENOMEM, "out of memory");
-    /* per-slice ranges in parallel, combined in slice order */
+        /* per-slice ranges in parallel, combined in slice order */
 #pragma omp parallel for schedule(static) num_threads(md_threads()) if (nz * n > 65536)
     for (size_t k = 0; k < nz; k++) slice_range(v, k, &rs[k], keep, &los[2 * k], &los[2 * k + 1]);
     for (size_t k = 0; k < nz; k++) {
@@ -231,9 +272,10 @@ MdStatus md_dcm_convert(MdVolume *v, const MdRescale *rs, const MdDicomOpts *opt
     exact &= lo >= -32768 && hi <= 32767;
     MdDtype dt = opts->dtype >= 0 ? (MdDtype)opts->dtype : exact ? MD_INT16 : MD_FLOAT32;
     if (dt == MD_INT16 && !exact)
-        return md_error(err, MD_EINVAL, "dtype int16 cannot hold these values exactly (range %g..%g, "
-                        "slopes/intercepts%s integral); use dtype=\"float32\"", lo, hi,
-                        exact ? "" : " not all");
+        return md_error(err, MD_EINVAL,
+                        "dtype int16 cannot hold these values exactly (range %g..%g, "
+                        "slopes/intercepts%s integral); use dtype=\"float32\"",
+                        lo, hi, exact ? "" : " not all");
     if (meta && vary && md_meta_set(meta, "rescale_varies", "true") != MD_OK)
         return md_error(err, MD_ENOMEM, "out of memory for metadata");
     size_t es = md_dtype_size(v->dtype), os = md_dtype_size(dt);
@@ -276,7 +318,8 @@ MdStatus md_dcm_geometry(MdVolume *v, const MdGeom *g, MdMeta *meta, MdError *er
     double r[3] = {g->iop[0], g->iop[1], g->iop[2]}, c[3] = {g->iop[3], g->iop[4], g->iop[5]}, n[3];
     cross3(r, c, n);
     double nl = sqrt(dot3(n, n));
-    if (nl < 1e-6) return md_error(err, MD_EFORMAT, "ImageOrientationPatient rows and columns are parallel");
+    if (nl < 1e-6)
+        return md_error(err, MD_EFORMAT, "ImageOrientationPatient rows and columns are parallel");
     for (int i = 0; i < 3; i++) n[i] /= nl;
     v->spacing[0] = g->ps[1]; /* PixelSpacing is (row spacing, column spacing) = (y, x) */
     v->spacing[1] = g->ps[0];
@@ -291,7 +334,8 @@ MdStatus md_dcm_geometry(MdVolume *v, const MdGeom *g, MdMeta *meta, MdError *er
     if (np < 2) return MD_OK;
     const double *p0 = g->pos[0], *p1 = g->pos[np - 1];
     double d[3] = {p1[0] - p0[0], p1[1] - p0[1], p1[2] - p0[2]}, len = sqrt(dot3(d, d));
-    double along = dot3(d, n), tilt = acos(fmin(1.0, fabs(along) / (len > 0 ? len : 1))) * 180 / M_PI;
+    double along = dot3(d, n),
+           tilt = acos(fmin(1.0, fabs(along) / (len > 0 ? len : 1))) * 180 / M_PI;
     double first = dot3(g->pos[1], n) - dot3(p0, n);
     MdStatus st = MD_OK;
     if (len <= 0) return md_error(err, MD_EFORMAT, "all slices are at one position");

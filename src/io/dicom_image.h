@@ -17,11 +17,11 @@ typedef struct MdRescale {
 
 typedef struct MdGeom {
     double iop[6];
-    double ps[2];          /* PixelSpacing: row spacing, column spacing */
-    double dz;             /* slice spacing when there are fewer than 2 positions */
+    double ps[2];           /* PixelSpacing: row spacing, column spacing */
+    double dz;              /* slice spacing when there are fewer than 2 positions */
     const double (*pos)[3]; /* borrowed: slice origins ascending along the normal */
     int npos;
-    int nonuniform;        /* uneven gaps accepted: spacing = first gap (as ITK) */
+    int nonuniform; /* uneven gaps accepted: spacing = first gap (as ITK) */
 } MdGeom;
 
 /* Every top-level attribute of d into meta (keyword and "GGGG,EEEE"). */

@@ -21,8 +21,8 @@
 typedef struct P {
     MdDcm *d;
     int big, explicit_vr;
-    int prefix;   /* the buffer is a prefix of the file */
-    int stop;     /* set when the walk must end (pixel data reached, prefix exhausted) */
+    int prefix; /* the buffer is a prefix of the file */
+    int stop;   /* set when the walk must end (pixel data reached, prefix exhausted) */
     MdError *err;
 } P;
 
@@ -45,8 +45,8 @@ static uint32_t rdtag(const uint8_t *p, int big)
 /* VRs whose explicit encoding has a 2-byte reserved field and a 4-byte length. */
 static int long_vr(const char *vr)
 {
-    static const char *const v[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV",
-                                    "UC", "UN", "UR", "UT", "UV"};
+    static const char *const v[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ",
+                                    "SV", "UC", "UN", "UR", "UT", "UV"};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         if (vr[0] == v[i][0] && vr[1] == v[i][1]) return 1;
     return 0;
@@ -71,8 +71,8 @@ static MdStatus past_end(P *p, uint32_t tag, size_t need, size_t left)
                     tag >> 16, tag & 0xFFFF, need, left);
 }
 
-static MdStatus push(P *p, uint32_t tag, const char *vr, uint32_t len, size_t off,
-                     int32_t parent, int32_t *idx)
+static MdStatus push(P *p, uint32_t tag, const char *vr, uint32_t len, size_t off, int32_t parent,
+                     int32_t *idx)
 {
     MdDcm *d = p->d;
     if (d->n == d->cap) {
@@ -113,8 +113,7 @@ static MdStatus parse_items(P *p, size_t *pos, uint32_t len, int32_t seq, int de
         if (tag != MD_DCM_ITEM)
             return md_error(p->err, MD_EFORMAT,
                             "sequence (%04X,%04X) holds (%04X,%04X) where an item was expected",
-                            d->el[seq].tag >> 16, d->el[seq].tag & 0xFFFF, tag >> 16,
-                            tag & 0xFFFF);
+                            d->el[seq].tag >> 16, d->el[seq].tag & 0xFFFF, tag >> 16, tag & 0xFFFF);
         int32_t item;
         MdStatus st = push(p, tag, "  ", ilen, *pos, seq, &item);
         if (st != MD_OK) return st;
@@ -198,7 +197,8 @@ static MdStatus skip_fragments(P *p, size_t *pos, size_t end, int32_t idx)
         uint32_t tag = rdtag(d->data + *pos, p->big), len = rd32(d->data + *pos + 4, p->big);
         *pos += 8;
         if (tag == MD_DCM_TAG(0xFFFE, 0xE0DD)) return MD_OK;
-        if (tag != MD_DCM_ITEM) return md_error(p->err, MD_EFORMAT, "nested Pixel Data holds a non-item");
+        if (tag != MD_DCM_ITEM)
+            return md_error(p->err, MD_EFORMAT, "nested Pixel Data holds a non-item");
         if (len > end - *pos) return past_end(p, tag, len, end - *pos);
         *pos += len;
     }
@@ -278,8 +278,8 @@ static void set_syntax(MdDcm *d)
 {
     d->big = strcmp(d->ts, "1.2.840.10008.1.2.2") == 0;
     d->explicit_vr = strcmp(d->ts, "1.2.840.10008.1.2") != 0;
-    d->deflated = strcmp(d->ts, "1.2.840.10008.1.2.1.99") == 0 ||
-                  strcmp(d->ts, "1.2.840.10008.1.2.8.1") == 0;
+    d->deflated =
+        strcmp(d->ts, "1.2.840.10008.1.2.1.99") == 0 || strcmp(d->ts, "1.2.840.10008.1.2.8.1") == 0;
 }
 
 /* Inflates the raw-deflate dataset after the meta group into d->owned. */
@@ -310,8 +310,10 @@ static MdStatus inflate_dataset(MdDcm *d, size_t pos, MdError *err)
                 break;
             }
             uint8_t *bigger = realloc(out, pos + cap * 2);
-            if (!bigger) st = md_error(err, MD_ENOMEM, "out of memory inflating the dataset");
-            else out = bigger, cap *= 2;
+            if (!bigger)
+                st = md_error(err, MD_ENOMEM, "out of memory inflating the dataset");
+            else
+                out = bigger, cap *= 2;
         } else if (s.avail_in == 0) {
             st = md_error(err, MD_EFORMAT, "deflated dataset is truncated");
         }
@@ -367,8 +369,9 @@ MdStatus md_dcm_parse(MdDcm *d, const uint8_t *data, size_t size, int prefix, Md
         d->has_preamble = 1;
         pos = 132;
     } else if (!md_dcm_sniff(data, size)) {
-        return md_error(err, MD_EFORMAT, "not a DICOM file (no DICM marker at byte 128 and no "
-                                         "recognisable first element)");
+        return md_error(err, MD_EFORMAT,
+                        "not a DICOM file (no DICM marker at byte 128 and no "
+                        "recognisable first element)");
     }
     MdStatus st = parse_meta(&p, &pos);
     if (st == MD_OK && !p.stop) {
@@ -472,7 +475,8 @@ int md_dcm_numbers(const MdDcm *d, int32_t i, double *out, int max)
     const uint8_t *b = d->data + e->off;
     int sz = num_size(e->vr), n = 0;
     if (sz) {
-        for (; n < max && (size_t)(n + 1) * (size_t)sz <= e->len; n++) out[n] = num_at(e, b + n * sz);
+        for (; n < max && (size_t)(n + 1) * (size_t)sz <= e->len; n++)
+            out[n] = num_at(e, b + n * sz);
         return n;
     }
     if (e->vr[0] == 'U' && e->vr[1] == 'N' && (e->len == 2 || e->len == 4) && max > 0 &&
@@ -550,7 +554,8 @@ const char *md_dcm_str(const MdDcm *d, int32_t parent, uint32_t tag, char *buf, 
     return md_dcm_text(d, md_dcm_find(d, parent, tag), buf, cap);
 }
 
-#define HEADER_BYTES ((size_t)16 << 10) /* most headers are a few kB; longer ones are read again whole */
+#define HEADER_BYTES                                                                               \
+    ((size_t)16 << 10) /* most headers are a few kB; longer ones are read again whole */
 
 MdStatus md_dcm_load_into(const char *path, int header_only, MdDcm *d, uint8_t **buf, size_t *cap,
                           MdError *err)

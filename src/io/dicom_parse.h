@@ -20,25 +20,25 @@
 
 typedef struct MdDcmElem {
     uint32_t tag;
-    char vr[3];      /* as written, or from the dictionary ("UN" when unknown) */
-    uint8_t big;     /* value is big endian */
-    uint32_t len;    /* value length, MD_DCM_UNDEF for undefined */
-    size_t off;      /* offset of the value in MdDcm.data */
-    int32_t parent;  /* index of the enclosing item (or sequence, for items); -1 at top level */
-    int32_t end;     /* index one past this element's last descendant */
+    char vr[3];     /* as written, or from the dictionary ("UN" when unknown) */
+    uint8_t big;    /* value is big endian */
+    uint32_t len;   /* value length, MD_DCM_UNDEF for undefined */
+    size_t off;     /* offset of the value in MdDcm.data */
+    int32_t parent; /* index of the enclosing item (or sequence, for items); -1 at top level */
+    int32_t end;    /* index one past this element's last descendant */
 } MdDcmElem;
 
 typedef struct MdDcm {
     const uint8_t *data; /* borrowed from the caller, or == owned */
     size_t size;
-    uint8_t *owned;      /* new: the inflated dataset of a deflated file */
+    uint8_t *owned; /* new: the inflated dataset of a deflated file */
     int big, explicit_vr, deflated;
-    int has_preamble;    /* 128 bytes + "DICM" */
-    int complete;        /* 0: parsing reached the end of a prefix; read the whole file */
-    char ts[68];         /* transfer syntax UID ("" when there is no meta group) */
-    MdDcmElem *el;       /* new */
+    int has_preamble; /* 128 bytes + "DICM" */
+    int complete;     /* 0: parsing reached the end of a prefix; read the whole file */
+    char ts[68];      /* transfer syntax UID ("" when there is no meta group) */
+    MdDcmElem *el;    /* new */
     size_t n, cap;
-    int32_t pixel;       /* top-level Pixel Data element, -1 when absent */
+    int32_t pixel; /* top-level Pixel Data element, -1 when absent */
 } MdDcm;
 
 /* 1 when the first n bytes look like DICOM: "DICM" at 128, or a plausible

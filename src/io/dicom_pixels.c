@@ -72,8 +72,8 @@ MdStatus md_dcm_image(const MdDcm *d, MdDcmImage *im, MdError *err)
     im->is_signed = md_dcm_num(d, -1, TAG(0x0028, 0x0103), 0) == 1;
     md_dcm_str(d, -1, TAG(0x0028, 0x0004), im->photometric, sizeof im->photometric);
     if (im->rows < 1 || im->cols < 1 || im->rows > 65535 || im->cols > 65535)
-        return md_error(err, MD_EFORMAT, "Rows x Columns must be 1..65535 (got %d x %d)",
-                        im->rows, im->cols);
+        return md_error(err, MD_EFORMAT, "Rows x Columns must be 1..65535 (got %d x %d)", im->rows,
+                        im->cols);
     if (!(frames >= 1 && frames <= 1e7))
         return md_error(err, MD_EFORMAT, "NumberOfFrames must be 1..10000000 (got %g)", frames);
     im->frames = (int)frames;
@@ -82,8 +82,7 @@ MdStatus md_dcm_image(const MdDcm *d, MdDcmImage *im, MdError *err)
                         im->bits_alloc);
     if (im->bits_stored < 1 || im->bits_stored > im->bits_alloc ||
         im->high_bit < im->bits_stored - 1 || im->high_bit >= im->bits_alloc)
-        return md_error(err, MD_EFORMAT,
-                        "BitsStored %d / HighBit %d do not fit BitsAllocated %d",
+        return md_error(err, MD_EFORMAT, "BitsStored %d / HighBit %d do not fit BitsAllocated %d",
                         im->bits_stored, im->high_bit, im->bits_alloc);
     if (im->samples != 1 && im->samples != 3)
         return md_error(err, MD_EUNSUPPORTED, "SamplesPerPixel must be 1 or 3 (got %d)",
@@ -130,8 +129,9 @@ static MdStatus fragments(const MdDcm *d, Frag **frag, size_t *nfrag, uint32_t *
         if (d->size - pos < 8) {
             free(*frag);
             *frag = NULL;
-            return md_error(err, MD_EFORMAT, "encapsulated Pixel Data is truncated "
-                                             "(no sequence delimiter before the end of file)");
+            return md_error(err, MD_EFORMAT,
+                            "encapsulated Pixel Data is truncated "
+                            "(no sequence delimiter before the end of file)");
         }
         const uint8_t *b = d->data + pos;
         uint32_t tag = (uint32_t)(b[1] << 8 | b[0]) << 16 | (uint32_t)(b[3] << 8 | b[2]);
@@ -176,10 +176,13 @@ MdStatus md_dcm_check_pixels(const MdDcm *d, const MdDcmImage *im, MdError *err)
                                           : bytes / md_dtype_size(md_dcm_stored_dtype(im)) *
                                                 (size_t)(im->bits_alloc / 8);
         if (e->off + e->len > d->size)
-            return md_error(err, MD_EFORMAT, "Pixel Data is truncated: the element announces %u "
-                            "bytes, the file holds %zu", e->len, d->size - e->off);
+            return md_error(err, MD_EFORMAT,
+                            "Pixel Data is truncated: the element announces %u "
+                            "bytes, the file holds %zu",
+                            e->len, d->size - e->off);
         if (e->len < need)
-            return md_error(err, MD_EFORMAT, "Pixel Data has %u bytes, Rows x Columns x Frames x "
+            return md_error(err, MD_EFORMAT,
+                            "Pixel Data has %u bytes, Rows x Columns x Frames x "
                             "Samples x BitsAllocated needs %zu (%d x %d x %d x %d x %d bits)",
                             e->len, need, im->rows, im->cols, im->frames, im->samples,
                             im->bits_alloc);
@@ -199,8 +202,10 @@ MdStatus md_dcm_check_pixels(const MdDcm *d, const MdDcmImage *im, MdError *err)
         return md_error(err, MD_EFORMAT, "encapsulated Pixel Data has %zu fragments for %d frames",
                         nfrag, im->frames);
     if (bytes / MAX_RATIO > compressed + RATIO_SLACK / MAX_RATIO)
-        return md_error(err, MD_EFORMAT, "%zu bytes of compressed data cannot hold a %d x %d x %d "
-                        "image", compressed, im->cols, im->rows, im->frames);
+        return md_error(err, MD_EFORMAT,
+                        "%zu bytes of compressed data cannot hold a %d x %d x %d "
+                        "image",
+                        compressed, im->cols, im->rows, im->frames);
     return MD_OK;
 }
 
@@ -212,13 +217,14 @@ static void fix_bits(void *dst, size_t n, const MdDcmImage *im)
     int bs = im->bits_stored, shift = im->high_bit + 1 - bs;
     if (im->bits_alloc == 1 || (bs == im->bits_alloc && shift == 0)) return;
     uint32_t mask = bs == 32 ? 0xFFFFFFFFu : (1u << bs) - 1, sign = 1u << (bs - 1);
-#define FIX(T, UT)                                                          \
-    do {                                                                    \
-        T *p = dst;                                                         \
-        for (size_t i = 0; i < n; i++) {                                    \
-            uint32_t u = ((uint32_t)(UT)p[i] >> shift) & mask;              \
-            p[i] = (T)(im->is_signed && (u & sign) ? (int64_t)u - ((int64_t)mask + 1) : (int64_t)u); \
-        }                                                                   \
+#define FIX(T, UT)                                                                                 \
+    do {                                                                                           \
+        T *p = dst;                                                                                \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            uint32_t u = ((uint32_t)(UT)p[i] >> shift) & mask;                                     \
+            p[i] =                                                                                 \
+                (T)(im->is_signed && (u & sign) ? (int64_t)u - ((int64_t)mask + 1) : (int64_t)u);  \
+        }                                                                                          \
     } while (0)
     switch (im->bits_alloc) {
     case 8: FIX(uint8_t, uint8_t); break;
@@ -257,8 +263,8 @@ static MdStatus decode_native(const MdDcm *d, const MdDcmImage *im, void *dst, s
     if (e->big && esize > 1) md_swap_bytes(dst, total, esize);
     if (im->samples == 3 && im->planar == 0)
         for (int f = 0; f < im->frames; f++) {
-            MdStatus st = deinterleave((uint8_t *)dst + (size_t)f * values * esize,
-                                       values / 3, esize, err);
+            MdStatus st =
+                deinterleave((uint8_t *)dst + (size_t)f * values * esize, values / 3, esize, err);
             if (st != MD_OK) return st;
         }
     return MD_OK;
@@ -282,7 +288,8 @@ static MdStatus unpackbits(const uint8_t *p, size_t len, uint8_t *out, size_t n,
             o += k;
         }
     }
-    if (o != n) return md_error(err, MD_EFORMAT, "RLE segment decodes to %zu bytes, expected %zu", o, n);
+    if (o != n)
+        return md_error(err, MD_EFORMAT, "RLE segment decodes to %zu bytes, expected %zu", o, n);
     return MD_OK;
 }
 
@@ -302,7 +309,8 @@ static MdStatus decode_rle(const uint8_t *p, size_t n, const MdDcmImage *im, voi
         return md_error(err, MD_EFORMAT, "RLE frame has %u segments, expected %d", hdr[0], nseg);
     for (int s = 0; s < nseg; s++) {
         size_t a = hdr[1 + s], b = s + 1 < nseg ? hdr[2 + s] : n;
-        if (a < 64 || b > n || a > b) return md_error(err, MD_EFORMAT, "RLE segment %d out of bounds", s + 1);
+        if (a < 64 || b > n || a > b)
+            return md_error(err, MD_EFORMAT, "RLE segment %d out of bounds", s + 1);
         MdStatus st = unpackbits(p + a, b - a, plane, npix, err);
         if (st != MD_OK) return st;
         int sample = s / bps, shift = 8 * (bps - 1 - s % bps), low = s % bps != 0;
@@ -341,7 +349,10 @@ static int frame_range(const MdDcm *d, const Frag *fr, size_t nfrag, uint32_t bl
                                     : SIZE_MAX;
             size_t idx = 0;
             while (idx < nfrag && fr[idx].off - 8 - base < rel) idx++;
-            if (k == f) lo = idx; else hi = idx;
+            if (k == f)
+                lo = idx;
+            else
+                hi = idx;
         }
         *first = lo, *count = hi > lo ? hi - lo : 0;
         return *count > 0;
@@ -356,7 +367,8 @@ static int frame_range(const MdDcm *d, const Frag *fr, size_t nfrag, uint32_t bl
 static MdStatus decode_frame(const char *ts, const uint8_t *p, size_t n, const MdDcmImage *im,
                              void *out, uint8_t *plane, MdError *err)
 {
-    MdFrameSpec fs = {im->rows, im->cols, im->samples, im->bits_alloc == 32 ? 4 : im->bits_alloc / 8};
+    MdFrameSpec fs = {im->rows, im->cols, im->samples,
+                      im->bits_alloc == 32 ? 4 : im->bits_alloc / 8};
     if (!strcmp(ts, "1.2.840.10008.1.2.5")) return decode_rle(p, n, im, out, plane, err);
     if (im->bits_alloc == 1 || im->bits_alloc == 32)
         return md_error(err, MD_EUNSUPPORTED, "%d-bit pixels in %s", im->bits_alloc,
@@ -378,8 +390,8 @@ static MdStatus decode_frame(const char *ts, const uint8_t *p, size_t n, const M
                     md_dcm_ts_name(ts), ts);
 }
 
-static MdStatus decode_encapsulated(const MdDcm *d, const MdDcmImage *im, void *dst,
-                                    size_t values, MdError *err)
+static MdStatus decode_encapsulated(const MdDcm *d, const MdDcmImage *im, void *dst, size_t values,
+                                    MdError *err)
 {
     Frag *fr;
     size_t nfrag, boff = 0;
@@ -393,8 +405,10 @@ static MdStatus decode_encapsulated(const MdDcm *d, const MdDcmImage *im, void *
     for (int f = 0; f < im->frames && st == MD_OK; f++) {
         size_t first, count;
         if (!frame_range(d, fr, nfrag, blen, boff, f, im->frames, &first, &count)) {
-            st = md_error(err, MD_EFORMAT, "cannot tell which fragments hold frame %d (%zu "
-                          "fragments, %d frames, no offset table)", f + 1, nfrag, im->frames);
+            st = md_error(err, MD_EFORMAT,
+                          "cannot tell which fragments hold frame %d (%zu "
+                          "fragments, %d frames, no offset table)",
+                          f + 1, nfrag, im->frames);
             break;
         }
         const uint8_t *p = d->data + fr[first].off;
@@ -445,7 +459,8 @@ MdStatus md_dcm_read_native(const char *path, const MdDcm *d, const MdDcmImage *
     MdStatus st = md_dcm_frame_size(im, &values, &bytes, err);
     if (st != MD_OK) return st;
     if (e->len < bytes)
-        return md_error(err, MD_EFORMAT, "Pixel Data has %u bytes, Rows x Columns x Frames x "
+        return md_error(err, MD_EFORMAT,
+                        "Pixel Data has %u bytes, Rows x Columns x Frames x "
                         "Samples x BitsAllocated needs %zu (%d x %d x %d x %d x %d bits)",
                         e->len, bytes, im->rows, im->cols, im->frames, im->samples, im->bits_alloc);
     int fd = open(path, O_RDONLY);
@@ -453,8 +468,10 @@ MdStatus md_dcm_read_native(const char *path, const MdDcm *d, const MdDcmImage *
     size_t got = md_pread_full(fd, dst, bytes, (off_t)e->off);
     close(fd);
     if (got != bytes)
-        return md_error(err, MD_EFORMAT, "Pixel Data is truncated: the element announces %u "
-                        "bytes, the file holds %zu", e->len, got);
+        return md_error(err, MD_EFORMAT,
+                        "Pixel Data is truncated: the element announces %u "
+                        "bytes, the file holds %zu",
+                        e->len, got);
     fix_bits(dst, values * (size_t)im->frames, im);
     return MD_OK;
 }

@@ -43,7 +43,8 @@ static MdStatus frame_positions(const MdDcm *d, int frames, const double iop[6],
         if (!off || md_dcm_numbers(d, gfo, off, frames) != frames) {
             free(p);
             free(off);
-            return off ? md_error(err, MD_EFORMAT, "GridFrameOffsetVector does not have %d values", frames)
+            return off ? md_error(err, MD_EFORMAT, "GridFrameOffsetVector does not have %d values",
+                                  frames)
                        : md_error(err, MD_ENOMEM, "out of memory");
         }
         for (int f = 0; f < frames; f++) /* relative or absolute: only differences matter */
@@ -68,7 +69,8 @@ static MdStatus sort_frames(MdVolume *v, MdRescale *rs, double (*pos)[3], const 
     MdRescale *rs2 = malloc((size_t)n * sizeof *rs2);
     double(*p2)[3] = malloc((size_t)n * sizeof *p2);
     MdStatus st = MD_OK;
-    if (!ord || !z || !tmp || !rs2 || !p2) st = md_error(err, MD_ENOMEM, "out of memory sorting frames");
+    if (!ord || !z || !tmp || !rs2 || !p2)
+        st = md_error(err, MD_ENOMEM, "out of memory sorting frames");
     for (int f = 0; st == MD_OK && f < n; f++) {
         z[f] = pos[f][0] * nrm[0] + pos[f][1] * nrm[1] + pos[f][2] * nrm[2];
         int k = f; /* insertion sort: frames are usually in order already */
@@ -77,7 +79,8 @@ static MdStatus sort_frames(MdVolume *v, MdRescale *rs, double (*pos)[3], const 
     }
     for (int k = 1; st == MD_OK && k < n; k++)
         if (z[ord[k]] - z[ord[k - 1]] < 1e-3)
-            st = md_error(err, MD_EUNSUPPORTED, "frames %d and %d are at the same position (%.4f mm "
+            st = md_error(err, MD_EUNSUPPORTED,
+                          "frames %d and %d are at the same position (%.4f mm "
                           "along the normal): several volumes in one file are not stacked",
                           ord[k - 1] + 1, ord[k] + 1, z[ord[k]]);
     double mean = n > 1 && st == MD_OK ? (z[ord[n - 1]] - z[ord[0]]) / (n - 1) : 0;
@@ -119,14 +122,17 @@ static MdStatus unmosaic(const MdDcm *d, MdVolume *v, MdGeom *g, double pos0[3],
     for (int k = 0; k < n; k++)
         for (int64_t y = 0; y < tr; y++)
             memcpy((char *)nb->data + ((size_t)k * (size_t)(tr * tc) + (size_t)(y * tc)) * es,
-                   src + ((size_t)((k / grid) * tr + y) * (size_t)cols + (size_t)((k % grid) * tc)) * es,
+                   src +
+                       ((size_t)((k / grid) * tr + y) * (size_t)cols + (size_t)((k % grid) * tc)) *
+                           es,
                    (size_t)tc * es);
     md_buffer_release(v->buf);
     v->buf = nb;
     v->offset = 0;
     v->dim[0] = tc, v->dim[1] = tr, v->dim[2] = n;
     for (int i = 0; i < 3; i++)
-        pos0[i] += g->iop[i] * g->ps[1] * (double)(cols - tc) / 2 + g->iop[3 + i] * g->ps[0] * (double)(rows - tr) / 2;
+        pos0[i] += g->iop[i] * g->ps[1] * (double)(cols - tc) / 2 +
+                   g->iop[3 + i] * g->ps[0] * (double)(rows - tr) / 2;
     return MD_OK;
 }
 
@@ -139,7 +145,8 @@ static MdStatus planes_last(MdVolume *v, int frames, MdError *err)
     memcpy(tmp, data, plane * (size_t)frames * 3);
     for (int f = 0; f < frames; f++)
         for (int s = 0; s < 3; s++)
-            memcpy(data + ((size_t)s * (size_t)frames + (size_t)f) * plane, tmp + ((size_t)f * 3 + (size_t)s) * plane, plane);
+            memcpy(data + ((size_t)s * (size_t)frames + (size_t)f) * plane,
+                   tmp + ((size_t)f * 3 + (size_t)s) * plane, plane);
     free(tmp);
     return MD_OK;
 }
@@ -151,10 +158,14 @@ static void file_geom(const MdDcm *d, MdGeom *g, int frames)
     static const double ident[6] = {1, 0, 0, 0, 1, 0};
     int32_t sh = md_dcm_item(d, md_dcm_find(d, -1, TAG(0x5200, 0x9229)), 0);
     if (md_dcm_numbers(d, md_dcm_find(d, -1, TAG(0x0020, 0x0037)), g->iop, 6) != 6 &&
-        md_dcm_numbers(d, md_dcm_find_in_first_item(d, sh, TAG(0x0020, 0x9116), TAG(0x0020, 0x0037)), g->iop, 6) != 6)
+        md_dcm_numbers(d,
+                       md_dcm_find_in_first_item(d, sh, TAG(0x0020, 0x9116), TAG(0x0020, 0x0037)),
+                       g->iop, 6) != 6)
         memcpy(g->iop, ident, sizeof ident);
     if (md_dcm_numbers(d, md_dcm_find(d, -1, TAG(0x0028, 0x0030)), g->ps, 2) != 2 &&
-        md_dcm_numbers(d, md_dcm_find_in_first_item(d, sh, TAG(0x0028, 0x9110), TAG(0x0028, 0x0030)), g->ps, 2) != 2 &&
+        md_dcm_numbers(d,
+                       md_dcm_find_in_first_item(d, sh, TAG(0x0028, 0x9110), TAG(0x0028, 0x0030)),
+                       g->ps, 2) != 2 &&
         md_dcm_numbers(d, md_dcm_find(d, -1, TAG(0x0018, 0x1164)), g->ps, 2) != 2)
         g->ps[0] = g->ps[1] = 1;
     double thick = md_dcm_num(d, -1, TAG(0x0018, 0x0050), 0);
@@ -191,17 +202,21 @@ static MdStatus read_single(const char *path, const MdDicomOpts *opts, MdVolume 
     int mosaic = md_dcm_find(&d, -1, TAG(0x0019, 0x100A)) >= 0 && im.frames == 1 && im.samples == 1;
     if (st == MD_OK && mosaic) {
         char type[128];
-        mosaic = strstr(md_dcm_str(&d, -1, TAG(0x0008, 0x0008), type, sizeof type), "MOSAIC") != NULL;
+        mosaic =
+            strstr(md_dcm_str(&d, -1, TAG(0x0008, 0x0008), type, sizeof type), "MOSAIC") != NULL;
         if (mosaic) st = unmosaic(&d, out, &g, pos0, err);
     }
     int nz = (int)out->dim[2];
-    if (st == MD_OK && !(rs = malloc((size_t)nz * sizeof *rs))) st = md_error(err, MD_ENOMEM, "out of memory");
+    if (st == MD_OK && !(rs = malloc((size_t)nz * sizeof *rs)))
+        st = md_error(err, MD_ENOMEM, "out of memory");
     for (int f = 0; st == MD_OK && f < nz; f++) md_dcm_rescale(&d, &im, mosaic ? 0 : f, &rs[f]);
     if (st == MD_OK && !mosaic) st = frame_positions(&d, im.frames, g.iop, &pos, err);
-    if (st == MD_OK && pos && im.samples == 1) st = sort_frames(out, rs, pos, g.iop, &g.nonuniform, err);
+    if (st == MD_OK && pos && im.samples == 1)
+        st = sort_frames(out, rs, pos, g.iop, &g.nonuniform, err);
     if (st == MD_OK && g.nonuniform && !opts->allow_nonuniform)
-        st = md_error(err, MD_EFORMAT, "frame spacing is not uniform; read it anyway with allow_nonuniform=true");
-    g.pos = pos ? (const double(*)[3])pos : have_ipp ? (const double(*)[3])&pos0 : NULL;
+        st = md_error(err, MD_EFORMAT,
+                      "frame spacing is not uniform; read it anyway with allow_nonuniform=true");
+    g.pos = pos ? (const double(*)[3])pos : have_ipp ? (const double(*)[3]) & pos0 : NULL;
     g.npos = pos ? nz : have_ipp;
     if (st == MD_OK) st = md_dcm_geometry(out, &g, meta, err);
     if (st == MD_OK && im.samples == 1 && !opts->raw) st = md_dcm_convert(out, rs, opts, meta, err);
@@ -225,10 +240,13 @@ static MdStatus stack_slice(const char *path, const MdDcmImage *im0, MdVolume *v
     st = md_dcm_image(&d, &im, err);
     if (st == MD_OK && (im.rows != im0->rows || im.cols != im0->cols || im.frames != 1 ||
                         im.samples != 1 || md_dcm_stored_dtype(&im) != md_dcm_stored_dtype(im0)))
-        st = md_error(err, MD_EFORMAT, "pixel format differs from the first slice (%dx%d %s, first "
-                      "slice %dx%d %s)", im.cols, im.rows, md_dtype_name(md_dcm_stored_dtype(&im)),
-                      im0->cols, im0->rows, md_dtype_name(md_dcm_stored_dtype(im0)));
-    char *dst = (char *)md_volume_data(v) + k * (size_t)(v->dim[0] * v->dim[1]) * md_dtype_size(v->dtype);
+        st = md_error(err, MD_EFORMAT,
+                      "pixel format differs from the first slice (%dx%d %s, first "
+                      "slice %dx%d %s)",
+                      im.cols, im.rows, md_dtype_name(md_dcm_stored_dtype(&im)), im0->cols,
+                      im0->rows, md_dtype_name(md_dcm_stored_dtype(im0)));
+    char *dst =
+        (char *)md_volume_data(v) + k * (size_t)(v->dim[0] * v->dim[1]) * md_dtype_size(v->dtype);
     if (st == MD_OK) st = md_dcm_read_native(path, &d, &im, dst, err);
     if (st == MD_EUNSUPPORTED) { /* compressed, swapped...: the whole file, then decode */
         md_dcm_free(&d);
@@ -273,7 +291,8 @@ static MdStatus read_stack(const MdDicomScan *scan, const MdDicomSeries *s, cons
     MdError *errs = malloc((size_t)n * sizeof *errs);
     MdStatus *sts = malloc((size_t)n * sizeof *sts);
     double(*pos)[3] = malloc((size_t)n * sizeof *pos);
-    if (st == MD_OK && (!rs || !errs || !sts || !pos)) st = md_error(err, MD_ENOMEM, "out of memory");
+    if (st == MD_OK && (!rs || !errs || !sts || !pos))
+        st = md_error(err, MD_ENOMEM, "out of memory");
     if (st == MD_OK) {
         /* files are independent: each thread reads and decodes whole files
          * (dynamic: file sizes and codecs vary) into its own reused buffer */
@@ -283,9 +302,10 @@ static MdStatus read_stack(const MdDicomScan *scan, const MdDicomSeries *s, cons
             size_t fcap = 0;
 #pragma omp for schedule(dynamic, 1)
             for (int k = 0; k < n; k++) {
-                sts[k] = md_cancel_requested() ? MD_ECANCELLED
-                         : stack_slice(scan->files[s->files[k]].path, &im0, out, (size_t)k, &rs[k],
-                                       &fbuf, &fcap, &errs[k]);
+                sts[k] = md_cancel_requested()
+                             ? MD_ECANCELLED
+                             : stack_slice(scan->files[s->files[k]].path, &im0, out, (size_t)k,
+                                           &rs[k], &fbuf, &fcap, &errs[k]);
                 memcpy(pos[k], scan->files[s->files[k]].ipp, sizeof pos[k]);
             }
             free(fbuf);
@@ -312,13 +332,15 @@ static MdStatus read_stack(const MdDicomScan *scan, const MdDicomSeries *s, cons
     return st;
 }
 
-MdStatus md_dicom_read_series(const MdDicomScan *scan, const MdDicomSeries *s, const MdDicomOpts *opts,
-                              MdVolume *out, MdMeta *meta, MdError *err)
+MdStatus md_dicom_read_series(const MdDicomScan *scan, const MdDicomSeries *s,
+                              const MdDicomOpts *opts, MdVolume *out, MdMeta *meta, MdError *err)
 {
     if (s->problem[0]) return md_error(err, MD_EFORMAT, "series %s: %s", s->id, s->problem);
     if (s->nonuniform[0] && !opts->allow_nonuniform)
-        return md_error(err, MD_EFORMAT, "series %s: %s; read it anyway with allow_nonuniform=true "
-                        "(spacing = first gap, as ITK and dcm2niix)", s->id, s->nonuniform);
+        return md_error(err, MD_EFORMAT,
+                        "series %s: %s; read it anyway with allow_nonuniform=true "
+                        "(spacing = first gap, as ITK and dcm2niix)",
+                        s->id, s->nonuniform);
     MdStatus st;
     if (s->nfiles == 1) {
         const char *path = scan->files[s->files[0]].path;
@@ -328,7 +350,8 @@ MdStatus md_dicom_read_series(const MdDicomScan *scan, const MdDicomSeries *s, c
         st = read_stack(scan, s, opts, out, meta, err);
     }
     if (st == MD_OK && meta) st = md_meta_set(meta, "dicom_series_id", s->id);
-    if (st == MD_OK && meta && s->tilt_deg > 0) st = md_meta_setf(meta, "gantry_tilt_deg", "%.4f", s->tilt_deg);
+    if (st == MD_OK && meta && s->tilt_deg > 0)
+        st = md_meta_setf(meta, "gantry_tilt_deg", "%.4f", s->tilt_deg);
     if (st == MD_ENOMEM && meta) md_error(err, st, "out of memory for metadata");
     return st;
 }
@@ -355,9 +378,12 @@ static MdStatus pick(const MdDicomScan *scan, const MdDicomOpts *opts, const MdD
     if (opts->series)
         return md_error(err, MD_EINVAL, "no series %s here (found: %s)", opts->series, list);
     int split = scan->series[0].nsplit > 1 && (size_t)scan->series[0].nsplit == scan->nseries;
-    return md_error(err, MD_EINVAL, "%zu %s here: %s; choose one with {series=id} "
-                    "(vol.dicom_series lists them)", scan->nseries,
-                    split ? "groups of one series with different orientations or sizes" : "series", list);
+    return md_error(err, MD_EINVAL,
+                    "%zu %s here: %s; choose one with {series=id} "
+                    "(vol.dicom_series lists them)",
+                    scan->nseries,
+                    split ? "groups of one series with different orientations or sizes" : "series",
+                    list);
 }
 
 MdStatus md_dicom_read_ex(const char *path, const MdDicomOpts *opts, MdVolume *out, MdMeta *meta,

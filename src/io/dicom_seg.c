@@ -60,16 +60,21 @@ static MdStatus read_frames(Seg *s, MdSegInfo *info, MdError *err)
         int32_t g = k ? f0 : sh;
         if (g < 0) continue;
         if (!s->g.iop[0] && !s->g.iop[1] && !s->g.iop[2])
-            md_dcm_numbers(d, md_dcm_find_in_first_item(d, g, TAG(0x0020, 0x9116), TAG(0x0020, 0x0037)), s->g.iop, 6);
+            md_dcm_numbers(
+                d, md_dcm_find_in_first_item(d, g, TAG(0x0020, 0x9116), TAG(0x0020, 0x0037)),
+                s->g.iop, 6);
         int32_t pm = md_dcm_item(d, md_dcm_find(d, g, TAG(0x0028, 0x9110)), 0);
-        if (pm >= 0 && !s->g.ps[0]) md_dcm_numbers(d, md_dcm_find(d, pm, TAG(0x0028, 0x0030)), s->g.ps, 2);
+        if (pm >= 0 && !s->g.ps[0])
+            md_dcm_numbers(d, md_dcm_find(d, pm, TAG(0x0028, 0x0030)), s->g.ps, 2);
         if (pm >= 0 && !s->g.dz) {
             s->g.dz = md_dcm_num(d, pm, TAG(0x0018, 0x0088), 0);
             if (s->g.dz <= 0) s->g.dz = md_dcm_num(d, pm, TAG(0x0018, 0x0050), 0);
         }
     }
     if (!s->g.ps[0] || (!s->g.iop[0] && !s->g.iop[1] && !s->g.iop[2]))
-        return md_error(err, MD_EFORMAT, "SEG without PixelSpacing or ImageOrientationPatient in its functional groups");
+        return md_error(
+            err, MD_EFORMAT,
+            "SEG without PixelSpacing or ImageOrientationPatient in its functional groups");
     s->pos = malloc((size_t)n * sizeof *s->pos);
     s->segno = malloc((size_t)n * sizeof *s->segno);
     if (!s->pos || !s->segno) return md_error(err, MD_ENOMEM, "out of memory");
@@ -77,13 +82,18 @@ static MdStatus read_frames(Seg *s, MdSegInfo *info, MdError *err)
         int32_t it = md_dcm_item(d, pf, f);
         int32_t e = md_dcm_find_in_first_item(d, it, TAG(0x0020, 0x9113), TAG(0x0020, 0x0032));
         if (md_dcm_numbers(d, e, s->pos[f], 3) != 3)
-            return md_error(err, MD_EFORMAT, "SEG frame %d has no PlanePositionSequence position", f + 1);
-        s->segno[f] = (int)md_dcm_num(d, md_dcm_item(d, md_dcm_find(d, it, TAG(0x0062, 0x000A)), 0),
-                                      TAG(0x0062, 0x000B), info->nsegments == 1 ? info->numbers[0] : -1);
+            return md_error(err, MD_EFORMAT, "SEG frame %d has no PlanePositionSequence position",
+                            f + 1);
+        s->segno[f] =
+            (int)md_dcm_num(d, md_dcm_item(d, md_dcm_find(d, it, TAG(0x0062, 0x000A)), 0),
+                            TAG(0x0062, 0x000B), info->nsegments == 1 ? info->numbers[0] : -1);
         int known = 0;
         for (int i = 0; i < info->nsegments; i++) known |= info->numbers[i] == s->segno[f];
-        if (!known) return md_error(err, MD_EFORMAT, "SEG frame %d refers to segment %d, which SegmentSequence "
-                                    "does not define", f + 1, s->segno[f]);
+        if (!known)
+            return md_error(err, MD_EFORMAT,
+                            "SEG frame %d refers to segment %d, which SegmentSequence "
+                            "does not define",
+                            f + 1, s->segno[f]);
     }
     return MD_OK;
 }
@@ -95,7 +105,8 @@ static MdStatus own_grid(Seg *s, MdVolume *grid, MdError *err)
 {
     int n = s->im.frames, lo = 0;
     const double *o = s->g.iop;
-    double nrm[3] = {o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]};
+    double nrm[3] = {o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5],
+                     o[0] * o[4] - o[1] * o[3]};
     double zmin = INFINITY, zmax = -INFINITY, gap = INFINITY;
     for (int f = 0; f < n; f++) {
         double z = s->pos[f][0] * nrm[0] + s->pos[f][1] * nrm[1] + s->pos[f][2] * nrm[2];
@@ -112,7 +123,7 @@ static MdStatus own_grid(Seg *s, MdVolume *grid, MdError *err)
     int64_t dim[3] = {s->im.cols, s->im.rows, (int64_t)nz};
     md_volume_init(grid, MD_UINT8, 3, dim);
     MdGeom g = s->g;
-    g.pos = (const double(*)[3])&s->pos[lo];
+    g.pos = (const double(*)[3]) & s->pos[lo];
     g.npos = 1;
     g.dz = dz;
     return md_dcm_geometry(grid, &g, NULL, err);
@@ -124,17 +135,21 @@ static MdStatus check_aligned(const Seg *s, const MdVolume *grid, MdError *err)
     for (int i = 0; i < 3; i++)
         if (fabs(grid->direction[3 * i] - s->g.iop[i]) > ALIGN_TOL ||
             fabs(grid->direction[3 * i + 1] - s->g.iop[3 + i]) > ALIGN_TOL)
-            return md_error(err, MD_EUNSUPPORTED, "SEG orientation differs from the reference grid's; "
+            return md_error(err, MD_EUNSUPPORTED,
+                            "SEG orientation differs from the reference grid's; "
                             "resample the reference or the SEG first");
     if (fabs(grid->spacing[0] - s->g.ps[1]) > ALIGN_TOL * grid->spacing[0] ||
         fabs(grid->spacing[1] - s->g.ps[0]) > ALIGN_TOL * grid->spacing[1])
-        return md_error(err, MD_EUNSUPPORTED, "SEG pixel spacing %g x %g differs from the reference's "
-                        "%g x %g", s->g.ps[1], s->g.ps[0], grid->spacing[0], grid->spacing[1]);
+        return md_error(err, MD_EUNSUPPORTED,
+                        "SEG pixel spacing %g x %g differs from the reference's "
+                        "%g x %g",
+                        s->g.ps[1], s->g.ps[0], grid->spacing[0], grid->spacing[1]);
     return MD_OK;
 }
 
 /* Writes the frames into out (labels or masks). */
-static MdStatus place(Seg *s, const MdVolume *grid, int masks, MdVolume *out, MdSegInfo *info, MdError *err)
+static MdStatus place(Seg *s, const MdVolume *grid, int masks, MdVolume *out, MdSegInfo *info,
+                      MdError *err)
 {
     int64_t nx = grid->dim[0], ny = grid->dim[1], nz = grid->dim[2];
     size_t plane = (size_t)(nx * ny), nvox = plane * (size_t)nz;
@@ -146,11 +161,13 @@ static MdStatus place(Seg *s, const MdVolume *grid, int masks, MdVolume *out, Md
         st = md_geom_world_to_index(grid, s->pos[f], ijk, err);
         if (st != MD_OK) break;
         double k = nearbyint(ijk[2]), i0 = nearbyint(ijk[0]), j0 = nearbyint(ijk[1]);
-        if (fabs(ijk[2] - k) > SLICE_TOL || fabs(ijk[0] - i0) > SLICE_TOL || fabs(ijk[1] - j0) > SLICE_TOL ||
-            k < 0 || k >= (double)nz) {
-            st = md_error(err, MD_EFORMAT, "SEG frame %d (segment %d) falls at index (%.2f, %.2f, %.2f) of "
-                          "the %lldx%lldx%lld reference grid, not on one of its voxels", f + 1, s->segno[f],
-                          ijk[0] + 1, ijk[1] + 1, ijk[2] + 1, (long long)nx, (long long)ny, (long long)nz);
+        if (fabs(ijk[2] - k) > SLICE_TOL || fabs(ijk[0] - i0) > SLICE_TOL ||
+            fabs(ijk[1] - j0) > SLICE_TOL || k < 0 || k >= (double)nz) {
+            st = md_error(err, MD_EFORMAT,
+                          "SEG frame %d (segment %d) falls at index (%.2f, %.2f, %.2f) of "
+                          "the %lldx%lldx%lld reference grid, not on one of its voxels",
+                          f + 1, s->segno[f], ijk[0] + 1, ijk[1] + 1, ijk[2] + 1, (long long)nx,
+                          (long long)ny, (long long)nz);
             break;
         }
         int si = 0;
@@ -166,14 +183,16 @@ static MdStatus place(Seg *s, const MdVolume *grid, int masks, MdVolume *out, Md
                 size_t at = (size_t)k * plane + (size_t)(y * nx + x);
                 if (masks) {
                     if (out->dtype == MD_FLOAT32)
-                        ((float *)md_volume_data(out))[(size_t)si * nvox + at] = (float)(v / s->maxfrac);
+                        ((float *)md_volume_data(out))[(size_t)si * nvox + at] =
+                            (float)(v / s->maxfrac);
                     else
                         ((uint8_t *)md_volume_data(out))[(size_t)si * nvox + at] = 1;
                     continue;
                 }
                 if (info->fractional && v < s->maxfrac / 2) continue; /* labels: at least half */
                 int32_t *lab = (int32_t *)md_volume_data(out) + at;
-                if (*lab && *lab != s->segno[f] && hit[at] == 1) info->overlap_voxels++, hit[at] = 2;
+                if (*lab && *lab != s->segno[f] && hit[at] == 1)
+                    info->overlap_voxels++, hit[at] = 2;
                 if (!hit[at]) hit[at] = 1;
                 if (s->segno[f] > *lab) *lab = s->segno[f];
             }
@@ -189,27 +208,31 @@ static MdStatus overlap_meta(const MdSegInfo *info, MdMeta *meta, MdError *err)
     char labels[2048] = "";
     size_t k = 0;
     for (int i = 0; i < info->nsegments && k < sizeof labels; i++)
-        k += (size_t)snprintf(labels + k, sizeof labels - k, "%s%d=%s", i ? ";" : "", info->numbers[i],
-                              info->labels[i]);
+        k += (size_t)snprintf(labels + k, sizeof labels - k, "%s%d=%s", i ? ";" : "",
+                              info->numbers[i], info->labels[i]);
     MdStatus st = md_meta_set(meta, "segment_labels", labels);
-    if (st == MD_OK) st = md_meta_setf(meta, "overlap_voxels", "%lld", (long long)info->overlap_voxels);
+    if (st == MD_OK)
+        st = md_meta_setf(meta, "overlap_voxels", "%lld", (long long)info->overlap_voxels);
     return st == MD_OK ? MD_OK : md_error(err, st, "out of memory for metadata");
 }
 
-static MdStatus read_seg(const MdDcm *d, const MdVolume *ref, int masks, MdVolume *out, MdSegInfo *info,
-                         MdMeta *meta, MdError *err)
+static MdStatus read_seg(const MdDcm *d, const MdVolume *ref, int masks, MdVolume *out,
+                         MdSegInfo *info, MdMeta *meta, MdError *err)
 {
     Seg s;
     memset(&s, 0, sizeof s);
     s.d = d;
     char sop[68];
     MdStatus st = MD_OK;
-    if (strcmp(md_dcm_str(d, -1, TAG(0x0008, 0x0016), sop, sizeof sop), "1.2.840.10008.5.1.4.1.1.66.4"))
-        st = md_error(err, MD_EFORMAT, "not a DICOM SEG (SOPClassUID %s)", sop[0] ? sop : "missing");
+    if (strcmp(md_dcm_str(d, -1, TAG(0x0008, 0x0016), sop, sizeof sop),
+               "1.2.840.10008.5.1.4.1.1.66.4"))
+        st =
+            md_error(err, MD_EFORMAT, "not a DICOM SEG (SOPClassUID %s)", sop[0] ? sop : "missing");
     if (st == MD_OK) st = read_segments(d, info, err);
     if (st == MD_OK) st = md_dcm_image(d, &s.im, err);
     if (st == MD_OK && (s.im.samples != 1 || (s.im.bits_alloc != 1 && s.im.bits_alloc != 8)))
-        st = md_error(err, MD_EFORMAT, "SEG pixels must be 1 or 8 bits, one sample (got %d bits, %d samples)",
+        st = md_error(err, MD_EFORMAT,
+                      "SEG pixels must be 1 or 8 bits, one sample (got %d bits, %d samples)",
                       s.im.bits_alloc, s.im.samples);
     if (st == MD_OK) st = md_dcm_check_pixels(d, &s.im, err);
     info->frames = s.im.frames;
@@ -218,7 +241,8 @@ static MdStatus read_seg(const MdDcm *d, const MdVolume *ref, int masks, MdVolum
     if (st == MD_OK) st = read_frames(&s, info, err);
     size_t values, bytes;
     if (st == MD_OK) st = md_dcm_frame_size(&s.im, &values, &bytes, err);
-    if (st == MD_OK && !(s.px = malloc(bytes ? bytes : 1))) st = md_error(err, MD_ENOMEM, "out of memory");
+    if (st == MD_OK && !(s.px = malloc(bytes ? bytes : 1)))
+        st = md_error(err, MD_ENOMEM, "out of memory");
     if (st == MD_OK) st = md_dcm_decode(d, &s.im, s.px, err);
     MdVolume own;
     memset(&own, 0, sizeof own);
@@ -239,8 +263,8 @@ static MdStatus read_seg(const MdDcm *d, const MdVolume *ref, int masks, MdVolum
     return st;
 }
 
-MdStatus md_dicom_read_seg(const char *path, const MdVolume *ref, int masks, MdVolume *out, MdSegInfo *info,
-                           MdMeta *meta, MdError *err)
+MdStatus md_dicom_read_seg(const char *path, const MdVolume *ref, int masks, MdVolume *out,
+                           MdSegInfo *info, MdMeta *meta, MdError *err)
 {
     MdDcm d;
     uint8_t *buf;

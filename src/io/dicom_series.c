@@ -31,7 +31,8 @@ static MdStatus add_path(Paths *ps, const char *path, MdError *err)
         if (!p) return md_error(err, MD_ENOMEM, "out of memory listing files");
         ps->p = p, ps->cap = cap;
     }
-    if (!(ps->p[ps->n] = strdup(path))) return md_error(err, MD_ENOMEM, "out of memory listing files");
+    if (!(ps->p[ps->n] = strdup(path)))
+        return md_error(err, MD_ENOMEM, "out of memory listing files");
     ps->n++;
     return MD_OK;
 }
@@ -114,11 +115,15 @@ static int file_info(const MdDcm *d, MdDicomFile *f)
     if (!f->has_iop || !f->has_spacing) { /* enhanced multi-frame: shared functional groups */
         int32_t sh = md_dcm_item(d, md_dcm_find(d, -1, TAG(0x5200, 0x9229)), 0);
         if (sh >= 0 && !f->has_iop)
-            f->has_iop = md_dcm_numbers(d, md_dcm_find_in_first_item(d, sh, TAG(0x0020, 0x9116),
-                                                                     TAG(0x0020, 0x0037)), f->iop, 6) == 6;
+            f->has_iop =
+                md_dcm_numbers(
+                    d, md_dcm_find_in_first_item(d, sh, TAG(0x0020, 0x9116), TAG(0x0020, 0x0037)),
+                    f->iop, 6) == 6;
         if (sh >= 0 && !f->has_spacing)
-            f->has_spacing = md_dcm_numbers(d, md_dcm_find_in_first_item(d, sh, TAG(0x0028, 0x9110),
-                                                                         TAG(0x0028, 0x0030)), f->pixel_spacing, 2) == 2;
+            f->has_spacing =
+                md_dcm_numbers(
+                    d, md_dcm_find_in_first_item(d, sh, TAG(0x0028, 0x9110), TAG(0x0028, 0x0030)),
+                    f->pixel_spacing, 2) == 2;
     }
     f->mosaic = strstr(type, "MOSAIC") ? (int)md_dcm_num(d, -1, TAG(0x0019, 0x100A), 0) : 0;
     if (!f->series_uid[0]) snprintf(f->series_uid, sizeof f->series_uid, "(no SeriesInstanceUID)");
@@ -168,21 +173,26 @@ static void check_stack(MdDicomScan *scan, MdDicomSeries *s)
     if (n < 2) return;
     for (int k = 0; k < n; k++)
         if (!f[s->files[k]].has_ipp || !f[s->files[k]].has_iop) {
-            snprintf(s->problem, sizeof s->problem, "%s has no ImagePositionPatient/ImageOrientationPatient, "
-                     "so %d files cannot be ordered into a volume", f[s->files[k]].path, n);
+            snprintf(s->problem, sizeof s->problem,
+                     "%s has no ImagePositionPatient/ImageOrientationPatient, "
+                     "so %d files cannot be ordered into a volume",
+                     f[s->files[k]].path, n);
             return;
         }
     for (int k = 0; k < n; k++)
         if (f[s->files[k]].frames > 1 || f[s->files[k]].mosaic) {
-            snprintf(s->problem, sizeof s->problem, "the series has %d multi-frame or mosaic files; "
-                     "read them one at a time", n);
+            snprintf(s->problem, sizeof s->problem,
+                     "the series has %d multi-frame or mosaic files; "
+                     "read them one at a time",
+                     n);
             return;
         }
     double first = f[s->files[0]].pos, span = f[s->files[n - 1]].pos - first, mean = span / (n - 1);
     for (int k = 1; k < n; k++) {
         const MdDicomFile *a = &f[s->files[k - 1]], *b = &f[s->files[k]];
         if (b->pos - a->pos < DUP_TOL) {
-            snprintf(s->problem, sizeof s->problem, "%s and %s are at the same position along the "
+            snprintf(s->problem, sizeof s->problem,
+                     "%s and %s are at the same position along the "
                      "normal (%.4f mm): duplicate slices, or several acquisitions in one series",
                      a->path, b->path, a->pos);
             return;
@@ -190,7 +200,8 @@ static void check_stack(MdDicomScan *scan, MdDicomSeries *s)
     }
     double tol = fmax(0.01, 0.01 * mean); /* mm: rounding of written positions */
     int uneven = 0;
-    for (int k = 1; k < n; k++) uneven |= fabs(f[s->files[k]].pos - f[s->files[k - 1]].pos - mean) > tol;
+    for (int k = 1; k < n; k++)
+        uneven |= fabs(f[s->files[k]].pos - f[s->files[k - 1]].pos - mean) > tol;
     if (uneven) {
         size_t k0 = (size_t)snprintf(s->nonuniform, sizeof s->nonuniform,
                                      "slice spacing is not uniform (gaps:");
@@ -227,7 +238,8 @@ static MdStatus group(MdDicomScan *scan, MdError *err)
     for (size_t i = 0; i < nf; i++) {
         gid[i] = -1;
         for (size_t g = 0; g < scan->nseries && gid[i] < 0; g++)
-            if (same_group(&scan->files[scan->series[g].files[0]], &scan->files[i])) gid[i] = (int)g;
+            if (same_group(&scan->files[scan->series[g].files[0]], &scan->files[i]))
+                gid[i] = (int)g;
         if (gid[i] < 0) {
             MdDicomSeries *s = &scan->series[scan->nseries];
             s->files = malloc(nf * sizeof *s->files);
@@ -274,7 +286,8 @@ static MdStatus group(MdDicomScan *scan, MdError *err)
     }
     for (size_t g = 0; g < scan->nseries; g++) {
         int n = 0;
-        for (size_t h = 0; h < scan->nseries; h++) n += !strcmp(scan->series[h].uid, scan->series[g].uid);
+        for (size_t h = 0; h < scan->nseries; h++)
+            n += !strcmp(scan->series[h].uid, scan->series[g].uid);
         scan->series[g].nsplit = n;
     }
     return MD_OK;
@@ -320,8 +333,9 @@ static MdStatus scan_paths(Paths *ps, int single, int recursive, MdDicomScan *sc
     for (size_t i = 0; i < ps->n; i++) free(ps->p[i]);
     free(ps->p);
     if (st == MD_OK && scan->nfiles == 0)
-        st = md_error(err, MD_EFORMAT, "no DICOM image found (%zu files looked at%s)", scan->skipped,
-                      recursive ? "" : "; sub-folders are scanned with recursive=true");
+        st =
+            md_error(err, MD_EFORMAT, "no DICOM image found (%zu files looked at%s)", scan->skipped,
+                     recursive ? "" : "; sub-folders are scanned with recursive=true");
     if (st == MD_OK) st = group(scan, err);
     return st;
 }

@@ -2,8 +2,8 @@
  * (element walker, image module, pixel decoding of every transfer syntax
  * the header names) and, written to a file, read as a file, a folder and a
  * SEG. A read may fail; it must not crash, hang or leak.
- * Build: clang ... -fsanitize=fuzzer,address,undefined tests/fuzz/fuzz_dicom.c src/core/*.c src/io/*.c
- * (as the Makefile's fuzz target builds fuzz_read.c). */
+ * Build: clang ... -fsanitize=fuzzer,address,undefined tests/fuzz/fuzz_dicom.c src/core/*.c
+ * src/io/*.c (as the Makefile's fuzz target builds fuzz_read.c). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,14 +49,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             MdMeta meta;
             md_meta_init(&meta);
             MdError err;
-            if (md_dicom_read_ex(targets[t], &opts, &v, &meta, &err) == MD_OK) (void)md_volume_count(&v);
+            if (md_dicom_read_ex(targets[t], &opts, &v, &meta, &err) == MD_OK)
+                (void)md_volume_count(&v);
             md_volume_release(&v);
             md_meta_free(&meta);
         }
         MdVolume s = {0};
         MdSegInfo info;
         MdError err;
-        if (md_dicom_read_seg(path, NULL, 0, &s, &info, NULL, &err) == MD_OK) (void)md_volume_count(&s);
+        if (md_dicom_read_seg(path, NULL, 0, &s, &info, NULL, &err) == MD_OK)
+            (void)md_volume_count(&s);
         md_volume_release(&s);
         unlink(path);
     }
