@@ -324,25 +324,6 @@ static int64_t acc_row(const MdPatchMerger *m, int64_t y, int64_t z)
     return slot * m->plane + (g->ndim == 3 ? y * g->size[0] : 0);
 }
 
-/* Rows of accumulators lie a volume row apart: too far for the hardware
- * prefetcher, so the row a few iterations ahead is requested by hand
- * (first channel and weights), which halves the time of a merge. */
-enum { PREFETCH_ROWS = 4 };
-
-static void prefetch_row(const MdPatchMerger *m, const RowJob *j, size_t r, size_t n, size_t es,
-                         size_t wes)
-{
-    const MdPatchGrid *g = &m->grid;
-    int64_t ky = (int64_t)(r % (size_t)g->patch[1]), kz = (int64_t)(r / (size_t)g->patch[1]);
-    int64_t off = acc_row(m, j->start[1] + ky, j->start[2] + kz);
-    if (off < 0) return;
-    off += j->start[0] + j->x0;
-    const char *a = (const char *)m->acc->data + (size_t)off * es;
-    const char *w = (const char *)m->wsum->data + (size_t)off * wes;
-    for (size_t b = 0; b < n * es; b += 64) __builtin_prefetch(a + b, 1, 3);
-    for (size_t b = 0; b < n * wes; b += 64) __builtin_prefetch(w + b, 1, 3);
-}
-
 static MdStatus add_rows(MdPatchMerger *m, const RowJob *j, const MdVolume *patch, MdError *err)
 {
     const MdPatchGrid *g = &m->grid;
@@ -360,7 +341,6 @@ static MdStatus add_rows(MdPatchMerger *m, const RowJob *j, const MdVolume *patc
             if (!scratch || __atomic_load_n(&cancelled, __ATOMIC_RELAXED)) continue;
             if ((r & 255) == 0 && md_cancel_requested()) __atomic_store_n(&cancelled, 1, __ATOMIC_RELAXED);
             int64_t ky = (int64_t)(r % (size_t)g->patch[1]), kz = (int64_t)(r / (size_t)g->patch[1]);
-            if (r + PREFETCH_ROWS < j->rows) prefetch_row(m, j, r + PREFETCH_ROWS, n, es, wes);
             int64_t off = acc_row(m, j->start[1] + ky, j->start[2] + kz);
             if (off < 0) continue;
             off += j->start[0] + j->x0;
