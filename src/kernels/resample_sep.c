@@ -537,17 +537,21 @@ static MdStatus run_block(Engine *e, MdError *err)
 
 /* ---- nearest: a gather of whole elements ------------------------------- */
 
-/* Copies element si of src (or the fill bytes when si < 0) to element di. */
+/* dst[x] = src[tap[x]], or the fill bytes where tap[x] < 0 or src is
+ * NULL; without any fill tap (anyfill 0) a plain gather. */
 #define GATHER(ctype)                                                                 \
     do {                                                                              \
         const ctype *sp = (const ctype *)src;                                         \
         ctype *dp = (ctype *)dst, fv;                                                 \
         memcpy(&fv, fillb, sizeof fv);                                                \
-        for (int64_t x = 0; x < n; x++) dp[x] = tap[x] < 0 || !sp ? fv : sp[tap[x]]; \
+        if (sp && !anyfill)                                                           \
+            for (int64_t x = 0; x < n; x++) dp[x] = sp[tap[x]];                       \
+        else                                                                          \
+            for (int64_t x = 0; x < n; x++) dp[x] = tap[x] < 0 || !sp ? fv : sp[tap[x]]; \
     } while (0)
 
 static void gather_row(const void *src, void *dst, const int64_t *tap, int64_t n, size_t es,
-                       const unsigned char *fillb)
+                       const unsigned char *fillb, int anyfill)
 {
     switch (es) {
     case 1: GATHER(uint8_t); break;
@@ -565,8 +569,12 @@ static MdStatus run_nearest(Engine *e, MdError *err)
     md_store(fillb, e->out->dtype, 0, md_saturate(e->s->fill, e->out->dtype));
     /* the x taps with whole-sample fills folded in */
     int64_t *tx = malloc((size_t)e->onx * sizeof *tx);
+    int anyfill = 0;
     if (!tx) return md_error(err, MD_ENOMEM, "out of memory for a resampling plan");
-    for (int64_t x = 0; x < e->onx; x++) tx[x] = e->ax[0].fillout[x] ? -1 : e->ax[0].tap[x];
+    for (int64_t x = 0; x < e->onx; x++) {
+        tx[x] = e->ax[0].fillout[x] ? -1 : e->ax[0].tap[x];
+        anyfill |= tx[x] < 0;
+    }
     const int64_t rows = e->frames * e->onz * e->ony;
     const char *in = md_volume_data(e->in);
     char *out = md_volume_data(e->out);
@@ -583,7 +591,7 @@ static MdStatus run_nearest(Engine *e, MdError *err)
         int64_t ty = e->ax[1].fillout[oy] ? -1 : e->ax[1].tap[oy];
         int64_t tz = e->ax[2].fillout[oz] ? -1 : e->ax[2].tap[oz];
         const char *src = ty < 0 || tz < 0 ? NULL : in + (size_t)(((f * e->nz + tz) * e->ny + ty) * e->nx) * es;
-        gather_row(src, out + (size_t)r * (size_t)e->onx * es, tx, e->onx, es, fillb);
+        gather_row(src, out + (size_t)r * (size_t)e->onx * es, tx, e->onx, es, fillb, anyfill);
     }
     free(tx);
     if (cancelled) return md_error(err, MD_ECANCELLED, "resampling cancelled");
