@@ -270,6 +270,9 @@ describe("v:resample", function()
     for i = 1, 3 do assert.near(a[i], b[i], 1e-9) end -- same centre
     local o = v:resample{spacing={1, 1.6, 2}, align="origin"}
     for i = 1, 3 do assert.equal(v.origin[i], o.origin[i]) end
+    -- a single slice made coarser stays one slice
+    local one = vol.new{shape={8, 8, 1}, spacing={1, 1, 1}}:resample{spacing={2, 2, 5}}
+    assert.same({4, 4, 1}, one.shape)
   end)
 
   it("samples world positions on oblique grids (spacing, shape, reference)", function()

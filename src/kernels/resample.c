@@ -79,7 +79,8 @@ MdStatus md_resample_plan_spacing(const MdVolume *in, const double spacing[3], i
         if (!(spacing[a] > 0) || !isfinite(spacing[a]))
             return md_error(err, MD_EINVAL, "spacing must be > 0 (got %g on axis %d)", spacing[a], a + 1);
         int64_t n = in->dim[a], m = 1;
-        MdStatus st = checked_size((double)n * (in->spacing[a] / spacing[a]), a, "spacing", &m, err);
+        /* a thin axis made coarser keeps one voxel rather than none */
+        MdStatus st = checked_size(fmax(1, (double)n * (in->spacing[a] / spacing[a])), a, "spacing", &m, err);
         if (st != MD_OK) return st;
         d[a] = m;
         map->scale[a] = spacing[a] / in->spacing[a];
