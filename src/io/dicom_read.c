@@ -259,68 +259,82 @@ static MdStatus stack_slice(const char *path, const MdDcmImage *im0, MdVolume *v
     return st;
 }
 
-static MdStatus read_stack(const MdDicomScan *scan, const MdDicomSeries *s, const MdDicomOpts *opts,
-                           MdVolume *out, MdMeta *meta, MdError *err)
+/* Decodes every file of s into its slice of out, on all threads: files
+ * are independent, each thread reads whole files into its own reused buffer
+ * (dynamic schedule: sizes and codecs vary). The first failure in slice
+ * order is reported, naming its file. */
+static MdStatus decode_stack(const MdDicomScan *scan, const MdDicomSeries *s,
+                             const MdDcmImage *im0, MdVolume *out, MdRescale *rs, MdError *err)
 {
     int n = s->nfiles;
-    const MdDicomFile *f0 = &scan->files[s->files[0]];
-    MdDcm d;
-    uint8_t *buf;
-    MdDcmImage im0;
-    MdStatus st = md_dcm_load(f0->path, 0, &d, &buf, err);
-    if (st != MD_OK) {
-        md_error_prefix(err, f0->path);
-        return st;
-    }
-    st = md_dcm_image(&d, &im0, err);
-    if (st == MD_OK && im0.samples != 1)
-        st = md_error(err, MD_EUNSUPPORTED, "a series of colour images is not stacked");
-    if (st == MD_OK && meta) st = md_dcm_fill_meta(&d, meta, err);
-    MdGeom g = {0};
-    file_geom(&d, &g, 1);
-    md_dcm_free(&d);
-    free(buf);
-    if (st != MD_OK) {
-        md_error_prefix(err, f0->path);
-        return st;
-    }
-    int64_t dim[3] = {im0.cols, im0.rows, n};
-    md_volume_init(out, md_dcm_stored_dtype(&im0), 3, dim);
-    st = md_volume_alloc(out, 0, 0, err);
-    MdRescale *rs = malloc((size_t)n * sizeof *rs);
     MdError *errs = malloc((size_t)n * sizeof *errs);
-    MdStatus *sts = malloc((size_t)n * sizeof *sts);
-    double(*pos)[3] = malloc((size_t)n * sizeof *pos);
-    if (st == MD_OK && (!rs || !errs || !sts || !pos))
-        st = md_error(err, MD_ENOMEM, "out of memory");
+    MdStatus *sts = malloc((size_t)n * sizeof *sts), st = MD_OK;
+    if (!errs || !sts) st = md_error(err, MD_ENOMEM, "out of memory");
     if (st == MD_OK) {
-        /* files are independent: each thread reads and decodes whole files
-         * (dynamic: file sizes and codecs vary) into its own reused buffer */
 #pragma omp parallel num_threads(md_threads()) if (n > 2)
         {
             uint8_t *fbuf = NULL;
             size_t fcap = 0;
 #pragma omp for schedule(dynamic, 1)
-            for (int k = 0; k < n; k++) {
+            for (int k = 0; k < n; k++)
                 sts[k] = md_cancel_requested()
                              ? MD_ECANCELLED
-                             : stack_slice(scan->files[s->files[k]].path, &im0, out, (size_t)k,
+                             : stack_slice(scan->files[s->files[k]].path, im0, out, (size_t)k,
                                            &rs[k], &fbuf, &fcap, &errs[k]);
-                memcpy(pos[k], scan->files[s->files[k]].ipp, sizeof pos[k]);
-            }
             free(fbuf);
         }
-        for (int k = 0; k < n && st == MD_OK; k++)
-            if (sts[k] != MD_OK) {
-                st = sts[k];
-                if (st == MD_ECANCELLED) {
-                    md_error(err, st, "interrupted");
-                } else {
-                    *err = errs[k];
-                    md_error_prefix(err, scan->files[s->files[k]].path);
-                }
-            }
     }
+    for (int k = 0; k < n && st == MD_OK; k++) {
+        if (sts[k] == MD_OK) continue;
+        st = sts[k];
+        if (st == MD_ECANCELLED) {
+            md_error(err, st, "interrupted");
+        } else {
+            *err = errs[k];
+            md_error_prefix(err, scan->files[s->files[k]].path);
+        }
+    }
+    free(errs), free(sts);
+    return st;
+}
+
+/* The first file's image module, metadata and geometry attributes. */
+static MdStatus stack_header(const char *path, MdDcmImage *im0, MdGeom *g, MdMeta *meta,
+                             MdError *err)
+{
+    MdDcm d;
+    uint8_t *buf;
+    MdStatus st = md_dcm_load(path, 0, &d, &buf, err);
+    if (st == MD_OK) {
+        st = md_dcm_image(&d, im0, err);
+        if (st == MD_OK && im0->samples != 1)
+            st = md_error(err, MD_EUNSUPPORTED, "a series of colour images is not stacked");
+        if (st == MD_OK && meta) st = md_dcm_fill_meta(&d, meta, err);
+        file_geom(&d, g, 1);
+        md_dcm_free(&d);
+        free(buf);
+    }
+    if (st != MD_OK) md_error_prefix(err, path);
+    return st;
+}
+
+static MdStatus read_stack(const MdDicomScan *scan, const MdDicomSeries *s, const MdDicomOpts *opts,
+                           MdVolume *out, MdMeta *meta, MdError *err)
+{
+    int n = s->nfiles;
+    MdDcmImage im0;
+    MdGeom g = {0};
+    MdStatus st = stack_header(scan->files[s->files[0]].path, &im0, &g, meta, err);
+    if (st != MD_OK) return st;
+    int64_t dim[3] = {im0.cols, im0.rows, n};
+    md_volume_init(out, md_dcm_stored_dtype(&im0), 3, dim);
+    st = md_volume_alloc(out, 0, 0, err);
+    MdRescale *rs = malloc((size_t)n * sizeof *rs);
+    double(*pos)[3] = malloc((size_t)n * sizeof *pos);
+    if (st == MD_OK && (!rs || !pos)) st = md_error(err, MD_ENOMEM, "out of memory");
+    if (st == MD_OK) st = decode_stack(scan, s, &im0, out, rs, err);
+    for (int k = 0; st == MD_OK && k < n; k++)
+        memcpy(pos[k], scan->files[s->files[k]].ipp, sizeof pos[k]);
     g.pos = (const double(*)[3])pos;
     g.npos = n;
     g.nonuniform = s->nonuniform[0] != 0;
@@ -328,7 +342,7 @@ static MdStatus read_stack(const MdDicomScan *scan, const MdDicomSeries *s, cons
     if (st == MD_OK && !opts->raw) st = md_dcm_convert(out, rs, opts, meta, err);
     if (st == MD_OK && meta) st = md_meta_setf(meta, "dicom_files", "%d", n);
     if (st == MD_OK && meta && s->nonuniform[0]) st = md_meta_set(meta, "warning", s->nonuniform);
-    free(rs), free(errs), free(sts), free(pos);
+    free(rs), free(pos);
     return st;
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../core/ctx.h"
 #include "dicom.h"
 #include "dicom_parse.h"
 
@@ -225,65 +226,72 @@ static void check_stack(MdDicomScan *scan, MdDicomSeries *s)
     }
 }
 
-/* Groups scan->files into series (first-seen order), then sorts each. */
+/* Names, orders and checks group g (its files already listed). */
+static void finish_group(MdDicomScan *scan, size_t g)
+{
+    MdDicomSeries *s = &scan->series[g];
+    const MdDicomFile *f0 = &scan->files[s->files[0]];
+    int part = 1;
+    for (size_t h = 0; h < g; h++)
+        if (!strcmp(scan->series[h].uid, f0->series_uid)) part++;
+    snprintf(s->uid, sizeof s->uid, "%s", f0->series_uid);
+    if (part == 1)
+        snprintf(s->id, sizeof s->id, "%s", f0->series_uid);
+    else
+        snprintf(s->id, sizeof s->id, "%s#%d", f0->series_uid, part);
+    memcpy(s->iop, f0->iop, sizeof s->iop);
+    if (!f0->has_iop) memcpy(s->iop, (double[6]){1, 0, 0, 0, 1, 0}, sizeof s->iop);
+    double nrm[3];
+    cross(s->iop, s->iop + 3, nrm);
+    for (int k = 0; k < s->nfiles; k++) {
+        MdDicomFile *f = &scan->files[s->files[k]];
+        f->pos = f->has_ipp ? f->ipp[0] * nrm[0] + f->ipp[1] * nrm[1] + f->ipp[2] * nrm[2] : 0;
+    }
+    g_files = scan->files;
+    qsort(s->files, (size_t)s->nfiles, sizeof *s->files, cmp_pos);
+    f0 = &scan->files[s->files[0]];
+    s->dim[0] = f0->cols;
+    s->dim[1] = f0->rows;
+    s->dim[2] = s->nfiles == 1 ? f0->frames : s->nfiles;
+    if (s->nfiles == 1 && f0->mosaic > 0) { /* the tiles, as the read gives them */
+        int grid = (int)ceil(sqrt((double)f0->mosaic));
+        s->dim[0] = f0->cols / grid, s->dim[1] = f0->rows / grid, s->dim[2] = f0->mosaic;
+    }
+    orientation_code(s->iop, s->orientation);
+    check_stack(scan, s);
+}
+
+/* Groups scan->files into series (first-seen order), then orders each.
+ * The group of the previous file is tried first: files of one series sit
+ * together, so a tree of thousands of series groups in near-linear time. */
 static MdStatus group(MdDicomScan *scan, MdError *err)
 {
-    size_t nf = scan->nfiles;
-    int *gid = malloc((nf ? nf : 1) * sizeof *gid);
+    size_t nf = scan->nfiles, ng = 0;
+    int *gid = malloc((nf ? nf : 1) * sizeof *gid), *first = malloc((nf ? nf : 1) * sizeof *first);
     scan->series = calloc(nf ? nf : 1, sizeof *scan->series);
-    if (!gid || !scan->series) {
-        free(gid);
-        return md_error(err, MD_ENOMEM, "out of memory grouping files");
-    }
-    for (size_t i = 0; i < nf; i++) {
+    MdStatus st = MD_OK;
+    if (!gid || !first || !scan->series) st = md_error(err, MD_ENOMEM, "out of memory grouping files");
+    for (size_t i = 0; st == MD_OK && i < nf; i++) {
         gid[i] = -1;
-        for (size_t g = 0; g < scan->nseries && gid[i] < 0; g++)
-            if (same_group(&scan->files[scan->series[g].files[0]], &scan->files[i]))
-                gid[i] = (int)g;
-        if (gid[i] < 0) {
-            MdDicomSeries *s = &scan->series[scan->nseries];
-            s->files = malloc(nf * sizeof *s->files);
-            if (!s->files) {
-                free(gid);
-                return md_error(err, MD_ENOMEM, "out of memory grouping files");
-            }
-            gid[i] = (int)scan->nseries++;
-        }
+        if (i > 0 && same_group(&scan->files[first[gid[i - 1]]], &scan->files[i])) gid[i] = gid[i - 1];
+        for (size_t g = 0; g < ng && gid[i] < 0; g++)
+            if (same_group(&scan->files[first[g]], &scan->files[i])) gid[i] = (int)g;
+        if (gid[i] < 0) first[ng] = (int)i, gid[i] = (int)ng++;
+        scan->series[gid[i]].nfiles++;
+    }
+    for (size_t g = 0; st == MD_OK && g < ng; g++) {
+        scan->series[g].files = malloc((size_t)scan->series[g].nfiles * sizeof(int));
+        if (!scan->series[g].files) st = md_error(err, MD_ENOMEM, "out of memory grouping files");
+        scan->series[g].nfiles = 0;
+        scan->nseries = g + 1;
+    }
+    for (size_t i = 0; st == MD_OK && i < nf; i++) {
         MdDicomSeries *s = &scan->series[gid[i]];
         s->files[s->nfiles++] = (int)i;
     }
-    free(gid);
-    for (size_t g = 0; g < scan->nseries; g++) {
-        MdDicomSeries *s = &scan->series[g];
-        const MdDicomFile *f0 = &scan->files[s->files[0]];
-        int part = 1;
-        for (size_t h = 0; h < g; h++)
-            if (!strcmp(scan->series[h].uid, f0->series_uid)) part++;
-        snprintf(s->uid, sizeof s->uid, "%s", f0->series_uid);
-        if (part == 1)
-            snprintf(s->id, sizeof s->id, "%s", f0->series_uid);
-        else
-            snprintf(s->id, sizeof s->id, "%s#%d", f0->series_uid, part);
-        memcpy(s->iop, f0->iop, sizeof s->iop);
-        if (!f0->has_iop) memcpy(s->iop, (double[6]){1, 0, 0, 0, 1, 0}, sizeof s->iop);
-        double nrm[3];
-        cross(s->iop, s->iop + 3, nrm);
-        for (int k = 0; k < s->nfiles; k++) {
-            MdDicomFile *f = &scan->files[s->files[k]];
-            f->pos = f->has_ipp ? f->ipp[0] * nrm[0] + f->ipp[1] * nrm[1] + f->ipp[2] * nrm[2] : 0;
-        }
-        g_files = scan->files;
-        qsort(s->files, (size_t)s->nfiles, sizeof *s->files, cmp_pos);
-        s->dim[0] = f0->cols;
-        s->dim[1] = f0->rows;
-        s->dim[2] = s->nfiles == 1 ? f0->frames : s->nfiles;
-        if (s->nfiles == 1 && f0->mosaic > 0) { /* the tiles, as the read gives them */
-            int grid = (int)ceil(sqrt((double)f0->mosaic));
-            s->dim[0] = f0->cols / grid, s->dim[1] = f0->rows / grid, s->dim[2] = f0->mosaic;
-        }
-        orientation_code(s->iop, s->orientation);
-        check_stack(scan, s);
-    }
+    free(gid), free(first);
+    if (st != MD_OK) return st;
+    for (size_t g = 0; g < scan->nseries; g++) finish_group(scan, g);
     for (size_t g = 0; g < scan->nseries; g++) {
         int n = 0;
         for (size_t h = 0; h < scan->nseries; h++)
@@ -294,33 +302,55 @@ static MdStatus group(MdDicomScan *scan, MdError *err)
 }
 
 /* Reads the headers of paths into scan->files. */
+/* Reads one header into f; 0 when the file is not a DICOM image. */
+static int read_one(const char *path, MdDicomFile *f, uint8_t **buf, size_t *cap, MdError *err)
+{
+    MdDcm d;
+    if (md_dcm_load_into(path, 1, &d, buf, cap, err) != MD_OK) return 0;
+    int ok = file_info(&d, f);
+    md_dcm_free(&d);
+    if (!ok) md_error(err, MD_EFORMAT, "the file holds no image (no Pixel Data)");
+    return ok;
+}
+
+/* Reads the headers of paths into scan->files (on all threads: a study tree
+ * may hold many thousand files), keeping file order; a folder scan skips
+ * what is not a DICOM image, a single file must be one. */
 static MdStatus read_headers(MdDicomScan *scan, char **paths, size_t n, int single, MdError *err)
 {
     scan->files = calloc(n ? n : 1, sizeof *scan->files);
-    if (!scan->files) return md_error(err, MD_ENOMEM, "out of memory scanning files");
-    for (size_t i = 0; i < n; i++) {
-        MdDcm d;
-        uint8_t *buf;
+    char *ok = calloc(n ? n : 1, 1);
+    if (!scan->files || !ok) {
+        free(ok);
+        return md_error(err, MD_ENOMEM, "out of memory scanning files");
+    }
+    if (single) {
+        uint8_t *buf = NULL;
+        size_t cap = 0;
+        ok[0] = (char)read_one(paths[0], &scan->files[0], &buf, &cap, err);
+        free(buf);
+    }
+#pragma omp parallel num_threads(md_threads()) if (n > 16 && !single)
+    {
+        uint8_t *buf = NULL;
+        size_t cap = 0;
         MdError e2;
-        MdStatus st = md_dcm_load(paths[i], 1, &d, &buf, single ? err : &e2);
-        if (st != MD_OK) {
-            if (single) return st;
+#pragma omp for schedule(dynamic, 16)
+        for (size_t i = 0; i < (single ? 0 : n); i++)
+            ok[i] = (char)read_one(paths[i], &scan->files[i], &buf, &cap, &e2);
+        free(buf);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!ok[i]) {
             scan->skipped++; /* not DICOM, or damaged: a folder scan lists what it can read */
             continue;
         }
-        MdDicomFile *f = &scan->files[scan->nfiles];
-        int ok = file_info(&d, f);
-        md_dcm_free(&d);
-        free(buf);
-        if (!ok) {
-            if (single) return md_error(err, MD_EFORMAT, "the file holds no image (no Pixel Data)");
-            scan->skipped++;
-            continue;
-        }
-        f->path = paths[i];
+        scan->files[scan->nfiles] = scan->files[i];
+        scan->files[scan->nfiles++].path = paths[i];
         paths[i] = NULL;
-        scan->nfiles++;
     }
+    free(ok);
+    if (single && scan->nfiles == 0) return MD_EFORMAT; /* err holds read_one's message */
     return MD_OK;
 }
 
