@@ -8,6 +8,7 @@
 
 #include "../core/meta.h"
 #include "../core/volume.h"
+#include "dicom_pixels.h"
 #include "formats.h"
 
 typedef struct MdDicomOpts {
@@ -19,6 +20,13 @@ typedef struct MdDicomOpts {
     int allow_nonuniform; /* stack a series with uneven gaps (spacing = first gap, as ITK) */
 } MdDicomOpts;
 
+/* Rescale parameters of one slice (see dicom_image.h). */
+typedef struct MdRescale {
+    double slope, inter;
+    double pad_lo, pad_hi; /* PixelPaddingValue (and RangeLimit), stored units */
+    int has_pad, is_ct;
+} MdRescale;
+
 /* What a folder scan keeps of one file. */
 typedef struct MdDicomFile {
     char *path; /* new */
@@ -28,6 +36,10 @@ typedef struct MdDicomFile {
     int rows, cols, frames, instance;
     int mosaic; /* Siemens mosaic: number of tiles (0 when not a mosaic) */
     double pos; /* ImagePositionPatient along the slice normal */
+    MdDcmImage im;        /* image pixel module */
+    MdRescale rescale;    /* of its first frame */
+    int direct;           /* uncompressed: pixels read straight from pixel_off */
+    size_t pixel_off, pixel_len;
 } MdDicomFile;
 
 /* One stackable group: files of one SeriesInstanceUID with one orientation

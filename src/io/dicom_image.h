@@ -9,12 +9,6 @@
 #include "dicom.h"
 #include "dicom_pixels.h"
 
-typedef struct MdRescale {
-    double slope, inter;
-    double pad_lo, pad_hi; /* PixelPaddingValue (and RangeLimit), stored units */
-    int has_pad, is_ct;
-} MdRescale;
-
 typedef struct MdGeom {
     double iop[6];
     double ps[2];           /* PixelSpacing: row spacing, column spacing */

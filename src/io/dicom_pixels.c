@@ -448,30 +448,37 @@ MdStatus md_dcm_decode(const MdDcm *d, const MdDcmImage *im, void *dst, MdError 
     return st;
 }
 
-MdStatus md_dcm_read_native(const char *path, const MdDcm *d, const MdDcmImage *im, void *dst,
-                            MdError *err)
+int md_dcm_direct(const MdDcm *d, const MdDcmImage *im, size_t *off, size_t *len)
 {
     const MdDcmElem *e = &d->el[d->pixel];
     if (!d->complete || d->deflated || e->len == MD_DCM_UNDEF || im->samples != 1 ||
         im->bits_alloc == 1 || (e->big && im->bits_alloc > 8))
-        return MD_EUNSUPPORTED;
+        return 0;
+    *off = e->off;
+    *len = e->len;
+    return 1;
+}
+
+MdStatus md_dcm_read_direct(const char *path, size_t off, size_t len, const MdDcmImage *im,
+                            void *dst, MdError *err)
+{
     size_t values, bytes;
     MdStatus st = md_dcm_frame_size(im, &values, &bytes, err);
     if (st != MD_OK) return st;
-    if (e->len < bytes)
+    if (len < bytes)
         return md_error(err, MD_EFORMAT,
-                        "Pixel Data has %u bytes, Rows x Columns x Frames x "
+                        "Pixel Data has %zu bytes, Rows x Columns x Frames x "
                         "Samples x BitsAllocated needs %zu (%d x %d x %d x %d x %d bits)",
-                        e->len, bytes, im->rows, im->cols, im->frames, im->samples, im->bits_alloc);
+                        len, bytes, im->rows, im->cols, im->frames, im->samples, im->bits_alloc);
     int fd = open(path, O_RDONLY);
     if (fd < 0) return md_error(err, MD_EIO, "cannot open");
-    size_t got = md_pread_full(fd, dst, bytes, (off_t)e->off);
+    size_t got = md_pread_full(fd, dst, bytes, (off_t)off);
     close(fd);
     if (got != bytes)
         return md_error(err, MD_EFORMAT,
-                        "Pixel Data is truncated: the element announces %u "
-                        "bytes, the file holds %zu",
-                        e->len, got);
+                        "Pixel Data is truncated: the element announces %zu bytes, the file "
+                        "holds %zu",
+                        len, got);
     fix_bits(dst, values * (size_t)im->frames, im);
     return MD_OK;
 }

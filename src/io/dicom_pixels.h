@@ -38,12 +38,14 @@ MdStatus md_dcm_check_pixels(const MdDcm *d, const MdDcmImage *im, MdError *err)
  * with BitsStored masking and sign extension applied. */
 MdStatus md_dcm_decode(const MdDcm *d, const MdDcmImage *im, void *dst, MdError *err) MD_MUST_CHECK;
 
-/* Uncompressed pixel data read from the file at path straight into dst,
- * for a header-only parse d of it (one copy, no file buffer). Returns
- * MD_EUNSUPPORTED without a message when the data needs md_dcm_decode
- * (compressed, swapped, packed, colour, or the header was not complete). */
-MdStatus md_dcm_read_native(const char *path, const MdDcm *d, const MdDcmImage *im, void *dst,
-                            MdError *err) MD_MUST_CHECK;
+/* 1 when the pixel data of the header-only parse d can be read straight
+ * from the file into a slice (uncompressed, not swapped, not packed, one
+ * sample, header complete); sets *off and *len of the Pixel Data value. */
+int md_dcm_direct(const MdDcm *d, const MdDcmImage *im, size_t *off, size_t *len);
+/* Reads that value of the file at path into dst (one copy, no file buffer),
+ * with BitsStored masking and sign extension. */
+MdStatus md_dcm_read_direct(const char *path, size_t off, size_t len, const MdDcmImage *im,
+                            void *dst, MdError *err) MD_MUST_CHECK;
 
 /* Name of a transfer syntax UID ("JPEG Lossless, SV1", ...), or the UID itself. */
 const char *md_dcm_ts_name(const char *uid);

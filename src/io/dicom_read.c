@@ -227,34 +227,41 @@ static MdStatus read_single(const char *path, const MdDicomOpts *opts, MdVolume 
     return st;
 }
 
-/* Decodes file k of a stack into slice k of v; checks it matches slice 0.
- * Uncompressed data goes from the file straight into the slice; *buf
- * (*cap bytes) is the calling thread's reused file buffer. */
-static MdStatus stack_slice(const char *path, const MdDcmImage *im0, MdVolume *v, size_t k,
+/* Decodes file f of a stack into slice k of v; checks it matches slice 0.
+ * Uncompressed data goes from the file straight into the slice at the
+ * offset the scan found (no second parse); anything else is read whole into
+ * *buf (*cap bytes, the calling thread's reused buffer) and decoded. */
+static MdStatus stack_slice(const MdDicomFile *f, const MdDcmImage *im0, MdVolume *v, size_t k,
                             MdRescale *r, uint8_t **buf, size_t *cap, MdError *err)
 {
-    MdDcm d;
-    MdDcmImage im;
-    MdStatus st = md_dcm_load_into(path, 1, &d, buf, cap, err);
-    if (st != MD_OK) return st;
-    st = md_dcm_image(&d, &im, err);
-    if (st == MD_OK && (im.rows != im0->rows || im.cols != im0->cols || im.frames != 1 ||
-                        im.samples != 1 || md_dcm_stored_dtype(&im) != md_dcm_stored_dtype(im0)))
-        st = md_error(err, MD_EFORMAT,
-                      "pixel format differs from the first slice (%dx%d %s, first "
-                      "slice %dx%d %s)",
-                      im.cols, im.rows, md_dtype_name(md_dcm_stored_dtype(&im)), im0->cols,
-                      im0->rows, md_dtype_name(md_dcm_stored_dtype(im0)));
-    char *dst =
-        (char *)md_volume_data(v) + k * (size_t)(v->dim[0] * v->dim[1]) * md_dtype_size(v->dtype);
-    if (st == MD_OK) st = md_dcm_read_native(path, &d, &im, dst, err);
-    if (st == MD_EUNSUPPORTED) { /* compressed, swapped...: the whole file, then decode */
-        md_dcm_free(&d);
-        st = md_dcm_load_into(path, 0, &d, buf, cap, err);
-        if (st != MD_OK) return st;
-        st = md_dcm_decode(&d, &im, dst, err);
+    const MdDcmImage *im = &f->im;
+    if (im->bits_alloc == 0) { /* the scan found no valid image module: say why */
+        MdDcm d;
+        MdDcmImage bad;
+        MdStatus st = md_dcm_load_into(f->path, 1, &d, buf, cap, err);
+        if (st == MD_OK) {
+            st = md_dcm_image(&d, &bad, err);
+            md_dcm_free(&d);
+        }
+        return st != MD_OK ? st : md_error(err, MD_EFORMAT, "unreadable image module");
     }
-    if (st == MD_OK) md_dcm_rescale(&d, &im, 0, r);
+    if (im->rows != im0->rows || im->cols != im0->cols || im->frames != 1 || im->samples != 1 ||
+        md_dcm_stored_dtype(im) != md_dcm_stored_dtype(im0))
+        return md_error(err, MD_EFORMAT,
+                        "pixel format differs from the first slice (%dx%d %s, first "
+                        "slice %dx%d %s)",
+                        im->cols, im->rows, md_dtype_name(md_dcm_stored_dtype(im)), im0->cols,
+                        im0->rows, md_dtype_name(md_dcm_stored_dtype(im0)));
+    char *dst = (char *)md_volume_data(v) +
+                k * (size_t)(v->dim[0] * v->dim[1]) * md_dtype_size(v->dtype);
+    *r = f->rescale;
+    if (f->direct) return md_dcm_read_direct(f->path, f->pixel_off, f->pixel_len, im, dst, err);
+    MdDcm d;
+    MdDcmImage imf;
+    MdStatus st = md_dcm_load_into(f->path, 0, &d, buf, cap, err);
+    if (st != MD_OK) return st;
+    st = md_dcm_image(&d, &imf, err);
+    if (st == MD_OK) st = md_dcm_decode(&d, &imf, dst, err);
     md_dcm_free(&d);
     return st;
 }
@@ -279,7 +286,7 @@ static MdStatus decode_stack(const MdDicomScan *scan, const MdDicomSeries *s,
             for (int k = 0; k < n; k++)
                 sts[k] = md_cancel_requested()
                              ? MD_ECANCELLED
-                             : stack_slice(scan->files[s->files[k]].path, im0, out, (size_t)k,
+                             : stack_slice(&scan->files[s->files[k]], im0, out, (size_t)k,
                                            &rs[k], &fbuf, &fcap, &errs[k]);
             free(fbuf);
         }

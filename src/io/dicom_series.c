@@ -12,6 +12,7 @@
 
 #include "../core/ctx.h"
 #include "dicom.h"
+#include "dicom_image.h"
 #include "dicom_parse.h"
 
 #define TAG MD_DCM_TAG
@@ -128,6 +129,11 @@ static int file_info(const MdDcm *d, MdDicomFile *f)
     }
     f->mosaic = strstr(type, "MOSAIC") ? (int)md_dcm_num(d, -1, TAG(0x0019, 0x100A), 0) : 0;
     if (!f->series_uid[0]) snprintf(f->series_uid, sizeof f->series_uid, "(no SeriesInstanceUID)");
+    MdError e2;
+    if (md_dcm_image(d, &f->im, &e2) == MD_OK) { /* else the read reports it */
+        md_dcm_rescale(d, &f->im, 0, &f->rescale);
+        f->direct = md_dcm_direct(d, &f->im, &f->pixel_off, &f->pixel_len);
+    }
     return 1;
 }
 
