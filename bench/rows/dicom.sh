@@ -27,7 +27,8 @@ row_dicom_pydicom() {
 row_dicom_dcm2niix() {
   make_dicom_inputs
   command -v dcm2niix >/dev/null || die "dcm2niix is missing (Debian package dcm2niix)"
-  m() { "$BIN" -e "vol.read('$D/dicom_ct'):write('$D/dicom_medula.nii')"; }
+  # both remove their previous output first: deleting a 150 MB file is part of both runs
+  m() { rm -f "$D/dicom_medula.nii" && "$BIN" -e "vol.read('$D/dicom_ct'):write('$D/dicom_medula.nii')"; }
   p() { rm -rf "$D/dcm2niix_out" && mkdir -p "$D/dcm2niix_out" && dcm2niix -z n -b n -o "$D/dcm2niix_out" "$D/dicom_ct"; }
   warm "$D"/dicom_ct/IM*
   measure "DICOM series -> .nii (dcm2niix)" 1
