@@ -219,9 +219,17 @@ static void slice_range(const MdVolume *v, size_t k, const MdRescale *r, int kee
 /* Converts a slice from the stored dtype at src to dst (int16 or float32);
  * src == dst is allowed when both have 2-byte elements. */
 static void convert_slice(const void *src, MdDtype st, void *dst, MdDtype dt, size_t n,
-                          const MdRescale *r, int keep)
+                          const MdRescale *r, int keep, int exact)
 {
     Pad pad = pad_of(r, keep);
+    if (dt == MD_INT16 && !exact) { /* forced: rounded half away from zero, saturated */
+        int16_t *o = dst;
+        STORED_SWITCH(st, src, n, {
+            o[i] = IS_PAD(pad, x) ? (int16_t)AIR_HU
+                                  : (int16_t)md_saturate((double)x * r->slope + r->inter, MD_INT16);
+        })
+        return;
+    }
     if (dt == MD_INT16) { /* exact integer arithmetic, range checked by the caller */
         int64_t s = (int64_t)nearbyint(r->slope), c = (int64_t)nearbyint(r->inter);
         int16_t *o = dst;
@@ -271,11 +279,8 @@ MdStatus md_dcm_convert(MdVolume *v, const MdRescale *rs, const MdDicomOpts *opt
     free(los);
     exact &= lo >= -32768 && hi <= 32767;
     MdDtype dt = opts->dtype >= 0 ? (MdDtype)opts->dtype : exact ? MD_INT16 : MD_FLOAT32;
-    if (dt == MD_INT16 && !exact)
-        return md_error(err, MD_EINVAL,
-                        "dtype int16 cannot hold these values exactly (range %g..%g, "
-                        "slopes/intercepts%s integral); use dtype=\"float32\"",
-                        lo, hi, exact ? "" : " not all");
+    if (meta && dt == MD_INT16 && !exact && md_meta_set(meta, "rescale_rounded", "true") != MD_OK)
+        return md_error(err, MD_ENOMEM, "out of memory for metadata");
     if (meta && vary && md_meta_set(meta, "rescale_varies", "true") != MD_OK)
         return md_error(err, MD_ENOMEM, "out of memory for metadata");
     size_t es = md_dtype_size(v->dtype), os = md_dtype_size(dt);
@@ -289,7 +294,7 @@ MdStatus md_dcm_convert(MdVolume *v, const MdRescale *rs, const MdDicomOpts *opt
     char *src = md_volume_data(v), *dst = nb ? nb->data : src;
 #pragma omp parallel for schedule(static) num_threads(md_threads()) if (nz * n > 65536)
     for (size_t k = 0; k < nz; k++)
-        convert_slice(src + k * n * es, v->dtype, dst + k * n * os, dt, n, &rs[k], keep);
+        convert_slice(src + k * n * es, v->dtype, dst + k * n * os, dt, n, &rs[k], keep, exact);
     if (nb) {
         md_buffer_release(v->buf);
         v->buf = nb;
