@@ -325,3 +325,37 @@ describe("read_dicom file structure", function()
     assert.are.same({0, 3, 3, 0}, {lab:get(1, 1, 1), lab:get(2, 1, 1), lab:get(1, 2, 1), lab:get(2, 2, 1)})
   end)
 end)
+
+describe("read_dicom on multi-frame files", function()
+  it("orders enhanced frames by their per-frame positions and rescales each", function()
+    local dir = data.tmpdir()
+    local zs = {4, 0, 8, 2, 6} -- frame k sits at z = zs[k]
+    local px, per = {}, {}
+    for k, z in ipairs(zs) do
+      for i = 1, 6 do px[#px + 1] = z * 10 + i end
+      per[k] = {
+        {0x0020, 0x9113, "SQ", {{{0x0020, 0x0032, "DS", {5, 6, z}}}}},
+        {0x0028, 0x9145, "SQ", {{{0x0028, 0x1052, "DS", {-k}}, {0x0028, 0x1053, "DS", {1}}}}},
+      }
+    end
+    local ds = fx.slice_dataset{rows = 2, cols = 3, frames = #zs, pixels = px, modality = "MR",
+      sop_class = "1.2.840.10008.5.1.4.1.1.4.1", extra = {
+        {0x5200, 0x9229, "SQ", {{
+          {0x0020, 0x9116, "SQ", {{{0x0020, 0x0037, "DS", {1, 0, 0, 0, 1, 0}}}}},
+          {0x0028, 0x9110, "SQ", {{{0x0028, 0x0030, "DS", {0.5, 0.5}}}}},
+        }}},
+        {0x5200, 0x9230, "SQ", per},
+      }}
+    local p = dir .. "/enhanced.dcm"
+    fx.write_bytes(p, fx.file_bytes(ds))
+    local v = vol.read_dicom(p)
+    assert.are.same({3, 2, 5}, v.shape)
+    for k = 1, 5 do -- slice k is at z = 2(k-1); it was frame f with zs[f] = 2(k-1)
+      local f
+      for j, z in ipairs(zs) do if z == 2 * (k - 1) then f = j end end
+      assert.are.equal(2 * (k - 1) * 10 + 1 - f, v:get(1, 1, k))
+    end
+    assert.are.same({5, 6, 0}, v.origin)
+    assert.are.equal(2, v.spacing[3])
+  end)
+end)
