@@ -18,6 +18,7 @@
 #include "atomicfile.h"
 #include "gz.h"
 #include "nifti_header.h"
+#include "rawio.h"
 
 /* Voxel counts above this run the conversion loops on all threads. */
 #define PAR_MIN ((int64_t)1 << 16)
@@ -27,16 +28,10 @@
 /* Reads up to n bytes at off; *got says how many there were. */
 static MdStatus pread_all(int fd, void *p, size_t n, int64_t off, size_t *got, MdError *err)
 {
-    size_t done = 0;
-    while (done < n) {
-        size_t want = n - done > ((size_t)1 << 30) ? ((size_t)1 << 30) : n - done;
-        ssize_t r = pread(fd, (char *)p + done, want, (off_t)(off + (int64_t)done));
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) return md_error(err, MD_EIO, "read failed (%s)", strerror(errno));
-        if (r == 0) break;
-        done += (size_t)r;
-    }
-    *got = done;
+    errno = 0;
+    *got = n >= ((size_t)32 << 20) ? md_pread_array(fd, p, n, (off_t)off)
+                                   : md_pread_full(fd, p, n, (off_t)off);
+    if (*got < n && errno != 0) return md_error(err, MD_EIO, "read failed (%s)", strerror(errno));
     return MD_OK;
 }
 
@@ -78,24 +73,6 @@ static MdStatus short_data(const MdNiftiHeader *h, size_t nbytes, size_t have, c
 }
 
 /* ---- voxel conversion ------------------------------------------------- */
-
-static void swap_bytes(void *data, size_t count, size_t esize)
-{
-    int64_t n = (int64_t)count;
-    if (esize == 2) {
-        uint16_t *p = data;
-        #pragma omp parallel for schedule(static) if (n > PAR_MIN)
-        for (int64_t i = 0; i < n; i++) p[i] = (uint16_t)((p[i] >> 8) | (p[i] << 8));
-    } else if (esize == 4) {
-        uint32_t *p = data;
-        #pragma omp parallel for schedule(static) if (n > PAR_MIN)
-        for (int64_t i = 0; i < n; i++) p[i] = __builtin_bswap32(p[i]);
-    } else if (esize == 8) {
-        uint64_t *p = data;
-        #pragma omp parallel for schedule(static) if (n > PAR_MIN)
-        for (int64_t i = 0; i < n; i++) p[i] = __builtin_bswap64(p[i]);
-    }
-}
 
 /* int64/uint64 -> float64 in place (same width), as get_fdata's cast. */
 static void int64_to_double(void *data, size_t count, int is_signed)
@@ -171,7 +148,7 @@ static MdStatus convert_voxels(const MdNiftiHeader *h, MdVolume *v, int raw, int
     *scaled = 0;
     size_t esize = md_nifti_type_size(h->datatype), n = md_volume_count(v);
     void *data = md_volume_data(v);
-    if (h->swapped && esize > 1) swap_bytes(data, n, esize);
+    if (h->swapped && esize > 1) md_swap_bytes(data, n, esize);
     if (h->datatype == 1024 || h->datatype == 1280) int64_to_double(data, n, h->datatype == 1024);
     double slope = h->scl_slope, inter = h->scl_inter;
     /* nibabel: slope 0 or not finite means unscaled; (1, 0) changes nothing. */

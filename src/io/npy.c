@@ -364,7 +364,6 @@ static MdStatus read_impl(const char *path, MdVolume *out, MdMeta *meta, MdError
     if (h.swap) md_swap_bytes(dst, count, h.esize);
     convert(dst, count, h.kind);
     if (transpose) {
-        md_advise_huge(md_volume_data(out), need); /* the transpose touches pages all over */
         from_fortran(tmp, md_volume_data(out), out->dim, h.esize);
     }
     if (meta) {

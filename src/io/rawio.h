@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -20,24 +19,6 @@ static inline int md_host_big_endian(void)
     unsigned char b;
     memcpy(&b, &one, 1);
     return b == 0;
-}
-
-/* Asks for transparent huge pages on the whole pages inside [p, p+n): a
- * large fresh buffer then takes a few hundred page faults instead of tens of
- * thousands, which is most of the cost of reading a big file from the page
- * cache. Only a hint; ignored where unsupported. */
-static inline void md_advise_huge(void *p, size_t n)
-{
-#ifdef MADV_HUGEPAGE
-    const uintptr_t page = 4096, huge = (uintptr_t)2 << 20;
-    if (n < 4 * huge) return;
-    uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1);
-    uintptr_t b = ((uintptr_t)p + n) & ~(page - 1);
-    if (b > a) (void)madvise((void *)a, b - a, MADV_HUGEPAGE);
-#else
-    (void)p;
-    (void)n;
-#endif
 }
 
 /* Reads n bytes at offset off of fd into dst with pread (no stdio buffer
@@ -65,7 +46,6 @@ static inline size_t md_pread_array(int fd, void *dst, size_t n, off_t off)
 {
     const size_t piece = (size_t)8 << 20;
     size_t npieces = (n + piece - 1) / piece, got = n;
-    md_advise_huge(dst, n);
 #ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic, 1) num_threads(md_threads()) if (npieces >= 4)
 #endif
@@ -82,37 +62,29 @@ static inline size_t md_pread_array(int fd, void *dst, size_t n, off_t off)
     return got;
 }
 
-/* Reverses the bytes of each of the n elements of esize bytes at p. */
+/* Reverses the bytes of each of the n elements of esize bytes at p, on all
+ * threads for large arrays. */
 static inline void md_swap_bytes(void *p, size_t n, size_t esize)
 {
     unsigned char *b = p;
+    const int64_t m = (int64_t)n;
+#define MD_SWAP_LOOP(T, SWAP)                                                        \
+    {                                                                                \
+        _Pragma("omp parallel for schedule(static) if (m > 65536)")                  \
+        for (int64_t i = 0; i < m; i++) {                                            \
+            T x;                                                                     \
+            memcpy(&x, b + (size_t)i * sizeof x, sizeof x);                          \
+            x = SWAP(x);                                                             \
+            memcpy(b + (size_t)i * sizeof x, &x, sizeof x);                          \
+        }                                                                            \
+    }
     switch (esize) {
-    case 2:
-        for (size_t i = 0; i < n; i++, b += 2) {
-            uint16_t x;
-            memcpy(&x, b, 2);
-            x = __builtin_bswap16(x);
-            memcpy(b, &x, 2);
-        }
-        break;
-    case 4:
-        for (size_t i = 0; i < n; i++, b += 4) {
-            uint32_t x;
-            memcpy(&x, b, 4);
-            x = __builtin_bswap32(x);
-            memcpy(b, &x, 4);
-        }
-        break;
-    case 8:
-        for (size_t i = 0; i < n; i++, b += 8) {
-            uint64_t x;
-            memcpy(&x, b, 8);
-            x = __builtin_bswap64(x);
-            memcpy(b, &x, 8);
-        }
-        break;
+    case 2: MD_SWAP_LOOP(uint16_t, __builtin_bswap16) break;
+    case 4: MD_SWAP_LOOP(uint32_t, __builtin_bswap32) break;
+    case 8: MD_SWAP_LOOP(uint64_t, __builtin_bswap64) break;
     default: break;
     }
+#undef MD_SWAP_LOOP
 }
 
 /* Writes n elements of esize bytes in little-endian order. On a big-endian
