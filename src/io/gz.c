@@ -53,39 +53,18 @@ out:
 MdStatus md_zlib_inflate(const void *in, size_t n, void *out, size_t cap, size_t *got,
                          MdError *err)
 {
-    z_stream s;
-    memset(&s, 0, sizeof s);
-    if (inflateInit(&s) != Z_OK) return md_error(err, MD_ENOMEM, "cannot start zlib inflate");
-    const unsigned char *ip = in;
-    unsigned char *op = out;
-    size_t inleft = n, outleft = cap;
-    int rc = Z_OK;
-    while (rc == Z_OK) {
-        unsigned ichunk = inleft > (1u << 30) ? (1u << 30) : (unsigned)inleft;
-        unsigned ochunk = outleft > (1u << 30) ? (1u << 30) : (unsigned)outleft;
-        s.next_in = (unsigned char *)ip;
-        s.avail_in = ichunk;
-        s.next_out = op;
-        s.avail_out = ochunk;
-        rc = inflate(&s, Z_NO_FLUSH);
-        ip += ichunk - s.avail_in;
-        inleft -= ichunk - s.avail_in;
-        op += ochunk - s.avail_out;
-        outleft -= ochunk - s.avail_out;
-        if (rc == Z_OK && outleft == 0) {
-            rc = Z_BUF_ERROR;
-            break;
-        }
-        if (rc == Z_BUF_ERROR && inleft == 0) break;
-        if (rc == Z_BUF_ERROR) rc = Z_OK;
-    }
-    inflateEnd(&s);
-    *got = cap - outleft;
-    if (rc != Z_STREAM_END) {
-        if (outleft == 0)
-            return md_error(err, MD_EFORMAT, "compressed data expands past the expected %zu bytes", cap);
-        return md_error(err, MD_EFORMAT, "corrupt or truncated zlib data (%zu bytes decoded)", *got);
-    }
+    /* libdeflate inflates a whole buffer about twice as fast as zlib. */
+    *got = 0;
+    struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+    if (!d) return md_error(err, MD_ENOMEM, "cannot start zlib inflate");
+    size_t produced = 0;
+    enum libdeflate_result r = libdeflate_zlib_decompress(d, in, n, out, cap, &produced);
+    libdeflate_free_decompressor(d);
+    *got = produced;
+    if (r == LIBDEFLATE_INSUFFICIENT_SPACE)
+        return md_error(err, MD_EFORMAT, "compressed data expands past the expected %zu bytes", cap);
+    if (r != LIBDEFLATE_SUCCESS)
+        return md_error(err, MD_EFORMAT, "corrupt or truncated zlib data (%zu compressed bytes)", n);
     return MD_OK;
 }
 
