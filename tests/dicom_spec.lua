@@ -359,3 +359,58 @@ describe("read_dicom on multi-frame files", function()
     assert.are.equal(2, v.spacing[3])
   end)
 end)
+
+describe("read_dicom on Siemens mosaics", function()
+  -- a CSA image header (SV10) with the given entries {name, {values}}
+  local function csa(entries)
+    local parts = {"SV10", "\4\3\2\1", string.pack("<I4I4", #entries, 77)}
+    for _, e in ipairs(entries) do
+      parts[#parts + 1] = e[1] .. string.rep("\0", 64 - #e[1])
+      parts[#parts + 1] = string.pack("<i4c4i4i4i4", #e[2], "FD  ", 0, #e[2], 77)
+      for _, x in ipairs(e[2]) do
+        local s = string.format("%.8f", x) .. "\0"
+        parts[#parts + 1] = string.pack("<i4i4i4i4", #s, #s, 77, #s) .. s .. string.rep("\0", (4 - #s % 4) % 4)
+      end
+    end
+    return table.concat(parts)
+  end
+
+  local function mosaic(dir, normal)
+    local px = {}
+    for y = 0, 3 do
+      for x = 0, 3 do px[#px + 1] = 10 * ((y // 2) * 2 + x // 2) + (y % 2) * 2 + x % 2 end
+    end
+    local extra = {
+      {0x0008, 0x0008, "CS", "ORIGINAL\\PRIMARY\\M\\MOSAIC"},
+      {0x0018, 0x0088, "DS", {3}},
+      {0x0019, 0x0010, "LO", "SIEMENS MR HEADER"},
+      {0x0019, 0x100A, "US", 4},
+    }
+    if normal then
+      extra[#extra + 1] = {0x0029, 0x0010, "LO", "SIEMENS CSA HEADER"}
+      extra[#extra + 1] = {0x0029, 0x1010, "OB", csa{{"EchoTime", {30}}, {"SliceNormalVector", normal}}}
+    end
+    local ds = fx.slice_dataset{rows = 4, cols = 4, pixels = px, ipp = {0, 0, 0}, iop = {1, 0, 0, 0, 1, 0},
+      spacing = {1, 1}, modality = "MR", extra = extra}
+    for i = #ds, 1, -1 do if ds[i][1] == 8 and ds[i][2] == 8 and ds[i][4]:find("AXIAL") then table.remove(ds, i) end end
+    local p = dir .. "/mosaic.dcm"
+    fx.write_bytes(p, fx.file_bytes(ds))
+    return vol.read_dicom(p)
+  end
+
+  it("unpacks the tiles in acquisition order when ascending", function()
+    local v = mosaic(data.tmpdir(), {0, 0, 1})
+    assert.are.same({2, 2, 4}, v.shape)
+    assert.are.same({0, 1, 2, 3}, {v:get(1, 1, 1), v:get(2, 1, 1), v:get(1, 2, 1), v:get(2, 2, 1)})
+    assert.are.equal(30, v:get(1, 1, 4))
+    assert.are.same({1, 1, 0}, v.origin)
+  end)
+
+  it("reverses a descending acquisition (CSA SliceNormalVector) to ascend along the normal", function()
+    local v = mosaic(data.tmpdir(), {0, 0, -1})
+    assert.are.equal(30, v:get(1, 1, 1))
+    assert.are.equal(0, v:get(1, 1, 4))
+    assert.are.same({1, 1, -9}, v.origin)
+    assert.are.equal(3, v.spacing[3])
+  end)
+end)

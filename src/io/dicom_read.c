@@ -11,6 +11,7 @@
 #include "dicom.h"
 #include "dicom_image.h"
 #include "dicom_parse.h"
+#include "dicom_siemens.h"
 
 #define TAG MD_DCM_TAG
 
@@ -101,40 +102,6 @@ static MdStatus sort_frames(MdVolume *v, MdRescale *rs, double (*pos)[3], const 
     return st;
 }
 
-/* Siemens mosaic: one image holding N tiles of the acquired slices in a
- * grid; they become N slices. The header's position is the corner of the
- * whole mosaic: the first tile's origin is moved by half the unused width
- * and height (as dcm2niix does). */
-static MdStatus unmosaic(const MdDcm *d, MdVolume *v, MdGeom *g, double pos0[3], MdError *err)
-{
-    int n = (int)md_dcm_num(d, -1, TAG(0x0019, 0x100A), 0);
-    int grid = (int)ceil(sqrt((double)n));
-    int64_t rows = v->dim[1], cols = v->dim[0];
-    if (n < 1 || grid < 1 || rows % grid || cols % grid)
-        return md_error(err, MD_EFORMAT, "mosaic of %d images does not tile a %lldx%lld image", n,
-                        (long long)cols, (long long)rows);
-    int64_t tr = rows / grid, tc = cols / grid;
-    size_t es = md_dtype_size(v->dtype);
-    MdBuffer *nb;
-    MdStatus st = md_buffer_new(&nb, (size_t)(tr * tc * n) * es, 0, err);
-    if (st != MD_OK) return st;
-    const char *src = md_volume_data(v);
-    for (int k = 0; k < n; k++)
-        for (int64_t y = 0; y < tr; y++)
-            memcpy((char *)nb->data + ((size_t)k * (size_t)(tr * tc) + (size_t)(y * tc)) * es,
-                   src +
-                       ((size_t)((k / grid) * tr + y) * (size_t)cols + (size_t)((k % grid) * tc)) *
-                           es,
-                   (size_t)tc * es);
-    md_buffer_release(v->buf);
-    v->buf = nb;
-    v->offset = 0;
-    v->dim[0] = tc, v->dim[1] = tr, v->dim[2] = n;
-    for (int i = 0; i < 3; i++)
-        pos0[i] += g->iop[i] * g->ps[1] * (double)(cols - tc) / 2 +
-                   g->iop[3 + i] * g->ps[0] * (double)(rows - tr) / 2;
-    return MD_OK;
-}
 
 /* [frame][sample][row][col] -> [sample][frame][row][col] (x, y, z, channel). */
 static MdStatus planes_last(MdVolume *v, int frames, MdError *err)
@@ -204,7 +171,7 @@ static MdStatus read_single(const char *path, const MdDicomOpts *opts, MdVolume 
         char type[128];
         mosaic =
             strstr(md_dcm_str(&d, -1, TAG(0x0008, 0x0008), type, sizeof type), "MOSAIC") != NULL;
-        if (mosaic) st = unmosaic(&d, out, &g, pos0, err);
+        if (mosaic) st = md_dcm_unmosaic(&d, out, &g, pos0, err);
     }
     int nz = (int)out->dim[2];
     if (st == MD_OK && !(rs = malloc((size_t)nz * sizeof *rs)))
