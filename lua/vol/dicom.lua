@@ -44,13 +44,20 @@ return function(vol)
     local list = vol.dicom_series(src, {recursive = opts.recursive ~= false})
     os.execute("mkdir -p '" .. dst:gsub("'", "'\\''") .. "'")
     local bar = opts.progress ~= false and vol.progress and vol.progress(#list, "dicom") or nil
-    local results = {}
+    local results, used = {}, {}
     for _, s in ipairs(list) do
       local r = {id = s.id, description = s.description, nfiles = s.nfiles}
       local ok, err = pcall(function()
         local v <close> = vol.read_dicom(s.files, {
           allow_nonuniform = opts.allow_nonuniform, keep_padding = opts.keep_padding, dtype = opts.dtype})
-        r.path = dst .. "/" .. out_name(src, s, ext)
+        local name = out_name(src, s, ext)
+        local stem, n = name:sub(1, -#ext - 2), 1
+        while used[name] do -- two series that would share a name
+          n = n + 1
+          name = ("%s_%d.%s"):format(stem, n, ext)
+        end
+        used[name] = true
+        r.path = dst .. "/" .. name
         v:write(r.path)
         r.shape = v.shape
       end)
