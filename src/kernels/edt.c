@@ -13,7 +13,7 @@
 #include "../core/ctx.h"
 #include "morph_slices.h"
 
-#define TILE 16
+#define TILE 64
 #define NONE16 INT16_MIN /* no site on this line */
 #define NONE32 INT32_MIN
 #define MAXSIDE 32766
@@ -61,145 +61,191 @@ static void pass_x(Job *j)
     }
 }
 
-/* Lower envelope of w2 (p - q)^2 + f[q] over the q with finite f (plus f = 0
- * sites at -1 and n when outside); win[p] = the minimising q, NONE32 when
- * there is no site. g is f / w2; v and zb are scratch of n + 2 and n + 3. */
-static void envelope(const double *g, int64_t n, int outside, int32_t *win, int32_t *v, double *zb)
-{
-    int64_t k = -1;
-    for (int64_t q = outside ? -1 : 0; q <= (outside ? n : n - 1); q++) {
-        double gq = (q < 0 || q >= n) ? 0.0 : g[q];
-        if (gq == HUGE_VAL) continue;
-        double hq = gq + (double)q * (double)q, s = -HUGE_VAL;
-        while (k >= 0) {
-            int64_t p = v[k];
-            double gp = (p < 0 || p >= n) ? 0.0 : g[p];
-            s = (hq - (gp + (double)p * (double)p)) / (2.0 * (double)(q - p));
-            if (s > zb[k]) break;
-            k--;
-        }
-        k++;
-        v[k] = (int32_t)q;
-        zb[k] = k == 0 ? -HUGE_VAL : s;
-    }
-    if (k < 0) {
-        for (int64_t p = 0; p < n; p++) win[p] = NONE32;
-        return;
-    }
-    int64_t c = 0;
-    for (int64_t p = 0; p < n; p++) {
-        while (c < k && zb[c + 1] < (double)p) c++;
-        win[p] = v[c];
-    }
-}
-
-/* Writes voxel i at (x, y, z) whose nearest site is at offset (dx, dy, dz). */
-static void sink_put(const Job *j, size_t i, int64_t x, int64_t y, int64_t z, int dx, int dy, int dz)
-{
-    const Sink *s = &j->sink;
-    double d2 = HUGE_VAL;
-    if (dx != NONE16) {
-        double a = j->sp[2] * dz, b = j->sp[1] * dy, c = j->sp[0] * dx;
-        d2 = j->planar ? b * b + c * c : a * a + b * b + c * c;
-    }
-    if (s->mode == SINK_THRESH) {
-        ((uint8_t *)s->out)[i] = (uint8_t)((d2 > s->r2) ^ s->invert);
-        return;
-    }
-    if (s->only_nonsites && is_site(j, j->mask[i])) return;
-    double val = s->sign * (s->squared ? d2 : sqrt(d2));
-    if (s->mode == SINK_F32)
-        ((float *)s->out)[i] = (float)val;
-    else
-        ((double *)s->out)[i] = val;
-    if (s->idx[0]) {
-        int none = dx == NONE16;
-        s->idx[0][i] = none ? 0 : (int32_t)(x + dx + 1);
-        s->idx[1][i] = none ? 0 : (int32_t)(y + dy + 1);
-        if (!j->planar) s->idx[2][i] = none ? 0 : (int32_t)(z + dz + 1);
-    }
-}
-
 typedef struct Scratch {
-    double *g;
-    int16_t *a, *b;
+    double *g, *h, *zb, *inv, *d2;
+    int16_t *a, *b;    /* gathered offsets, column-major (t * len + p) */
+    int16_t *ox, *oy, *oz; /* results, row-major (p * TILE + t) */
     int32_t *win, *v;
-    double *zb;
 } Scratch;
 
 static int scratch_new(Scratch *s, int64_t len)
 {
     size_t n = (size_t)len;
     s->g = malloc(TILE * n * sizeof *s->g);
+    s->h = malloc((n + 2) * sizeof *s->h);
+    s->zb = malloc((n + 3) * sizeof *s->zb);
+    s->inv = malloc((n + 2) * sizeof *s->inv);
+    s->d2 = malloc(TILE * sizeof *s->d2);
     s->a = malloc(TILE * n * sizeof *s->a);
     s->b = malloc(TILE * n * sizeof *s->b);
+    s->ox = malloc(TILE * n * sizeof *s->ox);
+    s->oy = malloc(TILE * n * sizeof *s->oy);
+    s->oz = calloc(TILE * n, sizeof *s->oz);
     s->win = malloc(n * sizeof *s->win);
     s->v = malloc((n + 2) * sizeof *s->v);
-    s->zb = malloc((n + 3) * sizeof *s->zb);
-    return s->g && s->a && s->b && s->win && s->v && s->zb;
+    if (!(s->g && s->h && s->zb && s->inv && s->d2 && s->a && s->b && s->ox && s->oy && s->oz && s->win && s->v))
+        return 0;
+    /* 1 / (2d): the envelope multiplies instead of dividing; for integer
+     * inputs the rounding cannot move an intersection across an integer */
+    for (size_t d = 1; d < n + 2; d++) s->inv[d] = 1.0 / (2.0 * (double)d);
+    return 1;
 }
 
 static void scratch_free(Scratch *s)
 {
-    free(s->g), free(s->a), free(s->b), free(s->win), free(s->v), free(s->zb);
+    free(s->g), free(s->h), free(s->zb), free(s->inv), free(s->d2);
+    free(s->a), free(s->b), free(s->ox), free(s->oy), free(s->oz), free(s->win), free(s->v);
+}
+
+/* Lower envelope of (p - q)^2 + g[q] over the sites q in lo..hi with finite
+ * g (g = 0 outside 0..n-1); win[p] for p in a..b = the minimising q, NONE32
+ * when there is no site. g is f / w^2 (index units). */
+static void segment(const double *g, int64_t n, int64_t lo, int64_t hi, int64_t a, int64_t b, Scratch *s)
+{
+    int32_t *v = s->v;
+    double *h = s->h, *zb = s->zb;
+    int64_t k = -1;
+    for (int64_t q = lo; q <= hi; q++) {
+        double gq = (q >= 0 && q < n) ? g[q] : 0.0;
+        if (gq == HUGE_VAL) continue;
+        double dq = (double)q, hq = gq + dq * dq, x = -HUGE_VAL;
+        while (k >= 0) {
+            x = (hq - h[k]) * s->inv[q - v[k]];
+            if (x > zb[k]) break;
+            k--;
+        }
+        k++;
+        v[k] = (int32_t)q;
+        h[k] = hq;
+        zb[k] = k == 0 ? -HUGE_VAL : x;
+    }
+    if (k < 0) {
+        for (int64_t p = a; p <= b; p++) s->win[p] = NONE32;
+        return;
+    }
+    int64_t c = 0;
+    for (int64_t p = a; p <= b; p++) {
+        while (c < k && zb[c + 1] < (double)p) c++;
+        s->win[p] = v[c];
+    }
+}
+
+/* The envelope of a whole column (sites at -1 and n when outside). A site
+ * with g = 0 hides every parabola beyond it ((p - q)^2 > (p - z)^2 for q
+ * beyond z), so the column splits into runs of g > 0 between such sites,
+ * each solved alone with its two bounding sites: zero voxels cost nothing. */
+static void envelope(const double *g, int64_t n, int outside, Scratch *s)
+{
+    for (int64_t p = 0; p < n;) {
+        if (g[p] == 0) {
+            s->win[p] = (int32_t)p;
+            p++;
+            continue;
+        }
+        int64_t a = p;
+        while (p < n && g[p] != 0) p++;
+        int64_t lo = a > 0 ? a - 1 : outside ? -1 : 0;
+        int64_t hi = p < n ? p : outside ? n : n - 1;
+        segment(g, n, lo, hi, a, p - 1, s);
+    }
+}
+
+/* Writes tw consecutive voxels from i (x0.., y, z) whose nearest sites are
+ * at offsets (dx[t], dy[t], dz[t]): squared distances first (summed z, y, x
+ * as scipy does), then one loop per output kind. */
+static void sink_row(const Job *j, Scratch *s, size_t i, int64_t tw, int64_t x0, int64_t y, int64_t z,
+                     const int16_t *dx, const int16_t *dy, const int16_t *dz)
+{
+    const Sink *k = &j->sink;
+    double *d2 = s->d2;
+    for (int64_t t = 0; t < tw; t++) {
+        double a = j->sp[2] * dz[t], b = j->sp[1] * dy[t], c = j->sp[0] * dx[t];
+        d2[t] = dx[t] == NONE16 ? HUGE_VAL : a * a + b * b + c * c;
+    }
+    if (k->mode == SINK_THRESH) {
+        uint8_t *o = (uint8_t *)k->out + i;
+        for (int64_t t = 0; t < tw; t++) o[t] = (uint8_t)((d2[t] > k->r2) ^ k->invert);
+        return;
+    }
+    for (int64_t t = 0; t < tw; t++) {
+        if (k->only_nonsites && is_site(j, j->mask[i + (size_t)t])) continue;
+        double val = k->sign * (k->squared ? d2[t] : sqrt(d2[t]));
+        if (k->mode == SINK_F32)
+            ((float *)k->out)[i + (size_t)t] = (float)val;
+        else
+            ((double *)k->out)[i + (size_t)t] = val;
+    }
+    if (!k->idx[0]) return;
+    for (int64_t t = 0; t < tw; t++) {
+        int none = dx[t] == NONE16;
+        size_t o = i + (size_t)t;
+        k->idx[0][o] = none ? 0 : (int32_t)(x0 + t + dx[t] + 1);
+        k->idx[1][o] = none ? 0 : (int32_t)(y + dy[t] + 1);
+        if (!j->planar) k->idx[2][o] = none ? 0 : (int32_t)(z + dz[t] + 1);
+    }
 }
 
 /* One tile of columns along y (slice z, columns x0..x0+tw-1). */
 static void tile_y(Job *j, Scratch *s, int64_t z, int64_t x0, int64_t tw, int final)
 {
     int64_t nx = j->n[0], ny = j->n[1];
-    double w2 = j->sp[1] * j->sp[1];
+    double ratio = j->sp[0] * j->sp[0] / (j->sp[1] * j->sp[1]); /* 1 for voxel units: exact */
     for (int64_t y = 0; y < ny; y++) {
         const int16_t *o = j->off + 2 * ((z * ny + y) * nx + x0);
         for (int64_t t = 0; t < tw; t++) {
             int d = o[2 * t];
-            double c = j->sp[0] * d;
             s->a[t * ny + y] = (int16_t)d;
-            s->g[t * ny + y] = d == NONE16 ? HUGE_VAL : c * c / w2;
+            s->g[t * ny + y] = d == NONE16 ? HUGE_VAL : (double)(d * d) * ratio;
         }
     }
     for (int64_t t = 0; t < tw; t++) {
-        envelope(s->g + t * ny, ny, j->outside, s->win, s->v, s->zb);
+        envelope(s->g + t * ny, ny, j->outside, s);
         for (int64_t y = 0; y < ny; y++) {
             int32_t q = s->win[y];
-            int dx = q == NONE32 ? NONE16 : (q < 0 || q >= ny) ? 0 : s->a[t * ny + q];
-            int dy = q == NONE32 ? 0 : (int)(q - y);
-            size_t i = (size_t)((z * ny + y) * nx + x0 + t);
-            if (final) {
-                sink_put(j, i, x0 + t, y, z, dx, dy, 0);
-            } else {
-                j->off[2 * i] = (int16_t)dx;
-                j->off[2 * i + 1] = (int16_t)dy;
-            }
+            s->ox[y * TILE + t] = q == NONE32 ? NONE16 : (q < 0 || q >= ny) ? 0 : s->a[t * ny + q];
+            s->oy[y * TILE + t] = (int16_t)(q == NONE32 ? 0 : q - y);
+        }
+    }
+    for (int64_t y = 0; y < ny; y++) {
+        size_t i = (size_t)((z * ny + y) * nx + x0);
+        if (final) {
+            sink_row(j, s, i, tw, x0, y, z, s->ox + y * TILE, s->oy + y * TILE, s->oz + y * TILE);
+            continue;
+        }
+        for (int64_t t = 0; t < tw; t++) {
+            j->off[2 * (i + (size_t)t)] = s->ox[y * TILE + t];
+            j->off[2 * (i + (size_t)t) + 1] = s->oy[y * TILE + t];
         }
     }
 }
 
-/* One tile of columns along z (row y, columns x0..x0+tw-1). */
+/* One tile of columns along z (row y, columns x0..x0+tw-1); always final. */
 static void tile_z(Job *j, Scratch *s, int64_t y, int64_t x0, int64_t tw)
 {
     int64_t nx = j->n[0], ny = j->n[1], nz = j->n[2];
-    double w2 = j->sp[2] * j->sp[2];
+    double w2 = j->sp[2] * j->sp[2], rx = j->sp[0] * j->sp[0] / w2, ry = j->sp[1] * j->sp[1] / w2;
     for (int64_t z = 0; z < nz; z++) {
         const int16_t *o = j->off + 2 * ((z * ny + y) * nx + x0);
         for (int64_t t = 0; t < tw; t++) {
             int dx = o[2 * t], dy = o[2 * t + 1];
-            double b = j->sp[1] * dy, c = j->sp[0] * dx;
             s->a[t * nz + z] = (int16_t)dx;
             s->b[t * nz + z] = (int16_t)dy;
-            s->g[t * nz + z] = dx == NONE16 ? HUGE_VAL : (b * b + c * c) / w2;
+            s->g[t * nz + z] = dx == NONE16 ? HUGE_VAL : (double)(dy * dy) * ry + (double)(dx * dx) * rx;
         }
     }
     for (int64_t t = 0; t < tw; t++) {
-        envelope(s->g + t * nz, nz, j->outside, s->win, s->v, s->zb);
+        envelope(s->g + t * nz, nz, j->outside, s);
         for (int64_t z = 0; z < nz; z++) {
             int32_t q = s->win[z];
             int in = q != NONE32 && q >= 0 && q < nz;
-            int dx = q == NONE32 ? NONE16 : in ? s->a[t * nz + q] : 0;
-            int dy = in ? s->b[t * nz + q] : 0;
-            int dz = q == NONE32 ? 0 : (int)(q - z);
-            sink_put(j, (size_t)((z * ny + y) * nx + x0 + t), x0 + t, y, z, dx, dy, dz);
+            s->ox[z * TILE + t] = q == NONE32 ? NONE16 : in ? s->a[t * nz + q] : 0;
+            s->oy[z * TILE + t] = in ? s->b[t * nz + q] : 0;
+            s->oz[z * TILE + t] = (int16_t)(q == NONE32 ? 0 : q - z);
         }
+    }
+    for (int64_t z = 0; z < nz; z++) {
+        size_t i = (size_t)((z * ny + y) * nx + x0);
+        sink_row(j, s, i, tw, x0, y, z, s->ox + z * TILE, s->oy + z * TILE, s->oz + z * TILE);
     }
 }
 

@@ -17,7 +17,7 @@
 
 /* Balls/disks with at least this many x-runs take the distance transform
  * under MD_MORPH_AUTO (about where the two cost the same; see bench/). */
-#define EDT_MIN_RUNS 400
+#define EDT_MIN_RUNS 600
 
 /* Packed layout: ny*nz rows of W words, bit x of a row in word x/64, bit
  * x%64. Scratch rows for run-windows have G guard words on each side. */
