@@ -180,6 +180,14 @@ describe("morphology parity with scipy.ndimage and scikit-image", function()
   -- above 6 run on the smaller 13x11x9 masks to keep the spec fast
   local small = masks(function(rec) return rec.shape[1] == 13 end)
 
+  it("use skimage's ball and disk for radii 0 to 15", function()
+    for r = 0, 15 do
+      S:add({op="strel", se={kind="ball", r=r}}, vol.strel.ball(r))
+      S:add({op="strel", se={kind="disk", r=r}}, vol.strel.disk(r))
+    end
+    assert.equal(32, S:assert_all())
+  end)
+
   it("match for balls of radius 1 to 10, both methods, every density", function()
     for r = 1, 10 do
       local set = r <= 6 and main or {small[r % 4 + 1]}
