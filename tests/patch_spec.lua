@@ -361,6 +361,21 @@ describe("streaming merges", function()
     assert.equal(3, r:min())
   end)
 
+  it("streams rows of a 2-D image", function()
+    local img = random_volume({23, 19}, "float32", 23)
+    local g2 = vol.patch_grid{shape=img.shape, patch={6, 5}, overlap={2, 2}}
+    local rows = 0
+    g2:map(img, function(p) return p end, {out=function(slab, first, last)
+      assert.same({23, last - first + 1}, slab.shape)
+      assert.equal(img:get(7, first), slab:get(7, 1))
+      rows = rows + slab.shape[2]
+    end})
+    assert.equal(19, rows)
+    local out = vol.new{shape={23, 19}, dtype="float64"}
+    g2:map(img, function(p) return p end, {out=out})
+    same(img, out)
+  end)
+
   it("refuses patches of a slab already written", function()
     local m = g:merger{out=vol.new{shape=v.shape}}
     local p = vol.new{shape={6, 5, 6}}
@@ -478,5 +493,29 @@ describe("vol.crop_merge_compare and the crop_merge scripts", function()
                                 dir, "16", "4"})
     assert.truthy(out:find("voxels lost", 1, true), out)
     assert.same({40, 30, 20}, vol.read(dir .. "/crop_merge_3d_lost.nii.gz").shape)
+  end)
+end)
+
+describe("patch memory", function()
+  it("returns to the same live bytes after merges, maps, a failing map and an abandoned merger", function()
+    local v = random_volume({20, 18, 16}, "float32", 22)
+    local g = vol.patch_grid{shape=v.shape, patch=8, overlap=3}
+    local function run()
+      g:merge(g:extract(v))
+      g:map(v, function(p) return p end, {weight="gaussian"})
+      pcall(g.map, g, v, function(p, n)
+        if n == 3 then error("failing model") end
+        return p
+      end)
+      g:merger():add(1, vol.new{shape={8, 8, 8}})
+    end
+    run()
+    collectgarbage()
+    collectgarbage()
+    local base = vol.live_bytes()
+    for _ = 1, 5 do run() end
+    collectgarbage()
+    collectgarbage()
+    assert.equal(base, vol.live_bytes())
   end)
 end)
