@@ -125,6 +125,29 @@ describe("clean-up threads", function()
   end)
 end)
 
+describe("mask operations and memory", function()
+  it("leave no voxel memory behind", function()
+    local m = vol.phantom.sphere{shape={40, 40, 40}, radius_mm=10}
+    collectgarbage()
+    collectgarbage()
+    local before = vol.live_bytes()
+    for _ = 1, 5 do
+      m:fill_holes{axis=2}
+      m:clear_border()
+      m:remove_small_objects(5, {per_slice=true})
+      m:keep_largest(1)
+      local l = m:label()
+      vol.regionprops(l, m)
+      m:edt{indices=true}
+      m:edt{signed=true, axis=1}
+      m:erode(3, {axis=2, method="edt"})
+    end
+    collectgarbage()
+    collectgarbage()
+    assert.equal(before, vol.live_bytes())
+  end)
+end)
+
 describe("clean-up parity with scipy.ndimage and scikit-image", function()
   local S = maskref.session()
 
