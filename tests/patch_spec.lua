@@ -481,6 +481,13 @@ describe("vol.crop_merge_compare and the crop_merge scripts", function()
     assert.same({3 * 150 + 2 * 8, 130}, pic.shape)
   end)
 
+  it("work on an RGB picture (channels on axis 4)", function()
+    local rgb = vol.read(data.path("png/VisibleWomanHeadSlice.png"))   -- 142x167x1x3
+    local r = vol.crop_merge_compare(rgb, {patch=64, overlap=16})
+    assert.equal(142 * 167 - 112 * 112, r.classic.lost)
+    assert.same({0, 0, 0}, {r.classic.wrong, r.cover.wrong, r.pad.wrong})
+  end)
+
   it("run as scripts on a PNG and on a NIfTI volume", function()
     local dir = data.tmpdir()
     random_volume({70, 50}, "uint8", 19):write(dir .. "/in.png")

@@ -122,15 +122,18 @@ local function compare(v, opts)
     grids[mode] = vol.patch_grid{ shape = shape, patch = patch, overlap = overlap, mode = mode }
   end
   local lo, hi = v:min(), v:max()
-  -- the running mean of identical copies is exact: v's own dtype loses nothing
-  local o = { like = v, dtype = v.dtype }
-  local classic = grids.drop:merge(grids.drop:extract(v), { fill = hi, like = v, dtype = v.dtype })
-  local full = grids.cover:merge(grids.cover:extract(v), o)
-  local padded = grids.pad:merge(grids.pad:extract(v), o)
-  local covered = grids.drop:coverage(v)
+  -- grid:map keeps v's layout and channels (an RGB picture works too); the
+  -- running mean of identical copies is exact, so v's own dtype loses nothing
+  local identity = function(p) return p end
+  local classic = grids.drop:map(v, identity, { fill = hi, dtype = v.dtype })
+  local full = grids.cover:map(v, identity, { dtype = v.dtype })
+  local padded = grids.pad:map(v, identity, { dtype = v.dtype })
+  local covered = grids.drop:map(v, function(p)
+    return vol.new{ shape = p.shape, dtype = "uint8", fill = 1 }
+  end, { dtype = "uint8" })
   local r = {
     shape = v.shape, patch = grids.cover.patch, overlap = grids.cover.overlap,
-    voxels = #covered,
+    voxels = shape[1] * shape[2] * (shape[3] or 1),
     classic = { patches = grids.drop:count(), lost = grids.drop:uncovered(),
       -- on the voxels it keeps, the classic recipe is exact too
       wrong = (((classic - v):abs()) * covered):gt(0):stats().sum },
