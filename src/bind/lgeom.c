@@ -215,7 +215,10 @@ static int l_flip(lua_State *L)
         int n = (int)lua_rawlen(L, 2);
         for (int i = 1; i <= n; i++) {
             lua_rawgeti(L, 2, i);
-            flip[check_axis(L, -1, v, ns)] ^= 1;
+            lua_Integer a = lua_tointeger(L, -1);
+            if (a < 1 || a > ns)
+                luaL_argerror(L, 2, lua_pushfstring(L, "axes must be 1..%d (item %d)", ns, i));
+            flip[a - 1] ^= 1;
             lua_pop(L, 1);
         }
     } else {
