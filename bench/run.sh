@@ -111,6 +111,11 @@ row_read_mhd() {
 
 ROWS="row_read_niigz row_write_niigz row_read_nii row_read_mhd"
 
+# Each area adds its rows from bench/rows/<area>.sh (functions + ROWS="$ROWS ...").
+for f in "$HERE"/rows/*.sh; do
+  [ -e "$f" ] && . "$f"
+done
+
 make_inputs
 echo "medula bench: 512x512x300 int16 chest phantom ($(size_of "$D/ct.nii") bytes as .nii), $(nproc) cores"
 echo "times: best of $RUNS whole-process wall times in seconds; ratio = peer / medula; load average at start: $(cut -d" " -f1-3 /proc/loadavg)"
