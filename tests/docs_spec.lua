@@ -5,12 +5,7 @@ package.path = "tests/?.lua;tools/?.lua;" .. package.path
 local gendoc = require "gendoc"
 local store = require "vol.docstore"
 
-local function slurp(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local slurp = require("helpers.files").slurp
 
 local function handwritten_docs()
   local p = io.popen("find docs -name '*.md' ! -name reference.md | sort")

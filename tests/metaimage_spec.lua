@@ -9,34 +9,8 @@ local json = require "dkjson"
 
 local q = data.shell_quote
 
-local function listdir(d)
-  local p = io.popen("ls -A " .. q(d))
-  local t = {}
-  for l in p:lines() do t[#t + 1] = l end
-  p:close()
-  table.sort(t)
-  return t
-end
-
-local function slurp(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function spit(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
-
--- v:get with as many indices as v has axes (missing ones are 1).
-local function at(v, i, j, k, t)
-  if v.ndim == 2 then return v:get(i, j) end
-  if v.ndim == 3 then return v:get(i, j, k) end
-  return v:get(i, j, k or 1, t or 1)
-end
+local files = require "helpers.files"
+local listdir, slurp, spit, at = files.listdir, files.slurp, files.spit, files.at
 
 -- Calls f(n, i, j, k, t) for every voxel, x fastest (n = 0-based linear index).
 local function each(v, f)

@@ -7,18 +7,9 @@ local function tmpname(suffix)
   return base .. suffix
 end
 
-local function slurp(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function spit(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
+package.path = "tests/?.lua;" .. package.path
+local files = require "helpers.files"
+local slurp, spit = files.slurp, files.spit
 
 local function sample()
   local v = vol.new{shape={7, 5, 3}, dtype="int16", spacing={0.5, 0.7, 2}, origin={1, 2, 3}}
