@@ -130,20 +130,21 @@ static void segment(const double *g, int64_t n, int64_t lo, int64_t hi, int64_t 
     }
 }
 
-/* The envelope of a whole column (sites at -1 and n when outside). A site
- * with g = 0 hides every parabola beyond it ((p - q)^2 > (p - z)^2 for q
- * beyond z), so the column splits into runs of g > 0 between such sites,
- * each solved alone with its two bounding sites: zero voxels cost nothing. */
+/* The envelope of a whole column (sites at -1 and n when outside). A voxel
+ * z with g[z] <= 1 wins at z itself and hides every parabola beyond it: for
+ * p on one side and q on the other, (p - q)^2 >= (p - z)^2 + 1. So the
+ * column splits into runs of g > 1 between such voxels, each solved alone
+ * with its two bounding voxels, and those voxels cost nothing. */
 static void envelope(const double *g, int64_t n, int outside, Scratch *s)
 {
     for (int64_t p = 0; p < n;) {
-        if (g[p] == 0) {
+        if (g[p] <= 1) {
             s->win[p] = (int32_t)p;
             p++;
             continue;
         }
         int64_t a = p;
-        while (p < n && g[p] != 0) p++;
+        while (p < n && g[p] > 1) p++;
         int64_t lo = a > 0 ? a - 1 : outside ? -1 : 0;
         int64_t hi = p < n ? p : outside ? n : n - 1;
         segment(g, n, lo, hi, a, p - 1, s);
