@@ -210,34 +210,39 @@ static int l_close(lua_State *L) { return morph(L, MD_MORPH_CLOSE); }
     "        axis=1|2|3      the axis slices are taken across (implies per_slice)\n"                  \
     "        iterations=n    repeat each step n times (scipy's iterations=), default 1\n"             \
     "        method=\"auto\"|\"runs\"|\"edt\"  bit-parallel runs, or the distance transform (balls\n" \
-    "                        and disks only); same result, auto picks the faster\n"                    \
-    "A 2-D element on a 3-D mask acts in each z slice. The input may be any dtype\n"                  \
-    "(non-zero = object); the result is a new uint8 0/1 mask with the input's geometry.\n"
+    "                        and disks only); same result, auto picks the faster\n"
+#define MORPH_BORDER                                                                       \
+    "        border=\"scipy\"   outside voxels are background during erosion (scipy's\n"     \
+    "                        border_value=0: objects erode from the faces); \"skimage\":\n" \
+    "                        they are object (skimage.morphology.binary_*)\n"
+#define MORPH_NOTE                                                                          \
+    "A 2-D element on a 3-D mask acts in each z slice. The input may be any dtype\n"          \
+    "(non-zero = object); the result is a new uint8 0/1 mask with the input's geometry.\n"    \
+    "Errors: an empty element, a 3-D element per slice or on a 2-D mask, method \"edt\"\n"  \
+    "with another element, unknown options.\n"
 
 static const MdLuaReg methods[] = {
     {"erode", l_erode,
      "m:erode(se [, opts]) -> uint8 mask\n"
      "Binary erosion: 1 where every member of se, centred there, lies on the object.\n" MORPH_OPTS
-     "        border=\"scipy\"   voxels outside the volume count as background (scipy's\n"
-     "                        border_value=0: the object erodes from the edges); \"skimage\":\n"
-     "                        as object (skimage.morphology.binary_erosion)\n"
+     MORPH_BORDER MORPH_NOTE
      "  local core = lung:erode(vol.strel.ball(2))\n"
      "  local thin = lung:erode(2, {per_slice=true})     -- disk(2) in each z slice"},
     {"dilate", l_dilate,
      "m:dilate(se [, opts]) -> uint8 mask\n"
      "Binary dilation: 1 where se reflected, centred there, meets the object (scipy's\n"
-     "binary_dilation; outside voxels are background).\n" MORPH_OPTS
+     "binary_dilation; outside voxels are background).\n" MORPH_OPTS MORPH_NOTE
      "  local grown = m:dilate(vol.strel.ball_mm(5, m))   -- 5 mm, honouring spacing"},
     {"open", l_open,
      "m:open(se [, opts]) -> uint8 mask\n"
      "Binary opening: dilation of the erosion (scipy.ndimage.binary_opening).\n" MORPH_OPTS
-     "        border=\"scipy\"|\"skimage\"  the erosion's border, as in m:erode\n"
+     MORPH_BORDER MORPH_NOTE
      "  local smooth = m:open(1)"},
     {"close", l_close,
      "m:close(se [, opts]) -> uint8 mask\n"
      "Binary closing: erosion of the dilation, without padding (scipy.ndimage.binary_closing,\n"
-     "so with border=\"scipy\" objects touching the edge are eroded there; border=\"skimage\"\n"
-     "gives skimage.morphology.binary_closing).\n" MORPH_OPTS
+     "so with border=\"scipy\" objects touching a face are eroded there; border=\"skimage\"\n"
+     "gives skimage.morphology.binary_closing).\n" MORPH_OPTS MORPH_BORDER MORPH_NOTE
      "  local closed = lung:close(10, {per_slice=true, border=\"skimage\"})"},
     {NULL, NULL, NULL}};
 
