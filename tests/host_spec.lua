@@ -4,33 +4,12 @@
 -- helpers it ships: help, vol.doc, vol.docs, vol.progress, vol.describe.
 -- Each case runs build/medula as a subprocess.
 
-local function q(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+package.path = "tests/?.lua;" .. package.path
+local data = require "helpers.data"
+local files = require "helpers.files"
 
-local function abspath(p)
-  if p:sub(1, 1) == "/" or not p:find("/") then
-    return p
-  end
-  local pwd = io.popen("pwd"):read("l")
-  return pwd .. "/" .. p
-end
-
--- The binary busted runs under (busted re-executes itself as `<lua> busted ...`).
-local MEDULA = abspath(arg and arg[-1] and arg[-1]:match("medula$") and arg[-1] or "build/medula")
-
-local function tmpdir()
-  local d = os.tmpname()
-  os.remove(d)
-  assert(os.execute("mkdir -p " .. q(d)))
-  return d
-end
-
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
+local q, tmpdir, write = data.shell_quote, data.tmpdir, files.spit
+local MEDULA = data.medula()
 
 local function read(path)
   local f = io.open(path, "rb")

@@ -5,31 +5,12 @@
 -- under `script` (util-linux, in Debian's base) with HOME in a temporary
 -- folder; each session ends with os.exit so that no prompt waits for input.
 
-local function q(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+package.path = "tests/?.lua;" .. package.path
+local data = require "helpers.data"
+local files = require "helpers.files"
 
-local function abspath(p)
-  if p:sub(1, 1) == "/" or not p:find("/") then
-    return p
-  end
-  return io.popen("pwd"):read("l") .. "/" .. p
-end
-
-local MEDULA = abspath(arg and arg[-1] and arg[-1]:match("medula$") and arg[-1] or "build/medula")
-
-local function tmpdir()
-  local d = os.tmpname()
-  os.remove(d)
-  assert(os.execute("mkdir -p " .. q(d)))
-  return d
-end
-
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
+local q, tmpdir, write = data.shell_quote, data.tmpdir, files.spit
+local MEDULA = data.medula()
 
 local function read(path)
   local f = io.open(path, "rb")
