@@ -224,7 +224,10 @@ static MdStatus copy_boxes(const MdVolume *src, const int64_t *starts, size_t bo
     size_t rows_per_box = (size_t)ext[1] * (size_t)ext[2] * (size_t)channels;
     size_t rows = rows_per_box * boxes, row_bytes = (size_t)ext[0] * es;
     int cancelled = 0;
-#pragma omp parallel for schedule(static) if (rows * (size_t)ext[0] > 65536)
+    /* one patch at a time (grid:patches, grid:map) stays on one thread below
+     * MD_PATCH_PARALLEL voxels: a thread team per 96^3 patch costs more than
+     * it saves, and on a busy machine far more */
+#pragma omp parallel for schedule(static) if (rows * (size_t)ext[0] > MD_PATCH_PARALLEL)
     for (size_t r = 0; r < rows; r++) {
         if (__atomic_load_n(&cancelled, __ATOMIC_RELAXED)) continue;
         if ((r & 1023) == 0 && md_cancel_requested()) {

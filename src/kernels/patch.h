@@ -10,6 +10,12 @@
 
 #include "../core/volume.h"
 
+/* Voxels below which copying or merging one patch stays on one thread
+ * (160^3 is above, 128^3 below): per-patch work is a few milliseconds, and
+ * waking a thread team for each patch of a sliding window costs more than
+ * it saves. Whole stacks are split across threads. */
+#define MD_PATCH_PARALLEL ((size_t)4 << 20)
+
 typedef enum {
     MD_PATCH_COVER, /* every voxel covered: the last patch ends flush with the far edge */
     MD_PATCH_PAD,   /* starts at multiples of the stride; the far edge is padded */

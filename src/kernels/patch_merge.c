@@ -348,7 +348,7 @@ static MdStatus add_rows(MdPatchMerger *m, const RowJob *j, const MdVolume *patc
     const unsigned char *pdata = md_volume_data(patch);
     size_t pes = md_dtype_size(patch->dtype), wes = md_dtype_size(m->wtype);
     int failed = 0, cancelled = 0;
-#pragma omp parallel if (j->rows * n > 32768)
+#pragma omp parallel if (j->rows * n > MD_PATCH_PARALLEL)
     {
         void *scratch = malloc(2 * (size_t)g->patch[0] * es);
         if (!scratch) __atomic_store_n(&failed, 1, __ATOMIC_RELAXED);
