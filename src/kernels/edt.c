@@ -100,17 +100,19 @@ static void scratch_free(Scratch *s)
 /* Lower envelope of (p - q)^2 + g[q] over the sites q in lo..hi with finite
  * g (g = 0 outside 0..n-1); win[p] for p in a..b = the minimising q, NONE32
  * when there is no site. g is f / w^2 (index units). */
-static void segment(const double *g, int64_t n, int64_t lo, int64_t hi, int64_t a, int64_t b, Scratch *s)
+static void segment(const double *restrict g, int64_t n, int64_t lo, int64_t hi, int64_t a, int64_t b,
+                    Scratch *s)
 {
-    int32_t *v = s->v;
-    double *h = s->h, *zb = s->zb;
+    int32_t *restrict v = s->v, *restrict win = s->win;
+    double *restrict h = s->h, *restrict zb = s->zb;
+    const double *restrict inv = s->inv;
     int64_t k = -1;
     for (int64_t q = lo; q <= hi; q++) {
         double gq = (q >= 0 && q < n) ? g[q] : 0.0;
         if (gq == HUGE_VAL) continue;
         double dq = (double)q, hq = gq + dq * dq, x = -HUGE_VAL;
         while (k >= 0) {
-            x = (hq - h[k]) * s->inv[q - v[k]];
+            x = (hq - h[k]) * inv[q - v[k]];
             if (x > zb[k]) break;
             k--;
         }
@@ -120,13 +122,13 @@ static void segment(const double *g, int64_t n, int64_t lo, int64_t hi, int64_t 
         zb[k] = k == 0 ? -HUGE_VAL : x;
     }
     if (k < 0) {
-        for (int64_t p = a; p <= b; p++) s->win[p] = NONE32;
+        for (int64_t p = a; p <= b; p++) win[p] = NONE32;
         return;
     }
     int64_t c = 0;
     for (int64_t p = a; p <= b; p++) {
         while (c < k && zb[c + 1] < (double)p) c++;
-        s->win[p] = v[c];
+        win[p] = v[c];
     }
 }
 
@@ -135,11 +137,12 @@ static void segment(const double *g, int64_t n, int64_t lo, int64_t hi, int64_t 
  * p on one side and q on the other, (p - q)^2 >= (p - z)^2 + 1. So the
  * column splits into runs of g > 1 between such voxels, each solved alone
  * with its two bounding voxels, and those voxels cost nothing. */
-static void envelope(const double *g, int64_t n, int outside, Scratch *s)
+static void envelope(const double *restrict g, int64_t n, int outside, Scratch *s)
 {
+    int32_t *restrict win = s->win;
     for (int64_t p = 0; p < n;) {
         if (g[p] <= 1) {
-            s->win[p] = (int32_t)p;
+            win[p] = (int32_t)p;
             p++;
             continue;
         }
@@ -151,31 +154,51 @@ static void envelope(const double *g, int64_t n, int outside, Scratch *s)
     }
 }
 
-/* Writes tw consecutive voxels from i (x0.., y, z) whose nearest sites are
- * at offsets (dx[t], dy[t], dz[t]): squared distances first (summed z, y, x
- * as scipy does), then one loop per output kind. */
-static void sink_row(const Job *j, Scratch *s, size_t i, int64_t tw, int64_t x0, int64_t y, int64_t z,
-                     const int16_t *dx, const int16_t *dy, const int16_t *dz)
+/* Distances of a row from squared distances d2, one loop per output kind. */
+static void put_distances(const Job *j, size_t i, int64_t tw, const double *restrict d2)
 {
     const Sink *k = &j->sink;
-    double *d2 = s->d2;
-    for (int64_t t = 0; t < tw; t++) {
-        double a = j->sp[2] * dz[t], b = j->sp[1] * dy[t], c = j->sp[0] * dx[t];
-        d2[t] = dx[t] == NONE16 ? HUGE_VAL : a * a + b * b + c * c;
-    }
-    if (k->mode == SINK_THRESH) {
-        uint8_t *o = (uint8_t *)k->out + i;
-        for (int64_t t = 0; t < tw; t++) o[t] = (uint8_t)((d2[t] > k->r2) ^ k->invert);
+    const uint8_t *restrict m = j->mask + i;
+    double sign = k->sign;
+    if (k->mode == SINK_F32 && !k->only_nonsites) {
+        float *restrict o = (float *)k->out + i;
+        if (k->squared)
+            for (int64_t t = 0; t < tw; t++) o[t] = (float)(sign * d2[t]);
+        else
+            for (int64_t t = 0; t < tw; t++) o[t] = (float)(sign * sqrt(d2[t]));
         return;
     }
     for (int64_t t = 0; t < tw; t++) {
-        if (k->only_nonsites && is_site(j, j->mask[i + (size_t)t])) continue;
-        double val = k->sign * (k->squared ? d2[t] : sqrt(d2[t]));
+        if (k->only_nonsites && is_site(j, m[t])) continue;
+        double val = sign * (k->squared ? d2[t] : sqrt(d2[t]));
         if (k->mode == SINK_F32)
             ((float *)k->out)[i + (size_t)t] = (float)val;
         else
             ((double *)k->out)[i + (size_t)t] = val;
     }
+}
+
+/* Writes tw consecutive voxels from i (x0.., y, z) whose nearest sites are
+ * at offsets (dx[t], dy[t], dz[t]): squared distances first (summed z, y, x
+ * as scipy does), then what the sink asks for. */
+static void sink_row(const Job *j, Scratch *s, size_t i, int64_t tw, int64_t x0, int64_t y, int64_t z,
+                     const int16_t *restrict dx, const int16_t *restrict dy, const int16_t *restrict dz)
+{
+    const Sink *k = &j->sink;
+    double *restrict d2 = s->d2;
+    double sx = j->sp[0], sy = j->sp[1], sz = j->sp[2];
+    for (int64_t t = 0; t < tw; t++) {
+        double a = sz * dz[t], b = sy * dy[t], c = sx * dx[t];
+        d2[t] = dx[t] == NONE16 ? HUGE_VAL : a * a + b * b + c * c;
+    }
+    if (k->mode == SINK_THRESH) {
+        uint8_t *restrict o = (uint8_t *)k->out + i;
+        double r2 = k->r2;
+        uint8_t inv = (uint8_t)k->invert;
+        for (int64_t t = 0; t < tw; t++) o[t] = (uint8_t)((d2[t] > r2) ^ inv);
+        return;
+    }
+    put_distances(j, i, tw, d2);
     if (!k->idx[0]) return;
     for (int64_t t = 0; t < tw; t++) {
         int none = dx[t] == NONE16;
@@ -191,31 +214,36 @@ static void tile_y(Job *j, Scratch *s, int64_t z, int64_t x0, int64_t tw, int fi
 {
     int64_t nx = j->n[0], ny = j->n[1];
     double ratio = j->sp[0] * j->sp[0] / (j->sp[1] * j->sp[1]); /* 1 for voxel units: exact */
+    int16_t *off = j->off; /* may be the output buffer, written by the sink */
+    int16_t *restrict a = s->a, *restrict ox = s->ox, *restrict oy = s->oy;
+    double *restrict g = s->g;
+    const int32_t *restrict win = s->win;
     for (int64_t y = 0; y < ny; y++) {
-        const int16_t *o = j->off + 2 * ((z * ny + y) * nx + x0);
+        const int16_t *o = off + 2 * ((z * ny + y) * nx + x0);
         for (int64_t t = 0; t < tw; t++) {
             int d = o[2 * t];
-            s->a[t * ny + y] = (int16_t)d;
-            s->g[t * ny + y] = d == NONE16 ? HUGE_VAL : (double)(d * d) * ratio;
+            a[t * ny + y] = (int16_t)d;
+            g[t * ny + y] = d == NONE16 ? HUGE_VAL : (double)(d * d) * ratio;
         }
     }
     for (int64_t t = 0; t < tw; t++) {
-        envelope(s->g + t * ny, ny, j->outside, s);
+        envelope(g + t * ny, ny, j->outside, s);
         for (int64_t y = 0; y < ny; y++) {
-            int32_t q = s->win[y];
-            s->ox[y * TILE + t] = q == NONE32 ? NONE16 : (q < 0 || q >= ny) ? 0 : s->a[t * ny + q];
-            s->oy[y * TILE + t] = (int16_t)(q == NONE32 ? 0 : q - y);
+            int32_t q = win[y];
+            ox[y * TILE + t] = q == NONE32 ? NONE16 : (q < 0 || q >= ny) ? 0 : a[t * ny + q];
+            oy[y * TILE + t] = (int16_t)(q == NONE32 ? 0 : q - y);
         }
     }
     for (int64_t y = 0; y < ny; y++) {
         size_t i = (size_t)((z * ny + y) * nx + x0);
         if (final) {
-            sink_row(j, s, i, tw, x0, y, z, s->ox + y * TILE, s->oy + y * TILE, s->oz + y * TILE);
+            sink_row(j, s, i, tw, x0, y, z, ox + y * TILE, oy + y * TILE, s->oz + y * TILE);
             continue;
         }
+        int16_t *o = off + 2 * i;
         for (int64_t t = 0; t < tw; t++) {
-            j->off[2 * (i + (size_t)t)] = s->ox[y * TILE + t];
-            j->off[2 * (i + (size_t)t) + 1] = s->oy[y * TILE + t];
+            o[2 * t] = ox[y * TILE + t];
+            o[2 * t + 1] = oy[y * TILE + t];
         }
     }
 }
@@ -225,28 +253,33 @@ static void tile_z(Job *j, Scratch *s, int64_t y, int64_t x0, int64_t tw)
 {
     int64_t nx = j->n[0], ny = j->n[1], nz = j->n[2];
     double w2 = j->sp[2] * j->sp[2], rx = j->sp[0] * j->sp[0] / w2, ry = j->sp[1] * j->sp[1] / w2;
+    const int16_t *off = j->off; /* may be the output buffer, written by the sink */
+    int16_t *restrict a = s->a, *restrict b = s->b;
+    int16_t *restrict ox = s->ox, *restrict oy = s->oy, *restrict oz = s->oz;
+    double *restrict g = s->g;
+    const int32_t *restrict win = s->win;
     for (int64_t z = 0; z < nz; z++) {
-        const int16_t *o = j->off + 2 * ((z * ny + y) * nx + x0);
+        const int16_t *o = off + 2 * ((z * ny + y) * nx + x0);
         for (int64_t t = 0; t < tw; t++) {
             int dx = o[2 * t], dy = o[2 * t + 1];
-            s->a[t * nz + z] = (int16_t)dx;
-            s->b[t * nz + z] = (int16_t)dy;
-            s->g[t * nz + z] = dx == NONE16 ? HUGE_VAL : (double)(dy * dy) * ry + (double)(dx * dx) * rx;
+            a[t * nz + z] = (int16_t)dx;
+            b[t * nz + z] = (int16_t)dy;
+            g[t * nz + z] = dx == NONE16 ? HUGE_VAL : (double)(dy * dy) * ry + (double)(dx * dx) * rx;
         }
     }
     for (int64_t t = 0; t < tw; t++) {
-        envelope(s->g + t * nz, nz, j->outside, s);
+        envelope(g + t * nz, nz, j->outside, s);
         for (int64_t z = 0; z < nz; z++) {
-            int32_t q = s->win[z];
+            int32_t q = win[z];
             int in = q != NONE32 && q >= 0 && q < nz;
-            s->ox[z * TILE + t] = q == NONE32 ? NONE16 : in ? s->a[t * nz + q] : 0;
-            s->oy[z * TILE + t] = in ? s->b[t * nz + q] : 0;
-            s->oz[z * TILE + t] = (int16_t)(q == NONE32 ? 0 : q - z);
+            ox[z * TILE + t] = q == NONE32 ? NONE16 : in ? a[t * nz + q] : 0;
+            oy[z * TILE + t] = in ? b[t * nz + q] : 0;
+            oz[z * TILE + t] = (int16_t)(q == NONE32 ? 0 : q - z);
         }
     }
     for (int64_t z = 0; z < nz; z++) {
         size_t i = (size_t)((z * ny + y) * nx + x0);
-        sink_row(j, s, i, tw, x0, y, z, s->ox + z * TILE, s->oy + z * TILE, s->oz + z * TILE);
+        sink_row(j, s, i, tw, x0, y, z, ox + z * TILE, oy + z * TILE, oz + z * TILE);
     }
 }
 
