@@ -238,6 +238,20 @@ describe("read_dicom on series written by the spec", function()
     assert.are.equal(math.floor(value(1, 0, 2) * 1.5 + 0.5 + 0.5), forced:get(2, 1, 3))
   end)
 
+  it("gives the same values whether a slice is converted early (exact) or late (float)", function()
+    local dir = data.tmpdir()
+    fx.write_series(dir, {n = 3, intercept = -1024, per_slice = function(k, t) t.slope = k == 0 and 1 or 1.5 end,
+      value = function(x, y, k) return x == 0 and -2000 or 1000 + 10 * k + x end})
+    local v = vol.read(dir)
+    assert.are.equal("float32", v.dtype)
+    assert.are.equal(-1024, v:get(1, 1, 1))          -- padding in the early slice
+    assert.are.equal(1002 - 1024, v:get(3, 1, 1))     -- stored 1002, slope 1
+    assert.are.equal(-1024, v:get(1, 1, 2))          -- padding in a late slice
+    assert.are.equal(1012 * 1.5 - 1024, v:get(3, 1, 2))
+    local raw = vol.read_dicom(dir, {raw = true})
+    assert.are.equal(1002, raw:get(3, 1, 1))
+  end)
+
   it("sets -2000 and PixelPaddingValue voxels to air unless asked to keep them", function()
     local dir = data.tmpdir()
     fx.write_series(dir, {n = 3, intercept = -1024, padding = -3000,

@@ -260,17 +260,45 @@ static void convert_slice(const void *src, MdDtype st, void *dst, MdDtype dt, si
     })
 }
 
-MdStatus md_dcm_convert(MdVolume *v, const MdRescale *rs, const MdDicomOpts *opts, MdMeta *meta,
-                        MdError *err)
+int md_dcm_convert_early(MdVolume *v, size_t k, const MdRescale *r, const MdDicomOpts *opts)
+{
+    if (opts->raw || opts->dtype == MD_FLOAT32 || md_dtype_size(v->dtype) != 2 ||
+        !integral(r->slope) || !integral(r->inter))
+        return 0;
+    double lo, hi;
+    slice_range(v, k, r, opts->keep_padding, &lo, &hi);
+    if (lo < -32768 || hi > 32767) return 0;
+    size_t n = (size_t)(v->dim[0] * v->dim[1]);
+    char *p = (char *)md_volume_data(v) + k * n * 2;
+    convert_slice(p, v->dtype, p, MD_INT16, n, r, opts->keep_padding, 1);
+    return 1;
+}
+
+/* Copies slice k already converted to int16 HU into dst of type dt. */
+static void copy_done(const void *src, void *dst, MdDtype dt, size_t n)
+{
+    const int16_t *q = src;
+    if (dt == MD_FLOAT32)
+        for (size_t i = 0; i < n; i++) ((float *)dst)[i] = (float)q[i];
+    else if (dst != src)
+        memcpy(dst, src, n * 2);
+}
+
+MdStatus md_dcm_convert(MdVolume *v, const MdRescale *rs, const uint8_t *done,
+                        const MdDicomOpts *opts, MdMeta *meta, MdError *err)
 {
     size_t nz = (size_t)v->dim[2], n = (size_t)(v->dim[0] * v->dim[1]);
     int keep = opts->keep_padding, exact = 1, vary = 0;
     double lo = INFINITY, hi = -INFINITY;
     double *los = malloc(nz * 2 * sizeof *los);
     if (!los) return md_error(err, MD_ENOMEM, "out of memory");
-        /* per-slice ranges in parallel, combined in slice order */
+        /* per-slice ranges in parallel, combined in slice order; converted
+         * slices are exact int16 already */
 #pragma omp parallel for schedule(static) num_threads(md_threads()) if (nz * n > 65536)
-    for (size_t k = 0; k < nz; k++) slice_range(v, k, &rs[k], keep, &los[2 * k], &los[2 * k + 1]);
+    for (size_t k = 0; k < nz; k++) {
+        los[2 * k] = 0, los[2 * k + 1] = 0;
+        if (!done || !done[k]) slice_range(v, k, &rs[k], keep, &los[2 * k], &los[2 * k + 1]);
+    }
     for (size_t k = 0; k < nz; k++) {
         lo = fmin(lo, los[2 * k]), hi = fmax(hi, los[2 * k + 1]);
         exact &= integral(rs[k].slope) && integral(rs[k].inter);
@@ -293,8 +321,12 @@ MdStatus md_dcm_convert(MdVolume *v, const MdRescale *rs, const MdDicomOpts *opt
     }
     char *src = md_volume_data(v), *dst = nb ? nb->data : src;
 #pragma omp parallel for schedule(static) num_threads(md_threads()) if (nz * n > 65536)
-    for (size_t k = 0; k < nz; k++)
-        convert_slice(src + k * n * es, v->dtype, dst + k * n * os, dt, n, &rs[k], keep, exact);
+    for (size_t k = 0; k < nz; k++) {
+        if (done && done[k])
+            copy_done(src + k * n * es, dst + k * n * os, dt, n);
+        else
+            convert_slice(src + k * n * es, v->dtype, dst + k * n * os, dt, n, &rs[k], keep, exact);
+    }
     if (nb) {
         md_buffer_release(v->buf);
         v->buf = nb;

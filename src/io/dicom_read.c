@@ -186,7 +186,8 @@ static MdStatus read_single(const char *path, const MdDicomOpts *opts, MdVolume 
     g.pos = pos ? (const double(*)[3])pos : have_ipp ? (const double(*)[3]) & pos0 : NULL;
     g.npos = pos ? nz : have_ipp;
     if (st == MD_OK) st = md_dcm_geometry(out, &g, meta, err);
-    if (st == MD_OK && im.samples == 1 && !opts->raw) st = md_dcm_convert(out, rs, opts, meta, err);
+    if (st == MD_OK && im.samples == 1 && !opts->raw)
+        st = md_dcm_convert(out, rs, NULL, opts, meta, err);
     free(rs);
     free(pos);
     md_dcm_free(&d);
@@ -238,7 +239,8 @@ static MdStatus stack_slice(const MdDicomFile *f, const MdDcmImage *im0, MdVolum
  * (dynamic schedule: sizes and codecs vary). The first failure in slice
  * order is reported, naming its file. */
 static MdStatus decode_stack(const MdDicomScan *scan, const MdDicomSeries *s,
-                             const MdDcmImage *im0, MdVolume *out, MdRescale *rs, MdError *err)
+                             const MdDcmImage *im0, const MdDicomOpts *opts, MdVolume *out,
+                             MdRescale *rs, uint8_t *done, MdError *err)
 {
     int n = s->nfiles;
     MdError *errs = malloc((size_t)n * sizeof *errs);
@@ -250,11 +252,14 @@ static MdStatus decode_stack(const MdDicomScan *scan, const MdDicomSeries *s,
             uint8_t *fbuf = NULL;
             size_t fcap = 0;
 #pragma omp for schedule(dynamic, 1)
-            for (int k = 0; k < n; k++)
+            for (int k = 0; k < n; k++) {
                 sts[k] = md_cancel_requested()
                              ? MD_ECANCELLED
                              : stack_slice(&scan->files[s->files[k]], im0, out, (size_t)k,
                                            &rs[k], &fbuf, &fcap, &errs[k]);
+                /* to HU while the slice is in cache, when that is exact */
+                done[k] = sts[k] == MD_OK && (uint8_t)md_dcm_convert_early(out, (size_t)k, &rs[k], opts);
+            }
             free(fbuf);
         }
     }
@@ -305,18 +310,19 @@ static MdStatus read_stack(const MdDicomScan *scan, const MdDicomSeries *s, cons
     st = md_volume_alloc(out, 0, 0, err);
     MdRescale *rs = malloc((size_t)n * sizeof *rs);
     double(*pos)[3] = malloc((size_t)n * sizeof *pos);
-    if (st == MD_OK && (!rs || !pos)) st = md_error(err, MD_ENOMEM, "out of memory");
-    if (st == MD_OK) st = decode_stack(scan, s, &im0, out, rs, err);
+    uint8_t *done = malloc((size_t)n);
+    if (st == MD_OK && (!rs || !pos || !done)) st = md_error(err, MD_ENOMEM, "out of memory");
+    if (st == MD_OK) st = decode_stack(scan, s, &im0, opts, out, rs, done, err);
     for (int k = 0; st == MD_OK && k < n; k++)
         memcpy(pos[k], scan->files[s->files[k]].ipp, sizeof pos[k]);
     g.pos = (const double(*)[3])pos;
     g.npos = n;
     g.nonuniform = s->nonuniform[0] != 0;
     if (st == MD_OK) st = md_dcm_geometry(out, &g, meta, err);
-    if (st == MD_OK && !opts->raw) st = md_dcm_convert(out, rs, opts, meta, err);
+    if (st == MD_OK && !opts->raw) st = md_dcm_convert(out, rs, done, opts, meta, err);
     if (st == MD_OK && meta) st = md_meta_setf(meta, "dicom_files", "%d", n);
     if (st == MD_OK && meta && s->nonuniform[0]) st = md_meta_set(meta, "warning", s->nonuniform);
-    free(rs), free(pos);
+    free(rs), free(pos), free(done);
     return st;
 }
 
