@@ -70,11 +70,12 @@ describe("m:edt", function()
   it("gives the same result with 1 and 2 threads", function()
     local m = vol.phantom.sphere{shape={90, 70, 50}, radius_mm=25, spacing={0.8, 0.9, 2.5}}
     local got = {}
+    local saved = vol.threads()
     for _, t in ipairs{1, 2} do
       vol.set_threads(t)
       got[t] = {m:edt(), m:edt{signed=true}, select(2, m:edt{indices=true})}
     end
-    vol.set_threads(2)
+    vol.set_threads(saved)
     for i = 1, 3 do assert.equal(0, got[1][i]:ne(got[2][i]):stats().sum) end
   end)
 

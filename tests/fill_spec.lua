@@ -116,11 +116,12 @@ describe("clean-up threads", function()
     local v = vol.phantom.sphere{shape={90, 80, 60}, radius_mm=25}
     v = v:bxor(vol.phantom.sphere{shape={90, 80, 60}, radius_mm=12, center={40, 40, 30}})
     local got = {}
+    local saved = vol.threads()
     for _, t in ipairs{1, 2} do
       vol.set_threads(t)
       got[t] = {v:fill_holes(), v:clear_border(), v:keep_largest(2, {per_slice=true}), v:remove_small_objects(50)}
     end
-    vol.set_threads(2)
+    vol.set_threads(saved)
     for i = 1, 4 do assert.equal(0, got[1][i]:ne(got[2][i]):stats().sum) end
   end)
 end)

@@ -62,12 +62,13 @@ describe("v:label", function()
     v = v:bxor(vol.phantom.sphere{shape={90, 80, 60}, radius_mm=12, center={40, 40, 30}})
     v = v:band(vol.phantom.box{shape={90, 80, 60}, lo={1, 1, 1}, hi={90, 80, 29}}:bnot())
     local got = {}
+    local saved = vol.threads()
     for _, t in ipairs{1, 2} do
       vol.set_threads(t)
       local l, n = v:label{connectivity=6}
       got[t] = {l, n}
     end
-    vol.set_threads(2)
+    vol.set_threads(saved)
     assert.equal(got[1][2], got[2][2])
     assert.equal(0, got[1][1]:ne(got[2][1]):stats().sum)
   end)

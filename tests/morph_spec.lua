@@ -112,6 +112,7 @@ describe("m:erode and m:dilate", function()
     local v = vol.phantom.sphere{shape={70, 60, 50}, radius_mm=20}
     v = v:bxor(vol.phantom.sphere{shape={70, 60, 50}, radius_mm=9, center={30, 25, 20}})
     local results = {}
+    local saved = vol.threads()
     for _, threads in ipairs{1, 2} do
       vol.set_threads(threads)
       for _, method in ipairs{"runs", "edt"} do
@@ -119,7 +120,7 @@ describe("m:erode and m:dilate", function()
         results[#results + 1] = v:erode(7, {per_slice=true, axis=2, method=method})
       end
     end
-    vol.set_threads(2)
+    vol.set_threads(saved)
     for i = 3, #results do assert.is_true(same_volume(results[(i - 1) % 2 + 1], results[i])) end
   end)
 
