@@ -408,8 +408,8 @@ static const char *descr_of(MdDtype t)
 /* Writes magic, version and the header dict exactly as numpy 1.24's
  * np.save does: version 1.0 unless the header needs more than 65535 bytes,
  * growth room after the dict, spaces to a multiple of 64, then '\n'. */
-static MdStatus write_header(MdAtomicFile *f, MdDtype dtype, const int64_t *shape, int n,
-                             MdError *err)
+MdStatus md_npy_write_header(MdAtomicFile *f, MdDtype dtype, const int64_t *shape, int n,
+                             size_t *data_at, MdError *err)
 {
     const char *descr = descr_of(dtype);
     if (!descr)
@@ -434,6 +434,7 @@ static MdStatus write_header(MdAtomicFile *f, MdDtype dtype, const int64_t *shap
     pre[6] = prefix == 10 ? 1 : 2;
     pre[7] = 0;
     for (size_t i = 0; i < prefix - 8; i++) pre[8 + i] = (unsigned char)(len >> (8 * i));
+    if (data_at) *data_at = prefix + len;
     MdStatus st = md_atomic_write(f, pre, prefix, err);
     return st ? st : md_atomic_write(f, text, len, err);
 }
@@ -476,7 +477,7 @@ static MdStatus write_impl(const char *path, const MdVolume *const *vols, size_t
     for (int i = v0->ndim - 1; i >= 0; i--) shape[nd++] = v0->dim[i];
     MdAtomicFile f;
     if ((st = md_atomic_open(&f, path, err))) return st;
-    st = write_header(&f, v0->dtype, shape, nd, err);
+    st = md_npy_write_header(&f, v0->dtype, shape, nd, NULL, err);
     size_t esize = md_dtype_size(v0->dtype);
     for (size_t i = 0; i < n && !st; i++)
         st = md_write_le(&f, md_volume_data(vols[i]), md_volume_count(vols[i]), esize, err);

@@ -4,6 +4,7 @@
 #ifndef MD_NPY_H
 #define MD_NPY_H
 
+#include "atomicfile.h"
 #include "formats.h"
 
 MdStatus md_npy_read(const char *path, const MdReadOpts *opts, MdVolume *out, MdMeta *meta,
@@ -13,5 +14,11 @@ MdStatus md_npy_write(const char *path, const MdVolume *v, const MdWriteOpts *op
 /* Writes n volumes of equal dtype and shape as one (N, nz, ny, nx) array. */
 MdStatus md_npy_write_stack(const char *path, const MdVolume *const *vols, size_t n,
                             MdError *err) MD_MUST_CHECK;
+
+/* Writes the .npy magic, version and header dict for an array of dtype and
+ * numpy shape shape[0..n) (slowest axis first), C order, as np.save does;
+ * *data_at (may be NULL) receives the offset of the first data byte. */
+MdStatus md_npy_write_header(MdAtomicFile *f, MdDtype dtype, const int64_t *shape, int n,
+                             size_t *data_at, MdError *err) MD_MUST_CHECK;
 
 #endif

@@ -1,41 +1,24 @@
-/* Piecewise .npy writer. The header follows np.save's layout for format
- * version 1.0 (magic, version, little-endian header length, the dict padded
- * with spaces so that the data starts at a multiple of 64, then '\n'). */
+/* Piecewise .npy writer: the header comes from npy.c (np.save's layout),
+ * the slabs are written at their place in the file. */
 #include "npy_stream.h"
+
+#include "npy.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-static const char *descr_of(MdDtype t)
-{
-    static const char *const d[] = {"|u1", "|i1", "<u2", "<i2", "<u4", "<i4", "<f4", "<f8"};
-    return (unsigned)t < sizeof d / sizeof d[0] ? d[t] : NULL;
-}
-
 /* The header: shape is the dims reversed (x fastest = last numpy axis). */
 static MdStatus write_header(MdNpyStream *s, MdError *err)
 {
     const MdVolume *v = &s->shape;
-    char tuple[160] = "(";
-    for (int i = v->ndim - 1; i >= 0; i--) {
-        size_t k = strlen(tuple);
-        snprintf(tuple + k, sizeof tuple - k, "%lld%s", (long long)v->dim[i],
-                 v->ndim == 1 ? ",)" : i ? ", " : ")");
-    }
-    char text[320];
-    int k = snprintf(text, sizeof text, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
-                     descr_of(v->dtype), tuple);
-    size_t total = 10 + (size_t)k + 1, pad = (64 - total % 64) % 64;
-    memset(text + k, ' ', pad);
-    text[(size_t)k + pad] = '\n';
-    size_t hlen = (size_t)k + pad + 1;
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
-                             (unsigned char)(hlen & 0xff), (unsigned char)(hlen >> 8)};
-    s->data_at = (long long)(10 + hlen);
-    MdStatus st = md_atomic_write(&s->f, pre, sizeof pre, err);
-    return st ? st : md_atomic_write(&s->f, text, hlen, err);
+    int64_t shape[MD_MAXDIM];
+    for (int i = 0; i < v->ndim; i++) shape[i] = v->dim[v->ndim - 1 - i];
+    size_t at = 0;
+    MdStatus st = md_npy_write_header(&s->f, v->dtype, shape, v->ndim, &at, err);
+    s->data_at = (long long)at;
+    return st;
 }
 
 MdStatus md_npy_stream_open(MdNpyStream *s, const char *path, const MdVolume *shape, int axis,
@@ -45,7 +28,6 @@ MdStatus md_npy_stream_open(MdNpyStream *s, const char *path, const MdVolume *sh
     const uint16_t probe = 1;
     if (*(const unsigned char *)&probe != 1)
         return md_error(err, MD_EUNSUPPORTED, "streamed .npy writing needs a little-endian host");
-    if (!descr_of(shape->dtype)) return md_error(err, MD_EINVAL, "no .npy type for this dtype");
     s->shape = *shape;
     s->shape.buf = NULL;
     s->axis = axis;
