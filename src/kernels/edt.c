@@ -61,6 +61,11 @@ static void pass_x(Job *j)
     }
 }
 
+/* Column stride of the gathered tile: the length plus a pad, so that the
+ * TILE columns written side by side do not fall 4 KB apart (len 512 would
+ * put every store of a row in the same cache set). */
+static int64_t col_stride(int64_t len) { return len + 24; }
+
 typedef struct Scratch {
     double *g, *h, *zb, *inv, *d2;
     int16_t *a, *b;    /* gathered offsets, column-major (t * len + p) */
@@ -71,13 +76,14 @@ typedef struct Scratch {
 static int scratch_new(Scratch *s, int64_t len)
 {
     size_t n = (size_t)len;
-    s->g = malloc(TILE * n * sizeof *s->g);
+    size_t cs = (size_t)col_stride(len);
+    s->g = malloc(TILE * cs * sizeof *s->g);
     s->h = malloc((n + 2) * sizeof *s->h);
     s->zb = malloc((n + 3) * sizeof *s->zb);
     s->inv = malloc((n + 2) * sizeof *s->inv);
     s->d2 = malloc(TILE * sizeof *s->d2);
-    s->a = malloc(TILE * n * sizeof *s->a);
-    s->b = malloc(TILE * n * sizeof *s->b);
+    s->a = malloc(TILE * cs * sizeof *s->a);
+    s->b = malloc(TILE * cs * sizeof *s->b);
     s->ox = malloc(TILE * n * sizeof *s->ox);
     s->oy = malloc(TILE * n * sizeof *s->oy);
     s->oz = calloc(TILE * n, sizeof *s->oz);
@@ -212,7 +218,7 @@ static void sink_row(const Job *j, Scratch *s, size_t i, int64_t tw, int64_t x0,
 /* One tile of columns along y (slice z, columns x0..x0+tw-1). */
 static void tile_y(Job *j, Scratch *s, int64_t z, int64_t x0, int64_t tw, int final)
 {
-    int64_t nx = j->n[0], ny = j->n[1];
+    int64_t nx = j->n[0], ny = j->n[1], cs = col_stride(ny);
     double ratio = j->sp[0] * j->sp[0] / (j->sp[1] * j->sp[1]); /* 1 for voxel units: exact */
     int16_t *off = j->off; /* may be the output buffer, written by the sink */
     int16_t *restrict a = s->a, *restrict ox = s->ox, *restrict oy = s->oy;
@@ -222,15 +228,15 @@ static void tile_y(Job *j, Scratch *s, int64_t z, int64_t x0, int64_t tw, int fi
         const int16_t *o = off + 2 * ((z * ny + y) * nx + x0);
         for (int64_t t = 0; t < tw; t++) {
             int d = o[2 * t];
-            a[t * ny + y] = (int16_t)d;
-            g[t * ny + y] = d == NONE16 ? HUGE_VAL : (double)(d * d) * ratio;
+            a[t * cs + y] = (int16_t)d;
+            g[t * cs + y] = d == NONE16 ? HUGE_VAL : (double)(d * d) * ratio;
         }
     }
     for (int64_t t = 0; t < tw; t++) {
-        envelope(g + t * ny, ny, j->outside, s);
+        envelope(g + t * cs, ny, j->outside, s);
         for (int64_t y = 0; y < ny; y++) {
             int32_t q = win[y];
-            ox[y * TILE + t] = q == NONE32 ? NONE16 : (q < 0 || q >= ny) ? 0 : a[t * ny + q];
+            ox[y * TILE + t] = q == NONE32 ? NONE16 : (q < 0 || q >= ny) ? 0 : a[t * cs + q];
             oy[y * TILE + t] = (int16_t)(q == NONE32 ? 0 : q - y);
         }
     }
@@ -251,7 +257,7 @@ static void tile_y(Job *j, Scratch *s, int64_t z, int64_t x0, int64_t tw, int fi
 /* One tile of columns along z (row y, columns x0..x0+tw-1); always final. */
 static void tile_z(Job *j, Scratch *s, int64_t y, int64_t x0, int64_t tw)
 {
-    int64_t nx = j->n[0], ny = j->n[1], nz = j->n[2];
+    int64_t nx = j->n[0], ny = j->n[1], nz = j->n[2], cs = col_stride(nz);
     double w2 = j->sp[2] * j->sp[2], rx = j->sp[0] * j->sp[0] / w2, ry = j->sp[1] * j->sp[1] / w2;
     const int16_t *off = j->off; /* may be the output buffer, written by the sink */
     int16_t *restrict a = s->a, *restrict b = s->b;
@@ -262,18 +268,18 @@ static void tile_z(Job *j, Scratch *s, int64_t y, int64_t x0, int64_t tw)
         const int16_t *o = off + 2 * ((z * ny + y) * nx + x0);
         for (int64_t t = 0; t < tw; t++) {
             int dx = o[2 * t], dy = o[2 * t + 1];
-            a[t * nz + z] = (int16_t)dx;
-            b[t * nz + z] = (int16_t)dy;
-            g[t * nz + z] = dx == NONE16 ? HUGE_VAL : (double)(dy * dy) * ry + (double)(dx * dx) * rx;
+            a[t * cs + z] = (int16_t)dx;
+            b[t * cs + z] = (int16_t)dy;
+            g[t * cs + z] = dx == NONE16 ? HUGE_VAL : (double)(dy * dy) * ry + (double)(dx * dx) * rx;
         }
     }
     for (int64_t t = 0; t < tw; t++) {
-        envelope(g + t * nz, nz, j->outside, s);
+        envelope(g + t * cs, nz, j->outside, s);
         for (int64_t z = 0; z < nz; z++) {
             int32_t q = win[z];
             int in = q != NONE32 && q >= 0 && q < nz;
-            ox[z * TILE + t] = q == NONE32 ? NONE16 : in ? a[t * nz + q] : 0;
-            oy[z * TILE + t] = in ? b[t * nz + q] : 0;
+            ox[z * TILE + t] = q == NONE32 ? NONE16 : in ? a[t * cs + q] : 0;
+            oy[z * TILE + t] = in ? b[t * cs + q] : 0;
             oz[z * TILE + t] = (int16_t)(q == NONE32 ? 0 : q - z);
         }
     }
