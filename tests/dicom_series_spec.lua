@@ -7,7 +7,12 @@ local data = require "helpers.data"
 local ref = require "helpers.ref"
 local fx = require "helpers.dicom_fixture"
 
-local exp = data.expected()
+-- The reference values of ../shared/data/expected.json. The `make samples`
+-- cache has the files but not these values: the specs that need them then
+-- fail saying so (the rest run on the cache).
+local exp = data.expected() or setmetatable({}, {__index = function()
+  error("this check needs ../shared/data/expected.json (the make samples cache has no expected values)", 2)
+end})
 local SERIES = "dicom/series/dicomdirtests/"
 
 local function near(a, b, tol)

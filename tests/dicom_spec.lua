@@ -4,7 +4,12 @@ package.path = "tests/?.lua;" .. package.path
 local data = require "helpers.data"
 local fx = require "helpers.dicom_fixture"
 
-local exp = data.expected()
+-- The reference values of ../shared/data/expected.json. The `make samples`
+-- cache has the files but not these values: the specs that need them then
+-- fail saying so (the rest run on the cache).
+local exp = data.expected() or setmetatable({}, {__index = function()
+  error("this check needs ../shared/data/expected.json (the make samples cache has no expected values)", 2)
+end})
 
 -- sha256 of the values as float64 little endian, x fastest (= expected's
 -- C order of [frame,]row,col).
@@ -56,8 +61,8 @@ end
 local REFUSED = {["1.2.840.10008.1.2.4.50"] = "JPEG Baseline", ["1.2.840.10008.1.2.4.51"] = "JPEG Extended"}
 
 describe("read_dicom on the real sample files", function()
-  it("finds the expected values", function() assert.is_table(exp, "expected.json is missing") end)
-  for _, rel in ipairs(exp and dicom_files() or {}) do
+  it("finds the expected values", function() assert.is_table(exp.files) end)
+  for _, rel in ipairs(data.expected() and dicom_files() or {}) do
     local e = exp.files[rel]
     it(rel, function()
       local path = data.path(rel)
