@@ -9,22 +9,9 @@ if not dir then
   os.exit(2)
 end
 
-local ok, list = pcall(vol.dicom_series, dir, {recursive = true})
+local ok, lines = pcall(vol.dicom_info, dir, id)
 if not ok then
-  io.stderr:write("dicom_info: ", tostring(list), "\n")
+  io.stderr:write("dicom_info: ", tostring(lines), "\n")
   os.exit(1)
 end
-print(("%d series, %d other files in %s"):format(#list, list.skipped, dir))
-print(table.concat(vol.dicom_table(list), "\n"))
-
-local chosen = list[1]
-for _, s in ipairs(list) do
-  if s.id == id then chosen = s end
-end
-if id and chosen.id ~= id then
-  io.stderr:write("dicom_info: no series ", id, "\n")
-  os.exit(1)
-end
-print("")
-print("tags of " .. chosen.id .. " (" .. chosen.files[1] .. "):")
-print(table.concat(vol.dicom_tags(vol.dicom_header(chosen.files[1])), "\n"))
+print(table.concat(lines, "\n"))

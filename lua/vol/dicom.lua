@@ -94,6 +94,28 @@ vol.dicom_table(list) -> {lines}
 The series list of vol.dicom_series as text lines: modality, number of files,
 dims, orientation, description and id, with any problem or tilt.]])
 
+  vol.dicom_info = doc(function(dir, id)
+    if type(dir) ~= "string" then error("dicom_info: a folder expected", 2) end
+    local list = vol.dicom_series(dir, {recursive = true})
+    local chosen = list[1]
+    for _, s in ipairs(list) do
+      if s.id == id then chosen = s end
+    end
+    if id and chosen.id ~= id then error("dicom_info: no series " .. id .. " in " .. dir, 2) end
+    local lines = {("%d series, %d other files in %s"):format(#list, list.skipped, dir)}
+    local tab = vol.dicom_table(list)
+    table.move(tab, 1, #tab, #lines + 1, lines)
+    lines[#lines + 1] = ""
+    lines[#lines + 1] = "tags of " .. chosen.id .. " (" .. chosen.files[1] .. "):"
+    local tags = vol.dicom_tags(vol.dicom_header(chosen.files[1]))
+    table.move(tags, 1, #tags, #lines + 1, lines)
+    return lines
+  end, [[
+vol.dicom_info(dir [, series_id]) -> {lines}
+What scripts/dicom_info.lua prints: the series of folder dir (sub-folders
+included) as vol.dicom_table gives them, then the tags of one series (the
+first, or the one whose id is given) from its first file.]])
+
   vol.dicom_tags = doc(function(tags)
     local numbered = {}
     for k in pairs(tags) do
