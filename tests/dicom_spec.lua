@@ -1,15 +1,11 @@
--- DICOM files: every real sample against expected.json (values bit for bit
--- through sha256, geometry, tags), each transfer syntax, and damaged input.
+-- DICOM files: every real sample against its references (expected.json of
+-- ../shared/data when it is there, and pydicom run now, always: values bit
+-- for bit through sha256, geometry, tags), each transfer syntax, and
+-- damaged input.
 package.path = "tests/?.lua;" .. package.path
 local data = require "helpers.data"
+local dref = require "helpers.dicom_ref"
 local fx = require "helpers.dicom_fixture"
-
--- The reference values of ../shared/data/expected.json. The `make samples`
--- cache has the files but not these values: the specs that need them then
--- fail saying so (the rest run on the cache).
-local exp = data.expected() or setmetatable({}, {__index = function()
-  error("this check needs ../shared/data/expected.json (the make samples cache has no expected values)", 2)
-end})
 
 -- sha256 of the values as float64 little endian, x fastest (= expected's
 -- C order of [frame,]row,col).
@@ -26,7 +22,7 @@ local function close(a, b, rel)
   return math.abs(a - b) <= (rel or 1e-9) * math.max(1, math.abs(b))
 end
 
--- Checks a volume against an expected.json statistics block.
+-- Checks a volume against a reference statistics block (see helpers/dicom_ref.lua).
 -- float32 volumes (doses, non-integral slopes) are compared at float32 precision.
 local function check_stats(v, st, what)
   local s = v:stats()
@@ -48,58 +44,70 @@ local function check_stats(v, st, what)
   end
 end
 
-local function dicom_files()
-  local list = {}
-  for rel, e in pairs(exp.files) do
-    if e.format == "dicom" and not rel:find("mosaic") then list[#list + 1] = rel end
-  end
-  table.sort(list)
-  return list
-end
-
 -- Files whose transfer syntax medula refuses by design (see docs/choices.md).
 local REFUSED = {["1.2.840.10008.1.2.4.50"] = "JPEG Baseline", ["1.2.840.10008.1.2.4.51"] = "JPEG Extended"}
 
+-- Checks what medula reads from the sample file rel against e, a reference
+-- block of helpers/dicom_ref.lua (from names its source in messages).
+local function check_file(rel, e, from)
+  local path = data.path(rel)
+  local what = rel .. " (" .. from .. ")"
+  if e.expect_error or e.gzip_wrapped or REFUSED[e.transfer_syntax] then
+    local ok, err = pcall(vol.read_dicom, path)
+    assert.is_false(ok, what .. ": read a file it must refuse")
+    assert.truthy(err:find(path, 1, true), err)
+    if REFUSED[e.transfer_syntax] then assert.truthy(err:find(REFUSED[e.transfer_syntax], 1, true), err) end
+    if e.expect_error then assert.truthy(err:find("Pixel Data", 1, true), err) end
+    return
+  end
+  assert.is_table(e.stored_stats, what .. ": no reference values; pydicom says: " .. tostring(e.undecodable))
+  local raw = vol.read_dicom(path, {raw = true})
+  check_stats(raw, e.stored_stats, what .. " stored")
+  local t = e.tags
+  local nsamples = t.SamplesPerPixel or 1
+  if nsamples == 1 then
+    assert.are.equal(e.stored_stats.sha256_f64le_C, sha_f64(raw), what .. ": stored values")
+    local v = vol.read_dicom(path, {keep_padding = true})
+    if t.Modality == "RTDOSE" then
+      check_stats(v, e.dose_gy_stats, what .. " dose")
+    else
+      check_stats(v, e.rescaled_stats, what .. " rescaled")
+      assert.are.equal(e.rescaled_stats.sha256_f64le_C, sha_f64(v), what .. ": rescaled values")
+    end
+  else
+    assert.are.same({t.Columns, t.Rows, 1, 3}, raw.shape)
+  end
+  if t.PixelSpacing and nsamples == 1 then
+    assert.is_true(close(raw.spacing[1], t.PixelSpacing[2]) and close(raw.spacing[2], t.PixelSpacing[1]), what)
+  end
+  if t.ImagePositionPatient and not t.NumberOfFrames then
+    for i = 1, 3 do assert.is_true(close(raw.origin[i], t.ImagePositionPatient[i], 1e-12), what) end
+  end
+  for _, key in ipairs{"Modality", "SeriesInstanceUID", "StudyInstanceUID", "Manufacturer"} do
+    if type(t[key]) == "string" then assert.are.equal(t[key], raw.meta[key], what .. ": " .. key) end
+  end
+end
+
 describe("read_dicom on the real sample files", function()
-  it("finds the expected values", function() assert.is_table(exp.files) end)
-  for _, rel in ipairs(data.expected() and dicom_files() or {}) do
-    local e = exp.files[rel]
+  local exp = data.expected()
+  if exp then
+    it("lists the DICOM files and series folders expected.json has", function()
+      local files, folders = {}, {}
+      for rel, e in pairs(exp.files) do
+        if e.format == "dicom" and not rel:find("/mosaic_epi/", 1, true) then files[#files + 1] = rel end
+      end
+      for rel in pairs(exp.series) do
+        if not rel:find("/mosaic_epi", 1, true) then folders[#folders + 1] = rel end
+      end
+      table.sort(files)
+      table.sort(folders)
+      assert.are.same(files, dref.FILES)
+      assert.are.same(folders, dref.SERIES)
+    end)
+  end
+  for _, rel in ipairs(dref.FILES) do
     it(rel, function()
-      local path = data.path(rel)
-      if e.expect_error or e.gzip_wrapped or REFUSED[e.transfer_syntax] then
-        local ok, err = pcall(vol.read_dicom, path)
-        assert.is_false(ok)
-        assert.truthy(err:find(path, 1, true), err)
-        if REFUSED[e.transfer_syntax] then assert.truthy(err:find(REFUSED[e.transfer_syntax], 1, true), err) end
-        if e.expect_error then assert.truthy(err:find("Pixel Data", 1, true), err) end
-        return
-      end
-      local raw = vol.read_dicom(path, {raw = true})
-      check_stats(raw, e.stored_stats, "stored")
-      local nsamples = e.tags.SamplesPerPixel or 1
-      if nsamples == 1 then
-        assert.are.equal(e.stored_stats.sha256_f64le_C, sha_f64(raw))
-        local v = vol.read_dicom(path, {keep_padding = true})
-        local r = e.rescaled_stats
-        if e.tags.Modality == "RTDOSE" then
-          check_stats(v, e.dose_gy_stats, "dose")
-        else
-          check_stats(v, r, "rescaled")
-          assert.are.equal(r.sha256_f64le_C, sha_f64(v))
-        end
-      else
-        assert.are.same({e.tags.Columns, e.tags.Rows, 1, 3}, raw.shape)
-      end
-      local t = e.tags
-      if t.PixelSpacing and nsamples == 1 then
-        assert.is_true(close(raw.spacing[1], t.PixelSpacing[2]) and close(raw.spacing[2], t.PixelSpacing[1]))
-      end
-      if t.ImagePositionPatient and not t.NumberOfFrames then
-        for i = 1, 3 do assert.is_true(close(raw.origin[i], t.ImagePositionPatient[i], 1e-12)) end
-      end
-      for _, key in ipairs{"Modality", "SeriesInstanceUID", "StudyInstanceUID", "Manufacturer"} do
-        if type(t[key]) == "string" then assert.are.equal(t[key], raw.meta[key]) end
-      end
+      for _, r in ipairs(dref.references("file", rel)) do check_file(rel, r.value, r.from) end
     end)
   end
 end)
@@ -135,23 +143,25 @@ describe("read_dicom Siemens files", function()
     assert.are.equal(-4052, v:stats().min)
   end)
   it("unpacks a mosaic into 35 slices at nibabel's geometry", function()
-    local rel = "dicom/siemens/mosaic_epi"
-    local v = vol.read_dicom(data.path(rel .. "/axasc35.dcm"))
+    local rel = "dicom/siemens/mosaic_epi/axasc35.dcm"
+    local v = vol.read_dicom(data.path(rel))
     assert.are.same({64, 64, 35}, v.shape)
-    local mos = exp.series[rel].siemens_mosaic.volumes[1]
-    check_stats(v, mos.stack_stats, "mosaic")
-    -- nibabel's array is target[i,j,k] = stack[k, i, j]: its axis 0 is our axis 1
-    local A = mos.nibabel.affine_lps
     local o = {v:index_to_world(1, 1, 1)}
-    for r = 1, 3 do assert.is_true(math.abs(o[r] - A[r][4]) < 1e-4, "origin " .. r) end
-    local w = {v:index_to_world(1, 2, 1)}  -- one step along our axis 2 = nibabel's axis 0
-    for r = 1, 3 do assert.is_true(math.abs(w[r] - o[r] - A[r][1]) < 1e-4, "row axis " .. r) end
+    local w = {v:index_to_world(1, 2, 1)}  -- one step along our axis 2
+    for _, r in ipairs(dref.references("mosaic", rel)) do
+      local what = "mosaic (" .. r.from .. ")"
+      check_stats(v, r.value.stack_stats, what)
+      -- nibabel's array is target[i,j,k] = stack[k, i, j]: its axis 0 is our axis 2
+      local A = r.value.nibabel.affine_lps
+      for i = 1, 3 do assert.is_true(math.abs(o[i] - A[i][4]) < 1e-4, what .. ": origin " .. i) end
+      for i = 1, 3 do assert.is_true(math.abs(w[i] - o[i] - A[i][1]) < 1e-4, what .. ": row axis " .. i) end
+    end
   end)
 end)
 
 describe("read_dicom on 8-bit JPEG", function()
   local ref = require "helpers.ref"
-  local function slurp(p) local f = assert(io.open(p, "rb")) local b = f:read("a") f:close() return b end
+  local slurp = require("helpers.files").slurp
 
   for _, mode in ipairs{"L", "RGB"} do
     it("decodes " .. mode .. " frames as Pillow does, split or not into fragments", function()
