@@ -172,6 +172,20 @@ describe("geometry", function()
     v:set_origin{1, 2, 3}
     assert.same({1, 2, 3}, v.origin)
   end)
+
+  it("leaves the geometry unchanged when a setter rejects its value", function()
+    local v = vol.new{shape={3, 4, 5}, spacing={0.5, 0.7, 2}, origin={1, 2, 3}}
+    local before = {v.spacing, v.origin, v.direction}
+    assert.is_false(pcall(v.set_spacing, v, {0, 1, 1}))
+    assert.is_false(pcall(v.set_spacing, v, {1, 1}))
+    assert.is_false(pcall(v.set_origin, v, {1, 0 / 0, 3}))
+    assert.is_false(pcall(v.set_origin, v, {1, "x", 3}))
+    assert.is_false(pcall(v.set_direction, v, {{1, 0, 0}, {1, 0, 0}, {0, 0, 1}}))
+    assert.is_false(pcall(v.set_direction, v, {{2, 0, 0}, {0, 1, 0}, {0, 0, 1}}))
+    assert.same(before, {v.spacing, v.origin, v.direction})
+    local x, y, z = v:index_to_world(2, 3, 4)
+    assert.same({1.5, 3.4, 9}, {x, y, z})
+  end)
 end)
 
 describe("lifetime", function()

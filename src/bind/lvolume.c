@@ -249,10 +249,14 @@ static int l_newindex(lua_State *L)
                          "set_ methods)", k ? k : "?");
 }
 
+/* The setters validate into a local copy first, so a rejected value leaves
+ * the volume's geometry as it was. */
 static int l_set_spacing(lua_State *L)
 {
     MdVolume *v = md_lua_checkvolume(L, 1);
-    check_spacing(L, 2, v->spacing);
+    double s[3];
+    check_spacing(L, 2, s);
+    memcpy(v->spacing, s, sizeof s);
     lua_settop(L, 1);
     return 1;
 }
@@ -260,7 +264,11 @@ static int l_set_spacing(lua_State *L)
 static int l_set_origin(lua_State *L)
 {
     MdVolume *v = md_lua_checkvolume(L, 1);
-    md_lua_checknumbers(L, 2, v->origin, 3, "origin");
+    double o[3];
+    md_lua_checknumbers(L, 2, o, 3, "origin");
+    for (int i = 0; i < 3; i++)
+        if (!isfinite(o[i])) luaL_error(L, "origin must be finite (got %f on axis %d)", o[i], i + 1);
+    memcpy(v->origin, o, sizeof o);
     lua_settop(L, 1);
     return 1;
 }
@@ -268,7 +276,9 @@ static int l_set_origin(lua_State *L)
 static int l_set_direction(lua_State *L)
 {
     MdVolume *v = md_lua_checkvolume(L, 1);
-    check_direction(L, 2, v->direction);
+    double d[9];
+    check_direction(L, 2, d);
+    memcpy(v->direction, d, sizeof d);
     lua_settop(L, 1);
     return 1;
 }
