@@ -12,12 +12,24 @@ BUILD    ?= build
 MODE     ?= release
 OPENMP   ?= 1
 
+# The REPL edits lines with libedit. LIBEDIT=0 builds it with plain line
+# input instead (and does not ask for libedit-dev); so does a build where
+# pkg-config cannot find libedit. Checked when compiling, after deps ran.
+ifeq ($(LIBEDIT),0)
+DEB_EDIT  :=
+EDIT_PKG  :=
+else
+DEB_EDIT  := libedit-dev
+EDIT_PKG   = $(if $(shell pkg-config --exists libedit 2>/dev/null && echo y),libedit)
+endif
+EDIT_FLAG  = $(if $(EDIT_PKG),,-DMD_NO_LIBEDIT)
+
 # Debian packages the build, the specs and the benchmark need.
-DEB_BUILD := gcc make pkg-config liblua5.4-dev zlib1g-dev libdeflate-dev libedit-dev libpng-dev libcharls-dev libopenjp2-7-dev libjpeg62-turbo-dev
+DEB_BUILD := gcc make pkg-config liblua5.4-dev zlib1g-dev libdeflate-dev $(DEB_EDIT) libpng-dev libcharls-dev libopenjp2-7-dev libjpeg-dev
 DEB_TEST  := lua5.4 lua-busted lua-dkjson python3-numpy python3-nibabel python3-scipy python3-skimage dcm2niix python3-pydicom plastimatch
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 
-PKGS     := lua5.4 zlib libdeflate libedit libpng charls libopenjp2 libjpeg
+PKGS      = lua5.4 zlib libdeflate libpng charls libopenjp2 libjpeg $(EDIT_PKG)
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wdouble-promotion \
             -Wno-unused-parameter
 ifeq ($(MODE),debug)
@@ -35,7 +47,7 @@ WARN     += -Wno-unknown-pragmas
 endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(OMPFLAG) $(PKG_CFLAGS) -MMD -MP
+CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(OMPFLAG) $(EDIT_FLAG) $(PKG_CFLAGS) -MMD -MP
 LDFLAGS  += $(OMPFLAG) -Wl,-E
 LDLIBS   += $(PKG_LIBS) -lm -ldl
 
@@ -54,7 +66,7 @@ deps:
 $(BIN): $(OBJ)
 	$(CC) $(LDFLAGS) -o $@ $(OBJ) $(LDLIBS)
 
-$(BUILD)/obj/%.o: %.c | check-layers
+$(BUILD)/obj/%.o: %.c | check-layers deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 

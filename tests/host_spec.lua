@@ -229,13 +229,18 @@ describe("vol as a global", function()
   end)
 end)
 
--- A copy of the install layout: <prefix>/bin/medula, <prefix>/share/medula/{lua,scripts}.
-local function fake_install()
-  local root = MEDULA:match("^(.*)/[^/]+/[^/]+$")
+-- The repository and the build folder of the binary under test.
+local ROOT, BUILD = MEDULA:match("^(.*)/([^/]+)/[^/]+$")
+
+-- `make install` into a fresh prefix: <prefix>/bin/medula and
+-- <prefix>/share/medula/{lua,scripts}, from the build folder of the binary
+-- under test unless `build` names another; `extra`: more make arguments.
+local function make_install(build, extra)
   local prefix = tmpdir()
-  assert(os.execute("mkdir -p " .. q(prefix .. "/bin") .. " " .. q(prefix .. "/share/medula")
-    .. " && cp " .. q(MEDULA) .. " " .. q(prefix .. "/bin/medula")
-    .. " && cp -r " .. q(root .. "/lua") .. " " .. q(root .. "/scripts") .. " " .. q(prefix .. "/share/medula/")))
+  build = build or (BUILD:sub(1, 1) == "/" and BUILD or ROOT .. "/" .. BUILD)
+  local _, err, rc = run("make -s -j2 -C " .. q(ROOT) .. " BUILD=" .. q(build) .. " PREFIX=" .. q(prefix)
+    .. " " .. (extra or "") .. " install >/dev/null")
+  assert(rc == 0, "make install failed: " .. tostring(err))
   return prefix
 end
 
@@ -293,7 +298,7 @@ describe("bundled scripts (-s)", function()
   end)
 
   it("finds lua/ and scripts/ in <prefix>/share/medula after an install", function()
-    local prefix = fake_install()
+    local prefix = make_install()
     local bin = q(prefix .. "/bin/medula")
     local out, err, rc = run("cd / && " .. bin .. " -e 'print(package.searchpath(\"vol\", package.path))'"
       .. " && " .. bin .. " -s info " .. q(nii))
@@ -301,6 +306,18 @@ describe("bundled scripts (-s)", function()
     assert.truthy(out:find(prefix .. "/share/medula/lua/vol/init.lua", 1, true), out)
     assert.truthy(out:find("orientation  LPS", 1, true))
     os.execute("rm -rf " .. q(prefix))
+  end)
+
+  it("builds without libedit (LIBEDIT=0) and reads plain lines in the REPL", function()
+    local tmp = tmpdir()
+    local prefix = make_install(tmp .. "/build", "LIBEDIT=0")
+    local bin = prefix .. "/bin/medula"
+    local libs = run("ldd " .. q(bin))
+    assert.falsy(libs:find("libedit", 1, true), libs)
+    local out, err, rc = run(q(bin) .. " -i", "x = vol.new{shape={2, 3, 4}}\nreturn #x, x.dtype\n")
+    assert.equal(0, rc, err)
+    assert.truthy(out:find("24\tfloat32\n", 1, true), out)
+    os.execute("rm -rf " .. q(prefix) .. " " .. q(tmp))
   end)
 
   it("finds them through a symbolic link to the binary", function()
