@@ -35,16 +35,15 @@ for _, suffix in ipairs{".nii", ".nii.gz", ".mha", ".npy"} do
 
     it("fail cleanly when truncated anywhere", function()
       local bytes = slurp(good)
-      local failures = 0
+      -- a file cut anywhere, header or voxel data, is an error, never a
+      -- short or made-up volume
       local step = math.max(1, #bytes // 60)
-      for cut = 0, #bytes - 1, step do
+      local cuts = {#bytes - 1}
+      for cut = 0, #bytes - 1, step do cuts[#cuts + 1] = cut end
+      for _, cut in ipairs(cuts) do
         spit(bad, bytes:sub(1, cut))
-        if not check_damaged(bad) then failures = failures + 1 end
+        assert.is_false(check_damaged(bad), ("a copy cut to %d of %d bytes was read"):format(cut, #bytes))
       end
-      assert.is_true(failures > 0)
-      -- a file cut in the voxel data is always an error, never a short volume
-      spit(bad, bytes:sub(1, #bytes - 1))
-      assert.is_false(check_damaged(bad))
     end)
 
     it("fail cleanly or read when header bytes change", function()
@@ -60,6 +59,30 @@ for _, suffix in ipairs{".nii", ".nii.gz", ".mha", ".npy"} do
     end)
   end)
 end
+
+describe("a damaged .mhd/.raw pair", function()
+  it("fails naming the file when the data file is short, missing or the header cut", function()
+    local mhd = tmpname(".mhd")
+    local raw = mhd:gsub("%.mhd$", ".raw")
+    sample():write(mhd)
+    local header, data = slurp(mhd), slurp(raw)
+    for _, cut in ipairs{0, 1, #data // 2, #data - 1} do
+      spit(raw, data:sub(1, cut))
+      assert.is_false(check_damaged(mhd), "a .raw cut to " .. cut .. " bytes was read")
+    end
+    spit(raw, data)
+    for cut = 0, #header - 1, math.max(1, #header // 40) do
+      spit(mhd, header:sub(1, cut))
+      assert.is_false(check_damaged(mhd), "a header cut to " .. cut .. " bytes was read")
+    end
+    os.remove(raw)
+    spit(mhd, header)
+    local ok, err = pcall(vol.read, mhd)
+    assert.is_false(ok)
+    assert.truthy(err:find(mhd, 1, true) or err:find(raw, 1, true), err)
+    os.remove(mhd)
+  end)
+end)
 
 describe("files that are not images", function()
   it("raise an error naming the file", function()
