@@ -455,6 +455,19 @@ describe("vol.sample_patches", function()
     end
   end)
 
+  it("forces as many samples as nnU-Net, whose round() takes halves to even", function()
+    -- n = 5, fraction 0.5: round(2.5) = 2 in Python, so 3 forced (not 2)
+    local s = vol.sample_patches{image=img, label=lab, patch=4, n=5, seed=2, foreground_fraction=0.5}
+    assert.same({false, false, true, true, true}, s.foreground)
+    for _, c in ipairs{{1, 0.5}, {2, 0.25}, {3, 0.5}, {5, 0.5}, {6, 0.75}, {7, 0.5}, {9, 0.33},
+                       {10, 0.05}, {10, 0.15}, {12, 0.875}, {4, 0.375}, {1, 0}, {3, 1}} do
+      local want = ref.run("patch_ref.py", "oversample", c[1], c[2]).forced
+      local got = vol.sample_patches{image=img, label=lab, patch=4, n=c[1], seed=3,
+                                     foreground_fraction=c[2]}.foreground
+      assert.same(want, got, ("n=%d fraction=%g"):format(c[1], c[2]))
+    end
+  end)
+
   it("picks only the classes asked for and pads patches larger than the image", function()
     local s = vol.sample_patches{image=img, label=lab, patch={8, 8, 6}, n=4, seed=1,
                                  foreground_fraction=1, classes={5}}
