@@ -24,9 +24,11 @@ local function random_volume(shape, dtype, seed)
   return v
 end
 
+-- Equal shapes and values, compared exactly (a difference would saturate
+-- to 0 in unsigned dtypes).
 local function same(a, b)
   assert.same(a.shape, b.shape)
-  assert.equal(0, (a - b):abs():max())
+  assert.equal(0, a:ne(b):stats().sum)
 end
 
 describe("vol.patch_grid", function()
@@ -492,6 +494,23 @@ describe("vol.crop_merge_compare and the crop_merge scripts", function()
     assert.equal(0, r.cover.lost)
     local pic = vol.read(r.files[1])
     assert.same({3 * 150 + 2 * 8, 130}, pic.shape)
+  end)
+
+  it("count merged voxels below the input as different (uint8 does not saturate the check)", function()
+    local img = random_volume({70, 50}, "uint8", 27)
+    img:set(1, 1, 200)
+    local positive = img:gt(0)
+    -- every patch lowered by 1: the merge is img - 1 (saturated at 0)
+    local r = vol.crop_merge_compare(img, {patch=32, overlap=8, fn=function(p) return p - 1 end})
+    local drop = vol.patch_grid{shape={70, 50}, patch=32, overlap=8, mode="drop"}
+    assert.equal(positive:stats().sum, r.cover.wrong)
+    assert.equal(positive:stats().sum, r.pad.wrong)
+    assert.equal(positive:band(drop:coverage()):stats().sum, r.classic.wrong)
+    assert.is_true(r.cover.wrong > 0)
+    assert.truthy(table.concat(r.summary, "\n"):find("merged == input: NO, " .. r.cover.wrong .. " differ", 1, true))
+    local ok, err = pcall(vol.crop_merge_compare, img, {fn=3})
+    assert.is_false(ok)
+    assert.matches("fn must be a function", err, 1, true)
   end)
 
   it("work on an RGB picture (channels on axis 4)", function()
