@@ -120,6 +120,77 @@ describe("grid:extract and grid:merge", function()
     end
   end)
 
+  -- Values a float32 accumulator cannot hold (2^24 + 1, int32 extremes)
+  -- beside each dtype's limits.
+  local limits = {
+    uint8 = {0, 255}, int8 = {-128, 127}, uint16 = {0, 65535}, int16 = {-32768, 32767},
+    uint32 = {0, 4294967295}, int32 = {-2147483648, 2147483647},
+    float32 = {-3.4028234663852886e38, 3.4028234663852886e38},
+    float64 = {-1.7976931348623157e308, 1.7976931348623157e308},
+  }
+  local function extreme_volume(shape, dtype)
+    local lo, hi = limits[dtype][1], limits[dtype][2]
+    local values = {lo, hi, 16777217, -2147483647, 2147483646, 4294967294, lo + 1, hi - 1, 0,
+                    -16777217, 0.1, 123456789.25}
+    local v = random_volume(shape, dtype, 41)
+    local k = 0
+    for z = 1, shape[3] or 1 do for y = 1, shape[2] do for x = 1, shape[1] do
+      k = k + 1
+      if k % 3 ~= 0 then
+        local x_ = math.max(lo, math.min(hi, values[(k // 3 + k) % #values + 1]))
+        if #shape == 3 then v:set(x, y, z, x_) else v:set(x, y, x_) end
+      end
+    end end end
+    return v
+  end
+
+  it("reproduce every dtype exactly, int32 and uint32 extremes included", function()
+    for dtype in pairs(limits) do
+      for _, case in ipairs{{shape={9, 7}, patch=4, overlap=2}, {shape={7, 6, 5}, patch=3, overlap=1},
+                            {shape={9, 7}, patch={9, 7}, overlap=0}} do
+        local v = extreme_volume(case.shape, dtype)
+        for _, mode in ipairs{"cover", "pad"} do
+          local g = vol.patch_grid{shape=case.shape, patch=case.patch, overlap=case.overlap, mode=mode}
+          local s = g:extract(v)
+          local what = dtype .. " " .. mode .. " " .. table.concat(case.shape, "x")
+          for _, weight in ipairs{"mean", "gaussian"} do
+            local back = g:merge(s, {dtype=dtype, weight=weight})
+            assert.equal(dtype, back.dtype, what)
+            assert.equal(0, back:ne(v):stats().sum, what .. " " .. weight)
+          end
+          -- without dtype=: float64 where float32 cannot hold the values
+          local wide = dtype == "float64" or dtype == "int32" or dtype == "uint32"
+          local back = g:merge(s)
+          assert.equal(wide and "float64" or "float32", back.dtype, what)
+          assert.equal(0, back:ne(v):stats().sum, what)
+          local m = g:merger{dtype=dtype}
+          for n, p in g:patches(v) do m:add(n, p) end
+          same(v, m:result())
+          same(v, g:map(v, function(p) return p end, {dtype=dtype, weight="gaussian"}))
+          local out = vol.new{shape=case.shape, dtype=dtype}
+          g:map(v, function(p) return p end, {out=out})
+          same(v, out)
+        end
+      end
+    end
+  end)
+
+  it("keep float64 stacks in float64 and size int32 accumulators as float64", function()
+    local v = vol.new{shape={9, 7}, dtype="float64", fill=0.1}
+    local g = vol.patch_grid{shape=v.shape, patch=4, overlap=2}
+    local back = g:merge(g:extract(v))
+    assert.equal("float64", back.dtype)
+    assert.equal(0.1, back:get(5, 4))
+    assert.equal("float32", g:merge(g:extract(v), {dtype="float32"}).dtype)
+    assert.equal((8 + 1) * 9 * 7, g:merge_memory{dtype="int32"})
+    assert.equal((8 + 1) * 9 * 7, g:merge_memory{dtype="uint32"})
+    assert.equal((4 + 1) * 9 * 7, g:merge_memory{dtype="int16"})
+    local m = g:merger{dtype="int32"}
+    m:add(1, vol.new{shape={4, 4}, dtype="int32", fill=16777217})
+    assert.equal((8 + 1) * 9 * 7, m.bytes)
+    assert.equal(16777217, m:result():get(1, 1))
+  end)
+
   it("stacks patches on the last axis with the first patch's origin", function()
     local v = random_volume({9, 8, 7}, "float32", 2)
     v:set_spacing{0.5, 2, 3}:set_origin{10, 20, 30}
