@@ -388,6 +388,19 @@ describe("grid:patches and grid:map", function()
     assert.is_false(ok2)
     assert.matches("returned number for patch 1", err2)
   end)
+
+  it("reports a misspelled option against 'map', at the caller's line", function()
+    local v = random_volume({8, 8}, "float32", 26)
+    local g = vol.patch_grid{shape=v.shape, patch=4}
+    local line = debug.getinfo(1, "l").currentline + 1
+    local ok, err = pcall(function() local r = g:map(v, function(p) return p end, {wieght="gaussian"}); return r end)
+    assert.is_false(ok)
+    assert.matches("bad argument #3 to 'map' (unknown option 'wieght' (valid: ", err, 1, true)
+    assert.matches("patch_spec.lua:" .. line .. ":", err, 1, true)
+    local ok2, err2 = pcall(g.map, g, v, function(p) return p end, {dtype="int64"})
+    assert.is_false(ok2)
+    assert.matches("bad argument #3 to 'map' (option 'dtype': unknown dtype 'int64'", err2, 1, true)
+  end)
 end)
 
 describe("streaming merges", function()
@@ -479,6 +492,42 @@ describe("merger errors", function()
     local ok2, err2 = pcall(empty.result, empty)
     assert.is_false(ok2)
     assert.matches("no patches", err2)
+  end)
+
+  it("name the option holding an unknown dtype", function()
+    local g = vol.patch_grid{shape={8, 8}, patch=4}
+    local s = g:extract(vol.new{shape={8, 8}})
+    local function fails(msg, fn, ...)
+      local ok, err = pcall(fn, ...)
+      assert.is_false(ok)
+      assert.matches(msg, err, 1, true)
+    end
+    -- called as methods, so that the messages name them
+    fails("bad argument #1 to 'merger' (option 'dtype': unknown dtype 'float16' (valid: uint8",
+          function() local m = g:merger{dtype="float16"}; return m end)
+    fails("bad argument #2 to 'merge' (option 'dtype': unknown dtype 'f32'",
+          function() local r = g:merge(s, {dtype="f32"}); return r end)
+    fails("bad argument #1 to 'merge_memory' (option 'dtype': unknown dtype 'x'",
+          function() local n = g:merge_memory{dtype="x"}; return n end)
+    fails("bad argument #1 to 'merger' (option 'dtype' must be a string (got number))",
+          function() local m = g:merger{dtype=4}; return m end)
+  end)
+
+  it("refuse a patch added twice, naming it", function()
+    local g = vol.patch_grid{shape={8, 8, 8}, patch=4}
+    local p = vol.new{shape={4, 4, 4}, fill=1}
+    local m = g:merger()
+    m:add(3, p)
+    m:add(1, p)
+    local ok, err = pcall(m.add, m, 3, p)
+    assert.is_false(ok)
+    assert.matches("patch 3 was already added", err, 1, true)
+    assert.equal(2, m.added)
+    local sm = g:merger{out=vol.new{shape={8, 8, 8}}}
+    sm:add(1, p)
+    local ok2, err2 = pcall(sm.add, sm, 1, p)
+    assert.is_false(ok2)
+    assert.matches("patch 1 was already added", err2, 1, true)
   end)
 end)
 

@@ -16,6 +16,11 @@ local function is_volume(x)
   return type(mt) == "table" and mt.__name == "Volume"
 end
 
+-- grid:map's options: grid:merger's, plus progress (handled here).
+local map_keys = { dtype = true, weight = true, sigma_scale = true, fill = true, out = true,
+  like = true, progress = true }
+local map_keys_text = "dtype, weight, sigma_scale, fill, out, like, progress"
+
 Grid.map = doc(function(grid, v, fn, opts)
   if not is_volume(v) then
     error("bad argument #1 to 'map' (Volume expected, got " .. type(v) .. ")", 2)
@@ -30,13 +35,25 @@ Grid.map = doc(function(grid, v, fn, opts)
   for k, x in pairs(opts or {}) do
     if k == "progress" then
       label = x == true and "patches" or x
-    else
+    elseif map_keys[k] then
       merger_opts[k] = x
+    else
+      error(("bad argument #3 to 'map' (unknown option '%s' (valid: %s))")
+        :format(tostring(k), map_keys_text), 2)
     end
   end
   -- the merger holds the accumulators (and an unfinished out file): closing
-  -- it on the way out, error or not, leaves nothing behind
-  local m <close> = grid:merger(merger_opts)
+  -- it on the way out, error or not, leaves nothing behind. Its option
+  -- errors are the caller's: report them against map's argument 3.
+  local ok, m = pcall(function()
+    local merger = grid:merger(merger_opts)
+    return merger
+  end)
+  if not ok then
+    local msg = tostring(m):gsub("^[^\n]-:%d+: (bad argument)", "%1")
+    error((msg:gsub("^bad argument #%d+ to '[^']*' %(", "bad argument #3 to 'map' (")), 2)
+  end
+  local _ <close> = m
   local bar = label and progress(grid:count(), tostring(label))
   for n, patch, box in grid:patches(v) do
     local out = fn(patch, n, box)
@@ -55,11 +72,14 @@ Sliding window: calls fn(patch, n, box) on every patch of v, in patch order,
 and merges the Volumes it returns (any dtype and channel count, the patch's
 spatial shape) into one volume with v's geometry. This is where a model or a
 filter plugs in. opts: the options of grid:merger (weight, sigma_scale,
-dtype, fill, out), plus progress=true or a label for a progress bar.
+dtype, fill, out, like), plus progress=true or a label for a progress bar.
+The result is float32 unless dtype= says otherwise (give dtype="float64",
+"int32"... for outputs float32 cannot hold).
 fn is called from a plain Lua loop, never from inside a kernel; an error in
 fn propagates after the merger (and an unfinished out file) is released.
 Errors: fn returning something that is not a Volume, a patch of the wrong
-shape, the errors of grid:merger.
+shape, an unknown option, the errors of grid:merger (reported against
+argument #3 of 'map').
   local probs = grid:map(ct, function(p) return model(p) end, {weight="gaussian"})
   local same = grid:map(ct, function(p) return p end)   -- == ct]])
 

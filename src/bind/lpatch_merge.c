@@ -395,14 +395,14 @@ static const MdLuaReg merger_methods[] = {
      "outside the volume ('pad' mode, patches larger than the volume) are ignored.\n"
      "A streaming merger (out= given) takes patches in grid order: once a patch of a\n"
      "later slab row arrives, the finished planes are written out.\n"
-     "Errors: n out of range, a patch of the wrong shape or channel count, a patch of a\n"
-     "row already written out, the merger finished.\n"
+     "Errors: n out of range, n already added, a patch of the wrong shape or channel\n"
+     "count, a patch of a row already written out, the merger finished.\n"
      "  for n, p in grid:patches(v) do m:add(n, p) end"},
     {"result", l_result,
      "m:result() -> Volume | path | nil\n"
      "Finishes the merge. Without out=: the merged volume (the grid's shape, the\n"
      "patches' channels on axis 4 when more than one, dtype= of the merger); a float32\n"
-     "(float64) result is the accumulator itself, not a copy. Voxels no patch reached\n"
+     "or float64 result is the accumulator itself, not a copy. Voxels no patch reached\n"
      "hold fill. With out=: writes the remaining planes; returns the out Volume, the\n"
      ".npy path, or nil for a function. Calling it again returns the same value.\n"
      "  local merged = m:result()"},
