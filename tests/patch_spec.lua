@@ -74,6 +74,23 @@ describe("vol.patch_grid", function()
     assert.matches("patch 8 is larger than the volume %(5%) on axis 1: 'drop' mode has no patch", err)
   end)
 
+  it("crops and merges back exactly when the patch is larger than the volume", function()
+    for _, case in ipairs{{shape={5, 40}, patch={8, 16}, overlap={2, 4}},
+                          {shape={3, 10, 4}, patch={5, 4, 6}, overlap={1, 2, 3}},
+                          {shape={6, 5, 4}, patch={9, 9, 9}, overlap=0}} do
+      local v = random_volume(case.shape, "int16", 31)
+      for _, mode in ipairs{"cover", "pad"} do
+        local g = vol.patch_grid{shape=case.shape, patch=case.patch, overlap=case.overlap,
+                                 mode=mode, pad_value=-5000}
+        local s = g:extract(v)
+        assert.equal(-5000, s:min())              -- the padded part is really there
+        same(v, g:merge(s))
+        same(v, g:merge(s, {dtype="int16", weight="gaussian"}))
+        same(v, g:map(v, function(p) return p end, {dtype="int16"}))
+      end
+    end
+  end)
+
   it("rejects bad arguments with clear messages", function()
     local function fails(opts, msg)
       local ok, err = pcall(vol.patch_grid, opts)
@@ -100,6 +117,7 @@ describe("grid:extract and grid:merge", function()
         local g = vol.patch_grid{shape=v.shape, patch=o.patch, overlap=o.overlap, mode=mode}
         same(v, g:merge(g:extract(v)))
         same(v, g:merge(g:extract(v), {weight="gaussian"}))
+        same(v, g:merge(g:extract(v), {weight="constant"}))
       end
     end
   end)
@@ -249,6 +267,40 @@ describe("drop mode", function()
     assert.is_true(r.lost > 0)
   end)
 
+  -- Patch n multiplied by n (a network that changes its input) against the
+  -- numpy float64 sum / count. Tolerance: the running mean in float32 is
+  -- within a few float32 ulps of the exact mean (2^-21 ~ 4.8e-7 of the
+  -- largest |value|, measured 1.1e-7); in float64 within 1e-12 (measured 8e-17).
+  it("matches the numpy float64 sum / count on modified patches", function()
+    for _, case in ipairs{{shape={23, 19, 14}, patch={8, 6, 5}, overlap={3, 2, 1}},
+                          {shape={31, 26}, patch={9, 7}, overlap={4, 5}}} do
+      local v = random_volume(case.shape, "float32", 25)
+      local dir = data.tmpdir()
+      v:write(dir .. "/in.npy")
+      local np_patch, np_overlap = {}, {}
+      for a = #case.shape, 1, -1 do
+        np_patch[#np_patch + 1] = case.patch[a]
+        np_overlap[#np_overlap + 1] = case.overlap[a]
+      end
+      local r = ref.run("patch_ref.py", "scaled", dir .. "/in.npy", dir,
+        table.concat(np_patch, ","), table.concat(np_overlap, ","))
+      local want = vol.read(dir .. "/merged.npy")
+      local g = vol.patch_grid{shape=case.shape, patch=case.patch, overlap=case.overlap, mode="drop"}
+      assert.equal(r.count, g:count())
+      local scale = want:abs():max()
+      for _, c in ipairs{{dtype="float32", tol=2 ^ -21}, {dtype="float64", tol=1e-12}} do
+        for _, weight in ipairs{"mean", "constant"} do
+          local got = g:map(v, function(p, n) return p:astype("float64") * n end,
+                           {dtype=c.dtype, weight=weight})
+          assert.same(want.shape, got.shape)
+          local err = (got - want):abs():max() / scale
+          assert.is_true(err <= c.tol, ("%s %s: %g > %g"):format(c.dtype, weight, err, c.tol))
+        end
+      end
+      same(vol.read(dir .. "/covered.npy"), g:coverage())
+    end
+  end)
+
   it("fills uncovered voxels with fill", function()
     local v = random_volume({11, 11}, "float32", 8)
     local g = vol.patch_grid{shape=v.shape, patch=4, overlap=1, mode="drop"}
@@ -275,10 +327,39 @@ describe("merger weights", function()
     end
   end)
 
+  it("gaussian has the hand-computed values of tiny patches", function()
+    local function f32(x) return vol.new{shape={1, 1}, fill=x}:get(1, 1) end
+    local function near(want, got, what)
+      assert.is_true(math.abs(got - want) <= 1e-6 * want, ("%s: %.9g, want %.9g"):format(what, got, want))
+    end
+    -- 3x3, sigma = 0.125 * 3 = 0.375, 2 sigma^2 = 0.28125: an edge weighs
+    -- exp(-1 / 0.28125) = exp(-32/9); a corner exp(-64/9) = 8.2e-4 < 1e-3
+    -- is clamped to 1e-3 (the minimum is below the floor); the centre is 1
+    local w = vol.patch_grid{shape={3, 3}, patch=3}:weights{weight="gaussian"}
+    assert.same({3, 3}, w.shape)
+    assert.equal(1, w:get(2, 2))
+    for _, c in ipairs{{1, 1}, {3, 1}, {1, 3}, {3, 3}} do assert.equal(f32(1e-3), w:get(c[1], c[2])) end
+    for _, e in ipairs{{2, 1}, {1, 2}, {3, 2}, {2, 3}} do near(math.exp(-32 / 9), w:get(e[1], e[2]), "edge") end
+    -- 4x1, sigma_x = 0.5 (2 sigma^2 = 0.5), x = -1.5, -0.5, 0.5, 1.5; the
+    -- single y voxel weighs exp(0) = 1; the minimum exp(-4.5) > 1e-3: no clamp
+    w = vol.patch_grid{shape={4, 1}, patch={4, 1}}:weights{weight="gaussian"}
+    assert.same({4, 1}, w.shape)
+    near(math.exp(-4.5), w:get(1, 1), "x=1")
+    near(math.exp(-0.5), w:get(2, 1), "x=2")
+    assert.equal(w:get(1, 1), w:get(4, 1))
+    assert.equal(w:get(2, 1), w:get(3, 1))
+    -- sigma_scale per axis: 3x3 with sigma_scale {1, 0.125}: x edges
+    -- exp(-1/18), y edges exp(-32/9), corners their float32 product
+    w = vol.patch_grid{shape={3, 3}, patch=3}:weights{weight="gaussian", sigma_scale={1, 0.125}}
+    near(math.exp(-1 / 18), w:get(1, 2), "x edge")
+    near(math.exp(-32 / 9), w:get(2, 1), "y edge")
+    near(math.exp(-1 / 18 - 32 / 9), w:get(1, 1), "corner")
+  end)
+
   it("merging patches that are all c gives c on every covered voxel", function()
     for _, mode in ipairs{"cover", "pad", "drop"} do
       local g = vol.patch_grid{shape={23, 17, 11}, patch={8, 7, 5}, overlap={5, 3, 2}, mode=mode}
-      for _, weight in ipairs{"mean", "gaussian"} do
+      for _, weight in ipairs{"mean", "constant", "gaussian"} do
         local m = g:merger{weight=weight}
         local p = vol.new{shape={8, 7, 5}, fill=0.1 + 1 / 3}
         local c = p:get(1, 1, 1) -- the float32 value
