@@ -1,5 +1,6 @@
 -- scripts/demo.lua: runs the demo into a temporary folder, then checks its
--- report and its files, the latter with an independent python3 reader.
+-- report and its files, the latter with independent python3 readers, and
+-- the crop-merge step's numbers against the classic numpy recipe.
 package.path = "tests/?.lua;" .. package.path
 local data = require "helpers.data"
 local ref = require "helpers.ref"
@@ -39,6 +40,45 @@ describe("scripts/demo.lua", function()
       end
     end
     assert.is_true(data.size(dir .. "/chest.raw") == 256 * 256 * 120 * 2)
+  end)
+
+  -- Step 4: the numbers it prints against the classic numpy recipe run on
+  -- the same inputs (tests/ref/patch_ref.py, the PNG decoded by Pillow, the
+  -- volume from the demo's chest.npy), and its pictures and volumes read by
+  -- independent readers.
+  it("crops and merges in 2-D and 3-D, printing the voxels numpy's recipe loses", function()
+    assert.truthy(out:find("4. crop into 96-voxel patches overlapping by 32", 1, true), out)
+    local printed = {}
+    local pattern = "classic recipe %('drop'%): (%d+) patches, (%d+) of (%d+) (%a+) lost"
+    for patches, lost, total, unit in out:gmatch(pattern) do
+      printed[#printed + 1] = {patches=tonumber(patches), lost=tonumber(lost), total=tonumber(total), unit=unit}
+    end
+    assert.equal(2, #printed, out)
+    local _, yes = out:gsub("0 %a+ lost, merged == input: yes", "")
+    assert.equal(4, yes, out)                   -- 'cover' and 'pad', in 2-D and 3-D
+
+    local tmp = data.tmpdir()
+    local pics = ref.run("png_ref.py", "readall", tmp, dir .. "/chest_slice.png",
+                         dir .. "/crop_merge_2d_original_classic_full.png")
+    assert.same({256, 256}, pics.files[1].shape)
+    assert.same({256, 3 * 256 + 2 * 8}, pics.files[2].shape)   -- three panels, 8-pixel gaps
+    local np2 = ref.run("patch_ref.py", "classic", tmp .. "/1.npy", tmp, "96,96", "32,32")
+    assert.same({patches=np2.count, lost=np2.lost, total=256 * 256, unit="pixels"}, printed[1])
+    assert.equal(15360, np2.lost)
+
+    local np3 = ref.run("patch_ref.py", "classic", dir .. "/chest.npy", tmp, "96,96,96", "32,32,32")
+    assert.same({patches=np3.count, lost=np3.lost, total=256 * 256 * 120, unit="voxels"}, printed[2])
+    local ct = vol.phantom.chest{seed=1}
+    local s = ct:stats()
+    local function nifti(name) return ref.run("volume_ref.py", dir .. "/crop_merge_3d_" .. name .. ".nii.gz") end
+    local full, lost, classic = nifti("full"), nifti("lost"), nifti("classic")
+    for _, r in ipairs{full, lost, classic} do assert.same({256, 256, 120}, r.shape) end
+    assert.same({s.sum, s.min, s.max}, {full.stats.sum, full.stats.min, full.stats.max})
+    assert.equal(np3.lost, lost.stats.sum)     -- the mask of lost voxels
+    -- the classic result (lost voxels 0) is numpy's merge, voxel for voxel
+    local merged = vol.read(tmp .. "/merged.npy")
+    assert.equal(0, vol.read(dir .. "/crop_merge_3d_classic.nii.gz"):ne(merged):stats().sum)
+    assert.equal(0, vol.read(dir .. "/crop_merge_3d_full.nii.gz"):ne(ct):stats().sum)
   end)
 
   it("fails with a message when the output folder cannot be made", function()

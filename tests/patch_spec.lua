@@ -24,9 +24,11 @@ local function random_volume(shape, dtype, seed)
   return v
 end
 
+-- Equal shapes and values, compared exactly (a difference would saturate
+-- to 0 in unsigned dtypes).
 local function same(a, b)
   assert.same(a.shape, b.shape)
-  assert.equal(0, (a - b):abs():max())
+  assert.equal(0, a:ne(b):stats().sum)
 end
 
 describe("vol.patch_grid", function()
@@ -72,6 +74,23 @@ describe("vol.patch_grid", function()
     assert.matches("patch 8 is larger than the volume %(5%) on axis 1: 'drop' mode has no patch", err)
   end)
 
+  it("crops and merges back exactly when the patch is larger than the volume", function()
+    for _, case in ipairs{{shape={5, 40}, patch={8, 16}, overlap={2, 4}},
+                          {shape={3, 10, 4}, patch={5, 4, 6}, overlap={1, 2, 3}},
+                          {shape={6, 5, 4}, patch={9, 9, 9}, overlap=0}} do
+      local v = random_volume(case.shape, "int16", 31)
+      for _, mode in ipairs{"cover", "pad"} do
+        local g = vol.patch_grid{shape=case.shape, patch=case.patch, overlap=case.overlap,
+                                 mode=mode, pad_value=-5000}
+        local s = g:extract(v)
+        assert.equal(-5000, s:min())              -- the padded part is really there
+        same(v, g:merge(s))
+        same(v, g:merge(s, {dtype="int16", weight="gaussian"}))
+        same(v, g:map(v, function(p) return p end, {dtype="int16"}))
+      end
+    end
+  end)
+
   it("rejects bad arguments with clear messages", function()
     local function fails(opts, msg)
       local ok, err = pcall(vol.patch_grid, opts)
@@ -98,6 +117,7 @@ describe("grid:extract and grid:merge", function()
         local g = vol.patch_grid{shape=v.shape, patch=o.patch, overlap=o.overlap, mode=mode}
         same(v, g:merge(g:extract(v)))
         same(v, g:merge(g:extract(v), {weight="gaussian"}))
+        same(v, g:merge(g:extract(v), {weight="constant"}))
       end
     end
   end)
@@ -116,6 +136,77 @@ describe("grid:extract and grid:merge", function()
         same(v, back)
       end
     end
+  end)
+
+  -- Values a float32 accumulator cannot hold (2^24 + 1, int32 extremes)
+  -- beside each dtype's limits.
+  local limits = {
+    uint8 = {0, 255}, int8 = {-128, 127}, uint16 = {0, 65535}, int16 = {-32768, 32767},
+    uint32 = {0, 4294967295}, int32 = {-2147483648, 2147483647},
+    float32 = {-3.4028234663852886e38, 3.4028234663852886e38},
+    float64 = {-1.7976931348623157e308, 1.7976931348623157e308},
+  }
+  local function extreme_volume(shape, dtype)
+    local lo, hi = limits[dtype][1], limits[dtype][2]
+    local values = {lo, hi, 16777217, -2147483647, 2147483646, 4294967294, lo + 1, hi - 1, 0,
+                    -16777217, 0.1, 123456789.25}
+    local v = random_volume(shape, dtype, 41)
+    local k = 0
+    for z = 1, shape[3] or 1 do for y = 1, shape[2] do for x = 1, shape[1] do
+      k = k + 1
+      if k % 3 ~= 0 then
+        local x_ = math.max(lo, math.min(hi, values[(k // 3 + k) % #values + 1]))
+        if #shape == 3 then v:set(x, y, z, x_) else v:set(x, y, x_) end
+      end
+    end end end
+    return v
+  end
+
+  it("reproduce every dtype exactly, int32 and uint32 extremes included", function()
+    for dtype in pairs(limits) do
+      for _, case in ipairs{{shape={9, 7}, patch=4, overlap=2}, {shape={7, 6, 5}, patch=3, overlap=1},
+                            {shape={9, 7}, patch={9, 7}, overlap=0}} do
+        local v = extreme_volume(case.shape, dtype)
+        for _, mode in ipairs{"cover", "pad"} do
+          local g = vol.patch_grid{shape=case.shape, patch=case.patch, overlap=case.overlap, mode=mode}
+          local s = g:extract(v)
+          local what = dtype .. " " .. mode .. " " .. table.concat(case.shape, "x")
+          for _, weight in ipairs{"mean", "gaussian"} do
+            local back = g:merge(s, {dtype=dtype, weight=weight})
+            assert.equal(dtype, back.dtype, what)
+            assert.equal(0, back:ne(v):stats().sum, what .. " " .. weight)
+          end
+          -- without dtype=: float64 where float32 cannot hold the values
+          local wide = dtype == "float64" or dtype == "int32" or dtype == "uint32"
+          local back = g:merge(s)
+          assert.equal(wide and "float64" or "float32", back.dtype, what)
+          assert.equal(0, back:ne(v):stats().sum, what)
+          local m = g:merger{dtype=dtype}
+          for n, p in g:patches(v) do m:add(n, p) end
+          same(v, m:result())
+          same(v, g:map(v, function(p) return p end, {dtype=dtype, weight="gaussian"}))
+          local out = vol.new{shape=case.shape, dtype=dtype}
+          g:map(v, function(p) return p end, {out=out})
+          same(v, out)
+        end
+      end
+    end
+  end)
+
+  it("keep float64 stacks in float64 and size int32 accumulators as float64", function()
+    local v = vol.new{shape={9, 7}, dtype="float64", fill=0.1}
+    local g = vol.patch_grid{shape=v.shape, patch=4, overlap=2}
+    local back = g:merge(g:extract(v))
+    assert.equal("float64", back.dtype)
+    assert.equal(0.1, back:get(5, 4))
+    assert.equal("float32", g:merge(g:extract(v), {dtype="float32"}).dtype)
+    assert.equal((8 + 1) * 9 * 7, g:merge_memory{dtype="int32"})
+    assert.equal((8 + 1) * 9 * 7, g:merge_memory{dtype="uint32"})
+    assert.equal((4 + 1) * 9 * 7, g:merge_memory{dtype="int16"})
+    local m = g:merger{dtype="int32"}
+    m:add(1, vol.new{shape={4, 4}, dtype="int32", fill=16777217})
+    assert.equal((8 + 1) * 9 * 7, m.bytes)
+    assert.equal(16777217, m:result():get(1, 1))
   end)
 
   it("stacks patches on the last axis with the first patch's origin", function()
@@ -176,6 +267,40 @@ describe("drop mode", function()
     assert.is_true(r.lost > 0)
   end)
 
+  -- Patch n multiplied by n (a network that changes its input) against the
+  -- numpy float64 sum / count. Tolerance: the running mean in float32 is
+  -- within a few float32 ulps of the exact mean (2^-21 ~ 4.8e-7 of the
+  -- largest |value|, measured 1.1e-7); in float64 within 1e-12 (measured 8e-17).
+  it("matches the numpy float64 sum / count on modified patches", function()
+    for _, case in ipairs{{shape={23, 19, 14}, patch={8, 6, 5}, overlap={3, 2, 1}},
+                          {shape={31, 26}, patch={9, 7}, overlap={4, 5}}} do
+      local v = random_volume(case.shape, "float32", 25)
+      local dir = data.tmpdir()
+      v:write(dir .. "/in.npy")
+      local np_patch, np_overlap = {}, {}
+      for a = #case.shape, 1, -1 do
+        np_patch[#np_patch + 1] = case.patch[a]
+        np_overlap[#np_overlap + 1] = case.overlap[a]
+      end
+      local r = ref.run("patch_ref.py", "scaled", dir .. "/in.npy", dir,
+        table.concat(np_patch, ","), table.concat(np_overlap, ","))
+      local want = vol.read(dir .. "/merged.npy")
+      local g = vol.patch_grid{shape=case.shape, patch=case.patch, overlap=case.overlap, mode="drop"}
+      assert.equal(r.count, g:count())
+      local scale = want:abs():max()
+      for _, c in ipairs{{dtype="float32", tol=2 ^ -21}, {dtype="float64", tol=1e-12}} do
+        for _, weight in ipairs{"mean", "constant"} do
+          local got = g:map(v, function(p, n) return p:astype("float64") * n end,
+                           {dtype=c.dtype, weight=weight})
+          assert.same(want.shape, got.shape)
+          local err = (got - want):abs():max() / scale
+          assert.is_true(err <= c.tol, ("%s %s: %g > %g"):format(c.dtype, weight, err, c.tol))
+        end
+      end
+      same(vol.read(dir .. "/covered.npy"), g:coverage())
+    end
+  end)
+
   it("fills uncovered voxels with fill", function()
     local v = random_volume({11, 11}, "float32", 8)
     local g = vol.patch_grid{shape=v.shape, patch=4, overlap=1, mode="drop"}
@@ -202,10 +327,39 @@ describe("merger weights", function()
     end
   end)
 
+  it("gaussian has the hand-computed values of tiny patches", function()
+    local function f32(x) return vol.new{shape={1, 1}, fill=x}:get(1, 1) end
+    local function near(want, got, what)
+      assert.is_true(math.abs(got - want) <= 1e-6 * want, ("%s: %.9g, want %.9g"):format(what, got, want))
+    end
+    -- 3x3, sigma = 0.125 * 3 = 0.375, 2 sigma^2 = 0.28125: an edge weighs
+    -- exp(-1 / 0.28125) = exp(-32/9); a corner exp(-64/9) = 8.2e-4 < 1e-3
+    -- is clamped to 1e-3 (the minimum is below the floor); the centre is 1
+    local w = vol.patch_grid{shape={3, 3}, patch=3}:weights{weight="gaussian"}
+    assert.same({3, 3}, w.shape)
+    assert.equal(1, w:get(2, 2))
+    for _, c in ipairs{{1, 1}, {3, 1}, {1, 3}, {3, 3}} do assert.equal(f32(1e-3), w:get(c[1], c[2])) end
+    for _, e in ipairs{{2, 1}, {1, 2}, {3, 2}, {2, 3}} do near(math.exp(-32 / 9), w:get(e[1], e[2]), "edge") end
+    -- 4x1, sigma_x = 0.5 (2 sigma^2 = 0.5), x = -1.5, -0.5, 0.5, 1.5; the
+    -- single y voxel weighs exp(0) = 1; the minimum exp(-4.5) > 1e-3: no clamp
+    w = vol.patch_grid{shape={4, 1}, patch={4, 1}}:weights{weight="gaussian"}
+    assert.same({4, 1}, w.shape)
+    near(math.exp(-4.5), w:get(1, 1), "x=1")
+    near(math.exp(-0.5), w:get(2, 1), "x=2")
+    assert.equal(w:get(1, 1), w:get(4, 1))
+    assert.equal(w:get(2, 1), w:get(3, 1))
+    -- sigma_scale per axis: 3x3 with sigma_scale {1, 0.125}: x edges
+    -- exp(-1/18), y edges exp(-32/9), corners their float32 product
+    w = vol.patch_grid{shape={3, 3}, patch=3}:weights{weight="gaussian", sigma_scale={1, 0.125}}
+    near(math.exp(-1 / 18), w:get(1, 2), "x edge")
+    near(math.exp(-32 / 9), w:get(2, 1), "y edge")
+    near(math.exp(-1 / 18 - 32 / 9), w:get(1, 1), "corner")
+  end)
+
   it("merging patches that are all c gives c on every covered voxel", function()
     for _, mode in ipairs{"cover", "pad", "drop"} do
       local g = vol.patch_grid{shape={23, 17, 11}, patch={8, 7, 5}, overlap={5, 3, 2}, mode=mode}
-      for _, weight in ipairs{"mean", "gaussian"} do
+      for _, weight in ipairs{"mean", "constant", "gaussian"} do
         local m = g:merger{weight=weight}
         local p = vol.new{shape={8, 7, 5}, fill=0.1 + 1 / 3}
         local c = p:get(1, 1, 1) -- the float32 value
@@ -315,6 +469,19 @@ describe("grid:patches and grid:map", function()
     assert.is_false(ok2)
     assert.matches("returned number for patch 1", err2)
   end)
+
+  it("reports a misspelled option against 'map', at the caller's line", function()
+    local v = random_volume({8, 8}, "float32", 26)
+    local g = vol.patch_grid{shape=v.shape, patch=4}
+    local line = debug.getinfo(1, "l").currentline + 1
+    local ok, err = pcall(function() local r = g:map(v, function(p) return p end, {wieght="gaussian"}); return r end)
+    assert.is_false(ok)
+    assert.matches("bad argument #3 to 'map' (unknown option 'wieght' (valid: ", err, 1, true)
+    assert.matches("patch_spec.lua:" .. line .. ":", err, 1, true)
+    local ok2, err2 = pcall(g.map, g, v, function(p) return p end, {dtype="int64"})
+    assert.is_false(ok2)
+    assert.matches("bad argument #3 to 'map' (option 'dtype': unknown dtype 'int64'", err2, 1, true)
+  end)
 end)
 
 describe("streaming merges", function()
@@ -407,6 +574,42 @@ describe("merger errors", function()
     assert.is_false(ok2)
     assert.matches("no patches", err2)
   end)
+
+  it("name the option holding an unknown dtype", function()
+    local g = vol.patch_grid{shape={8, 8}, patch=4}
+    local s = g:extract(vol.new{shape={8, 8}})
+    local function fails(msg, fn, ...)
+      local ok, err = pcall(fn, ...)
+      assert.is_false(ok)
+      assert.matches(msg, err, 1, true)
+    end
+    -- called as methods, so that the messages name them
+    fails("bad argument #1 to 'merger' (option 'dtype': unknown dtype 'float16' (valid: uint8",
+          function() local m = g:merger{dtype="float16"}; return m end)
+    fails("bad argument #2 to 'merge' (option 'dtype': unknown dtype 'f32'",
+          function() local r = g:merge(s, {dtype="f32"}); return r end)
+    fails("bad argument #1 to 'merge_memory' (option 'dtype': unknown dtype 'x'",
+          function() local n = g:merge_memory{dtype="x"}; return n end)
+    fails("bad argument #1 to 'merger' (option 'dtype' must be a string (got number))",
+          function() local m = g:merger{dtype=4}; return m end)
+  end)
+
+  it("refuse a patch added twice, naming it", function()
+    local g = vol.patch_grid{shape={8, 8, 8}, patch=4}
+    local p = vol.new{shape={4, 4, 4}, fill=1}
+    local m = g:merger()
+    m:add(3, p)
+    m:add(1, p)
+    local ok, err = pcall(m.add, m, 3, p)
+    assert.is_false(ok)
+    assert.matches("patch 3 was already added", err, 1, true)
+    assert.equal(2, m.added)
+    local sm = g:merger{out=vol.new{shape={8, 8, 8}}}
+    sm:add(1, p)
+    local ok2, err2 = pcall(sm.add, sm, 1, p)
+    assert.is_false(ok2)
+    assert.matches("patch 1 was already added", err2, 1, true)
+  end)
 end)
 
 describe("grid:save_patches", function()
@@ -455,6 +658,19 @@ describe("vol.sample_patches", function()
     end
   end)
 
+  it("forces as many samples as nnU-Net, whose round() takes halves to even", function()
+    -- n = 5, fraction 0.5: round(2.5) = 2 in Python, so 3 forced (not 2)
+    local s = vol.sample_patches{image=img, label=lab, patch=4, n=5, seed=2, foreground_fraction=0.5}
+    assert.same({false, false, true, true, true}, s.foreground)
+    for _, c in ipairs{{1, 0.5}, {2, 0.25}, {3, 0.5}, {5, 0.5}, {6, 0.75}, {7, 0.5}, {9, 0.33},
+                       {10, 0.05}, {10, 0.15}, {12, 0.875}, {4, 0.375}, {1, 0}, {3, 1}} do
+      local want = ref.run("patch_ref.py", "oversample", c[1], c[2]).forced
+      local got = vol.sample_patches{image=img, label=lab, patch=4, n=c[1], seed=3,
+                                     foreground_fraction=c[2]}.foreground
+      assert.same(want, got, ("n=%d fraction=%g"):format(c[1], c[2]))
+    end
+  end)
+
   it("picks only the classes asked for and pads patches larger than the image", function()
     local s = vol.sample_patches{image=img, label=lab, patch={8, 8, 6}, n=4, seed=1,
                                  foreground_fraction=1, classes={5}}
@@ -479,6 +695,23 @@ describe("vol.crop_merge_compare and the crop_merge scripts", function()
     assert.equal(0, r.cover.lost)
     local pic = vol.read(r.files[1])
     assert.same({3 * 150 + 2 * 8, 130}, pic.shape)
+  end)
+
+  it("count merged voxels below the input as different (uint8 does not saturate the check)", function()
+    local img = random_volume({70, 50}, "uint8", 27)
+    img:set(1, 1, 200)
+    local positive = img:gt(0)
+    -- every patch lowered by 1: the merge is img - 1 (saturated at 0)
+    local r = vol.crop_merge_compare(img, {patch=32, overlap=8, fn=function(p) return p - 1 end})
+    local drop = vol.patch_grid{shape={70, 50}, patch=32, overlap=8, mode="drop"}
+    assert.equal(positive:stats().sum, r.cover.wrong)
+    assert.equal(positive:stats().sum, r.pad.wrong)
+    assert.equal(positive:band(drop:coverage()):stats().sum, r.classic.wrong)
+    assert.is_true(r.cover.wrong > 0)
+    assert.truthy(table.concat(r.summary, "\n"):find("merged == input: NO, " .. r.cover.wrong .. " differ", 1, true))
+    local ok, err = pcall(vol.crop_merge_compare, img, {fn=3})
+    assert.is_false(ok)
+    assert.matches("fn must be a function", err, 1, true)
   end)
 
   it("work on an RGB picture (channels on axis 4)", function()

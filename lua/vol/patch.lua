@@ -16,6 +16,11 @@ local function is_volume(x)
   return type(mt) == "table" and mt.__name == "Volume"
 end
 
+-- grid:map's options: grid:merger's, plus progress (handled here).
+local map_keys = { dtype = true, weight = true, sigma_scale = true, fill = true, out = true,
+  like = true, progress = true }
+local map_keys_text = "dtype, weight, sigma_scale, fill, out, like, progress"
+
 Grid.map = doc(function(grid, v, fn, opts)
   if not is_volume(v) then
     error("bad argument #1 to 'map' (Volume expected, got " .. type(v) .. ")", 2)
@@ -30,13 +35,25 @@ Grid.map = doc(function(grid, v, fn, opts)
   for k, x in pairs(opts or {}) do
     if k == "progress" then
       label = x == true and "patches" or x
-    else
+    elseif map_keys[k] then
       merger_opts[k] = x
+    else
+      error(("bad argument #3 to 'map' (unknown option '%s' (valid: %s))")
+        :format(tostring(k), map_keys_text), 2)
     end
   end
   -- the merger holds the accumulators (and an unfinished out file): closing
-  -- it on the way out, error or not, leaves nothing behind
-  local m <close> = grid:merger(merger_opts)
+  -- it on the way out, error or not, leaves nothing behind. Its option
+  -- errors are the caller's: report them against map's argument 3.
+  local ok, m = pcall(function()
+    local merger = grid:merger(merger_opts)
+    return merger
+  end)
+  if not ok then
+    local msg = tostring(m):gsub("^[^\n]-:%d+: (bad argument)", "%1")
+    error((msg:gsub("^bad argument #%d+ to '[^']*' %(", "bad argument #3 to 'map' (")), 2)
+  end
+  local _ <close> = m
   local bar = label and progress(grid:count(), tostring(label))
   for n, patch, box in grid:patches(v) do
     local out = fn(patch, n, box)
@@ -55,11 +72,14 @@ Sliding window: calls fn(patch, n, box) on every patch of v, in patch order,
 and merges the Volumes it returns (any dtype and channel count, the patch's
 spatial shape) into one volume with v's geometry. This is where a model or a
 filter plugs in. opts: the options of grid:merger (weight, sigma_scale,
-dtype, fill, out), plus progress=true or a label for a progress bar.
+dtype, fill, out, like), plus progress=true or a label for a progress bar.
+The result is float32 unless dtype= says otherwise (give dtype="float64",
+"int32"... for outputs float32 cannot hold).
 fn is called from a plain Lua loop, never from inside a kernel; an error in
 fn propagates after the merger (and an unfinished out file) is released.
 Errors: fn returning something that is not a Volume, a patch of the wrong
-shape, the errors of grid:merger.
+shape, an unknown option, the errors of grid:merger (reported against
+argument #3 of 'map').
   local probs = grid:map(ct, function(p) return model(p) end, {weight="gaussian"})
   local same = grid:map(ct, function(p) return p end)   -- == ct]])
 
@@ -117,6 +137,10 @@ local function compare(v, opts)
   local two_d = #shape == 2
   local patch, overlap = opts.patch or 96, opts.overlap or 32
   local name = opts.name or (two_d and "crop_merge_2d" or "crop_merge_3d")
+  local fn = opts.fn or function(p) return p end
+  if type(fn) ~= "function" then
+    error("bad argument #2 to 'crop_merge_compare' (fn must be a function, got " .. type(fn) .. ")", 2)
+  end
   local grids = {}
   for _, mode in ipairs{ "drop", "cover", "pad" } do
     grids[mode] = vol.patch_grid{ shape = shape, patch = patch, overlap = overlap, mode = mode }
@@ -124,23 +148,23 @@ local function compare(v, opts)
   local lo, hi = v:min(), v:max()
   -- grid:map keeps v's layout and channels (an RGB picture works too); the
   -- running mean of identical copies is exact, so v's own dtype loses nothing
-  local identity = function(p) return p end
-  local classic = grids.drop:map(v, identity, { fill = hi, dtype = v.dtype })
-  local full = grids.cover:map(v, identity, { dtype = v.dtype })
-  local padded = grids.pad:map(v, identity, { dtype = v.dtype })
+  local classic = grids.drop:map(v, fn, { fill = hi, dtype = v.dtype })
+  local full = grids.cover:map(v, fn, { dtype = v.dtype })
+  local padded = grids.pad:map(v, fn, { dtype = v.dtype })
   local covered = grids.drop:map(v, function(p)
     return vol.new{ shape = p.shape, dtype = "uint8", fill = 1 }
   end, { dtype = "uint8" })
   local r = {
     shape = v.shape, patch = grids.cover.patch, overlap = grids.cover.overlap,
     voxels = shape[1] * shape[2] * (shape[3] or 1),
+    -- exact comparisons (a difference would saturate in unsigned dtypes)
     classic = { patches = grids.drop:count(), lost = grids.drop:uncovered(),
       -- on the voxels it keeps, the classic recipe is exact too
-      wrong = (((classic - v):abs()) * covered):gt(0):stats().sum },
+      wrong = classic:ne(v):band(covered):stats().sum },
     cover = { patches = grids.cover:count(), lost = grids.cover:uncovered(),
-      wrong = (full - v):abs():gt(0):stats().sum },
+      wrong = full:ne(v):stats().sum },
     pad = { patches = grids.pad:count(), lost = grids.pad:uncovered(),
-      wrong = (padded - v):abs():gt(0):stats().sum },
+      wrong = padded:ne(v):stats().sum },
     files = {},
   }
   r.classic.lost_fraction = r.classic.lost / r.voxels
@@ -174,19 +198,21 @@ local function compare(v, opts)
 end
 
 local compare_doc = [[
-vol.crop_merge_compare(v [, {patch=, overlap=, outdir=, name=}]) -> report
+vol.crop_merge_compare(v [, {patch=, overlap=, outdir=, name=, fn=}]) -> report
 Crops v into overlapping patches and merges them back three ways: the
 classic numpy recipe ('drop' mode, far remainders lost), 'cover' and 'pad'
 (every voxel kept). v: a 2-D image ((x, y) or (x, y, 1)) or a 3-D volume.
 patch and overlap default to 96 and 32 (one number or one per axis).
+fn(patch, n, box), default the identity, is applied to every patch before
+merging (as in grid:map); the merges keep v's dtype.
 With outdir, writes the results: in 2-D one PNG with the original, the
 classic result (lost pixels white) and the full merge side by side; in 3-D
 <name>_classic.nii.gz (lost voxels 0), <name>_full.nii.gz and
 <name>_lost.nii.gz (mask of the lost voxels).
 report: {shape, patch, overlap, voxels, files, summary, classic={patches,
 lost, lost_fraction, wrong}, cover={...}, pad={...}}; wrong counts merged
-voxels that differ from v where the recipe covers them (0 for all three);
-summary is a list of printable lines.
+voxels that differ from v (exact comparison) where the recipe covers them
+(0 for all three with the identity); summary is a list of printable lines.
   local r = vol.crop_merge_compare(ct, {outdir="out"})
   print(r.classic.lost, r.cover.lost)]]
 

@@ -316,6 +316,23 @@ static int l_weights(lua_State *L)
     return 1;
 }
 
+MdDtype md_lua_optdtype(lua_State *L, int idx, MdDtype def)
+{
+    const char *s = md_lua_optstrfield(L, idx, "dtype", NULL);
+    if (!s) return def;
+    int t = md_dtype_from_name(s);
+    if (t < 0)
+        luaL_argerror(L, idx, lua_pushfstring(L, "option 'dtype': unknown dtype '%s' (valid: uint8, "
+                                                 "int8, uint16, int16, uint32, int32, float32, "
+                                                 "float64)", s));
+    return (MdDtype)t;
+}
+
+int md_lua_merge_double(MdDtype t)
+{
+    return t == MD_FLOAT64 || t == MD_INT32 || t == MD_UINT32;
+}
+
 static int l_merge_memory(lua_State *L)
 {
     static const char *const keys[] = {"channels", "dtype", "streaming", "weight", NULL};
@@ -323,15 +340,11 @@ static int l_merge_memory(lua_State *L)
     md_lua_checkopts(L, 2, keys);
     double c = md_lua_optnumfield(L, 2, "channels", 1);
     luaL_argcheck(L, c >= 1 && c == floor(c), 2, "channels must be an integer >= 1");
-    MdDtype t = MD_FLOAT32;
-    if (lua_istable(L, 2)) {
-        lua_getfield(L, 2, "dtype");
-        t = md_lua_checkdtype(L, -1, MD_FLOAT32);
-        lua_pop(L, 1);
-    }
+    MdDtype t = md_lua_optdtype(L, 2, MD_FLOAT32);
     int streaming = md_lua_optboolfield(L, 2, "streaming", 0);
     int weighted = md_lua_weightkind(L, 2);
-    lua_pushinteger(L, (lua_Integer)md_merge_bytes(&u->g, (int64_t)c, t == MD_FLOAT64, streaming, weighted));
+    lua_pushinteger(L, (lua_Integer)md_merge_bytes(&u->g, (int64_t)c, md_lua_merge_double(t),
+                                                   streaming, weighted));
     return 1;
 }
 
@@ -515,8 +528,9 @@ static const MdLuaReg grid_methods[] = {
     {"merge_memory", l_merge_memory,
      "grid:merge_memory{[channels=1], [dtype=\"float32\"], [streaming=false], [weight=\"mean\"]} -> bytes\n"
      "The accumulator bytes a merger of this grid holds: (channels * 4 + w) * planes *\n"
-     "plane voxels, with 8 instead of 4 for float64, w = 1 or 2 (patch counts, weight\n"
-     "\"mean\") or 4 (8) for \"gaussian\"; planes = the whole volume, or the patch depth\n"
+     "plane voxels, with 8 instead of 4 for dtype float64, int32 or uint32 (float64\n"
+     "accumulators), w = 1 or 2 (patch counts, weight \"mean\") or 4 (8) for\n"
+     "\"gaussian\"; planes = the whole volume, or the patch depth\n"
      "when streaming (out=). See docs/api/patch.md for the whole peak.\n"
      "  print(grid:merge_memory{channels=100, streaming=true} / 2^30, \"GiB\")"},
     {NULL, NULL, NULL}};
@@ -543,7 +557,8 @@ static const MdLuaReg functions[] = {
      "vol.sample_patches{image=, [label=], patch=, n=, [foreground_fraction=0.33], [seed=0],\n"
      "                   [classes=], [pad_value=0], [label_pad_value=0]} -> table\n"
      "Random training patches with nnU-Net's foreground oversampling: of n samples, the\n"
-     "last n - round(n * (1 - foreground_fraction)) are centred on a voxel of a class\n"
+     "last n - round(n * (1 - foreground_fraction)) (Python's round: halves to even,\n"
+     "n=5, fraction 0.5 forces 3) are centred on a voxel of a class\n"
      "picked uniformly among the positive label values present (or among classes),\n"
      "the others start uniformly at random. A patch larger than the image is centred\n"
      "and padded. The same seed gives the same boxes on any machine.\n"

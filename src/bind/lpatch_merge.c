@@ -312,20 +312,19 @@ static void read_weights(lua_State *L, MergerUd *u, int opts)
     if (gaussian && md_merge_set_gaussian(&u->m, sigma, &err) != MD_OK) md_lua_raise(L, &err);
 }
 
-/* Pushes a new merger for the grid at 1 with the options at opts. */
-static MergerUd *new_merger(lua_State *L, int opts)
+/* Pushes a new merger for the grid at 1 with the options at opts; def:
+ * the result dtype when opts has none. */
+static MergerUd *new_merger(lua_State *L, int opts, MdDtype def)
 {
     static const char *const keys[] = {"dtype", "weight", "sigma_scale", "fill", "out", "like", NULL};
     MdGridUd *g = md_lua_checkgrid(L, 1);
     md_lua_checkopts(L, opts, keys);
-    MdDtype t = MD_FLOAT32;
+    MdDtype t = md_lua_optdtype(L, opts, def);
     const MdVolume *like = NULL;
     if (lua_istable(L, opts)) {
-        lua_getfield(L, opts, "dtype");
-        t = md_lua_checkdtype(L, -1, MD_FLOAT32);
         lua_getfield(L, opts, "like");
         if (!lua_isnil(L, -1)) like = md_lua_checkvolume(L, -1);
-        lua_pop(L, 2); /* like stays alive in the options table */
+        lua_pop(L, 1); /* like stays alive in the options table */
     }
     MergerUd *u = lua_newuserdatauv(L, sizeof *u, 2);
     memset(u, 0, sizeof *u);
@@ -341,7 +340,7 @@ static MergerUd *new_merger(lua_State *L, int opts)
     }
     u->m.grid = g->g;
     read_sink(L, u, self, opts); /* a Volume sink decides the dtype */
-    md_merge_init(&u->m, &g->g, u->dtype == MD_FLOAT64, u->sink != SINK_NONE);
+    md_merge_init(&u->m, &g->g, md_lua_merge_double(u->dtype), u->sink != SINK_NONE);
     u->live = 1;
     read_weights(L, u, opts);
     return u;
@@ -349,7 +348,7 @@ static MergerUd *new_merger(lua_State *L, int opts)
 
 static int l_merger(lua_State *L)
 {
-    new_merger(L, 2);
+    new_merger(L, 2, MD_FLOAT32);
     return 1;
 }
 
@@ -365,7 +364,9 @@ static int l_merge(lua_State *L)
         return luaL_argerror(L, 2, lua_pushfstring(L, "expected a stack of %I patches (grid:extract's "
                                                       "shape)", (LUAI_UACINT)total));
     lua_settop(L, 3);
-    MergerUd *u = new_merger(L, 3);
+    /* float32 unless the stack holds values float32 cannot (the merge of
+     * an unmodified stack is then the volume itself) */
+    MergerUd *u = new_merger(L, 3, md_lua_merge_double(s->dtype) ? MD_FLOAT64 : MD_FLOAT32);
     int self = lua_gettop(L);
     size_t bytes = md_volume_nbytes(s) / total;
     for (size_t n = 0; n < total; n++) {
@@ -394,14 +395,14 @@ static const MdLuaReg merger_methods[] = {
      "outside the volume ('pad' mode, patches larger than the volume) are ignored.\n"
      "A streaming merger (out= given) takes patches in grid order: once a patch of a\n"
      "later slab row arrives, the finished planes are written out.\n"
-     "Errors: n out of range, a patch of the wrong shape or channel count, a patch of a\n"
-     "row already written out, the merger finished.\n"
+     "Errors: n out of range, n already added, a patch of the wrong shape or channel\n"
+     "count, a patch of a row already written out, the merger finished.\n"
      "  for n, p in grid:patches(v) do m:add(n, p) end"},
     {"result", l_result,
      "m:result() -> Volume | path | nil\n"
      "Finishes the merge. Without out=: the merged volume (the grid's shape, the\n"
      "patches' channels on axis 4 when more than one, dtype= of the merger); a float32\n"
-     "(float64) result is the accumulator itself, not a copy. Voxels no patch reached\n"
+     "or float64 result is the accumulator itself, not a copy. Voxels no patch reached\n"
      "hold fill. With out=: writes the remaining planes; returns the out Volume, the\n"
      ".npy path, or nil for a function. Calling it again returns the same value.\n"
      "  local merged = m:result()"},
@@ -420,8 +421,8 @@ static const MdLuaReg grid_methods[] = {
      "grid:merger{[dtype=\"float32\"], [weight=\"mean\"], [sigma_scale=0.125], [fill=0], [out=], [like=]} -> Merger\n"
      "A merger for this grid: add patches with m:add(n, patch), finish with m:result().\n"
      "Each voxel gets the weighted mean of the patches covering it, kept as a running\n"
-     "mean in float32 (float64 when dtype=\"float64\"), so merging identical copies gives\n"
-     "the voxel back exactly.\n"
+     "mean in float32, or in float64 when dtype is float64, int32 or uint32 (values\n"
+     "float32 cannot hold), so merging identical copies gives the voxel back exactly.\n"
      "  weight       \"mean\" (every voxel weighs 1), \"constant\" (MONAI's name for the same),\n"
      "               \"gaussian\" (MONAI's importance map, sigma = sigma_scale * patch size),\n"
      "               or a patch-shaped Volume of weights > 0\n"
@@ -436,14 +437,18 @@ static const MdLuaReg grid_methods[] = {
      "               piecewise (shape (C, nz, ny, nx)) and renamed into place at the end\n"
      "  like         a Volume whose geometry the result takes (default: from the patches);\n"
      "               a 2-D grid's result is (x, y, 1) when like is\n"
-     "Memory: (C + 1) * planes * plane voxels * 4 bytes, see grid:merge_memory.\n"
+     "Errors: unknown options, an unknown dtype or weight, sigma_scale <= 0.\n"
+     "Memory: about (C + 1) * planes * plane voxels * 4 bytes (8 with float64\n"
+     "accumulators), see grid:merge_memory.\n"
      "  local m <close> = grid:merger{weight=\"gaussian\"}"},
     {"merge", l_merge,
      "grid:merge(stack [, opts]) -> Volume | path | nil\n"
      "Merges a stack of every patch (grid:extract's layout: (px, py, N) in 2-D,\n"
      "(px, py, pz, N) in 3-D) through a merger with the options of grid:merger.\n"
+     "dtype defaults to float64 for a float64, int32 or uint32 stack (float32 cannot\n"
+     "hold its values), float32 otherwise.\n"
      "The result takes the stack's geometry (its origin is patch 1's, the volume's).\n"
-     "  local back = grid:merge(grid:extract(v))   -- == v in 'cover' and 'pad' modes"},
+     "  local back = grid:merge(grid:extract(v))   -- == v in 'cover' and 'pad' modes, any dtype"},
     {NULL, NULL, NULL}};
 
 void md_open_patch_merge(lua_State *L, int methods)

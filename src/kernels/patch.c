@@ -470,7 +470,9 @@ MdStatus md_patch_sample(const MdVolume *label, const MdPatchSampleOpts *o, int6
     if (st != MD_OK) goto done;
     Rng r;
     rng_seed(&r, o->seed);
-    size_t random_count = (size_t)llround((double)o->n * (1.0 - o->fg_fraction));
+    /* nnU-Net: sample i is forced unless i < round(n * (1 - fraction)),
+     * Python's round, halves to even (rint in the default rounding mode) */
+    size_t random_count = (size_t)rint((double)o->n * (1.0 - o->fg_fraction));
     for (size_t k = 0; k < o->n; k++) {
         uniform_start(&r, label->dim, o, starts + 3 * k); /* drawn always: streams stay aligned */
         is_fg[k] = 0;

@@ -69,9 +69,11 @@ void md_merge_init(MdPatchMerger *m, const MdPatchGrid *g, int dbl, int streamin
 void md_merge_free(MdPatchMerger *m)
 {
     free(m->wmap);
+    free(m->seen);
     if (m->acc) md_buffer_release(m->acc);
     if (m->wsum) md_buffer_release(m->wsum);
     m->wmap = NULL;
+    m->seen = NULL;
     m->acc = m->wsum = NULL;
 }
 
@@ -159,6 +161,9 @@ static int64_t patch_row(const MdPatchGrid *g, size_t n)
 MdStatus md_merge_pending(const MdPatchMerger *m, size_t n, int64_t *plane_end, MdError *err)
 {
     *plane_end = m->lo;
+    if (m->seen && (m->seen[n / 8] >> (n % 8) & 1))
+        return md_error(err, MD_EINVAL, "patch %zu was already added (each patch is merged once)",
+                        n + 1);
     if (!m->streaming) return MD_OK;
     int64_t row = patch_row(&m->grid, n);
     if (m->added && row < m->row)
@@ -179,14 +184,20 @@ static MdStatus alloc_acc(MdPatchMerger *m, int64_t channels, MdError *err)
         md_checked_mul(&all, per, (size_t)channels, err) != MD_OK ||
         md_checked_mul(&wb, vox, md_dtype_size(m->wtype), err) != MD_OK)
         return MD_ETOOBIG;
-    if (md_buffer_new(&m->wsum, wb, 1, err) != MD_OK) return MD_ENOMEM;
+    m->seen = calloc(md_patch_count(&m->grid) / 8 + 1, 1);
+    if (!m->seen) return md_error(err, MD_ENOMEM, "out of memory for the patch list");
+    if (md_buffer_new(&m->wsum, wb, 1, err) != MD_OK) goto fail;
     if (md_buffer_new(&m->acc, all, 1, err) != MD_OK) {
         md_buffer_release(m->wsum);
         m->wsum = NULL;
-        return MD_ENOMEM;
+        goto fail;
     }
     m->channels = channels;
     return MD_OK;
+fail:
+    free(m->seen);
+    m->seen = NULL;
+    return MD_ENOMEM;
 }
 
 /* x[0..n) = src[0..n) of dtype t converted to T. */
@@ -399,6 +410,7 @@ MdStatus md_merge_add(MdPatchMerger *m, size_t n, const MdVolume *patch, MdError
         if (st != MD_OK) return st;
     }
     m->row = patch_row(g, n);
+    m->seen[n / 8] |= (uint8_t)(1u << (n % 8));
     m->added++;
     return MD_OK;
 }

@@ -30,6 +30,7 @@ typedef struct MdPatchMerger {
     int taken;        /* the accumulator became the result volume */
     MdBuffer *acc;    /* new: channels x window x plane running means */
     MdBuffer *wsum;   /* new: window x plane summed weights */
+    uint8_t *seen;    /* new: one bit per patch added (allocated with the accumulators) */
     size_t added;
 } MdPatchMerger;
 
@@ -56,12 +57,14 @@ MdStatus md_merge_set_map(MdPatchMerger *m, const MdVolume *map, MdError *err) M
 
 /* Before adding patch n in streaming mode: *plane_end receives the plane
  * before which everything is final (emit [m->lo, *plane_end) and advance).
- * Fails when n lies in a row before the current one. Non-streaming: lo. */
+ * Non-streaming: lo. Fails when patch n was already added (it would count
+ * twice) or, streaming, lies in a row before the current one. */
 MdStatus md_merge_pending(const MdPatchMerger *m, size_t n, int64_t *plane_end,
                           MdError *err) MD_MUST_CHECK;
 
 /* Adds patch n (any dtype; spatial shape of the grid's patch; channels on
- * axis 4; the same channel count every time). Parallel over rows. */
+ * axis 4; the same channel count every time; each n once). Parallel over
+ * rows. */
 MdStatus md_merge_add(MdPatchMerger *m, size_t n, const MdVolume *patch,
                       MdError *err) MD_MUST_CHECK;
 

@@ -11,6 +11,16 @@ numpy crop-and-merge recipe, and MONAI's Gaussian importance map.
       (uint8, count > 0); prints the patch count, the lost voxels and the
       starts. PATCH and OVERLAP are comma-separated, numpy axis order
       ("pz,py,px" or "py,px").
+  patch_ref.py scaled IN.npy OUTDIR PATCH OVERLAP
+      The classic recipe on patches a network changed: patch k (1-based, the
+      order above) multiplied by k in float64, then merged by the float64
+      sum / count. Writes OUTDIR/merged.npy (float64) and OUTDIR/covered.npy.
+  patch_ref.py oversample N FRACTION
+      nnU-Net's get_do_oversample (nnunetv2's data loader,
+      _oversample_last_XX_percent; v1 DataLoader3D): sample i (0-based) of a
+      batch of N is forced to
+      foreground unless i < round(N * (1 - FRACTION)), with Python's round
+      (halves to even). Prints the list of flags.
   patch_ref.py gaussian OUT.npy PATCH SIGMA_SCALE
       MONAI's compute_importance_map(patch, mode="gaussian", sigma_scale)
       (monai.data.utils, MONAI >= 0.9): per axis exp(x^2 / (-2 sigma^2)) with
@@ -72,6 +82,20 @@ def classic(path, outdir, patch, overlap):
             "starts": per_axis}
 
 
+def scaled(path, outdir, patch, overlap):
+    a = np.load(path)
+    patches, boxes, _ = classic_crop(a, patch, overlap)
+    patches = [p.astype(np.float64) * (k + 1) for k, p in enumerate(patches)]
+    merged, covered = classic_merge(a.shape, patches, boxes, patch)
+    np.save(outdir + "/merged.npy", merged)
+    np.save(outdir + "/covered.npy", covered.astype(np.uint8))
+    return {"count": len(patches), "lost": int(covered.size - covered.sum())}
+
+
+def oversample(n, fraction):
+    return {"forced": [not i < round(n * (1 - fraction)) for i in range(n)]}
+
+
 def gaussian(out, patch, sigma_scale):
     sigmas = [p * sigma_scale for p in patch]
     m = None
@@ -101,6 +125,10 @@ def main(argv):
     cmd = argv[1]
     if cmd == "classic":
         r = classic(argv[2], argv[3], ints(argv[4]), ints(argv[5]))
+    elif cmd == "scaled":
+        r = scaled(argv[2], argv[3], ints(argv[4]), ints(argv[5]))
+    elif cmd == "oversample":
+        r = oversample(int(argv[2]), float(argv[3]))
     elif cmd == "gaussian":
         r = gaussian(argv[2], ints(argv[3]), float(argv[4]))
     elif cmd == "bench":
