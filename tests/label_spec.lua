@@ -218,21 +218,73 @@ describe("labelling parity with scikit-image", function()
     S:assert_all()
   end)
 
-  it("measures regions as skimage.measure.regionprops does", function()
-    for _, rec in ipairs(S.masks) do
-      if #rec.shape == 3 and rec.shape[1] == 23 then
-        local l = S:load(rec):label()
-        local inten = vol.new{shape=l.shape, dtype="int16"}
-        for i = 1, l.shape[1] do
-          for j = 1, l.shape[2] do
-            for k = 1, l.shape[3] do inten:set(i, j, k, (i * 7 + j * 13 + k * 29) % 101 - 50) end
-          end
+  -- A rotation about an oblique axis (columns are the axis directions).
+  local function rotation(deg)
+    local u = {1 / math.sqrt(14), 2 / math.sqrt(14), 3 / math.sqrt(14)}
+    local c, s = math.cos(math.rad(deg)), math.sin(math.rad(deg))
+    local R = {}
+    for i = 1, 3 do
+      R[i] = {}
+      for j = 1, 3 do
+        local cross = 0
+        if i ~= j then
+          local k = 6 - i - j
+          cross = ((j - i) % 3 == 1 and -1 or 1) * u[k]
         end
-        local props = vol.regionprops(l, inten)
-        local file = S:save(inten, "inten")
-        S:add({op="regionprops", ["in"]=rec.file, intensity=file, props=props}, l)
+        R[i][j] = (i == j and c or 0) + (1 - c) * u[i] * u[j] + s * cross
       end
     end
-    S:assert_all()
+    return R
+  end
+
+  -- Records regionprops of labels l (with an int16 intensity pattern) on
+  -- the mask in rec's file; geometry is checked when l has some.
+  local function props_job(rec, l, geom)
+    local inten = vol.new{shape=l.shape, dtype="int16"}
+    local n = l.shape
+    for i = 1, n[1] do
+      for j = 1, n[2] do
+        if #n == 2 then inten:set(i, j, (i * 7 + j * 13) % 101 - 50) end
+        for k = 1, #n == 3 and n[3] or 0 do inten:set(i, j, k, (i * 7 + j * 13 + k * 29) % 101 - 50) end
+      end
+    end
+    if geom then
+      l:set_spacing(geom.spacing)
+      l:set_origin(geom.origin)
+      l:set_direction(geom.direction)
+    end
+    local props = vol.regionprops(l, inten)
+    local file = S:save(inten, "inten")
+    S:add({op="regionprops", ["in"]=rec.file, intensity=file, props=props, geom=geom}, l)
+  end
+
+  it("measures regions as skimage.measure.regionprops does, 3-D and 2-D", function()
+    for _, rec in ipairs(S.masks) do
+      if rec.shape[1] == 23 or rec.shape[1] == 37 or rec.shape[1] == 65 then  -- 23x31x17, 37x29, 65x3
+        local l = S:load(rec):label()
+        props_job(rec, l)
+        props_job(rec, l:astype("int32"), {spacing={0.7, 1.3, 2.5}, origin={-120.5, 33.25, 910},
+                                           direction=rotation(#rec.shape == 3 and 37 or 121)})
+      end
+    end
+    assert.equal(24, S:assert_all())
+  end)
+
+  it("measures huge, spread out and negative labels as skimage does", function()
+    for _, rec in ipairs(S.masks) do
+      if rec.shape[1] == 23 or rec.shape[1] == 37 then
+        local l = S:load(rec):label()
+        local on = l:gt(0)
+        -- ids times 331 plus 65537 (above the labels regionprops indexes
+        -- directly); background becomes -3, one voxel of it -2^31
+        local spread = l:astype("int32"):mul(331):add(65537):mul(on):add(on:bnot():astype("int32"):mul(-3))
+        local at = #rec.shape == 3 and {1, 1, 1} or {1, 1}
+        while spread:get(table.unpack(at)) > 0 do at[1] = at[1] + 1 end
+        at[#at + 1] = -2147483648
+        spread:set(table.unpack(at))
+        props_job(rec, spread, {spacing={1, 1, 1}, origin={0, 0, 0}, direction=rotation(-64)})
+      end
+    end
+    assert.equal(8, S:assert_all())
   end)
 end)

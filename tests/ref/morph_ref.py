@@ -293,11 +293,16 @@ def edt(job, d, m, out):
 
 
 def regionprops(job, d, lab):
-    """Counts the regions whose medula measurements differ from skimage's."""
+    """Counts the regions whose medula measurements differ from skimage's;
+    labels <= 0 are background. With the job's geom (medula's spacing,
+    origin and direction rows), volume_mm3 and centroid_world are checked
+    against origin + D . (spacing * 0-based centroid)."""
     from skimage import measure
     inten = np.load("%s/%s" % (d, job["intensity"]))
+    lab = np.where(lab > 0, lab, 0)
     ref, got = measure.regionprops(lab, intensity_image=inten), job["props"]
     bad = abs(len(ref) - len(got))
+    geom = job.get("geom")
     for r, g in zip(ref, got):
         nd = lab.ndim
         lo = [x - 1 for x in g["bbox"][:nd]][::-1]
@@ -307,6 +312,13 @@ def regionprops(job, d, lab):
                 and np.allclose(r.centroid, cen, rtol=0, atol=1e-9)
                 and abs(r.mean_intensity - g["mean"]) <= 1e-9 * max(1, abs(g["mean"]))
                 and r.min_intensity == g["min"] and r.max_intensity == g["max"])
+        if geom:
+            sp, origin, direction = (np.array(geom[k], dtype=np.float64) for k in ("spacing", "origin", "direction"))
+            c0 = np.zeros(3)
+            c0[:nd] = np.array(r.centroid)[::-1]  # x first
+            world = origin + direction.reshape(3, 3) @ (sp * c0)
+            same = (same and np.allclose(world, g["centroid_world"], rtol=0, atol=1e-9)
+                    and abs(r.area * np.prod(sp) - g["volume_mm3"]) <= 1e-9 * g["volume_mm3"])
         bad += not same
     return {"mismatch": int(bad), "size": len(ref)}
 
