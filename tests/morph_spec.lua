@@ -43,6 +43,15 @@ describe("vol.strel", function()
     assert.equal(7, vol.strel.cross():stats().sum)
     local m = grid{"02", "30"}
     assert.same({"01", "10"}, rows(vol.strel.from_mask(m)))
+    local f = vol.new{shape={3, 2, 2}, dtype="float32", spacing={2, 3, 4}}
+    f:set(1, 1, 1, -0.5)
+    f:set(3, 2, 2, 1e-30)
+    local se = vol.strel.from_mask(f)
+    assert.equal("uint8", se.dtype)
+    assert.same({3, 2, 2}, se.shape)
+    assert.same({1, 1, 2}, {se:get(1, 1, 1), se:get(3, 2, 2), se:stats().sum})
+    assert.error_matches(function() vol.strel.from_mask(vol.new{shape={2, 2, 2, 2}}) end,
+      "expected a 2%-D or 3%-D volume")
   end)
 
   it("builds balls in millimetres on anisotropic grids", function()
