@@ -106,7 +106,71 @@ describe("vol.regionprops", function()
     assert.equal(1, #p)
     assert.equal(3, p[1].label)
     assert.error_matches(function() vol.regionprops(l:astype("float32")) end, "labels must be a 2%-D or 3%-D integer volume")
-    assert.error_matches(function() vol.regionprops(l, vol.new{shape={3, 3}}) end, "shapes differ")
+    assert.error_matches(function() vol.regionprops(l, vol.new{shape={3, 3}}) end,
+      "intensity shape 3x3 differs from labels shape 4x2")
+    -- as many voxels, other shapes: still refused
+    assert.error_matches(function() vol.regionprops(l, vol.new{shape={2, 4}}) end,
+      "intensity shape 2x4 differs from labels shape 4x2")
+    assert.error_matches(function() vol.regionprops(l, vol.new{shape={4, 2, 1}}) end,
+      "intensity shape 4x2x1 differs from labels shape 4x2")
+    local l3 = vol.new{shape={2, 3, 4}, dtype="int16"}
+    assert.error_matches(function() vol.regionprops(l3, vol.new{shape={4, 3, 2}}) end,
+      "intensity shape 4x3x2 differs from labels shape 2x3x4")
+    assert.error_matches(function() vol.regionprops(l3, vol.new{shape={2, 3, 4, 1}}) end, "differs from labels shape")
+  end)
+
+  it("takes any integer label, huge or negative, at a cost set by the voxels", function()
+    local l = vol.new{shape={4, 3}, dtype="int32"}
+    local ct = vol.new{shape={4, 3}, dtype="int16"}
+    local values = {{2147483647, 20000000, 0, -2147483648},
+                    {20000000, -5, 1, 268435457},
+                    {2147483647, 2147483647, 0, 1}}
+    for j, row in ipairs(values) do
+      for i, x in ipairs(row) do
+        l:set(i, j, x)
+        ct:set(i, j, 10 * i + j)
+      end
+    end
+    local p = vol.regionprops(l, ct)
+    local got = {}
+    for k, r in ipairs(p) do got[k] = {r.label, r.count, r.bbox, r.centroid, r.min, r.max} end
+    assert.same({{1, 2, {3, 2, 4, 3}, {3.5, 2.5}, 32, 43},
+                 {20000000, 2, {1, 1, 2, 2}, {1.5, 1.5}, 12, 21},
+                 {268435457, 1, {4, 2, 4, 2}, {4, 2}, 42, 42},
+                 {2147483647, 3, {1, 1, 2, 3}, {1 + 1 / 3, 1 + 4 / 3}, 11, 23}}, got)
+    -- the largest uint32 value, and many calls that once cost seconds each
+    local u = vol.new{shape={4, 3}, dtype="uint32"}
+    u:set(2, 3, 4294967295)
+    assert.same({4294967295, 1, {2, 3, 2, 3}}, {vol.regionprops(u)[1].label, vol.regionprops(u)[1].count,
+                                               vol.regionprops(u)[1].bbox})
+    local t0 = os.clock()
+    for _ = 1, 50 do assert.equal(4, #vol.regionprops(l)) end
+    assert.is_true(os.clock() - t0 < 1, "regionprops on 12 voxels took " .. (os.clock() - t0) / 50 .. " s")
+    local none = vol.new{shape={3, 3, 3}, dtype="int32", fill=-7}
+    assert.same({}, vol.regionprops(none))
+  end)
+
+  it("gives the same regions whether labels are small or spread out", function()
+    -- many components: the direct table (labels up to 65536) and the hash of
+    -- labels present (every label times 7919, plus an offset) must agree
+    local ct = vol.phantom.chest{shape={60, 50, 40}}
+    local grid3 = vol.new{shape={60, 50, 40}, dtype="uint8"}
+    for i = 1, 60, 3 do
+      for j = 1, 50, 3 do
+        for k = 1, 40, 4 do grid3:set(i, j, k, 1) end
+      end
+    end
+    local dots, n = grid3:label()
+    assert.is_true(n > 3000)
+    local spread = dots:astype("int32"):mul(7919):add(1000003):mul(dots:gt(0))
+    local a, b = vol.regionprops(dots, ct), vol.regionprops(spread, ct)
+    assert.equal(n, #a)
+    assert.equal(#a, #b)
+    for k = 1, #a do
+      assert.equal(a[k].label * 7919 + 1000003, b[k].label)
+      assert.same({a[k].count, a[k].bbox, a[k].centroid, a[k].mean, a[k].max},
+                  {b[k].count, b[k].bbox, b[k].centroid, b[k].mean, b[k].max})
+    end
   end)
 end)
 
@@ -154,21 +218,73 @@ describe("labelling parity with scikit-image", function()
     S:assert_all()
   end)
 
-  it("measures regions as skimage.measure.regionprops does", function()
-    for _, rec in ipairs(S.masks) do
-      if #rec.shape == 3 and rec.shape[1] == 23 then
-        local l = S:load(rec):label()
-        local inten = vol.new{shape=l.shape, dtype="int16"}
-        for i = 1, l.shape[1] do
-          for j = 1, l.shape[2] do
-            for k = 1, l.shape[3] do inten:set(i, j, k, (i * 7 + j * 13 + k * 29) % 101 - 50) end
-          end
+  -- A rotation about an oblique axis (columns are the axis directions).
+  local function rotation(deg)
+    local u = {1 / math.sqrt(14), 2 / math.sqrt(14), 3 / math.sqrt(14)}
+    local c, s = math.cos(math.rad(deg)), math.sin(math.rad(deg))
+    local R = {}
+    for i = 1, 3 do
+      R[i] = {}
+      for j = 1, 3 do
+        local cross = 0
+        if i ~= j then
+          local k = 6 - i - j
+          cross = ((j - i) % 3 == 1 and -1 or 1) * u[k]
         end
-        local props = vol.regionprops(l, inten)
-        local file = S:save(inten, "inten")
-        S:add({op="regionprops", ["in"]=rec.file, intensity=file, props=props}, l)
+        R[i][j] = (i == j and c or 0) + (1 - c) * u[i] * u[j] + s * cross
       end
     end
-    S:assert_all()
+    return R
+  end
+
+  -- Records regionprops of labels l (with an int16 intensity pattern) on
+  -- the mask in rec's file; geometry is checked when l has some.
+  local function props_job(rec, l, geom)
+    local inten = vol.new{shape=l.shape, dtype="int16"}
+    local n = l.shape
+    for i = 1, n[1] do
+      for j = 1, n[2] do
+        if #n == 2 then inten:set(i, j, (i * 7 + j * 13) % 101 - 50) end
+        for k = 1, #n == 3 and n[3] or 0 do inten:set(i, j, k, (i * 7 + j * 13 + k * 29) % 101 - 50) end
+      end
+    end
+    if geom then
+      l:set_spacing(geom.spacing)
+      l:set_origin(geom.origin)
+      l:set_direction(geom.direction)
+    end
+    local props = vol.regionprops(l, inten)
+    local file = S:save(inten, "inten")
+    S:add({op="regionprops", ["in"]=rec.file, intensity=file, props=props, geom=geom}, l)
+  end
+
+  it("measures regions as skimage.measure.regionprops does, 3-D and 2-D", function()
+    for _, rec in ipairs(S.masks) do
+      if rec.shape[1] == 23 or rec.shape[1] == 37 or rec.shape[1] == 65 then  -- 23x31x17, 37x29, 65x3
+        local l = S:load(rec):label()
+        props_job(rec, l)
+        props_job(rec, l:astype("int32"), {spacing={0.7, 1.3, 2.5}, origin={-120.5, 33.25, 910},
+                                           direction=rotation(#rec.shape == 3 and 37 or 121)})
+      end
+    end
+    assert.equal(24, S:assert_all())
+  end)
+
+  it("measures huge, spread out and negative labels as skimage does", function()
+    for _, rec in ipairs(S.masks) do
+      if rec.shape[1] == 23 or rec.shape[1] == 37 then
+        local l = S:load(rec):label()
+        local on = l:gt(0)
+        -- ids times 331 plus 65537 (above the labels regionprops indexes
+        -- directly); background becomes -3, one voxel of it -2^31
+        local spread = l:astype("int32"):mul(331):add(65537):mul(on):add(on:bnot():astype("int32"):mul(-3))
+        local at = #rec.shape == 3 and {1, 1, 1} or {1, 1}
+        while spread:get(table.unpack(at)) > 0 do at[1] = at[1] + 1 end
+        at[#at + 1] = -2147483648
+        spread:set(table.unpack(at))
+        props_job(rec, spread, {spacing={1, 1, 1}, origin={0, 0, 0}, direction=rotation(-64)})
+      end
+    end
+    assert.equal(8, S:assert_all())
   end)
 end)

@@ -64,7 +64,7 @@ static const MdLuaReg methods[] = {
      "                         each voxel's nearest zero voxel (ties may differ from scipy)\n"
      "        dtype=\"float64\"  double-precision output\n"
      "        per_slice=true   2-D transform in each slice (axis=3 unless given); axis=1|2|3\n"
-     "A mask with no zero voxel gives +inf everywhere (index 0).\n"
+     "A mask (per slice: a slice) with no zero voxel gives +inf there (indices 0).\n"
      "  local d = brain:edt()                     -- mm to the brain's outside\n"
      "  local sdf = lung:edt{signed=true}"},
     {NULL, NULL, NULL}};

@@ -122,11 +122,13 @@ static const MdLuaReg methods[] = {
 static const MdLuaReg functions[] = {
     {"regionprops", l_regionprops,
      "vol.regionprops(labels [, intensity]) -> {region, ...}\n"
-     "Measures each label > 0 present in labels (an integer volume), by increasing label:\n"
+     "Measures each label > 0 present in labels (an integer volume, any values; cost grows\n"
+     "with the voxels and the number of labels, not their values), by increasing label:\n"
      "  label, count (voxels), volume_mm3 (count * spacing product),\n"
      "  bbox {i0, j0, k0, i1, j1, k1} (1-based, inclusive; 4 numbers in 2-D),\n"
      "  centroid {i, j, k} (1-based mean index), centroid_world {x, y, z} (LPS mm),\n"
-     "  and with an intensity volume (same shape, any dtype): mean, min, max.\n"
+     "  and with an intensity volume (the labels' shape, any dtype): mean, min, max.\n"
+     "Errors: float labels, an intensity volume of another shape.\n"
      "  local labels = mask:label()\n"
      "  for _, r in ipairs(vol.regionprops(labels, ct)) do print(r.label, r.volume_mm3, r.mean) end"},
     {NULL, NULL, NULL}};

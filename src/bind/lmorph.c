@@ -156,9 +156,8 @@ static int l_from_mask(lua_State *L)
 {
     MdVolume *m = md_lua_checkmask(L, 1);
     MdVolume *v = md_lua_newlike(L, m, MD_UINT8, 0);
-    const uint8_t *s = md_volume_data(m);
-    uint8_t *d = md_volume_data(v);
-    for (size_t i = 0; i < md_volume_count(m); i++) d[i] = s[i] != 0;
+    MdError err;
+    if (md_strel_from_mask(m, v, &err) != MD_OK) return md_lua_raise(L, &err);
     return 1;
 }
 

@@ -412,13 +412,17 @@ static MdStatus work_new(Work *w, const MdVolume *mask, const MdEdtOpts *o, cons
     return MD_OK;
 }
 
-/* The slice index (1-based) of every voxel of the working layout. */
-static void fill_slice_index(int32_t *dst, const int64_t m[3])
+/* The slice index (1-based) of every voxel of the working layout that has
+ * a nearest site (in-plane index ix != 0); 0 in slices without any site. */
+static void fill_slice_index(int32_t *dst, const int32_t *ix, const int64_t m[3])
 {
     size_t plane = (size_t)(m[0] * m[1]);
 #pragma omp parallel for schedule(static) if (m[2] * (int64_t)plane > 65536)
     for (int64_t w = 0; w < m[2]; w++)
-        for (size_t i = 0; i < plane; i++) dst[(size_t)w * plane + i] = (int32_t)(w + 1);
+        for (size_t i = 0; i < plane; i++) {
+            size_t k = (size_t)w * plane + i;
+            dst[k] = ix[k] ? (int32_t)(w + 1) : 0;
+        }
 }
 
 /* Copies working results back to the volumes, mapping index axes. */
@@ -455,7 +459,7 @@ MdStatus md_edt(const MdVolume *mask, const MdEdtOpts *o, MdVolume *out, MdVolum
     } else {
         st = run(&j, err);
     }
-    if (st == MD_OK && idx && mask->ndim == 3 && planar) fill_slice_index(w.idx[2], w.m);
+    if (st == MD_OK && idx && mask->ndim == 3 && planar) fill_slice_index(w.idx[2], w.idx[0], w.m);
     if (st == MD_OK) work_finish(&w, out, idx);
     work_free(&w, mask, out);
     return st;

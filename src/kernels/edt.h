@@ -23,7 +23,8 @@ typedef struct MdEdtOpts {
  * non-zero = object). idx, when not NULL, holds ndim int32 volumes that
  * receive the 1-based x, y[, z] index of each voxel's nearest zero voxel
  * (the voxel itself when it is zero); not with sign. Voxels with no site
- * at all (a mask without zero voxels) get +inf and index 0. */
+ * at all (a mask, or per slice a slice, without zero voxels) get +inf and
+ * index 0 on every axis. */
 MdStatus md_edt(const MdVolume *mask, const MdEdtOpts *o, MdVolume *out, MdVolume *const *idx,
                 MdError *err) MD_MUST_CHECK;
 

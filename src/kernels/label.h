@@ -64,8 +64,10 @@ typedef struct MdRegion {
 } MdRegion;
 
 /* *regions (new, free()) = one entry per label present, by increasing
- * label; labels: an integer volume; intensity: NULL or same shape, any
- * dtype. Fails when the largest label exceeds 2^28 and the voxel count. */
+ * label; labels: an integer volume (any values; <= 0 is background);
+ * intensity: NULL or the same shape, any dtype. Time and memory grow with
+ * the voxel count and the number of distinct labels, not the label values.
+ * Fails on float labels, a shape mismatch, out of memory, or cancel. */
 MdStatus md_regionprops(const MdVolume *labels, const MdVolume *intensity, MdRegion **regions, int64_t *n,
                         MdError *err) MD_MUST_CHECK;
 

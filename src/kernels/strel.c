@@ -103,6 +103,18 @@ static int member(const MdVolume *se, size_t i)
     return md_load(md_volume_data(se), se->dtype, i) != 0;
 }
 
+MdStatus md_strel_from_mask(const MdVolume *m, MdVolume *out, MdError *err)
+{
+    MdStatus st = check_u8(out, "from_mask", err);
+    if (st != MD_OK) return st;
+    size_t count = md_volume_count(m);
+    if (m->ndim != out->ndim || md_volume_count(out) != count)
+        return md_error(err, MD_EINVAL, "from_mask: the output must be shaped like the mask");
+    uint8_t *d = md_volume_data(out);
+    for (size_t i = 0; i < count; i++) d[i] = (uint8_t)member(m, i);
+    return MD_OK;
+}
+
 MdStatus md_strel_rows(const MdVolume *se, int reflect, MdStrelRows *out, MdError *err)
 {
     out->n = 0;

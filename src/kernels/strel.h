@@ -25,6 +25,10 @@ MdStatus md_strel_ball_mm(MdVolume *out, double r_mm, const double *sp, MdError 
 /* Fills out (sides 3) with the cross of the 2*ndim face neighbours. */
 MdStatus md_strel_cross(MdVolume *out, MdError *err) MD_MUST_CHECK;
 
+/* out (uint8, allocated by the caller with m's shape) = 1 where m (any
+ * dtype, 2-D or 3-D) is non-zero, else 0: an element made from a mask. */
+MdStatus md_strel_from_mask(const MdVolume *m, MdVolume *out, MdError *err) MD_MUST_CHECK;
+
 /* One run of a structuring element along x: offsets (a .. a+len-1, dy, dz)
  * relative to the centre. */
 typedef struct MdStrelRow {
