@@ -138,14 +138,11 @@ describe("vol.regionprops", function()
                  {20000000, 2, {1, 1, 2, 2}, {1.5, 1.5}, 12, 21},
                  {268435457, 1, {4, 2, 4, 2}, {4, 2}, 42, 42},
                  {2147483647, 3, {1, 1, 2, 3}, {1 + 1 / 3, 1 + 4 / 3}, 11, 23}}, got)
-    -- the largest uint32 value, and many calls that once cost seconds each
+    -- the largest uint32 value (a table indexed by label would need 32 GB)
     local u = vol.new{shape={4, 3}, dtype="uint32"}
     u:set(2, 3, 4294967295)
     assert.same({4294967295, 1, {2, 3, 2, 3}}, {vol.regionprops(u)[1].label, vol.regionprops(u)[1].count,
                                                vol.regionprops(u)[1].bbox})
-    local t0 = os.clock()
-    for _ = 1, 50 do assert.equal(4, #vol.regionprops(l)) end
-    assert.is_true(os.clock() - t0 < 1, "regionprops on 12 voxels took " .. (os.clock() - t0) / 50 .. " s")
     local none = vol.new{shape={3, 3, 3}, dtype="int32", fill=-7}
     assert.same({}, vol.regionprops(none))
   end)
