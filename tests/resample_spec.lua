@@ -412,6 +412,40 @@ describe("v:resample", function()
     assert.matches("matrix must be 3 rows of 3 numbers", err)
     ok, err = pcall(v.transform, v, {matrix=M_OBLIQUE, interpolation="label"})
     assert.matches("label voting needs an axis%-aligned target grid", err)
+    ok, err = pcall(v.transform, v, {matrix=M_OBLIQUE, antialias=true})
+    assert.matches("unknown option 'antialias'", err)
+  end)
+
+  it("names the bad reference, threshold and order_z", function()
+    local v = vol.new{shape={4, 4, 4}}
+    local ok, err = pcall(v.resample, v, {reference=3})
+    assert.matches("bad argument #%d to '.-' %(reference must be a Volume %(got number%)%)", err)
+    local gone = vol.new{shape={2, 2, 2}}
+    gone:release()
+    ok, err = pcall(v.resample, v, {reference=gone})
+    assert.matches("reference is a released volume", err)
+    for _, t in ipairs{0, -1, 0.5, 0 / 0, math.huge} do
+      ok, err = pcall(v.resample, v, {spacing={1, 1, 1}, anisotropy_threshold=t})
+      assert.matches("anisotropy_threshold must be a finite number >= 1", err)
+    end
+    -- checked even when separate_z is off: a bad value never passes silently
+    ok, err = pcall(v.resample, v, {shape={2, 2, 2}, separate_z=false, anisotropy_threshold=0})
+    assert.matches("anisotropy_threshold must be a finite number >= 1 %(got 0", err)
+    ok, err = pcall(v.resample, v, {spacing={1, 1, 1}, order_z=3})
+    assert.matches("order_z must be 0 or 1", err)
+    assert.same({4, 4, 4}, v:resample{spacing={1, 1, 1}, anisotropy_threshold=1}.shape)
+  end)
+
+  it("refuses antialias and label voting on oblique grids", function()
+    local v = vol.new{shape={6, 6, 6}, dtype="int16"}
+    local target = vol.new{shape={5, 5, 5}, direction=rotation({0, 0, 1}, 0.3)}
+    local ok, err = pcall(v.resample, v, {reference=target, antialias=true})
+    assert.matches("antialias needs an axis%-aligned target grid %(this one is rotated or sheared%)", err)
+    ok, err = pcall(v.resample, v, {reference=target, interpolation="label"})
+    assert.matches("label voting needs an axis%-aligned target grid", err)
+    local A = target:affine()
+    ok, err = pcall(v.resample, v, {affine=A, shape={5, 5, 5}, antialias=true})
+    assert.matches("antialias needs an axis%-aligned target grid", err)
   end)
 end)
 
@@ -431,6 +465,17 @@ describe("v:resample_dsb", function()
         assert.equal(sp[a], out.spacing[a])
       end
     end
+  end)
+
+  it("reports bad options as its own", function()
+    local v = vol.new{shape={4, 4, 4}}
+    local ok, err = pcall(v.resample_dsb, v, 1, {order=2})
+    assert.matches("bad argument #3 to 'resample_dsb' %(order must be 0, 1 or 3, got 2%)", err)
+    assert.is_nil(err:find("'zoom'", 1, true))
+    ok, err = pcall(v.resample_dsb, v, 1, {mode="edge"})
+    assert.matches("bad argument #3 to 'resample_dsb' %(mode must be constant, .* got edge%)", err)
+    ok, err = pcall(v.resample_dsb, v, 1, {cval=1})
+    assert.matches("unknown option 'cval'", err)
   end)
 
   it("rounds the shape half to even, as numpy", function()
