@@ -99,8 +99,8 @@ Volume.crop_to_nonzero = doc(function(v, opts)
 end, [[
 v:crop_to_nonzero{mask=m, margin=0} -> Volume, box
 nnU-Net's first step: crops v to the smallest box holding the non-zero voxels
-of mask (default v itself), grown by margin voxels per side (a number or one
-per axis) and clipped to the volume. Returns the crop and the box
+of mask (default v itself), grown by margin voxels per side (a whole number
+>= 0, or one per axis) and clipped to the volume. Returns the crop and the box
 {lo={i, j, k}, hi={i, j, k}} (1-based, inclusive: v:crop's arguments, so the
 same box crops the label map). When nothing is non-zero the box is the whole
 volume. World positions stay put.

@@ -306,6 +306,7 @@ static const MdLuaReg methods[] = {
      "mode, as numpy.pad: constant (value, rounded and saturated to the dtype),\n"
      "edge (a a | a b c), reflect (c b | a b c | b a), symmetric (b a | a b c | c b),\n"
      "wrap (b c | a b c | a b). The origin moves back by the padding before.\n"
+     "Widths are whole numbers >= 0 (2.0 counts as 2).\n"
      "Example: local p = ct:pad{width={16, 16, 0}, value=-1024}"},
     {"center_crop_or_pad", l_center_crop_or_pad,
      "v:center_crop_or_pad(shape [, {mode=\"constant\", value=0}]) -> Volume\n"

@@ -287,7 +287,9 @@ static const MdLuaReg methods[] = {
      "interpolation: nearest, linear, cubic (B-spline with scipy.ndimage's\n"
      "  prefilter), label (per-label linear voting: each output voxel takes the\n"
      "  label whose linearly interpolated indicator is largest; ties go to the\n"
-     "  smaller label). Output dtype = input dtype, integers rounded to nearest.\n"
+     "  smaller label). Output dtype = input dtype, integers rounded to nearest\n"
+     "  (halves away from zero; nearest and linear sum as scipy does, so integer\n"
+     "  results equal scipy's, halves included).\n"
      "mode: what lies outside the input, scipy.ndimage's names (constant,\n"
      "  grid-constant, nearest, mirror, reflect, grid-mirror, grid-wrap, wrap);\n"
      "  default nearest for spacing/shape, constant (with fill) otherwise.\n"
@@ -298,7 +300,10 @@ static const MdLuaReg methods[] = {
      "  (input spacing, else target spacing: nnU-Net's rule), it is interpolated\n"
      "  with order_z (0 nearest, default; or 1 linear); the others use\n"
      "  interpolation. Isotropic-ish data (ratio <= 3) is not affected.\n"
-     "Errors: unknown options, none or several grids, sizes < 1.\n"
+     "Errors: unknown options, none or several grids, sizes < 1, a reference\n"
+     "  that is not a Volume, anisotropy_threshold < 1, order_z not 0 or 1;\n"
+     "  antialias and label voting need an axis-aligned target grid (they\n"
+     "  refuse reference/affine grids rotated or sheared against the input).\n"
      "Example: local iso = ct:resample{spacing={1, 1, 1}, interpolation=\"cubic\"}"},
     {"zoom", l_zoom,
      "v:zoom(factors [, {order=3, mode=\"constant\", fill=0}]) -> Volume\n"

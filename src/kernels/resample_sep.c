@@ -5,7 +5,10 @@
  * few xy slices an output slice needs are kept in a small per-thread ring,
  * so the scratch stays a few slices whatever the volume. When z is cubic
  * (its prefilter spans the whole z line) or anti-aliased, all xy slices
- * are kept in one float32 block and z runs over columns of it. */
+ * are kept in one float32 block and z runs over columns of it. Orders
+ * 0/1 without anti-aliasing or voting skip the passes and sum each voxel's
+ * taps directly, in scipy's order, so that integer results round as
+ * scipy's do. */
 #include "resample_sep.h"
 
 #include <math.h>
