@@ -410,8 +410,7 @@ static MdStatus run_stream(Engine *e, MdError *err)
     const int64_t K = e->frames * e->onz;
     const int slots = e->ax[2].ntaps;
     int failed = 0, cancelled = 0;
-    const double work = (double)e->onx * (double)e->ony * (double)K;
-#pragma omp parallel if (work > 262144)
+#pragma omp parallel if ((double)e->onx * (double)e->ony * (double)K > 262144)
     {
         Scratch w;
         int ok = scratch_alloc(&w, e, slots, 0);
@@ -632,8 +631,7 @@ static MdStatus run_direct(Engine *e, MdError *err)
     const size_t plane = (size_t)(e->nx * e->ny);
     const int copy = e->in->dtype != MD_FLOAT64;
     int failed = 0, cancelled = 0;
-    const double work = (double)e->onx * (double)e->ony * (double)K;
-#pragma omp parallel if (work > 262144)
+#pragma omp parallel if ((double)e->onx * (double)e->ony * (double)K > 262144)
     {
         Slices s = {{NULL, NULL}, NULL, {-1, -1}};
         s.row = malloc((size_t)e->onx * sizeof *s.row);
