@@ -37,6 +37,10 @@ local function round_half_even(x)
   return f
 end
 
+-- scipy.ndimage's boundary modes, as v:zoom accepts them.
+local ZOOM_MODES = { constant = true, ["grid-constant"] = true, nearest = true, mirror = true,
+  reflect = true, ["grid-mirror"] = true, ["grid-wrap"] = true, wrap = true }
+
 -- A list of n numbers from a number or a list (what names it in errors).
 local function per_axis(x, n, what, fname)
   local t = {}
@@ -74,6 +78,13 @@ Volume.crop_to_nonzero = doc(function(v, opts)
     end
   end
   local margin = per_axis(opts.margin or 0, n, "margin", "crop_to_nonzero")
+  for a = 1, n do
+    local m = margin[a]
+    if not (m >= 0) or m ~= math.floor(m) then
+      error(("bad argument #2 to 'crop_to_nonzero' (margin must be a whole number >= 0, got %s on axis %d)")
+        :format(tostring(m), a), 2)
+    end
+  end
   local lo, hi = mask:nonzero_box()
   if not lo then -- nothing non-zero: keep everything, as nnU-Net does
     lo, hi = {}, {}
@@ -88,8 +99,8 @@ Volume.crop_to_nonzero = doc(function(v, opts)
 end, [[
 v:crop_to_nonzero{mask=m, margin=0} -> Volume, box
 nnU-Net's first step: crops v to the smallest box holding the non-zero voxels
-of mask (default v itself), grown by margin voxels per side (a number or one
-per axis) and clipped to the volume. Returns the crop and the box
+of mask (default v itself), grown by margin voxels per side (a whole number
+>= 0, or one per axis) and clipped to the volume. Returns the crop and the box
 {lo={i, j, k}, hi={i, j, k}} (1-based, inclusive: v:crop's arguments, so the
 same box crops the label map). When nothing is non-zero the box is the whole
 volume. World positions stay put.
@@ -101,6 +112,15 @@ Volume.resample_dsb = doc(function(v, new_spacing, opts)
     error("bad argument #1 to 'resample_dsb' (Volume expected, got " .. type(v) .. ")", 2)
   end
   opts = check_opts("resample_dsb", 3, opts, { order = true, mode = true })
+  -- checked here so that errors name resample_dsb, not the zoom it calls
+  local order, mode = opts.order or 3, opts.mode or "nearest"
+  if order ~= 0 and order ~= 1 and order ~= 3 then
+    error(("bad argument #3 to 'resample_dsb' (order must be 0, 1 or 3, got %s)"):format(tostring(order)), 2)
+  end
+  if not ZOOM_MODES[mode] then
+    error(("bad argument #3 to 'resample_dsb' (mode must be constant, grid-constant, nearest, mirror, "
+      .. "reflect, grid-mirror, grid-wrap or wrap, got %s)"):format(tostring(mode)), 2)
+  end
   local n = v.ndim == 2 and 2 or 3
   new_spacing = per_axis(new_spacing or 1, n, "new_spacing", "resample_dsb")
   local spacing, shape = v.spacing, v.shape
@@ -116,7 +136,7 @@ Volume.resample_dsb = doc(function(v, new_spacing, opts)
     factor[a] = new_shape / shape[a]
     tutorial[a] = spacing[a] / factor[a]
   end
-  local out = v:zoom(factor, { order = opts.order or 3, mode = opts.mode or "nearest" })
+  local out = v:zoom(factor, { order = order, mode = mode })
   return out, out.spacing, tutorial
 end, [[
 v:resample_dsb(new_spacing [, {order=3, mode="nearest"}]) -> Volume, spacing, tutorial_spacing

@@ -110,8 +110,13 @@ static int l_pad(lua_State *L)
     int ns = md_lgeom_spatial(v);
     int64_t before[3] = {0, 0, 0}, after[3] = {0, 0, 0}, lo[3] = {0, 0, 0}, size[3] = {1, 1, 1};
     lua_getfield(L, 2, "width");
-    if (lua_isinteger(L, -1)) {
-        for (int a = 0; a < ns; a++) before[a] = after[a] = lua_tointeger(L, -1);
+    if (lua_type(L, -1) == LUA_TNUMBER) {
+        /* a whole-valued float (4/2) is an integer here, as in the table form */
+        int ok;
+        lua_Integer w = lua_tointegerx(L, -1, &ok);
+        if (!ok)
+            luaL_argerror(L, 2, lua_pushfstring(L, "width must be an integer (got %f)", lua_tonumber(L, -1)));
+        for (int a = 0; a < ns; a++) before[a] = after[a] = w;
     } else if (!lua_isnil(L, -1)) {
         md_lgeom_checkints(L, -1, before, ns, "width");
         memcpy(after, before, sizeof after);
@@ -301,6 +306,7 @@ static const MdLuaReg methods[] = {
      "mode, as numpy.pad: constant (value, rounded and saturated to the dtype),\n"
      "edge (a a | a b c), reflect (c b | a b c | b a), symmetric (b a | a b c | c b),\n"
      "wrap (b c | a b c | a b). The origin moves back by the padding before.\n"
+     "Widths are whole numbers >= 0 (2.0 counts as 2).\n"
      "Example: local p = ct:pad{width={16, 16, 0}, value=-1024}"},
     {"center_crop_or_pad", l_center_crop_or_pad,
      "v:center_crop_or_pad(shape [, {mode=\"constant\", value=0}]) -> Volume\n"

@@ -93,7 +93,10 @@ static void affine_target(lua_State *L, const MdVolume *v, MdVolume *h)
 static void reference_target(lua_State *L, const MdVolume *v, MdVolume *h)
 {
     lua_getfield(L, 2, "reference");
-    MdVolume *r = md_lua_checkvolume(L, -1);
+    MdVolume *r = md_lua_tovolume(L, -1);
+    if (!r)
+        luaL_argerror(L, 2, lua_pushfstring(L, "reference must be a Volume (got %s)", luaL_typename(L, -1)));
+    if (!r->buf) luaL_argerror(L, 2, "reference is a released volume");
     if (md_lgeom_spatial(r) != md_lgeom_spatial(v))
         luaL_argerror(L, 2, lua_pushfstring(L, "reference is %dD but the volume is %dD", md_lgeom_spatial(r),
                                             md_lgeom_spatial(v)));
@@ -108,10 +111,15 @@ static void reference_target(lua_State *L, const MdVolume *v, MdVolume *h)
  * rule) interpolates with order_z. */
 static void anisotropic(lua_State *L, const MdVolume *v, const MdVolume *h, int def, MdResampleOpts *o)
 {
-    if (!md_lua_optboolfield(L, 2, "separate_z", def)) return;
+    int on = md_lua_optboolfield(L, 2, "separate_z", def);
     double thr = md_lua_optnumfield(L, 2, "anisotropy_threshold", 3);
     double oz = md_lua_optnumfield(L, 2, "order_z", 0);
+    /* a ratio of spacings: below 1 it would mean the same as 1 */
+    if (!(thr >= 1) || !isfinite(thr))
+        luaL_argerror(L, 2, lua_pushfstring(L, "anisotropy_threshold must be a finite number >= 1 "
+                                               "(got %f)", thr));
     if (oz != 0 && oz != 1) luaL_argerror(L, 2, "order_z must be 0 or 1");
+    if (!on) return;
     int axis = md_resample_thick_axis(v->spacing, h->spacing, thr);
     if (axis >= 0) o->order[axis] = (int)oz;
 }
@@ -279,7 +287,9 @@ static const MdLuaReg methods[] = {
      "interpolation: nearest, linear, cubic (B-spline with scipy.ndimage's\n"
      "  prefilter), label (per-label linear voting: each output voxel takes the\n"
      "  label whose linearly interpolated indicator is largest; ties go to the\n"
-     "  smaller label). Output dtype = input dtype, integers rounded to nearest.\n"
+     "  smaller label). Output dtype = input dtype, integers rounded to nearest\n"
+     "  (halves away from zero; nearest and linear sum as scipy does, so integer\n"
+     "  results equal scipy's, halves included).\n"
      "mode: what lies outside the input, scipy.ndimage's names (constant,\n"
      "  grid-constant, nearest, mirror, reflect, grid-mirror, grid-wrap, wrap);\n"
      "  default nearest for spacing/shape, constant (with fill) otherwise.\n"
@@ -290,7 +300,10 @@ static const MdLuaReg methods[] = {
      "  (input spacing, else target spacing: nnU-Net's rule), it is interpolated\n"
      "  with order_z (0 nearest, default; or 1 linear); the others use\n"
      "  interpolation. Isotropic-ish data (ratio <= 3) is not affected.\n"
-     "Errors: unknown options, none or several grids, sizes < 1.\n"
+     "Errors: unknown options, none or several grids, sizes < 1, a reference\n"
+     "  that is not a Volume, anisotropy_threshold < 1, order_z not 0 or 1;\n"
+     "  antialias and label voting need an axis-aligned target grid (they\n"
+     "  refuse reference/affine grids rotated or sheared against the input).\n"
      "Example: local iso = ct:resample{spacing={1, 1, 1}, interpolation=\"cubic\"}"},
     {"zoom", l_zoom,
      "v:zoom(factors [, {order=3, mode=\"constant\", fill=0}]) -> Volume\n"

@@ -5,7 +5,10 @@
  * few xy slices an output slice needs are kept in a small per-thread ring,
  * so the scratch stays a few slices whatever the volume. When z is cubic
  * (its prefilter spans the whole z line) or anti-aliased, all xy slices
- * are kept in one float32 block and z runs over columns of it. */
+ * are kept in one float32 block and z runs over columns of it. Orders
+ * 0/1 without anti-aliasing or voting skip the passes and sum each voxel's
+ * taps directly, in scipy's order, so that integer results round as
+ * scipy's do. */
 #include "resample_sep.h"
 
 #include <math.h>
@@ -407,8 +410,7 @@ static MdStatus run_stream(Engine *e, MdError *err)
     const int64_t K = e->frames * e->onz;
     const int slots = e->ax[2].ntaps;
     int failed = 0, cancelled = 0;
-    const double work = (double)e->onx * (double)e->ony * (double)K;
-#pragma omp parallel if (work > 262144)
+#pragma omp parallel if ((double)e->onx * (double)e->ony * (double)K > 262144)
     {
         Scratch w;
         int ok = scratch_alloc(&w, e, slots, 0);
@@ -531,6 +533,129 @@ static MdStatus run_block(Engine *e, MdError *err)
     }
     free(mem);
     if (!ok) return md_error(err, MD_ENOMEM, "out of memory for resampling scratch");
+    if (cancelled) return md_error(err, MD_ECANCELLED, "resampling cancelled");
+    return MD_OK;
+}
+
+/* ---- orders 0/1: scipy's own sum --------------------------------------- */
+
+/* scipy sums a voxel's taps one by one (z slowest, x fastest), each value
+ * times its z, y and x weights in that order. The separable passes round
+ * differently, which moves an integer result sitting on a half (172.5) by
+ * one; this path makes scipy's operations in scipy's order, so its results
+ * are scipy's bit for bit. Scratch: two input slices of doubles per thread
+ * (none for float64 input, read in place). */
+
+typedef struct Slices {
+    double *slot[2], *row;
+    int64_t key[2];
+} Slices;
+
+/* Input slice z of frame f as doubles, loaded into the slot not holding
+ * slice `keep` when absent. */
+static const double *slices_get(const Engine *e, Slices *s, int64_t z, int64_t f, int64_t keep)
+{
+    const size_t plane = (size_t)(e->nx * e->ny), key = (size_t)(f * e->nz + z);
+    if (e->in->dtype == MD_FLOAT64) return (const double *)md_volume_data(e->in) + key * plane;
+    for (int i = 0; i < 2; i++)
+        if (s->key[i] == (int64_t)key) return s->slot[i];
+    int i = s->key[0] == f * e->nz + keep ? 1 : 0;
+    md_row_load(md_volume_data(e->in), e->in->dtype, key * plane, (int64_t)plane, s->slot[i]);
+    s->key[i] = (int64_t)key;
+    return s->slot[i];
+}
+
+/* Output row (oy, oz) into row from the input slices S[t] of z's taps. */
+static void direct_row(const Engine *e, const double *const S[2], int64_t oy, int64_t oz,
+                       double fill, double *row)
+{
+    const Axis *ax = &e->ax[0], *ay = &e->ax[1], *az = &e->ax[2];
+    const int kx = ax->ntaps, ky = ay->ntaps, kz = az->ntaps;
+    const int64_t *ty = ay->tap + oy * ky, *tz = az->tap + oz * kz, *tx = ax->tap;
+    const double *wy = ay->w + oy * ky, *wz = az->w + oz * kz, *wx = ax->w;
+    if (kx == 2 && ky == 2 && kz == 2 && !ax->anyfill && ty[0] >= 0 && ty[1] >= 0 && tz[0] >= 0 &&
+        tz[1] >= 0) {
+        const double *a = S[0] + ty[0] * e->nx, *b = S[0] + ty[1] * e->nx;
+        const double *c = S[1] + ty[0] * e->nx, *d = S[1] + ty[1] * e->nx;
+        const double z0 = wz[0], z1 = wz[1], y0 = wy[0], y1 = wy[1];
+        for (int64_t o = 0; o < e->onx; o++) {
+            const int64_t i = tx[2 * o], j = tx[2 * o + 1];
+            const double x0 = wx[2 * o], x1 = wx[2 * o + 1];
+            double t = 0.0;
+            t += a[i] * z0 * y0 * x0;
+            t += a[j] * z0 * y0 * x1;
+            t += b[i] * z0 * y1 * x0;
+            t += b[j] * z0 * y1 * x1;
+            t += c[i] * z1 * y0 * x0;
+            t += c[j] * z1 * y0 * x1;
+            t += d[i] * z1 * y1 * x0;
+            t += d[j] * z1 * y1 * x1;
+            row[o] = t;
+        }
+        return;
+    }
+    for (int64_t o = 0; o < e->onx; o++) {
+        double t = 0.0;
+        for (int k = 0; k < kz; k++)
+            for (int j = 0; j < ky; j++) {
+                const double *r = tz[k] < 0 || ty[j] < 0 ? NULL : S[k] + ty[j] * e->nx;
+                for (int i = 0; i < kx; i++) {
+                    const int64_t ix = tx[o * kx + i];
+                    t += (r && ix >= 0 ? r[ix] : fill) * wz[k] * wy[j] * wx[o * kx + i];
+                }
+            }
+        row[o] = t;
+    }
+}
+
+/* Output slice k (frame * onz + oz) by direct sums. */
+static void direct_slice(const Engine *e, Slices *s, int64_t k)
+{
+    const Axis *az = &e->ax[2];
+    const int64_t f = k / e->onz, oz = k % e->onz;
+    const int64_t *tz = az->tap + oz * az->ntaps;
+    const double fill = e->s->fill;
+    const double *S[2] = {NULL, NULL};
+    if (!az->fillout[oz])
+        for (int t = 0; t < az->ntaps; t++)
+            if (tz[t] >= 0) S[t] = slices_get(e, s, tz[t], f, az->ntaps == 2 ? tz[1 - t] : -1);
+    for (int64_t oy = 0; oy < e->ony; oy++) {
+        if (!az->fillout[oz] && !e->ax[1].fillout[oy]) direct_row(e, S, oy, oz, fill, s->row);
+        emit_row(e, s->row, oy, oz, f);
+    }
+}
+
+static MdStatus run_direct(Engine *e, MdError *err)
+{
+    const int64_t K = e->frames * e->onz;
+    const size_t plane = (size_t)(e->nx * e->ny);
+    const int copy = e->in->dtype != MD_FLOAT64;
+    int failed = 0, cancelled = 0;
+#pragma omp parallel if ((double)e->onx * (double)e->ony * (double)K > 262144)
+    {
+        Slices s = {{NULL, NULL}, NULL, {-1, -1}};
+        s.row = malloc((size_t)e->onx * sizeof *s.row);
+        for (int i = 0; i < 2 && copy; i++) s.slot[i] = malloc(plane * sizeof(double));
+        int ok = s.row && (!copy || (s.slot[0] && s.slot[1]));
+        if (!ok) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(static)
+        for (int64_t k = 0; k < K; k++) {
+            if (!ok || failed || cancelled) continue;
+            if (md_cancel_requested()) {
+#pragma omp atomic write
+                cancelled = 1;
+                continue;
+            }
+            direct_slice(e, &s, k);
+        }
+        free(s.row);
+        free(s.slot[0]);
+        free(s.slot[1]);
+    }
+    if (failed) return md_error(err, MD_ENOMEM, "out of memory for resampling scratch");
     if (cancelled) return md_error(err, MD_ECANCELLED, "resampling cancelled");
     return MD_OK;
 }
@@ -690,6 +815,8 @@ MdStatus md_resample_separable(const MdVolume *in, const MdSepSpec *s, MdVolume 
             st = run_vote(&e, stream, err);
         else if (nearest && plain && in->dtype == out->dtype)
             st = run_nearest(&e, err);
+        else if (plain && stream && e.ax[0].order <= 1 && e.ax[1].order <= 1)
+            st = run_direct(&e, err);
         else
             st = stream ? run_stream(&e, err) : run_block(&e, err);
     }

@@ -186,7 +186,19 @@ static double sample(const MdAffineSpec *s, const Coef *c, const MdVolume *in, i
         size_t frame = (size_t)f * (size_t)(stride[2] * c->len[2]);
         return md_load(md_volume_data(in), in->dtype, frame + (size_t)(off[0][0] + off[1][0] + off[2][0]));
     }
-    double acc = 0;
+    double acc = 0.0;
+    if (s->order[0] <= 1 && s->order[1] <= 1 && s->order[2] <= 1) {
+        /* scipy's sum, tap by tap (z slowest), value * wz * wy * wx: the
+         * same rounding, so integer results on a half round as scipy's */
+        for (int k = 0; k <= s->order[2]; k++)
+            for (int j = 0; j <= s->order[1]; j++)
+                for (int i = 0; i <= s->order[0]; i++) {
+                    int fill = off[0][i] < 0 || off[1][j] < 0 || off[2][k] < 0;
+                    double v = fill ? s->fill : coef_at(c, off[0][i] + off[1][j] + off[2][k]);
+                    acc += v * w[2][k] * w[1][j] * w[0][i];
+                }
+        return acc;
+    }
     for (int k = 0; k <= s->order[2]; k++) {
         double ay = 0;
         for (int j = 0; j <= s->order[1]; j++) {

@@ -8,10 +8,15 @@ JOBS.json is a list of jobs, run in order; each reads and writes .npy files
 in medula's layout (array [z, y, x]; parameters in medula's x, y, z order,
 reversed here). Prints {"results": [...]}, one entry per job.
 
-  random    out, shape, seed, kind (uniform | labels | smooth), nlabels
+  random    out, shape, seed, kind (uniform | labels | smooth | uint8 | int16), nlabels
   zoom      in, out, factors, order, mode, cval       scipy.ndimage.zoom
+            (halves=true: also counts the voxels whose float64 zoom lies
+            exactly on a half, where integer rounding is decided)
   affine    in, out, matrix (3x3), offset, shape, order, mode, cval
                                                       scipy.ndimage.affine_transform
+  grid      in, out, in_affine, target_affine (4x4, 0-based index -> LPS mm),
+            shape, order, mode, cval                  the same, with the index map
+            worked out here from the two affines: inv(in_affine) @ target_affine
   resize    in, out, shape, order, mode, antialias    skimage.transform.resize
   nilearn   in (NIfTI), out, target_affine, target_shape, interpolation
             nilearn.image.resample_img, re-done from its documented rule
@@ -43,6 +48,10 @@ def job_random(j):
     if kind == "labels":
         a = rng.integers(0, j.get("nlabels", 4), size=shape).astype(np.int16)
         a = ndi.median_filter(a, size=3, mode="nearest")  # blobs, not noise
+    elif kind == "uint8":
+        a = rng.integers(0, 256, size=shape).astype(np.uint8)
+    elif kind == "int16":
+        a = rng.integers(-3000, 3000, size=shape).astype(np.int16)
     elif kind == "smooth":
         a = ndi.gaussian_filter(rng.standard_normal(shape), 2.0) * 100.0
     else:
@@ -55,13 +64,33 @@ def job_zoom(j):
     a = np.load(j["in"])
     r = ndi.zoom(a, rev(j["factors"]), order=j["order"], mode=j["mode"], cval=j.get("cval", 0.0))
     np.save(j["out"], r)
-    return {"shape": rev(r.shape)}
+    res = {"shape": rev(r.shape)}
+    if j.get("halves"):
+        f = ndi.zoom(a.astype(np.float64), rev(j["factors"]), order=j["order"], mode=j["mode"],
+                     cval=j.get("cval", 0.0))
+        res["halves"] = int(np.count_nonzero(f - np.floor(f) == 0.5))
+    return res
 
 
 def job_affine(j):
     a = np.load(j["in"])
     m = np.array(j["matrix"], dtype=float)[::-1, ::-1]
     off = np.array(rev(j["offset"]), dtype=float)
+    r = ndi.affine_transform(a, m, offset=off, output_shape=tuple(rev(j["shape"])),
+                             order=j["order"], mode=j["mode"], cval=j.get("cval", 0.0))
+    np.save(j["out"], r)
+    return {"shape": rev(r.shape)}
+
+
+def job_grid(j):
+    """Resampling onto a target grid given by its affine, as
+    scipy.ndimage.affine_transform: output index o reads input index
+    inv(A_in) @ A_target @ o. Affines act on (x, y, z) = (i, j, k); numpy's
+    axes are (z, y, x), hence the reversals."""
+    a = np.load(j["in"])
+    T = np.linalg.inv(np.array(j["in_affine"], dtype=float)) @ np.array(j["target_affine"], dtype=float)
+    m = T[:3, :3][::-1, ::-1]
+    off = T[:3, 3][::-1]
     r = ndi.affine_transform(a, m, offset=off, output_shape=tuple(rev(j["shape"])),
                              order=j["order"], mode=j["mode"], cval=j.get("cval", 0.0))
     np.save(j["out"], r)
@@ -143,7 +172,8 @@ def job_canonical(j):
             "axcodes": "".join(nib.aff2axcodes(img.affine))}
 
 
-JOBS = {"random": job_random, "zoom": job_zoom, "affine": job_affine, "resize": job_resize,
+JOBS = {"random": job_random, "zoom": job_zoom, "affine": job_affine, "grid": job_grid,
+        "resize": job_resize,
         "nilearn": job_nilearn, "dsb": job_dsb, "pad": job_pad, "canonical": job_canonical}
 
 
