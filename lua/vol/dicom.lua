@@ -26,7 +26,22 @@ return function(vol)
   end
 
   local KEYS = {recursive = true, format = true, progress = true, allow_nonuniform = true,
-                keep_padding = true, dtype = true}
+                keep_padding = true, dtype = true, layout = true, skip_damaged = true}
+  local VALID = "recursive, format, progress, allow_nonuniform, keep_padding, dtype, layout, skip_damaged"
+  local FORMATS = {["nii.gz"] = "dcm2niix", nii = "dcm2niix", mhd = "lps", mha = "lps"}
+
+  -- The series list of src, with a bar over the files whose headers are read.
+  local function scan(src, opts)
+    local bar
+    local function progress(done, total)
+      if opts.progress == false or not vol.progress then return end
+      bar = bar or vol.progress(total, "dicom scan")
+      bar:step(done - bar.count)
+    end
+    local list = vol.dicom_series(src, {recursive = opts.recursive ~= false, progress = progress})
+    if bar then bar:done() end
+    return list
+  end
 
   vol.dicom_convert = doc(function(src, dst, opts)
     if type(src) ~= "string" or type(dst) ~= "string" then
@@ -35,15 +50,28 @@ return function(vol)
     opts = opts or {}
     for k in pairs(opts) do
       if not KEYS[k] then
-        error("dicom_convert: unknown option '" .. tostring(k) .. "' (valid: recursive, format, progress, "
-          .. "allow_nonuniform, keep_padding, dtype)", 2)
+        error("dicom_convert: unknown option '" .. tostring(k) .. "' (valid: " .. VALID .. ")", 2)
       end
     end
     local ext = opts.format or "nii.gz"
+    if not FORMATS[ext] then
+      error("dicom_convert: format must be nii.gz, nii, mhd or mha (got '" .. tostring(ext) .. "')", 2)
+    end
+    local layout = opts.layout or FORMATS[ext]
+    if layout ~= "dcm2niix" and layout ~= "lps" then
+      error("dicom_convert: layout must be \"dcm2niix\" or \"lps\" (got '" .. tostring(layout) .. "')", 2)
+    end
     src = src:gsub("/+$", "")
-    local list = vol.dicom_series(src, {recursive = opts.recursive ~= false})
+    local list = scan(src, opts)
+    if #list.damaged > 0 and not opts.skip_damaged then
+      local d = list.damaged[1]
+      error(("dicom_convert: %s is damaged: %s (%d damaged files; convert the others with "
+        .. "skip_damaged=true)"):format(d.path, d.error, #list.damaged), 2)
+    end
     os.execute("mkdir -p '" .. dst:gsub("'", "'\\''") .. "'")
-    local bar = opts.progress ~= false and vol.progress and vol.progress(#list, "dicom") or nil
+    local nfiles = 0
+    for _, s in ipairs(list) do nfiles = nfiles + s.nfiles end
+    local bar = opts.progress ~= false and vol.progress and vol.progress(nfiles, "dicom") or nil
     local results, used = {}, {}
     for _, s in ipairs(list) do
       local r = {id = s.id, description = s.description, nfiles = s.nfiles}
@@ -58,25 +86,39 @@ return function(vol)
         end
         used[name] = true
         r.path = dst .. "/" .. name
-        v:write(r.path)
+        if layout == "dcm2niix" then -- rows flipped, world kept: dcm2niix's array
+          local f <close> = v:flip(2)
+          f:write(r.path)
+        else
+          v:write(r.path)
+        end
         r.shape = v.shape
       end)
       if not ok then r.error = tostring(err):gsub("^[^:]*%.lua:%d+: ", "") end
       results[#results + 1] = r
-      if bar then bar:step() end
+      if bar then bar:step(s.nfiles) end
     end
     if bar then bar:done() end
     results.skipped = list.skipped
+    results.skipped_files = list.skipped_files
+    results.damaged = list.damaged
     return results
   end, [[
 vol.dicom_convert(src, dst [, opts]) -> results
 Converts every series found under folder src (sub-folders included unless
 recursive=false) to one file each in dst, named from the folder, modality,
 description and UID. opts: format="nii.gz" (or "nii", "mhd", "mha"),
-allow_nonuniform, keep_padding, dtype (as vol.read_dicom), progress=true
-(a bar on stderr when it is a terminal). A series that cannot be read is
-reported, not fatal: results[i] = {id, description, nfiles, path, shape} or
-{id, ..., error}. results.skipped counts files that are not DICOM images.
+layout ("dcm2niix" for NIfTI, "lps" for MetaImage: "dcm2niix" writes
+dcm2niix's array, rows flipped (axis 2 reversed, world positions kept), so
+the file equals dcm2niix's voxel for voxel; "lps" writes vol.read_dicom's
+array as it is), allow_nonuniform, keep_padding, dtype (as vol.read_dicom),
+skip_damaged=false (a file that starts like DICOM but cannot be read stops
+the conversion, naming it; true: convert without it), progress=true (bars
+on stderr when it is a terminal: headers scanned, then files converted).
+A series that cannot be read is reported, not fatal: results[i] = {id,
+description, nfiles, path, shape} or {id, ..., error}. results.skipped
+counts files that are not DICOM images (results.skipped_files lists them),
+results.damaged lists {path, error} of the damaged files skipped.
 Example: for _, r in ipairs(vol.dicom_convert("dsb/", "nii/")) do print(r.path or r.error) end]])
 
   vol.dicom_table = doc(function(list)

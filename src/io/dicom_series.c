@@ -18,7 +18,7 @@
 #define TAG MD_DCM_TAG
 #define MAX_DEPTH_DIRS 32
 #define IOP_TOL 1e-3 /* orientation cosines closer than this are one orientation */
-#define SCAN_BATCH 256 /* headers read between two progress reports */
+#define SCAN_BATCH 64 /* headers read between two progress reports */
 #define DUP_TOL 1e-3 /* mm: two slices closer than this along the normal are at one position */
 
 typedef struct Paths {
