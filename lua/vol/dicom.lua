@@ -73,10 +73,14 @@ return function(vol)
     for _, s in ipairs(list) do nfiles = nfiles + s.nfiles end
     local bar = opts.progress ~= false and vol.progress and vol.progress(nfiles, "dicom") or nil
     local results, used = {}, {}
+    local before = 0 -- files of the series converted before this one
+    local function step(done) -- the bar advances as the files of a series are decoded
+      if bar then bar:step(before + done - bar.count) end
+    end
     for _, s in ipairs(list) do
       local r = {id = s.id, description = s.description, nfiles = s.nfiles}
       local ok, err = pcall(function()
-        local v <close> = vol.read_dicom(s.files, {
+        local v <close> = vol.read_dicom(s.files, {progress = bar and step or nil,
           allow_nonuniform = opts.allow_nonuniform, keep_padding = opts.keep_padding, dtype = opts.dtype})
         local name = out_name(src, s, ext)
         local stem, n = name:sub(1, -#ext - 2), 1
@@ -96,7 +100,8 @@ return function(vol)
       end)
       if not ok then r.error = tostring(err):gsub("^[^:]*%.lua:%d+: ", "") end
       results[#results + 1] = r
-      if bar then bar:step(s.nfiles) end
+      before = before + s.nfiles
+      step(0)
     end
     if bar then bar:done() end
     results.skipped = list.skipped
@@ -114,7 +119,8 @@ the file equals dcm2niix's voxel for voxel; "lps" writes vol.read_dicom's
 array as it is), allow_nonuniform, keep_padding, dtype (as vol.read_dicom),
 skip_damaged=false (a file that starts like DICOM but cannot be read stops
 the conversion, naming it; true: convert without it), progress=true (bars
-on stderr when it is a terminal: headers scanned, then files converted).
+on stderr when it is a terminal: headers scanned, then files decoded and
+written, both advancing every few files).
 A series that cannot be read is reported, not fatal: results[i] = {id,
 description, nfiles, path, shape} or {id, ..., error}. results.skipped
 counts files that are not DICOM images (results.skipped_files lists them),

@@ -49,11 +49,31 @@ static void push_meta(lua_State *L, const MdMeta *m)
     }
 }
 
+/* The Lua progress function at stack index fn, called in protected mode:
+ * an error in it cancels the scan and is raised once the scan is freed. */
+typedef struct ScanProgress {
+    lua_State *L;
+    int fn, failed;
+} ScanProgress;
+
+static int call_progress(void *ud, size_t done, size_t total)
+{
+    ScanProgress *p = ud;
+    lua_pushvalue(p->L, p->fn);
+    lua_pushinteger(p->L, (lua_Integer)done);
+    lua_pushinteger(p->L, (lua_Integer)total);
+    if (lua_pcall(p->L, 2, 0, 0) != LUA_OK) {
+        p->failed = 1; /* the message stays on the stack */
+        return 1;
+    }
+    return 0;
+}
+
 static void read_opts(lua_State *L, int idx, MdDicomOpts *o)
 {
     static const char *const keys[] = {"recursive",        "series",       "dtype",
                                        "raw",              "keep_padding", "allow_nonuniform",
-                                       "skip_damaged",     NULL};
+                                       "skip_damaged",     "progress",     NULL};
     static const char *const dtypes[] = {"auto", "int16", "float32", NULL};
     md_lua_checkopts(L, idx, keys);
     memset(o, 0, sizeof *o);
@@ -97,9 +117,15 @@ int md_lua_read_dicom(lua_State *L)
     int list = lua_istable(L, 1);
     const char *path = list ? NULL : luaL_checkstring(L, 1);
     size_t n = 0;
-    const char **paths = list ? check_paths(L, 1, &n) : NULL;
+    const char **paths = list ? check_paths(L, 1, &n) : NULL; /* at 3 for a list */
     MdDicomOpts o;
     read_opts(L, 2, &o);
+    ScanProgress prog = {L, 0, 0};
+    if (lua_istable(L, 2) && lua_getfield(L, 2, "progress") != LUA_TNIL) {
+        luaL_argcheck(L, lua_isfunction(L, -1), 2, "progress must be a function(done, total)");
+        prog.fn = lua_gettop(L);
+        o.progress = call_progress, o.progress_ud = &prog;
+    }
     DicomBox *box = push_box(L);
     MdVolume *v = md_lua_newvolume(L);
     MdError err;
@@ -107,6 +133,7 @@ int md_lua_read_dicom(lua_State *L)
                        : md_dicom_read_ex(path, &o, v, &box->meta, &err);
     if (st != MD_OK) {
         md_volume_release(v);
+        if (prog.failed) return lua_error(L); /* the progress function's own error */
         return md_lua_raise(L, &err);
     }
     md_lua_account(L, v);
@@ -159,26 +186,6 @@ static void push_series(lua_State *L, const MdDicomScan *scan, const MdDicomSeri
         lua_rawseti(L, -2, k + 1);
     }
     lua_setfield(L, -2, "files");
-}
-
-/* The Lua progress function at stack index fn, called in protected mode:
- * an error in it cancels the scan and is raised once the scan is freed. */
-typedef struct ScanProgress {
-    lua_State *L;
-    int fn, failed;
-} ScanProgress;
-
-static int call_progress(void *ud, size_t done, size_t total)
-{
-    ScanProgress *p = ud;
-    lua_pushvalue(p->L, p->fn);
-    lua_pushinteger(p->L, (lua_Integer)done);
-    lua_pushinteger(p->L, (lua_Integer)total);
-    if (lua_pcall(p->L, 2, 0, 0) != LUA_OK) {
-        p->failed = 1; /* the message stays on the stack */
-        return 1;
-    }
-    return 0;
 }
 
 static int l_dicom_series(lua_State *L)
@@ -264,7 +271,7 @@ static MdVolume *read_reference(lua_State *L, const char *seg, const char *dir)
     char uid[68];
     MdError err;
     if (md_dicom_seg_referenced_series(seg, uid, sizeof uid, &err) != MD_OK) md_lua_raise(L, &err);
-    MdDicomOpts o = {1, uid[0] ? uid : NULL, -1, 0, 0, 0, 0};
+    MdDicomOpts o = {.recursive = 1, .series = uid[0] ? uid : NULL, .dtype = -1};
     DicomBox *box = push_box(L);
     MdVolume *v = md_lua_newvolume(L);
     if (md_dicom_read_ex(dir, &o, v, &box->meta, &err) != MD_OK) {
@@ -348,7 +355,9 @@ static const MdLuaReg functions[] = {
      "  keep_padding=false (CT: PixelPaddingValue and -2000 become -1024 HU),\n"
      "  allow_nonuniform=false (stack uneven gaps with the first gap as spacing),\n"
      "  recursive=false, skip_damaged=false (a folder file that starts like DICOM but\n"
-     "  cannot be read fails the read, naming it; true: read without it).\n"
+     "  cannot be read fails the read, naming it; true: read without it),\n"
+     "  progress=nil (a function(done, total) called as the slices of a series are\n"
+     "  decoded, every 16 files; an error in it stops the read).\n"
      "Geometry is LPS as ITK gives it: axis 1 along a row (columns), axis 2 down the\n"
      "columns (rows), axis 3 along the normal. v.meta holds every top-level tag by\n"
      "keyword and as \"GGGG,EEEE\", plus slice_spacing_mm, gantry_tilt_deg, dicom_files,\n"

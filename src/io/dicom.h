@@ -11,6 +11,11 @@
 #include "dicom_pixels.h"
 #include "formats.h"
 
+/* Called from the calling thread between batches of files (headers read,
+ * or slices decoded) with the number done so far and the total; nonzero
+ * cancels. */
+typedef int (*MdDicomProgress)(void *ud, size_t done, size_t total);
+
 typedef struct MdDicomOpts {
     int recursive;        /* scan sub-folders too */
     const char *series;   /* borrowed: id of the series to read; NULL: the folder must hold one */
@@ -19,6 +24,8 @@ typedef struct MdDicomOpts {
     int keep_padding;     /* keep PixelPaddingValue / -2000 voxels as they are */
     int allow_nonuniform; /* stack a series with uneven gaps (spacing = first gap, as ITK) */
     int skip_damaged;     /* read a folder without its damaged DICOM files (else an error) */
+    MdDicomProgress progress; /* NULL, or called as the slices of a stack are decoded */
+    void *progress_ud;        /* borrowed: progress's first argument */
 } MdDicomOpts;
 
 /* Rescale parameters of one slice (see dicom_image.h). */
@@ -91,9 +98,6 @@ int md_dicom_is_candidate(const char *path);
 MdStatus md_dicom_scan(const char *path, int recursive, MdDicomScan *scan,
                        MdError *err) MD_MUST_CHECK;
 void md_dicom_scan_free(MdDicomScan *scan);
-/* Called from the scanning thread after each batch of headers with the
- * number of files read so far and the number listed; nonzero cancels. */
-typedef int (*MdDicomProgress)(void *ud, size_t done, size_t total);
 /* md_dicom_scan with progress reports (prog may be NULL; ud borrowed). */
 MdStatus md_dicom_scan_ex(const char *path, int recursive, MdDicomProgress prog, void *ud,
                           MdDicomScan *scan, MdError *err) MD_MUST_CHECK;

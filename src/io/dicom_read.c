@@ -14,6 +14,7 @@
 #include "dicom_siemens.h"
 
 #define TAG MD_DCM_TAG
+#define DECODE_BATCH 16 /* slices decoded between two progress reports */
 
 /* A failed md_meta_set* (it writes no message) as an error. */
 static MdStatus meta_status(MdStatus st, MdError *err)
@@ -242,13 +243,17 @@ static MdStatus decode_stack(const MdDicomScan *scan, const MdDicomSeries *s,
     MdError *errs = malloc((size_t)n * sizeof *errs);
     MdStatus *sts = malloc((size_t)n * sizeof *sts), st = MD_OK;
     if (!errs || !sts) st = md_error(err, MD_ENOMEM, "out of memory");
-    if (st == MD_OK) {
-#pragma omp parallel num_threads(md_threads()) if (n > 2)
+    for (int k = 0; st == MD_OK && k < n; k++) sts[k] = MD_ECANCELLED; /* until decoded */
+    /* with a progress function: batches, reported from this thread between them */
+    int batch = opts->progress ? DECODE_BATCH : n;
+    for (int b0 = 0; st == MD_OK && b0 < n; b0 += batch) {
+        int b1 = n - b0 > batch ? b0 + batch : n;
+#pragma omp parallel num_threads(md_threads()) if (b1 - b0 > 2)
         {
             uint8_t *fbuf = NULL;
             size_t fcap = 0;
 #pragma omp for schedule(dynamic, 1)
-            for (int k = 0; k < n; k++) {
+            for (int k = b0; k < b1; k++) {
                 sts[k] = md_cancel_requested()
                              ? MD_ECANCELLED
                              : stack_slice(&scan->files[s->files[k]], im0, out, (size_t)k,
@@ -258,6 +263,7 @@ static MdStatus decode_stack(const MdDicomScan *scan, const MdDicomSeries *s,
             }
             free(fbuf);
         }
+        if (opts->progress && opts->progress(opts->progress_ud, (size_t)b1, (size_t)n)) break;
     }
     for (int k = 0; k < n && st == MD_OK; k++) {
         if (sts[k] == MD_OK) continue;
@@ -452,7 +458,7 @@ MdStatus md_dicom_read_files(const char *const *paths, size_t n, const MdDicomOp
 MdStatus md_dicom_read(const char *path, const MdReadOpts *ropts, MdVolume *out, MdMeta *meta,
                        MdError *err)
 {
-    MdDicomOpts opts = {0, NULL, -1, ropts ? ropts->raw : 0, 0, 0, 0};
+    MdDicomOpts opts = {.dtype = -1, .raw = ropts ? ropts->raw : 0};
     MdStatus st = md_dicom_read_ex(path, &opts, out, meta, err);
     if (st != MD_OK) md_volume_release(out);
     return st;
