@@ -150,7 +150,9 @@ dims, orientation, description and id, with any problem or tilt.]])
       if s.id == id then chosen = s end
     end
     if id and chosen.id ~= id then error("dicom_info: no series " .. id .. " in " .. dir, 2) end
-    local lines = {("%d series, %d other files in %s"):format(#list, list.skipped, dir)}
+    local lines = {("%d series, %d other files, %d damaged files in %s"):format(#list, list.skipped,
+      #list.damaged, dir)}
+    for _, d in ipairs(list.damaged) do lines[#lines + 1] = ("! damaged %s: %s"):format(d.path, d.error) end
     local tab = vol.dicom_table(list)
     table.move(tab, 1, #tab, #lines + 1, lines)
     lines[#lines + 1] = ""
@@ -160,9 +162,11 @@ dims, orientation, description and id, with any problem or tilt.]])
     return lines
   end, [[
 vol.dicom_info(dir [, series_id]) -> {lines}
-What scripts/dicom_info.lua prints: the series of folder dir (sub-folders
-included) as vol.dicom_table gives them, then the tags of one series (the
-first, or the one whose id is given) from its first file.]])
+What scripts/dicom_info.lua prints: the number of series, other files and
+damaged files (each damaged one named, with its problem), the series of
+folder dir (sub-folders included) as vol.dicom_table gives them, then the
+tags of one series (the first, or the one whose id is given) from its
+first file.]])
 
   vol.dicom_tags = doc(function(tags)
     local numbered = {}

@@ -68,7 +68,7 @@ static int visit(Visited *vs, dev_t dev, ino_t ino)
 
 /* Lists the regular files of dir (hidden ones too: they are sniffed and
  * listed as skipped, never dropped unseen), and of its sub-folders when
- * recursive. */
+ * recursive (hidden sub-folders excepted). */
 static MdStatus list_dir(const char *dir, int recursive, int depth, Visited *vs, Paths *ps,
                          MdError *err)
 {
@@ -87,7 +87,8 @@ static MdStatus list_dir(const char *dir, int recursive, int depth, Visited *vs,
         snprintf(full, len, "%s/%s", dir, de->d_name);
         struct stat sb;
         if (stat(full, &sb) == 0) {
-            if (S_ISDIR(sb.st_mode) && recursive && depth < MAX_DEPTH_DIRS) {
+            if (S_ISDIR(sb.st_mode) && recursive && depth < MAX_DEPTH_DIRS &&
+                de->d_name[0] != '.') { /* hidden folders (.git, .Trash) are not entered */
                 int seen = visit(vs, sb.st_dev, sb.st_ino);
                 if (seen < 0) st = md_error(err, MD_ENOMEM, "out of memory listing files");
                 if (seen == 0) st = list_dir(full, recursive, depth + 1, vs, ps, err);
