@@ -144,6 +144,17 @@ describe("read_dicom on the real series folders", function()
     assert.are.equal(0, (v - m):abs():stats().max)
   end)
 
+  it("writes dcm2niix's NIfTI of the oblique Siemens field map (slope 2) and qT1 header", function()
+    for _, name in ipairs{"fieldmap_phase_3mm.dcm", "decimal_rescale.dcm"} do
+      local dir = data.tmpdir()
+      assert.is_true(os.execute(("cp %s %s"):format(data.shell_quote(data.path("dicom/siemens/" .. name)),
+        data.shell_quote(dir))))
+      local m = against_dcm2niix(dir)
+      assert.are.equal(0, m.value_max_diff, name)
+      assert.is_true(m.affine_max_diff < 1e-4, name .. ": affine differs by " .. m.affine_max_diff)
+    end
+  end)
+
   it("unpacks the Siemens mosaic as dcm2niix does", function()
     local folder = data.path("dicom/siemens/mosaic_epi")
     local s = vol.dicom_series(folder)[1]
