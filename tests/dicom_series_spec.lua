@@ -227,6 +227,14 @@ describe("read_dicom on the real series folders", function()
     for _, s in ipairs(list) do n = n + s.nfiles end
     assert.are.equal(31, n)
     assert.is_true(list.skipped >= 7)
+    -- DICOMDIR-nooffset cannot be parsed, but it is an index, not a damaged image
+    assert.are.same({}, list.damaged)
+    local dd = 0
+    for _, p in ipairs(list.skipped_files) do dd = dd + (p:find("/DICOMDIR", 1, true) and 1 or 0) end
+    assert.are.equal(7, dd)
+    local ct5n
+    for _, s in ipairs(list) do if s.files[1]:find("CT5N", 1, true) then ct5n = s end end
+    assert.are.same({16, 16, 5}, vol.read(data.path(SERIES), {recursive = true, series = ct5n.id}).shape)
     local s = list[1]
     for _, k in ipairs{"id", "uid", "description", "modality", "nfiles", "dims", "orientation", "files"} do
       assert.is_not_nil(s[k], k)

@@ -372,13 +372,31 @@ static MdStatus group(MdDicomScan *scan, MdError *err)
     return MD_OK;
 }
 
+/* 1 when the meta group at the start of path names the DICOMDIR SOP class:
+ * a damaged DICOMDIR is an index, not a damaged image. */
+static int is_dicomdir(const char *path)
+{
+    static const char uid[] = "1.2.840.10008.1.3.10";
+    unsigned char b[512];
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return 0;
+    size_t n = fread(b, 1, sizeof b, fp);
+    fclose(fp);
+    for (size_t i = 0; i + sizeof uid <= n; i++) { /* the whole UID, not a longer one */
+        unsigned char next = b[i + sizeof uid - 1];
+        if (!memcmp(b + i, uid, sizeof uid - 1) && next != '.' && (next < '0' || next > '9'))
+            return 1;
+    }
+    return 0;
+}
+
 /* Reads one header into f: 1 for an image, 0 when the file is not a DICOM
  * image, -1 when it starts like DICOM but is damaged (err says why). */
 static int read_one(const char *path, MdDicomFile *f, uint8_t **buf, size_t *cap, MdError *err)
 {
     MdDcm d;
     if (md_dcm_load_into(path, 1, &d, buf, cap, err) != MD_OK)
-        return md_dicom_is_candidate(path) ? -1 : 0;
+        return md_dicom_is_candidate(path) && !is_dicomdir(path) ? -1 : 0;
     int r = file_info(&d, f, err);
     md_dcm_free(&d);
     if (r == 0) md_error(err, MD_EFORMAT, "the file holds no image (no Pixel Data)");
