@@ -28,7 +28,8 @@ row_dicom_dcm2niix() {
   make_dicom_inputs
   command -v dcm2niix >/dev/null || die "dcm2niix is missing (Debian package dcm2niix)"
   # both remove their previous output first: deleting a 150 MB file is part of both runs
-  m() { rm -f "$D/dicom_medula.nii" && "$BIN" -e "vol.read('$D/dicom_ct'):write('$D/dicom_medula.nii')"; }
+  # medula's documented DICOM -> NIfTI path: vol.dicom_convert, dcm2niix's array order
+  m() { rm -rf "$D/dicom_medula_out" && "$BIN" -e "vol.dicom_convert('$D/dicom_ct', '$D/dicom_medula_out', {format='nii', progress=false})"; }
   p() { rm -rf "$D/dcm2niix_out" && mkdir -p "$D/dcm2niix_out" && dcm2niix -z n -b n -o "$D/dcm2niix_out" "$D/dicom_ct"; }
   warm "$D"/dicom_ct/IM*
   measure "DICOM series -> .nii (dcm2niix)" 1

@@ -26,7 +26,22 @@ return function(vol)
   end
 
   local KEYS = {recursive = true, format = true, progress = true, allow_nonuniform = true,
-                keep_padding = true, dtype = true}
+                keep_padding = true, dtype = true, layout = true, skip_damaged = true}
+  local VALID = "recursive, format, progress, allow_nonuniform, keep_padding, dtype, layout, skip_damaged"
+  local FORMATS = {["nii.gz"] = "dcm2niix", nii = "dcm2niix", mhd = "lps", mha = "lps"}
+
+  -- The series list of src, with a bar over the files whose headers are read.
+  local function scan(src, opts)
+    local bar
+    local function progress(done, total)
+      if opts.progress == false or not vol.progress then return end
+      bar = bar or vol.progress(total, "dicom scan")
+      bar:step(done - bar.count)
+    end
+    local list = vol.dicom_series(src, {recursive = opts.recursive ~= false, progress = progress})
+    if bar then bar:done() end
+    return list
+  end
 
   vol.dicom_convert = doc(function(src, dst, opts)
     if type(src) ~= "string" or type(dst) ~= "string" then
@@ -35,20 +50,37 @@ return function(vol)
     opts = opts or {}
     for k in pairs(opts) do
       if not KEYS[k] then
-        error("dicom_convert: unknown option '" .. tostring(k) .. "' (valid: recursive, format, progress, "
-          .. "allow_nonuniform, keep_padding, dtype)", 2)
+        error("dicom_convert: unknown option '" .. tostring(k) .. "' (valid: " .. VALID .. ")", 2)
       end
     end
     local ext = opts.format or "nii.gz"
+    if not FORMATS[ext] then
+      error("dicom_convert: format must be nii.gz, nii, mhd or mha (got '" .. tostring(ext) .. "')", 2)
+    end
+    local layout = opts.layout or FORMATS[ext]
+    if layout ~= "dcm2niix" and layout ~= "lps" then
+      error("dicom_convert: layout must be \"dcm2niix\" or \"lps\" (got '" .. tostring(layout) .. "')", 2)
+    end
     src = src:gsub("/+$", "")
-    local list = vol.dicom_series(src, {recursive = opts.recursive ~= false})
+    local list = scan(src, opts)
+    if #list.damaged > 0 and not opts.skip_damaged then
+      local d = list.damaged[1]
+      error(("dicom_convert: %s is damaged: %s (%d damaged files; convert the others with "
+        .. "skip_damaged=true)"):format(d.path, d.error, #list.damaged), 2)
+    end
     os.execute("mkdir -p '" .. dst:gsub("'", "'\\''") .. "'")
-    local bar = opts.progress ~= false and vol.progress and vol.progress(#list, "dicom") or nil
+    local nfiles = 0
+    for _, s in ipairs(list) do nfiles = nfiles + s.nfiles end
+    local bar = opts.progress ~= false and vol.progress and vol.progress(nfiles, "dicom") or nil
     local results, used = {}, {}
+    local before = 0 -- files of the series converted before this one
+    local function step(done) -- the bar advances as the files of a series are decoded
+      if bar then bar:step(before + done - bar.count) end
+    end
     for _, s in ipairs(list) do
       local r = {id = s.id, description = s.description, nfiles = s.nfiles}
       local ok, err = pcall(function()
-        local v <close> = vol.read_dicom(s.files, {
+        local v <close> = vol.read_dicom(s.files, {progress = bar and step or nil,
           allow_nonuniform = opts.allow_nonuniform, keep_padding = opts.keep_padding, dtype = opts.dtype})
         local name = out_name(src, s, ext)
         local stem, n = name:sub(1, -#ext - 2), 1
@@ -58,25 +90,41 @@ return function(vol)
         end
         used[name] = true
         r.path = dst .. "/" .. name
-        v:write(r.path)
+        if layout == "dcm2niix" then -- rows flipped, world kept: dcm2niix's array
+          local f <close> = v:flip(2)
+          f:write(r.path)
+        else
+          v:write(r.path)
+        end
         r.shape = v.shape
       end)
       if not ok then r.error = tostring(err):gsub("^[^:]*%.lua:%d+: ", "") end
       results[#results + 1] = r
-      if bar then bar:step() end
+      before = before + s.nfiles
+      step(0)
     end
     if bar then bar:done() end
     results.skipped = list.skipped
+    results.skipped_files = list.skipped_files
+    results.damaged = list.damaged
     return results
   end, [[
 vol.dicom_convert(src, dst [, opts]) -> results
 Converts every series found under folder src (sub-folders included unless
 recursive=false) to one file each in dst, named from the folder, modality,
 description and UID. opts: format="nii.gz" (or "nii", "mhd", "mha"),
-allow_nonuniform, keep_padding, dtype (as vol.read_dicom), progress=true
-(a bar on stderr when it is a terminal). A series that cannot be read is
-reported, not fatal: results[i] = {id, description, nfiles, path, shape} or
-{id, ..., error}. results.skipped counts files that are not DICOM images.
+layout ("dcm2niix" for NIfTI, "lps" for MetaImage: "dcm2niix" writes
+dcm2niix's array, rows flipped (axis 2 reversed, world positions kept), so
+the file equals dcm2niix's voxel for voxel; "lps" writes vol.read_dicom's
+array as it is), allow_nonuniform, keep_padding, dtype (as vol.read_dicom),
+skip_damaged=false (a file that starts like DICOM but cannot be read stops
+the conversion, naming it; true: convert without it), progress=true (bars
+on stderr when it is a terminal: headers scanned, then files decoded and
+written, both advancing every few files).
+A series that cannot be read is reported, not fatal: results[i] = {id,
+description, nfiles, path, shape} or {id, ..., error}. results.skipped
+counts files that are not DICOM images (results.skipped_files lists them),
+results.damaged lists {path, error} of the damaged files skipped.
 Example: for _, r in ipairs(vol.dicom_convert("dsb/", "nii/")) do print(r.path or r.error) end]])
 
   vol.dicom_table = doc(function(list)
@@ -102,7 +150,9 @@ dims, orientation, description and id, with any problem or tilt.]])
       if s.id == id then chosen = s end
     end
     if id and chosen.id ~= id then error("dicom_info: no series " .. id .. " in " .. dir, 2) end
-    local lines = {("%d series, %d other files in %s"):format(#list, list.skipped, dir)}
+    local lines = {("%d series, %d other files, %d damaged files in %s"):format(#list, list.skipped,
+      #list.damaged, dir)}
+    for _, d in ipairs(list.damaged) do lines[#lines + 1] = ("! damaged %s: %s"):format(d.path, d.error) end
     local tab = vol.dicom_table(list)
     table.move(tab, 1, #tab, #lines + 1, lines)
     lines[#lines + 1] = ""
@@ -112,9 +162,11 @@ dims, orientation, description and id, with any problem or tilt.]])
     return lines
   end, [[
 vol.dicom_info(dir [, series_id]) -> {lines}
-What scripts/dicom_info.lua prints: the series of folder dir (sub-folders
-included) as vol.dicom_table gives them, then the tags of one series (the
-first, or the one whose id is given) from its first file.]])
+What scripts/dicom_info.lua prints: the number of series, other files and
+damaged files (each damaged one named, with its problem), the series of
+folder dir (sub-folders included) as vol.dicom_table gives them, then the
+tags of one series (the first, or the one whose id is given) from its
+first file.]])
 
   vol.dicom_tags = doc(function(tags)
     local numbered = {}

@@ -49,10 +49,31 @@ static void push_meta(lua_State *L, const MdMeta *m)
     }
 }
 
+/* The Lua progress function at stack index fn, called in protected mode:
+ * an error in it cancels the scan and is raised once the scan is freed. */
+typedef struct ScanProgress {
+    lua_State *L;
+    int fn, failed;
+} ScanProgress;
+
+static int call_progress(void *ud, size_t done, size_t total)
+{
+    ScanProgress *p = ud;
+    lua_pushvalue(p->L, p->fn);
+    lua_pushinteger(p->L, (lua_Integer)done);
+    lua_pushinteger(p->L, (lua_Integer)total);
+    if (lua_pcall(p->L, 2, 0, 0) != LUA_OK) {
+        p->failed = 1; /* the message stays on the stack */
+        return 1;
+    }
+    return 0;
+}
+
 static void read_opts(lua_State *L, int idx, MdDicomOpts *o)
 {
-    static const char *const keys[] = {"recursive",    "series",           "dtype", "raw",
-                                       "keep_padding", "allow_nonuniform", NULL};
+    static const char *const keys[] = {"recursive",        "series",       "dtype",
+                                       "raw",              "keep_padding", "allow_nonuniform",
+                                       "skip_damaged",     "progress",     NULL};
     static const char *const dtypes[] = {"auto", "int16", "float32", NULL};
     md_lua_checkopts(L, idx, keys);
     memset(o, 0, sizeof *o);
@@ -61,6 +82,7 @@ static void read_opts(lua_State *L, int idx, MdDicomOpts *o)
     o->raw = md_lua_optboolfield(L, idx, "raw", 0);
     o->keep_padding = md_lua_optboolfield(L, idx, "keep_padding", 0);
     o->allow_nonuniform = md_lua_optboolfield(L, idx, "allow_nonuniform", 0);
+    o->skip_damaged = md_lua_optboolfield(L, idx, "skip_damaged", 0);
     o->dtype = -1;
     const char *dt = md_lua_optstrfield(L, idx, "dtype", "auto");
     int k = 0;
@@ -87,15 +109,23 @@ static const char **check_paths(lua_State *L, int idx, size_t *n)
     return p;
 }
 
-static int l_read_dicom(lua_State *L)
+/* Also vol.read's entry for DICOM files and folders (lio.c). */
+int md_lua_read_dicom(lua_State *L);
+int md_lua_read_dicom(lua_State *L)
 {
     lua_settop(L, 2); /* the option table stays at 2 whatever is pushed later */
     int list = lua_istable(L, 1);
     const char *path = list ? NULL : luaL_checkstring(L, 1);
     size_t n = 0;
-    const char **paths = list ? check_paths(L, 1, &n) : NULL;
+    const char **paths = list ? check_paths(L, 1, &n) : NULL; /* at 3 for a list */
     MdDicomOpts o;
     read_opts(L, 2, &o);
+    ScanProgress prog = {L, 0, 0};
+    if (lua_istable(L, 2) && lua_getfield(L, 2, "progress") != LUA_TNIL) {
+        luaL_argcheck(L, lua_isfunction(L, -1), 2, "progress must be a function(done, total)");
+        prog.fn = lua_gettop(L);
+        o.progress = call_progress, o.progress_ud = &prog;
+    }
     DicomBox *box = push_box(L);
     MdVolume *v = md_lua_newvolume(L);
     MdError err;
@@ -103,6 +133,7 @@ static int l_read_dicom(lua_State *L)
                        : md_dicom_read_ex(path, &o, v, &box->meta, &err);
     if (st != MD_OK) {
         md_volume_release(v);
+        if (prog.failed) return lua_error(L); /* the progress function's own error */
         return md_lua_raise(L, &err);
     }
     md_lua_account(L, v);
@@ -159,13 +190,21 @@ static void push_series(lua_State *L, const MdDicomScan *scan, const MdDicomSeri
 
 static int l_dicom_series(lua_State *L)
 {
-    static const char *const keys[] = {"recursive", NULL};
+    static const char *const keys[] = {"recursive", "progress", NULL};
     const char *path = luaL_checkstring(L, 1);
+    lua_settop(L, 2);
     md_lua_checkopts(L, 2, keys);
     int rec = md_lua_optboolfield(L, 2, "recursive", 0);
+    ScanProgress prog = {L, 0, 0};
+    if (lua_istable(L, 2) && lua_getfield(L, 2, "progress") != LUA_TNIL) {
+        luaL_argcheck(L, lua_isfunction(L, -1), 2, "progress must be a function(done, total)");
+        prog.fn = lua_gettop(L);
+    }
     DicomBox *box = push_box(L);
     MdError err;
-    if (md_dicom_scan(path, rec, &box->scan, &err) != MD_OK) {
+    if (md_dicom_scan_ex(path, rec, prog.fn ? call_progress : NULL, &prog, &box->scan, &err) !=
+        MD_OK) {
+        if (prog.failed) return lua_error(L); /* the progress function's own error */
         md_error_prefix(&err, path);
         return md_lua_raise(L, &err);
     }
@@ -176,6 +215,20 @@ static int l_dicom_series(lua_State *L)
     }
     lua_pushinteger(L, (lua_Integer)box->scan.skipped);
     lua_setfield(L, -2, "skipped");
+    lua_createtable(L, (int)box->scan.skipped, 0);
+    for (size_t i = 0; i < box->scan.skipped; i++) {
+        lua_pushstring(L, box->scan.skipped_paths[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "skipped_files");
+    lua_createtable(L, (int)box->scan.ndamaged, 0);
+    for (size_t i = 0; i < box->scan.ndamaged; i++) {
+        lua_createtable(L, 0, 2);
+        set_str(L, "path", box->scan.damaged[i].path);
+        set_str(L, "error", box->scan.damaged[i].why);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "damaged");
     return 1;
 }
 
@@ -218,7 +271,7 @@ static MdVolume *read_reference(lua_State *L, const char *seg, const char *dir)
     char uid[68];
     MdError err;
     if (md_dicom_seg_referenced_series(seg, uid, sizeof uid, &err) != MD_OK) md_lua_raise(L, &err);
-    MdDicomOpts o = {1, uid[0] ? uid : NULL, -1, 0, 0, 0};
+    MdDicomOpts o = {.recursive = 1, .series = uid[0] ? uid : NULL, .dtype = -1};
     DicomBox *box = push_box(L);
     MdVolume *v = md_lua_newvolume(L);
     if (md_dicom_read_ex(dir, &o, v, &box->meta, &err) != MD_OK) {
@@ -288,7 +341,7 @@ static int l_dicom_keyword(lua_State *L)
 }
 
 static const MdLuaReg functions[] = {
-    {"read_dicom", l_read_dicom,
+    {"read_dicom", md_lua_read_dicom,
      "vol.read_dicom(path [, opts]) -> Volume\n"
      "Reads one DICOM file, the series in a folder, or the files of a list (e.g. a\n"
      "series' .files from vol.dicom_series), in Hounsfield units.\n"
@@ -301,21 +354,31 @@ static const MdLuaReg functions[] = {
      "  (stored values),\n"
      "  keep_padding=false (CT: PixelPaddingValue and -2000 become -1024 HU),\n"
      "  allow_nonuniform=false (stack uneven gaps with the first gap as spacing),\n"
-     "  recursive=false.\n"
+     "  recursive=false, skip_damaged=false (a folder file that starts like DICOM but\n"
+     "  cannot be read fails the read, naming it; true: read without it),\n"
+     "  progress=nil (a function(done, total) called as the slices of a series are\n"
+     "  decoded, every 16 files; an error in it stops the read).\n"
      "Geometry is LPS as ITK gives it: axis 1 along a row (columns), axis 2 down the\n"
      "columns (rows), axis 3 along the normal. v.meta holds every top-level tag by\n"
-     "keyword and as \"GGGG,EEEE\", plus slice_spacing_mm, gantry_tilt_deg, dicom_files.\n"
+     "keyword and as \"GGGG,EEEE\", plus slice_spacing_mm, gantry_tilt_deg, dicom_files,\n"
+     "and, one per line, dicom_skipped_files (not DICOM images: README, DICOMDIR, ...)\n"
+     "and dicom_damaged_files (\"path: problem\", with skip_damaged=true).\n"
      "Errors: gaps, duplicates, several series, unsupported transfer syntaxes and\n"
      "damaged files raise a message naming the file.\n"
      "Example: local ct = vol.read_dicom(\"patient01/\")\n"
      "         print(ct.meta.PatientID, ct:stats().min)"},
     {"dicom_series", l_dicom_series,
-     "vol.dicom_series(path [, {recursive=false}]) -> {series...}\n"
+     "vol.dicom_series(path [, {recursive=false, progress=nil}]) -> {series...}\n"
      "Lists the series of a folder without reading pixels: one table per group with\n"
      "id (pass it as read_dicom's series), uid, description, modality, study_uid,\n"
      "nfiles, dims {x, y, z}, orientation (e.g. \"LPS\"), iop, stackable, problem /\n"
      "warning (why it cannot be stacked as is), tilt_deg, files (sorted along the\n"
-     "normal). .skipped counts files that are not DICOM images.\n"
+     "normal). .skipped counts files that are not DICOM images, .skipped_files lists\n"
+     "them; .damaged lists {path, error} of files that start like DICOM but cannot be\n"
+     "read (vol.read_dicom on the folder refuses them unless skip_damaged=true).\n"
+     "Sub-folders are entered once: a link back to a folder already visited is not\n"
+     "followed again. progress: a function(done, total) called as headers are read\n"
+     "(files read so far of those listed); an error in it stops the scan.\n"
      "Example: for _, s in ipairs(vol.dicom_series(\"study/\")) do print(s.id, s.nfiles) end"},
     {"dicom_header", l_dicom_header,
      "vol.dicom_header(path) -> table\n"

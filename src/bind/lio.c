@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../io/dicom.h"
 #include "../io/formats.h"
 #include "../io/npy.h"
 #include "lvolume.h"
@@ -31,10 +32,15 @@ static MetaBox *push_metabox(lua_State *L)
     return b;
 }
 
+/* vol.read_dicom (ldicom.c): vol.read hands DICOM files and folders to it. */
+int md_lua_read_dicom(lua_State *L);
+
 static int l_read(lua_State *L)
 {
     static const char *const keys[] = {"raw", NULL};
     const char *path = luaL_checkstring(L, 1);
+    if (md_format_from_path(path) == MD_FMT_UNKNOWN && md_dicom_is_candidate(path))
+        return md_lua_read_dicom(L); /* a folder or DICOM file: read_dicom's options */
     md_lua_checkopts(L, 2, keys);
     MdReadOpts opts = {0};
     opts.raw = md_lua_optboolfield(L, 2, "raw", 0);
@@ -105,7 +111,8 @@ static const MdLuaReg functions[] = {
     {"read", l_read,
      "vol.read(path [, {raw=false}]) -> Volume\n"
      "Reads a NIfTI (.nii, .nii.gz), MetaImage (.mhd, .mha) or NumPy (.npy) file,\n"
-     "or a DICOM file or folder (as vol.read_dicom(path) does);\n"
+     "or a DICOM file or folder as vol.read_dicom(path, opts) does (all its options:\n"
+     "recursive, series, dtype, raw, keep_padding, allow_nonuniform, skip_damaged);\n"
      "exactly the file named (x.nii.gz never falls back to x.nii). Geometry is\n"
      "converted to LPS; NIfTI scl_slope/scl_inter are applied as nibabel's\n"
      "get_fdata does unless raw=true. v.meta holds the header fields.\n"

@@ -11,6 +11,11 @@
 #include "dicom_pixels.h"
 #include "formats.h"
 
+/* Called from the calling thread between batches of files (headers read,
+ * or slices decoded) with the number done so far and the total; nonzero
+ * cancels. */
+typedef int (*MdDicomProgress)(void *ud, size_t done, size_t total);
+
 typedef struct MdDicomOpts {
     int recursive;        /* scan sub-folders too */
     const char *series;   /* borrowed: id of the series to read; NULL: the folder must hold one */
@@ -18,6 +23,9 @@ typedef struct MdDicomOpts {
     int raw;              /* stored values, no rescale, no padding replacement */
     int keep_padding;     /* keep PixelPaddingValue / -2000 voxels as they are */
     int allow_nonuniform; /* stack a series with uneven gaps (spacing = first gap, as ITK) */
+    int skip_damaged;     /* read a folder without its damaged DICOM files (else an error) */
+    MdDicomProgress progress; /* NULL, or called as the slices of a stack are decoded */
+    void *progress_ud;        /* borrowed: progress's first argument */
 } MdDicomOpts;
 
 /* Rescale parameters of one slice (see dicom_image.h). */
@@ -58,22 +66,41 @@ typedef struct MdDicomSeries {
     int nsplit;           /* number of groups the UID was split into */
 } MdDicomSeries;
 
+/* A file that starts like DICOM but cannot be read as an image. */
+typedef struct MdDicomDamaged {
+    char *path; /* new */
+    char *why;  /* new: what is wrong, without the path */
+} MdDicomDamaged;
+
 typedef struct MdDicomScan {
     MdDicomFile *files;
     size_t nfiles;
     MdDicomSeries *series;
     size_t nseries;
     size_t skipped; /* files that are not DICOM images (DICOMDIR, reports, other files) */
+    char **skipped_paths;    /* new: their paths (skipped of them), sorted */
+    MdDicomDamaged *damaged; /* new: files that look like DICOM but are damaged, sorted */
+    size_t ndamaged;
 } MdDicomScan;
 
 /* 1 when path is a folder, or a file that starts like DICOM. */
 int md_dicom_is_candidate(const char *path);
 
-/* Scans a folder (or one file) into series. Fails when it holds no DICOM
- * image. scan is filled (free it with md_dicom_scan_free, also after failure). */
+/* Scans a folder (or one file) into series. A folder's files that are not
+ * DICOM images are listed in skipped_paths; files that look like DICOM (DICM
+ * at byte 128, or a plausible first element) but cannot be read as an image
+ * (truncated, Pixel Data shorter than the image, no Pixel Data after an image
+ * module) are listed in damaged, not grouped: the read decides. Sub-folders
+ * (recursive) are entered once each: a link back to a folder already visited
+ * (same device and inode) is not followed again. Fails when the folder holds
+ * no readable DICOM image. scan is filled (free it with md_dicom_scan_free,
+ * also after failure). */
 MdStatus md_dicom_scan(const char *path, int recursive, MdDicomScan *scan,
                        MdError *err) MD_MUST_CHECK;
 void md_dicom_scan_free(MdDicomScan *scan);
+/* md_dicom_scan with progress reports (prog may be NULL; ud borrowed). */
+MdStatus md_dicom_scan_ex(const char *path, int recursive, MdDicomProgress prog, void *ud,
+                          MdDicomScan *scan, MdError *err) MD_MUST_CHECK;
 /* The same for a list of files (paths borrowed): every file must be DICOM
  * only when there is one. */
 MdStatus md_dicom_scan_files(const char *const *paths, size_t n, MdDicomScan *scan,
@@ -85,7 +112,10 @@ MdStatus md_dicom_read_series(const MdDicomScan *scan, const MdDicomSeries *s,
                               const MdDicomOpts *opts, MdVolume *out, MdMeta *meta,
                               MdError *err) MD_MUST_CHECK;
 
-/* Scans path and reads the series opts->series names, or the only one. */
+/* Scans path and reads the series opts->series names, or the only one.
+ * A damaged file in the scan fails the read, naming it, unless
+ * opts->skip_damaged; meta lists skipped and damaged files
+ * (dicom_skipped_files, dicom_damaged_files: one per line). */
 MdStatus md_dicom_read_ex(const char *path, const MdDicomOpts *opts, MdVolume *out, MdMeta *meta,
                           MdError *err) MD_MUST_CHECK;
 /* The same for an explicit list of files (paths borrowed). */

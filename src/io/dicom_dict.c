@@ -1,5 +1,6 @@
 /* The small DICOM dictionary medula needs: the VR of every attribute it
- * interprets (so implicit VR files decode the same as explicit ones) and the
+ * interprets (so implicit VR files decode the same as explicit ones; "xs" is
+ * US or SS as PixelRepresentation says, resolved by the parser) and the
  * keywords v.meta carries. Not the full PS3.6 table: any other attribute is
  * still reachable by its (group,element) number. */
 #include <stddef.h>
@@ -89,8 +90,12 @@ static const Entry dict[] = {
     {T(0x0028, 0x0101), "US", "BitsStored"},
     {T(0x0028, 0x0102), "US", "HighBit"},
     {T(0x0028, 0x0103), "US", "PixelRepresentation"},
-    {T(0x0028, 0x0120), "US", "PixelPaddingValue"},
-    {T(0x0028, 0x0121), "US", "PixelPaddingRangeLimit"},
+    {T(0x0028, 0x0106), "xs", "SmallestImagePixelValue"},
+    {T(0x0028, 0x0107), "xs", "LargestImagePixelValue"},
+    {T(0x0028, 0x0108), "xs", "SmallestPixelValueInSeries"},
+    {T(0x0028, 0x0109), "xs", "LargestPixelValueInSeries"},
+    {T(0x0028, 0x0120), "xs", "PixelPaddingValue"},
+    {T(0x0028, 0x0121), "xs", "PixelPaddingRangeLimit"},
     {T(0x0028, 0x1050), "DS", "WindowCenter"},
     {T(0x0028, 0x1051), "DS", "WindowWidth"},
     {T(0x0028, 0x1052), "DS", "RescaleIntercept"},

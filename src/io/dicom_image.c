@@ -353,6 +353,11 @@ static double dot3(const double a[3], const double b[3])
 MdStatus md_dcm_geometry(MdVolume *v, const MdGeom *g, MdMeta *meta, MdError *err)
 {
     double r[3] = {g->iop[0], g->iop[1], g->iop[2]}, c[3] = {g->iop[3], g->iop[4], g->iop[5]}, n[3];
+    double rl = sqrt(dot3(r, r)), cl = sqrt(dot3(c, c));
+    if (rl < 1e-6 || cl < 1e-6)
+        return md_error(err, MD_EFORMAT, "ImageOrientationPatient has a zero direction");
+    for (int i = 0; i < 3; i++) /* cosines written with few digits: unit vectors, as dcm2niix */
+        r[i] /= rl, c[i] /= cl;
     cross3(r, c, n);
     double nl = sqrt(dot3(n, n));
     if (nl < 1e-6)

@@ -356,6 +356,19 @@ static void guess_syntax(MdDcm *d, size_t pos)
     }
 }
 
+/* Implicit VR: the dictionary's "xs" attributes (PixelPaddingValue,
+ * Smallest/LargestImagePixelValue, ...) have the signedness of the pixels,
+ * SS when PixelRepresentation is 1, else US (PS3.5 A.1). */
+static void resolve_xs(MdDcm *d)
+{
+    double pr = 0;
+    int32_t i = md_dcm_find(d, -1, MD_DCM_TAG(0x0028, 0x0103));
+    if (i >= 0 && d->el[i].vr[0] != 'x' && md_dcm_numbers(d, i, &pr, 1) != 1) pr = 0;
+    for (size_t k = 0; k < d->n; k++)
+        if (d->el[k].vr[0] == 'x' && d->el[k].vr[1] == 's')
+            memcpy(d->el[k].vr, pr == 1 ? "SS" : "US", 3);
+}
+
 MdStatus md_dcm_parse(MdDcm *d, const uint8_t *data, size_t size, int prefix, MdError *err)
 {
     memset(d, 0, sizeof *d);
@@ -387,6 +400,7 @@ MdStatus md_dcm_parse(MdDcm *d, const uint8_t *data, size_t size, int prefix, Md
         p.explicit_vr = d->explicit_vr;
         if (st == MD_OK && !p.stop) st = parse_dataset(&p, &pos, d->size, 0, -1, 0);
     }
+    if (st == MD_OK) resolve_xs(d);
     if (st != MD_OK) md_dcm_free(d);
     return st;
 }
@@ -585,6 +599,7 @@ MdStatus md_dcm_load_into(const char *path, int header_only, MdDcm *d, uint8_t *
             break;
         }
         st = md_dcm_parse(d, *buf, want, want < size, err);
+        if (st == MD_OK) d->file_size = size;
         if (st != MD_OK || d->complete) break;
         md_dcm_free(d);
     }

@@ -38,7 +38,8 @@ typedef struct MdDcm {
     char ts[68];      /* transfer syntax UID ("" when there is no meta group) */
     MdDcmElem *el;    /* new */
     size_t n, cap;
-    int32_t pixel; /* top-level Pixel Data element, -1 when absent */
+    int32_t pixel;    /* top-level Pixel Data element, -1 when absent */
+    size_t file_size; /* bytes in the file (md_dcm_load*; 0 after md_dcm_parse alone) */
 } MdDcm;
 
 /* 1 when the first n bytes look like DICOM: "DICM" at 128, or a plausible

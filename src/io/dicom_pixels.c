@@ -165,6 +165,27 @@ static MdStatus fragments(const MdDcm *d, Frag **frag, size_t *nfrag, uint32_t *
     }
 }
 
+MdStatus md_dcm_check_native_length(const MdDcmImage *im, size_t len, size_t avail, MdError *err)
+{
+    size_t values, bytes;
+    MdStatus st = md_dcm_frame_size(im, &values, &bytes, err);
+    if (st != MD_OK) return st;
+    size_t need = im->bits_alloc == 1 ? (values * (size_t)im->frames + 7) / 8
+                                      : bytes / md_dtype_size(md_dcm_stored_dtype(im)) *
+                                            (size_t)(im->bits_alloc / 8);
+    if (len > avail)
+        return md_error(err, MD_EFORMAT,
+                        "Pixel Data is truncated: the element announces %zu "
+                        "bytes, the file holds %zu",
+                        len, avail);
+    if (len < need)
+        return md_error(err, MD_EFORMAT,
+                        "Pixel Data has %zu bytes, Rows x Columns x Frames x "
+                        "Samples x BitsAllocated needs %zu (%d x %d x %d x %d x %d bits)",
+                        len, need, im->rows, im->cols, im->frames, im->samples, im->bits_alloc);
+    return MD_OK;
+}
+
 MdStatus md_dcm_check_pixels(const MdDcm *d, const MdDcmImage *im, MdError *err)
 {
     size_t values, bytes;
@@ -172,20 +193,8 @@ MdStatus md_dcm_check_pixels(const MdDcm *d, const MdDcmImage *im, MdError *err)
     if (st != MD_OK) return st;
     const MdDcmElem *e = &d->el[d->pixel];
     if (e->len != MD_DCM_UNDEF) {
-        size_t need = im->bits_alloc == 1 ? (values * (size_t)im->frames + 7) / 8
-                                          : bytes / md_dtype_size(md_dcm_stored_dtype(im)) *
-                                                (size_t)(im->bits_alloc / 8);
-        if (e->off + e->len > d->size)
-            return md_error(err, MD_EFORMAT,
-                            "Pixel Data is truncated: the element announces %u "
-                            "bytes, the file holds %zu",
-                            e->len, d->size - e->off);
-        if (e->len < need)
-            return md_error(err, MD_EFORMAT,
-                            "Pixel Data has %u bytes, Rows x Columns x Frames x "
-                            "Samples x BitsAllocated needs %zu (%d x %d x %d x %d x %d bits)",
-                            e->len, need, im->rows, im->cols, im->frames, im->samples,
-                            im->bits_alloc);
+        st = md_dcm_check_native_length(im, e->len, d->size - e->off, err);
+        if (st != MD_OK) return st;
         if (!native_ts(d->ts))
             return md_error(err, MD_EFORMAT, "transfer syntax %s needs encapsulated Pixel Data",
                             md_dcm_ts_name(d->ts));

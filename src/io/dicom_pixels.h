@@ -32,6 +32,10 @@ MdStatus md_dcm_frame_size(const MdDcmImage *im, size_t *values, size_t *bytes_a
  * image: native data must have every byte, encapsulated data at least one
  * fragment per frame and a plausible size. */
 MdStatus md_dcm_check_pixels(const MdDcm *d, const MdDcmImage *im, MdError *err) MD_MUST_CHECK;
+/* The native (uncompressed) part of that check: a Pixel Data element of len
+ * bytes, avail bytes of file after its start, must hold every frame. */
+MdStatus md_dcm_check_native_length(const MdDcmImage *im, size_t len, size_t avail,
+                                    MdError *err) MD_MUST_CHECK;
 
 /* Decodes every frame into dst (borrowed, bytes_all bytes): frame after
  * frame, each [sample][row][col] (colour-by-plane), in the stored dtype,

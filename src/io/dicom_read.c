@@ -14,6 +14,13 @@
 #include "dicom_siemens.h"
 
 #define TAG MD_DCM_TAG
+#define DECODE_BATCH 16 /* slices decoded between two progress reports */
+
+/* A failed md_meta_set* (it writes no message) as an error. */
+static MdStatus meta_status(MdStatus st, MdError *err)
+{
+    return st == MD_OK ? st : md_error(err, st, "out of memory for metadata");
+}
 
 /* Frame origins of a multi-frame file: per-frame PlanePositionSequence, or
  * the RT dose GridFrameOffsetVector along the normal. pos is new (NULL when
@@ -203,16 +210,6 @@ static MdStatus stack_slice(const MdDicomFile *f, const MdDcmImage *im0, MdVolum
                             MdRescale *r, uint8_t **buf, size_t *cap, MdError *err)
 {
     const MdDcmImage *im = &f->im;
-    if (im->bits_alloc == 0) { /* the scan found no valid image module: say why */
-        MdDcm d;
-        MdDcmImage bad;
-        MdStatus st = md_dcm_load_into(f->path, 1, &d, buf, cap, err);
-        if (st == MD_OK) {
-            st = md_dcm_image(&d, &bad, err);
-            md_dcm_free(&d);
-        }
-        return st != MD_OK ? st : md_error(err, MD_EFORMAT, "unreadable image module");
-    }
     if (im->rows != im0->rows || im->cols != im0->cols || im->frames != 1 || im->samples != 1 ||
         md_dcm_stored_dtype(im) != md_dcm_stored_dtype(im0))
         return md_error(err, MD_EFORMAT,
@@ -246,13 +243,17 @@ static MdStatus decode_stack(const MdDicomScan *scan, const MdDicomSeries *s,
     MdError *errs = malloc((size_t)n * sizeof *errs);
     MdStatus *sts = malloc((size_t)n * sizeof *sts), st = MD_OK;
     if (!errs || !sts) st = md_error(err, MD_ENOMEM, "out of memory");
-    if (st == MD_OK) {
-#pragma omp parallel num_threads(md_threads()) if (n > 2)
+    for (int k = 0; st == MD_OK && k < n; k++) sts[k] = MD_ECANCELLED; /* until decoded */
+    /* with a progress function: batches, reported from this thread between them */
+    int batch = opts->progress ? DECODE_BATCH : n;
+    for (int b0 = 0; st == MD_OK && b0 < n; b0 += batch) {
+        int b1 = n - b0 > batch ? b0 + batch : n;
+#pragma omp parallel num_threads(md_threads()) if (b1 - b0 > 2)
         {
             uint8_t *fbuf = NULL;
             size_t fcap = 0;
 #pragma omp for schedule(dynamic, 1)
-            for (int k = 0; k < n; k++) {
+            for (int k = b0; k < b1; k++) {
                 sts[k] = md_cancel_requested()
                              ? MD_ECANCELLED
                              : stack_slice(&scan->files[s->files[k]], im0, out, (size_t)k,
@@ -262,6 +263,7 @@ static MdStatus decode_stack(const MdDicomScan *scan, const MdDicomSeries *s,
             }
             free(fbuf);
         }
+        if (opts->progress && opts->progress(opts->progress_ud, (size_t)b1, (size_t)n)) break;
     }
     for (int k = 0; k < n && st == MD_OK; k++) {
         if (sts[k] == MD_OK) continue;
@@ -305,9 +307,18 @@ static MdStatus read_stack(const MdDicomScan *scan, const MdDicomSeries *s, cons
     MdGeom g = {0};
     MdStatus st = stack_header(scan->files[s->files[0]].path, &im0, &g, meta, err);
     if (st != MD_OK) return st;
+    /* every file's Pixel Data length was checked against its dimensions by the
+     * scan: absurd dimensions never reach this allocation */
     int64_t dim[3] = {im0.cols, im0.rows, n};
     md_volume_init(out, md_dcm_stored_dtype(&im0), 3, dim);
     st = md_volume_alloc(out, 0, 0, err);
+    if (st == MD_ENOMEM || st == MD_ETOOBIG) {
+        MdError why = *err;
+        md_error(err, st, "cannot hold %d slices of %dx%d %s (%.3g GB): %s", n, im0.cols,
+                 im0.rows, md_dtype_name(out->dtype),
+                 (double)n * im0.cols * im0.rows * (double)md_dtype_size(out->dtype) / 1e9,
+                 why.msg);
+    }
     MdRescale *rs = malloc((size_t)n * sizeof *rs);
     double(*pos)[3] = malloc((size_t)n * sizeof *pos);
     uint8_t *done = malloc((size_t)n);
@@ -320,8 +331,9 @@ static MdStatus read_stack(const MdDicomScan *scan, const MdDicomSeries *s, cons
     g.nonuniform = s->nonuniform[0] != 0;
     if (st == MD_OK) st = md_dcm_geometry(out, &g, meta, err);
     if (st == MD_OK && !opts->raw) st = md_dcm_convert(out, rs, done, opts, meta, err);
-    if (st == MD_OK && meta) st = md_meta_setf(meta, "dicom_files", "%d", n);
-    if (st == MD_OK && meta && s->nonuniform[0]) st = md_meta_set(meta, "warning", s->nonuniform);
+    if (st == MD_OK && meta) st = meta_status(md_meta_setf(meta, "dicom_files", "%d", n), err);
+    if (st == MD_OK && meta && s->nonuniform[0])
+        st = meta_status(md_meta_set(meta, "warning", s->nonuniform), err);
     free(rs), free(pos), free(done);
     return st;
 }
@@ -343,10 +355,9 @@ MdStatus md_dicom_read_series(const MdDicomScan *scan, const MdDicomSeries *s,
     } else {
         st = read_stack(scan, s, opts, out, meta, err);
     }
-    if (st == MD_OK && meta) st = md_meta_set(meta, "dicom_series_id", s->id);
+    if (st == MD_OK && meta) st = meta_status(md_meta_set(meta, "dicom_series_id", s->id), err);
     if (st == MD_OK && meta && s->tilt_deg > 0)
-        st = md_meta_setf(meta, "gantry_tilt_deg", "%.4f", s->tilt_deg);
-    if (st == MD_ENOMEM && meta) md_error(err, st, "out of memory for metadata");
+        st = meta_status(md_meta_setf(meta, "gantry_tilt_deg", "%.4f", s->tilt_deg), err);
     return st;
 }
 
@@ -380,15 +391,51 @@ static MdStatus pick(const MdDicomScan *scan, const MdDicomOpts *opts, const MdD
                     list);
 }
 
+/* A damaged file fails the read unless opts->skip_damaged. */
+static MdStatus check_damaged(const MdDicomScan *scan, const MdDicomOpts *opts, MdError *err)
+{
+    if (scan->ndamaged == 0 || opts->skip_damaged) return MD_OK;
+    return md_error(err, MD_EFORMAT,
+                    "%s is damaged: %s (%zu damaged of %zu DICOM files; read the others with "
+                    "skip_damaged=true)",
+                    scan->damaged[0].path, scan->damaged[0].why, scan->ndamaged,
+                    scan->ndamaged + scan->nfiles);
+}
+
+/* Lists what the scan left out in meta, one file per line. */
+static MdStatus meta_left_out(const MdDicomScan *scan, MdMeta *meta, MdError *err)
+{
+    MdStatus st = MD_OK;
+    for (int kind = 0; kind < 2 && st == MD_OK; kind++) {
+        size_t n = kind ? scan->ndamaged : scan->skipped, len = 1;
+        for (size_t i = 0; i < n; i++)
+            len += strlen(kind ? scan->damaged[i].path : scan->skipped_paths[i]) + 3 +
+                   (kind ? strlen(scan->damaged[i].why) : 0);
+        if (n == 0) continue;
+        char *text = malloc(len), *q = text;
+        if (!text) return md_error(err, MD_ENOMEM, "out of memory for metadata");
+        for (size_t i = 0; i < n; i++)
+            q += kind ? sprintf(q, "%s%s: %s", i ? "\n" : "", scan->damaged[i].path,
+                                scan->damaged[i].why)
+                      : sprintf(q, "%s%s", i ? "\n" : "", scan->skipped_paths[i]);
+        st = meta_status(
+            md_meta_set(meta, kind ? "dicom_damaged_files" : "dicom_skipped_files", text), err);
+        free(text);
+    }
+    return st;
+}
+
 MdStatus md_dicom_read_ex(const char *path, const MdDicomOpts *opts, MdVolume *out, MdMeta *meta,
                           MdError *err)
 {
     MdDicomScan scan;
     const MdDicomSeries *s;
     MdStatus st = md_dicom_scan(path, opts->recursive, &scan, err);
+    if (st == MD_OK) st = check_damaged(&scan, opts, err);
     if (st == MD_OK) st = pick(&scan, opts, &s, err);
     int file_error = st == MD_OK && s->nfiles == 1 && !s->problem[0] && !s->nonuniform[0];
     if (st == MD_OK) st = md_dicom_read_series(&scan, s, opts, out, meta, err);
+    if (st == MD_OK && meta) st = meta_left_out(&scan, meta, err);
     md_dicom_scan_free(&scan);
     if (st != MD_OK && !file_error) md_error_prefix(err, path);
     return st;
@@ -400,8 +447,10 @@ MdStatus md_dicom_read_files(const char *const *paths, size_t n, const MdDicomOp
     MdDicomScan scan;
     const MdDicomSeries *s;
     MdStatus st = md_dicom_scan_files(paths, n, &scan, err);
+    if (st == MD_OK) st = check_damaged(&scan, opts, err);
     if (st == MD_OK) st = pick(&scan, opts, &s, err);
     if (st == MD_OK) st = md_dicom_read_series(&scan, s, opts, out, meta, err);
+    if (st == MD_OK && meta) st = meta_left_out(&scan, meta, err);
     md_dicom_scan_free(&scan);
     return st;
 }
@@ -409,7 +458,7 @@ MdStatus md_dicom_read_files(const char *const *paths, size_t n, const MdDicomOp
 MdStatus md_dicom_read(const char *path, const MdReadOpts *ropts, MdVolume *out, MdMeta *meta,
                        MdError *err)
 {
-    MdDicomOpts opts = {0, NULL, -1, ropts ? ropts->raw : 0, 0, 0};
+    MdDicomOpts opts = {.dtype = -1, .raw = ropts ? ropts->raw : 0};
     MdStatus st = md_dicom_read_ex(path, &opts, out, meta, err);
     if (st != MD_OK) md_volume_release(out);
     return st;

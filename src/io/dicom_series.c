@@ -18,6 +18,7 @@
 #define TAG MD_DCM_TAG
 #define MAX_DEPTH_DIRS 32
 #define IOP_TOL 1e-3 /* orientation cosines closer than this are one orientation */
+#define SCAN_BATCH 64 /* headers read between two progress reports */
 #define DUP_TOL 1e-3 /* mm: two slices closer than this along the normal are at one position */
 
 typedef struct Paths {
@@ -39,14 +40,44 @@ static MdStatus add_path(Paths *ps, const char *path, MdError *err)
     return MD_OK;
 }
 
-static MdStatus list_dir(const char *dir, int recursive, int depth, Paths *ps, MdError *err)
+/* Folders entered so far (device, inode): a symbolic link back to one of
+ * them (a loop, or a second path to the same folder) is not entered again. */
+typedef struct Visited {
+    dev_t *dev;
+    ino_t *ino;
+    size_t n, cap;
+} Visited;
+
+/* 1 when (dev, ino) was visited already; else records it (0). -1: no memory. */
+static int visit(Visited *vs, dev_t dev, ino_t ino)
+{
+    for (size_t i = 0; i < vs->n; i++)
+        if (vs->dev[i] == dev && vs->ino[i] == ino) return 1;
+    if (vs->n == vs->cap) {
+        size_t cap = vs->cap ? vs->cap * 2 : 16;
+        dev_t *d = realloc(vs->dev, cap * sizeof *d);
+        if (d) vs->dev = d;
+        ino_t *i = realloc(vs->ino, cap * sizeof *i);
+        if (i) vs->ino = i;
+        if (!d || !i) return -1;
+        vs->cap = cap;
+    }
+    vs->dev[vs->n] = dev, vs->ino[vs->n++] = ino;
+    return 0;
+}
+
+/* Lists the regular files of dir (hidden ones too: they are sniffed and
+ * listed as skipped, never dropped unseen), and of its sub-folders when
+ * recursive (hidden sub-folders excepted). */
+static MdStatus list_dir(const char *dir, int recursive, int depth, Visited *vs, Paths *ps,
+                         MdError *err)
 {
     DIR *dp = opendir(dir);
     if (!dp) return md_error(err, MD_EIO, "cannot open folder %s", dir);
     struct dirent *de;
     MdStatus st = MD_OK;
     while (st == MD_OK && (de = readdir(dp))) {
-        if (de->d_name[0] == '.') continue;
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
         size_t len = strlen(dir) + strlen(de->d_name) + 2;
         char *full = malloc(len);
         if (!full) {
@@ -56,10 +87,14 @@ static MdStatus list_dir(const char *dir, int recursive, int depth, Paths *ps, M
         snprintf(full, len, "%s/%s", dir, de->d_name);
         struct stat sb;
         if (stat(full, &sb) == 0) {
-            if (S_ISDIR(sb.st_mode) && recursive && depth < MAX_DEPTH_DIRS)
-                st = list_dir(full, recursive, depth + 1, ps, err);
-            else if (S_ISREG(sb.st_mode))
+            if (S_ISDIR(sb.st_mode) && recursive && depth < MAX_DEPTH_DIRS &&
+                de->d_name[0] != '.') { /* hidden folders (.git, .Trash) are not entered */
+                int seen = visit(vs, sb.st_dev, sb.st_ino);
+                if (seen < 0) st = md_error(err, MD_ENOMEM, "out of memory listing files");
+                if (seen == 0) st = list_dir(full, recursive, depth + 1, vs, ps, err);
+            } else if (S_ISREG(sb.st_mode)) {
                 st = add_path(ps, full, err);
+            }
         }
         free(full);
     }
@@ -92,12 +127,45 @@ static void cross(const double a[3], const double b[3], double c[3])
     c[2] = a[0] * b[1] - a[1] * b[0];
 }
 
-/* Fills f from a parsed header. Returns 0 when the file is not an image. */
-static int file_info(const MdDcm *d, MdDicomFile *f)
+/* 1 when the SOP class (or the meta group's MediaStorageSOPClassUID) is one
+ * of the common image storage classes: such a file without Pixel Data was
+ * cut short, it is not a report or a DICOMDIR. */
+static int image_class(const MdDcm *d)
+{
+    static const char *const img[] = {"1", "1.1", "1.1.1", "2", "2.1", "2.2", "3.1", "4", "4.1",
+                                      "6.1", "7", "12.1", "20", "128", "130", "481.1", "481.2"};
+    char uid[68];
+    md_dcm_str(d, -1, TAG(0x0008, 0x0016), uid, sizeof uid);
+    if (!uid[0]) md_dcm_str(d, -1, TAG(0x0002, 0x0002), uid, sizeof uid);
+    static const char root[] = "1.2.840.10008.5.1.4.1.1.";
+    if (strncmp(uid, root, sizeof root - 1)) return 0;
+    for (size_t i = 0; i < sizeof img / sizeof img[0]; i++)
+        if (!strcmp(uid + sizeof root - 1, img[i])) return 1;
+    return 0;
+}
+
+/* Fills f from a parsed header. Returns 1 for an image, 0 when the file is
+ * not an image (DICOMDIR, reports), -1 when it is a damaged one (err says
+ * why): an image module without Pixel Data, an invalid image module, or
+ * native Pixel Data shorter than the image or than the file. */
+static int file_info(const MdDcm *d, MdDicomFile *f, MdError *err)
 {
     char sop_class[68], type[128];
     md_dcm_str(d, -1, TAG(0x0008, 0x0016), sop_class, sizeof sop_class);
-    if (d->pixel < 0 || !strcmp(sop_class, "1.2.840.10008.1.3.10")) return 0; /* DICOMDIR */
+    if (!strcmp(sop_class, "1.2.840.10008.1.3.10")) return 0; /* DICOMDIR */
+    if (d->pixel < 0) {
+        if (md_dcm_find(d, -1, TAG(0x0028, 0x0010)) < 0 && !image_class(d)) return 0;
+        md_error(err, MD_EFORMAT, "an image (SOP class %s) without Pixel Data (truncated?)",
+                 sop_class[0] ? sop_class : "?");
+        return -1;
+    }
+    if (md_dcm_image(d, &f->im, err) != MD_OK) return -1;
+    const MdDcmElem *pe = &d->el[d->pixel];
+    size_t fsize = d->deflated || !d->file_size ? d->size : d->file_size; /* inflated: d->size */
+    if (pe->len != MD_DCM_UNDEF &&
+        md_dcm_check_native_length(&f->im, pe->len, fsize > pe->off ? fsize - pe->off : 0,
+                                   err) != MD_OK)
+        return -1;
     md_dcm_str(d, -1, TAG(0x0020, 0x000E), f->series_uid, sizeof f->series_uid);
     md_dcm_str(d, -1, TAG(0x0008, 0x0018), f->sop_uid, sizeof f->sop_uid);
     md_dcm_str(d, -1, TAG(0x0020, 0x000D), f->study_uid, sizeof f->study_uid);
@@ -129,11 +197,8 @@ static int file_info(const MdDcm *d, MdDicomFile *f)
     }
     f->mosaic = strstr(type, "MOSAIC") ? (int)md_dcm_num(d, -1, TAG(0x0019, 0x100A), 0) : 0;
     if (!f->series_uid[0]) snprintf(f->series_uid, sizeof f->series_uid, "(no SeriesInstanceUID)");
-    MdError e2;
-    if (md_dcm_image(d, &f->im, &e2) == MD_OK) { /* else the read reports it */
-        md_dcm_rescale(d, &f->im, 0, &f->rescale);
-        f->direct = md_dcm_direct(d, &f->im, &f->pixel_off, &f->pixel_len);
-    }
+    md_dcm_rescale(d, &f->im, 0, &f->rescale);
+    f->direct = md_dcm_direct(d, &f->im, &f->pixel_off, &f->pixel_len);
     return 1;
 }
 
@@ -307,68 +372,127 @@ static MdStatus group(MdDicomScan *scan, MdError *err)
     return MD_OK;
 }
 
-/* Reads the headers of paths into scan->files. */
-/* Reads one header into f; 0 when the file is not a DICOM image. */
+/* 1 when the meta group at the start of path names the DICOMDIR SOP class:
+ * a damaged DICOMDIR is an index, not a damaged image. */
+static int is_dicomdir(const char *path)
+{
+    static const char uid[] = "1.2.840.10008.1.3.10";
+    unsigned char b[512];
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return 0;
+    size_t n = fread(b, 1, sizeof b, fp);
+    fclose(fp);
+    for (size_t i = 0; i + sizeof uid <= n; i++) { /* the whole UID, not a longer one */
+        unsigned char next = b[i + sizeof uid - 1];
+        if (!memcmp(b + i, uid, sizeof uid - 1) && next != '.' && (next < '0' || next > '9'))
+            return 1;
+    }
+    return 0;
+}
+
+/* Reads one header into f: 1 for an image, 0 when the file is not a DICOM
+ * image, -1 when it starts like DICOM but is damaged (err says why). */
 static int read_one(const char *path, MdDicomFile *f, uint8_t **buf, size_t *cap, MdError *err)
 {
     MdDcm d;
-    if (md_dcm_load_into(path, 1, &d, buf, cap, err) != MD_OK) return 0;
-    int ok = file_info(&d, f);
+    if (md_dcm_load_into(path, 1, &d, buf, cap, err) != MD_OK)
+        return md_dicom_is_candidate(path) && !is_dicomdir(path) ? -1 : 0;
+    int r = file_info(&d, f, err);
     md_dcm_free(&d);
-    if (!ok) md_error(err, MD_EFORMAT, "the file holds no image (no Pixel Data)");
-    return ok;
+    if (r == 0) md_error(err, MD_EFORMAT, "the file holds no image (no Pixel Data)");
+    return r;
 }
 
-/* Reads the headers of paths into scan->files (on all threads: a study tree
- * may hold many thousand files), keeping file order; a folder scan skips
- * what is not a DICOM image, a single file must be one. */
-static MdStatus read_headers(MdDicomScan *scan, char **paths, size_t n, int single, MdError *err)
+/* Moves the paths of files that are not images (ok 0) into
+ * scan->skipped_paths and the damaged ones (ok -1, why[i]) into
+ * scan->damaged; takes both strings. */
+static MdStatus sort_out(MdDicomScan *scan, char **paths, char **why, const signed char *ok,
+                         size_t n, MdError *err)
 {
-    scan->files = calloc(n ? n : 1, sizeof *scan->files);
-    char *ok = calloc(n ? n : 1, 1);
-    if (!scan->files || !ok) {
-        free(ok);
+    size_t nskip = 0, ndam = 0;
+    for (size_t i = 0; i < n; i++) nskip += ok[i] == 0, ndam += ok[i] < 0;
+    scan->skipped_paths = calloc(nskip ? nskip : 1, sizeof *scan->skipped_paths);
+    scan->damaged = calloc(ndam ? ndam : 1, sizeof *scan->damaged);
+    if (!scan->skipped_paths || !scan->damaged)
         return md_error(err, MD_ENOMEM, "out of memory scanning files");
-    }
-    if (single) {
-        uint8_t *buf = NULL;
-        size_t cap = 0;
-        ok[0] = (char)read_one(paths[0], &scan->files[0], &buf, &cap, err);
-        free(buf);
-    }
-#pragma omp parallel num_threads(md_threads()) if (n > 16 && !single)
-    {
-        uint8_t *buf = NULL;
-        size_t cap = 0;
-        MdError e2;
-#pragma omp for schedule(dynamic, 16)
-        for (size_t i = 0; i < (single ? 0 : n); i++)
-            ok[i] = (char)read_one(paths[i], &scan->files[i], &buf, &cap, &e2);
-        free(buf);
-    }
     for (size_t i = 0; i < n; i++) {
-        if (!ok[i]) {
-            scan->skipped++; /* not DICOM, or damaged: a folder scan lists what it can read */
-            continue;
+        if (ok[i] > 0) {
+            scan->files[scan->nfiles] = scan->files[i];
+            scan->files[scan->nfiles++].path = paths[i];
+        } else if (ok[i] == 0) {
+            scan->skipped_paths[scan->skipped++] = paths[i];
+        } else {
+            scan->damaged[scan->ndamaged++] = (MdDicomDamaged){paths[i], why[i]};
+            why[i] = NULL;
         }
-        scan->files[scan->nfiles] = scan->files[i];
-        scan->files[scan->nfiles++].path = paths[i];
         paths[i] = NULL;
     }
-    free(ok);
-    if (single && scan->nfiles == 0) return MD_EFORMAT; /* err holds read_one's message */
     return MD_OK;
 }
 
+/* Reads the headers of paths into scan->files (on all threads: a study tree
+ * may hold many thousand files), keeping file order; a folder scan lists
+ * what is not a DICOM image and what is damaged, a single file must be an
+ * image. Takes the strings of paths. */
+static MdStatus read_headers(MdDicomScan *scan, char **paths, size_t n, int single,
+                             MdDicomProgress prog, void *ud, MdError *err)
+{
+    scan->files = calloc(n ? n : 1, sizeof *scan->files);
+    signed char *ok = calloc(n ? n : 1, 1);
+    char **why = calloc(n ? n : 1, sizeof *why);
+    MdStatus st = MD_OK;
+    if (!scan->files || !ok || !why) st = md_error(err, MD_ENOMEM, "out of memory scanning files");
+    if (st == MD_OK && single) {
+        uint8_t *buf = NULL;
+        size_t cap = 0;
+        ok[0] = (signed char)read_one(paths[0], &scan->files[0], &buf, &cap, err);
+        free(buf);
+        if (ok[0] <= 0) st = MD_EFORMAT; /* err holds read_one's message */
+    }
+    int nomem = 0;
+    /* batches, so that progress is reported (and may cancel) from this thread
+     * between parallel regions */
+    for (size_t b0 = 0; st == MD_OK && !single && b0 < n; b0 += SCAN_BATCH) {
+        size_t b1 = n - b0 > SCAN_BATCH ? b0 + SCAN_BATCH : n;
+#pragma omp parallel num_threads(md_threads()) if (b1 - b0 > 16)
+        {
+            uint8_t *buf = NULL;
+            size_t cap = 0;
+            MdError e2;
+#pragma omp for schedule(dynamic, 16)
+            for (size_t i = b0; i < b1; i++) {
+                ok[i] = (signed char)read_one(paths[i], &scan->files[i], &buf, &cap, &e2);
+                if (ok[i] < 0 && !(why[i] = strdup(e2.msg))) {
+#pragma omp atomic write
+                    nomem = 1;
+                }
+            }
+            free(buf);
+        }
+        if (nomem) st = md_error(err, MD_ENOMEM, "out of memory scanning files");
+        if (st == MD_OK && (md_cancel_requested() || (prog && prog(ud, b1, n))))
+            st = md_error(err, MD_ECANCELLED, "interrupted");
+    }
+    if (st == MD_OK) st = sort_out(scan, paths, why, ok, n, err);
+    for (size_t i = 0; i < n; i++) free(why ? why[i] : NULL);
+    free(why);
+    free(ok);
+    return st;
+}
+
 /* Reads the headers of ps (sorted here), then groups; frees ps's strings. */
-static MdStatus scan_paths(Paths *ps, int single, int recursive, MdDicomScan *scan, MdError *err)
+static MdStatus scan_paths(Paths *ps, int single, int recursive, MdDicomProgress prog, void *ud,
+                           MdDicomScan *scan, MdError *err)
 {
     MdStatus st = MD_OK;
     if (ps->n > 1) qsort(ps->p, ps->n, sizeof *ps->p, cmp_str);
-    st = read_headers(scan, ps->p, ps->n, single, err);
+    st = read_headers(scan, ps->p, ps->n, single, prog, ud, err);
     for (size_t i = 0; i < ps->n; i++) free(ps->p[i]);
     free(ps->p);
-    if (st == MD_OK && scan->nfiles == 0)
+    if (st == MD_OK && scan->nfiles == 0 && scan->ndamaged > 0)
+        st = md_error(err, MD_EFORMAT, "no readable DICOM image: %s is damaged: %s",
+                      scan->damaged[0].path, scan->damaged[0].why);
+    else if (st == MD_OK && scan->nfiles == 0)
         st =
             md_error(err, MD_EFORMAT, "no DICOM image found (%zu files looked at%s)", scan->skipped,
                      recursive ? "" : "; sub-folders are scanned with recursive=true");
@@ -378,6 +502,12 @@ static MdStatus scan_paths(Paths *ps, int single, int recursive, MdDicomScan *sc
 
 MdStatus md_dicom_scan(const char *path, int recursive, MdDicomScan *scan, MdError *err)
 {
+    return md_dicom_scan_ex(path, recursive, NULL, NULL, scan, err);
+}
+
+MdStatus md_dicom_scan_ex(const char *path, int recursive, MdDicomProgress prog, void *ud,
+                          MdDicomScan *scan, MdError *err)
+{
     memset(scan, 0, sizeof *scan);
     Paths ps = {0};
     struct stat sb;
@@ -386,7 +516,11 @@ MdStatus md_dicom_scan(const char *path, int recursive, MdDicomScan *scan, MdErr
     if (stat(path, &sb) != 0) {
         st = md_error(err, MD_EIO, "no such file or folder");
     } else if (S_ISDIR(sb.st_mode)) {
-        st = list_dir(path, recursive, 0, &ps, err);
+        Visited vs = {0};
+        st = visit(&vs, sb.st_dev, sb.st_ino) < 0
+                 ? md_error(err, MD_ENOMEM, "out of memory listing files")
+                 : list_dir(path, recursive, 0, &vs, &ps, err);
+        free(vs.dev), free(vs.ino);
     } else {
         single = 1;
         st = add_path(&ps, path, err);
@@ -396,7 +530,7 @@ MdStatus md_dicom_scan(const char *path, int recursive, MdDicomScan *scan, MdErr
         free(ps.p);
         return st;
     }
-    return scan_paths(&ps, single, recursive, scan, err);
+    return scan_paths(&ps, single, recursive, prog, ud, scan, err);
 }
 
 MdStatus md_dicom_scan_files(const char *const *paths, size_t n, MdDicomScan *scan, MdError *err)
@@ -410,13 +544,17 @@ MdStatus md_dicom_scan_files(const char *const *paths, size_t n, MdDicomScan *sc
         free(ps.p);
         return st;
     }
-    return scan_paths(&ps, n == 1, 1, scan, err);
+    return scan_paths(&ps, n == 1, 1, NULL, NULL, scan, err);
 }
 
 void md_dicom_scan_free(MdDicomScan *scan)
 {
     for (size_t i = 0; i < scan->nfiles; i++) free(scan->files[i].path);
     for (size_t i = 0; i < scan->nseries; i++) free(scan->series[i].files);
+    for (size_t i = 0; i < scan->skipped; i++) free(scan->skipped_paths[i]);
+    for (size_t i = 0; i < scan->ndamaged; i++) free(scan->damaged[i].path), free(scan->damaged[i].why);
+    free(scan->skipped_paths);
+    free(scan->damaged);
     free(scan->files);
     free(scan->series);
     memset(scan, 0, sizeof *scan);

@@ -33,10 +33,10 @@
       "stackable": false and no values.
   dicom_ref.py jpeg OUT L|RGB
       writes an 8-bit JPEG with Pillow and prints the pixels Pillow decodes.
-  dicom_ref.py dcm2niix DIR NIFTI
-      runs dcm2niix on DIR, loads its output and NIFTI (written by medula)
-      with nibabel, reorients both to the closest canonical (RAS) array and
-      compares: affines (max abs difference) and values.
+  dicom_ref.py dcm2niix DIR NIFTI...
+      runs dcm2niix on DIR, pairs each NIFTI (written by medula) with the
+      output of the same shape it matches best, and compares the raw arrays
+      and affines as stored (no reorientation): max abs differences.
 """
 import glob
 import gzip
@@ -244,14 +244,11 @@ def stack(folder):
     return {"series": out}
 
 
-def canonical(img):
-    import nibabel
-
-    c = nibabel.as_closest_canonical(img)
-    return c.affine, np.asanyarray(c.get_fdata())
-
-
 def dcm2niix(folder, ours):
+    """Runs dcm2niix on folder and pairs each of medula's NIfTI files (ours,
+    a list) with the dcm2niix output of the same shape it matches best,
+    comparing the RAW arrays and affines as stored (no reorientation): the
+    files must be the same voxel for voxel."""
     import nibabel
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -260,29 +257,41 @@ def dcm2niix(folder, ours):
         outs = [p for p in sorted(glob.glob(os.path.join(tmp, "*.nii"))) if "_Eq_" not in p]
         if not outs:
             return {"error": "dcm2niix wrote nothing", "log": r.stdout + r.stderr}
-        mine = nibabel.load(ours)
-        a_aff, a = canonical(mine)
-        best = None
+        theirs = []
         for p in outs:
-            b_aff, b = canonical(nibabel.load(p))
-            if b.shape[:3] != a.shape[:3]:
-                continue
-            res = {
-                "output": os.path.basename(p),
-                "shape": list(b.shape),
-                "affine_max_diff": float(np.abs(a_aff - b_aff).max()),
-                "value_max_diff": float(np.abs(a - b).max()),
-                "dcm2niix_affine": b_aff.tolist(),
-                "medula_affine": a_aff.tolist(),
-                "axcodes_medula": "".join(nibabel.aff2axcodes(mine.affine)),
-                "axcodes_dcm2niix": "".join(nibabel.aff2axcodes(nibabel.load(p).affine)),
-            }
-            if best is None or res["affine_max_diff"] < best["affine_max_diff"]:
-                best = res
-        if best is None:
-            return {"error": "no dcm2niix output has shape %s" % (list(a.shape),), "outputs": outs,
-                    "log": r.stdout}
-        return best
+            img = nibabel.load(p)
+            b = np.asanyarray(img.dataobj).astype(np.float64)
+            if b.ndim == 4 and b.shape[3] == 1:
+                b = b[..., 0]
+            theirs.append((os.path.basename(p), b, img.affine))
+        used, matches = set(), []
+        for path in ours:
+            img = nibabel.load(path)
+            a = np.asanyarray(img.dataobj).astype(np.float64)
+            best = None
+            for i, (name, b, aff) in enumerate(theirs):
+                if i in used or b.shape != a.shape:
+                    continue
+                res = {
+                    "medula": os.path.basename(path),
+                    "output": name,
+                    "shape": list(b.shape),
+                    "value_max_diff": float(np.abs(a - b).max()),
+                    "affine_max_diff": float(np.abs(img.affine - aff).max()),
+                    "rotation_max_diff": float(np.abs(img.affine[:3, :3] - aff[:3, :3]).max()),
+                    "axcodes_medula": "".join(nibabel.aff2axcodes(img.affine)),
+                    "axcodes_dcm2niix": "".join(nibabel.aff2axcodes(aff)),
+                    "index": i,
+                }
+                key = (res["value_max_diff"], res["affine_max_diff"])
+                if best is None or key < (best["value_max_diff"], best["affine_max_diff"]):
+                    best = res
+            if best is None:
+                matches.append({"medula": os.path.basename(path), "error": "no dcm2niix output has shape %s" % (list(a.shape),)})
+            else:
+                used.add(best.pop("index"))
+                matches.append(best)
+        return {"matches": matches, "outputs": [[t[0], list(t[1].shape)] for t in theirs]}
 
 
 def jpeg(out, mode):
@@ -314,7 +323,7 @@ def main():
     elif mode == "jpeg":
         res = jpeg(sys.argv[2], sys.argv[3])
     elif mode == "dcm2niix":
-        res = dcm2niix(sys.argv[2], sys.argv[3])
+        res = dcm2niix(sys.argv[2], sys.argv[3:])
     else:
         raise SystemExit("unknown mode " + mode)
     print(json.dumps(res))
