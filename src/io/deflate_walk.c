@@ -64,19 +64,36 @@ static void seek_byte(Bits *b, size_t at)
     b->cnt = 0;
 }
 
-/* A single-level decoding table indexed by the next `bits` input bits:
- * entry = symbol << 4 | code length, 0 where no code matches. */
+/* A two-level decoding table: the primary part is indexed by the next
+ * `root` input bits (at most ROOT, so that it stays in the L1 cache);
+ * codes longer than that continue in a subtable. An entry packs
+ *   bits 0-5    input bits to consume (0: no code matches)
+ *   SUB         a subtable follows: consume `root` bits, then index the
+ *               subtable at offset (bits 16-31) with the next (bits 10-13) bits
+ *   bits 16-31  the symbol (until the entry is annotated, see walk_tables)
+ * and, in the literal/length table once annotated, LIT (literals only),
+ * LEN (a length: a distance code follows) or EOB. */
+#define ROOT 11
+#define NBITS 63u
+#define SUB 0x40u
+#define LEN 0x80u
+#define EOB 0x100u
+#define LIT 0x200u
+#define SUBBITS(e) (((e) >> 10) & 15u)
+/* Primary part, plus at most 16 entries per symbol longer than ROOT. */
+#define TABLE_CAP ((1u << ROOT) + 288u * 16u)
+
 typedef struct Table {
-    unsigned bits;
-    uint16_t e[1 << MAXBITS];
+    unsigned root, used; /* used: entries in use, subtables included */
+    uint32_t e[TABLE_CAP];
 } Table;
 
-/* Builds the canonical Huffman code for lengths len[0..n). Returns 0 for an
- * over-subscribed code; an incomplete one is accepted (unused entries stay
- * 0 and fail when met). */
+/* Builds the canonical Huffman code for lengths len[0..n), n <= 320.
+ * Returns 0 for an over-subscribed code; an incomplete one is accepted
+ * (unused entries stay 0 and fail when met). */
 static int build(Table *t, const unsigned char *len, unsigned n)
 {
-    unsigned count[MAXBITS + 1] = {0}, next[MAXBITS + 1];
+    unsigned count[MAXBITS + 1] = {0}, next[MAXBITS + 1], rev[320];
     for (unsigned i = 0; i < n; i++) count[len[i]]++;
     count[0] = 0;
     int left = 1;
@@ -88,26 +105,94 @@ static int build(Table *t, const unsigned char *len, unsigned n)
         code = (code + count[l - 1]) << 1;
         next[l] = code;
     }
-    t->bits = maxlen ? maxlen : 1;
-    size_t size = (size_t)1 << t->bits;
-    memset(t->e, 0, size * sizeof t->e[0]);
+    unsigned root = maxlen < ROOT ? (maxlen ? maxlen : 1) : ROOT, psize = 1u << root;
+    t->root = root;
+    memset(t->e, 0, psize * sizeof t->e[0]);
+    /* Codes, bit-reversed (deflate sends them most significant bit first);
+     * for long ones, the primary slots first record the subtable bits. */
+    for (unsigned sym = 0; sym < n; sym++) {
+        unsigned l = len[sym], c, r = 0;
+        if (!l) continue;
+        c = next[l]++;
+        for (unsigned i = 0; i < l; i++) r |= ((c >> i) & 1u) << (l - 1 - i);
+        rev[sym] = r;
+        if (l > root && t->e[r & (psize - 1)] < l - root) t->e[r & (psize - 1)] = l - root;
+    }
+    unsigned off = psize;
+    for (unsigned p = 0; p < psize && maxlen > root; p++) {
+        unsigned sb = t->e[p];
+        if (!sb) continue;
+        if (off + (1u << sb) > TABLE_CAP) return 0;
+        t->e[p] = off << 16 | sb << 10 | SUB;
+        memset(t->e + off, 0, ((size_t)1 << sb) * sizeof t->e[0]);
+        off += 1u << sb;
+    }
+    t->used = off;
     for (unsigned sym = 0; sym < n; sym++) {
         unsigned l = len[sym];
         if (!l) continue;
-        unsigned c = next[l]++, rev = 0;
-        for (unsigned i = 0; i < l; i++) rev |= ((c >> i) & 1u) << (l - 1 - i);
-        for (size_t i = rev; i < size; i += (size_t)1 << l) t->e[i] = (uint16_t)(sym << 4 | l);
+        if (l <= root) {
+            for (unsigned i = rev[sym]; i < psize; i += 1u << l) t->e[i] = sym << 16 | l;
+            continue;
+        }
+        uint32_t e = t->e[rev[sym] & (psize - 1)];
+        unsigned base = e >> 16, sb = SUBBITS(e), l2 = l - root;
+        for (unsigned i = rev[sym] >> root; i < 1u << sb; i += 1u << l2)
+            t->e[base + i] = sym << 16 | l2;
     }
     return 1;
 }
 
-/* Next symbol, or -1 where no code matches. */
-static inline int decode(Bits *b, const Table *t)
+/* The entry for the next code (the subtable's when there is one). */
+static inline uint32_t lookup(Bits *b, const Table *t)
 {
-    unsigned e = t->e[b->buf & ((1u << t->bits) - 1)];
-    if (!(e & 15)) return -1;
-    take(b, e & 15);
-    return (int)(e >> 4);
+    uint32_t e = t->e[b->buf & ((1u << t->root) - 1)];
+    if (e & SUB) {
+        take(b, t->root);
+        e = t->e[(e >> 16) + (b->buf & ((1u << SUBBITS(e)) - 1))];
+    }
+    return e;
+}
+
+/* Prepares the literal/length and distance tables for skip_symbols, which
+ * needs no symbol values: the extra bits of lengths and distances are
+ * counted into their codes' bits, and a primary entry whose code is a
+ * literal covers as many whole literal codes as its root bits hold. */
+static void walk_tables(Table *lit, Table *dist)
+{
+    static const unsigned char lext[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
+                                           2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+    static const unsigned char dext[30] = {0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6,
+                                           6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+    for (unsigned i = 0; i < lit->used; i++) {
+        uint32_t e = lit->e[i], sym = e >> 16;
+        if (!(e & NBITS) || (e & SUB)) continue;
+        e &= NBITS;
+        lit->e[i] = sym < 256 ? e | LIT : sym == 256 ? e | EOB : sym <= 285 ? (e + lext[sym - 257]) | LEN : 0;
+    }
+    for (unsigned i = 0; i < dist->used; i++) {
+        uint32_t e = dist->e[i], sym = e >> 16;
+        if (!(e & NBITS) || (e & SUB)) continue;
+        dist->e[i] = sym < 30 ? (e & NBITS) + dext[sym] : 0;
+    }
+    /* Literal runs: each primary entry reads root bits, so a literal code
+     * of l bits leaves root - l bits that may hold further whole literals.
+     * Single-literal entries are looked up in one pass, runs written in a
+     * second so that the lookups see the originals. */
+    unsigned root = lit->root, psize = 1u << root;
+    uint32_t run[1u << ROOT];
+    for (unsigned i = 0; i < psize; i++) {
+        uint32_t e = lit->e[i], used = e & NBITS;
+        run[i] = e;
+        if (!(e & LIT)) continue;
+        for (;;) {
+            uint32_t f = lit->e[(i >> used) & (psize - 1)];
+            if (!(f & LIT) || used + (f & NBITS) > root) break;
+            used += f & NBITS;
+        }
+        run[i] = used | LIT;
+    }
+    memcpy(lit->e, run, psize * sizeof run[0]);
 }
 
 typedef struct Scratch {
@@ -124,7 +209,9 @@ static int fixed_tables(Scratch *s)
     memset(l + 280, 8, 8);
     if (!build(&s->lit, l, 288)) return 0;
     memset(l, 5, 32);
-    return build(&s->dist, l, 32);
+    if (!build(&s->dist, l, 32)) return 0;
+    walk_tables(&s->lit, &s->dist);
+    return 1;
 }
 
 /* Reads a dynamic block's code-length header and builds its tables. */
@@ -145,8 +232,10 @@ static int dynamic_tables(Bits *b, Scratch *s)
     while (i < total) {
         refill(b);
         if (b->pos > b->n + 16) return 0;
-        int sym = decode(b, &s->cl);
-        if (sym < 0) return 0;
+        uint32_t e = lookup(b, &s->cl);
+        if (!(e & NBITS)) return 0;
+        take(b, e & NBITS);
+        unsigned sym = e >> 16;
         if (sym < 16) {
             s->lens[i++] = (unsigned char)sym;
             continue;
@@ -167,31 +256,26 @@ static int dynamic_tables(Bits *b, Scratch *s)
         i += reps;
     }
     if (s->lens[256] == 0) return 0; /* no end-of-block code */
-    return build(&s->lit, s->lens, hlit) && build(&s->dist, s->lens + hlit, hdist);
+    if (!build(&s->lit, s->lens, hlit) || !build(&s->dist, s->lens + hlit, hdist)) return 0;
+    walk_tables(&s->lit, &s->dist);
+    return 1;
 }
 
-/* Skips the symbols of a Huffman block up to and including end-of-block. */
+/* Skips the codes of a Huffman block up to and including end-of-block. A
+ * step consumes at most 15 + 5 + 15 + 13 = 48 bits, within one refill. */
 static int skip_symbols(Bits *b, const Scratch *s)
 {
-    /* Extra bits of length symbols 257..285 and distance symbols 0..29. */
-    static const unsigned char lext[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
-                                           2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
-    static const unsigned char dext[30] = {0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6,
-                                           6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
     for (;;) {
         refill(b);
         if (b->pos > b->n + 16) return 0; /* decoding the zeros past the end */
-        int sym = decode(b, &s->lit);
-        if (sym < 256) {
-            if (sym < 0) return 0;
-            continue;
-        }
-        if (sym == 256) return 1;
-        if (sym > 285) return 0;
-        take(b, lext[sym - 257]);
-        int d = decode(b, &s->dist);
-        if (d < 0 || d > 29) return 0;
-        take(b, dext[d]);
+        uint32_t e = lookup(b, &s->lit);
+        if (!(e & NBITS)) return 0;
+        take(b, e & NBITS);
+        if (e & LIT) continue;
+        if (e & EOB) return 1;
+        e = lookup(b, &s->dist);
+        if (!(e & NBITS)) return 0;
+        take(b, e & NBITS);
     }
 }
 
