@@ -1,7 +1,8 @@
 /* Whole-buffer zlib inflate/deflate and file slurping (zlib), and gzip for
- * .nii.gz: libdeflate inflates whole members in one call (zlib only decodes
- * the partial member at the end of a bounded read and explains failures);
- * writing compresses fixed-size blocks as independent members in parallel.
+ * .nii.gz: libdeflate inflates whole members in one call, or the blocks of
+ * medula's own files in parallel (zlib only decodes the partial member at
+ * the end of a bounded read and explains failures); writing compresses
+ * fixed-size blocks in parallel and chains them into one deflate stream.
  * Streaming (a file larger than memory) is deliberately not offered. */
 #include "gz.h"
 
