@@ -98,13 +98,16 @@ install: all
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/medula
 	cp -r lua scripts $(DESTDIR)$(PREFIX)/share/medula/
 
-# Fuzzing the readers (clang's libFuzzer): make fuzz; then run build/fuzz_read (or fuzz_dicom) CORPUS_DIR
+# Fuzzing the readers (clang's libFuzzer): make fuzz; then run build/fuzz_read (or fuzz_dicom,
+# fuzz_deflate_walk) CORPUS_DIR
 FUZZ_SRC := $(wildcard src/core/*.c src/io/*.c src/kernels/*.c)
 fuzz:
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(shell pkg-config --cflags zlib libdeflate charls libopenjp2 libpng libjpeg) \
 	  tests/fuzz/fuzz_read.c $(FUZZ_SRC) -o $(BUILD)/fuzz_read $(shell pkg-config --libs zlib libdeflate charls libopenjp2 libpng libjpeg) -lm
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(shell pkg-config --cflags zlib libdeflate charls libopenjp2 libpng libjpeg) \
 	  tests/fuzz/fuzz_dicom.c $(FUZZ_SRC) -o $(BUILD)/fuzz_dicom $(shell pkg-config --libs zlib libdeflate charls libopenjp2 libpng libjpeg) -lm
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(shell pkg-config --cflags libdeflate) \
+	  tests/fuzz/fuzz_deflate_walk.c src/io/deflate_walk.c -o $(BUILD)/fuzz_deflate_walk $(shell pkg-config --libs libdeflate)
 
 clean:
 	rm -rf $(BUILD)/obj $(BIN)

@@ -352,6 +352,39 @@ describe("v:write then vol.read", function()
       "missing/x.nii.gz: cannot create a file in the target folder")
     assert.same({}, listdir(dir))
   end)
+
+  it("leaves nothing behind when the finished file cannot replace the target", function()
+    -- The whole file is written to a temporary, then renaming it over a
+    -- non-empty folder fails.
+    local v = vol.new{shape = {200, 150, 40}, dtype = "int16", fill = 5}
+    local dir = data.tmpdir()
+    for _, name in ipairs{"busy.nii", "busy.nii.gz"} do
+      assert(os.execute("mkdir " .. data.shell_quote(dir .. "/" .. name) .. " && touch " ..
+        data.shell_quote(dir .. "/" .. name .. "/f")))
+      local ok, err = pcall(v.write, v, dir .. "/" .. name)
+      assert.is_false(ok)
+      assert.truthy(err:find(dir .. "/" .. name .. ": cannot rename into place", 1, true), err)
+    end
+    assert.same({"busy.nii", "busy.nii.gz"}, listdir(dir))
+  end)
+
+  it("leaves nothing behind when a write fails midway", function()
+    -- A 1 MB file size limit (SIGXFSZ ignored, so writes fail with EFBIG)
+    -- stops the 2.4 MB output part way through.
+    local dir = data.tmpdir()
+    for _, name in ipairs{"big.nii", "big.nii.gz"} do
+      local p = dir .. "/" .. name
+      local chunk = ("vol.new{shape = {200, 150, 40}, dtype = 'int16', fill = 5}:write(%q, {level = 0})"):format(p)
+      local cmd = ("sh -c 'trap \"\" XFSZ; ulimit -f 2048; exec \"$0\" -e \"$1\"' %s %s 2>&1")
+        :format(data.shell_quote(data.medula()), data.shell_quote(chunk))
+      local proc = io.popen(cmd)
+      local out = proc:read("a")
+      local ok = proc:close()
+      assert.falsy(ok, out)
+      assert.truthy(out:find(p .. ": write failed (File too large)", 1, true), out)
+    end
+    assert.same({}, listdir(dir))
+  end)
 end)
 
 -- ------------------------------------------------------ nibabel cross-check
@@ -382,8 +415,8 @@ describe("nibabel reads what medula writes", function()
     end
   end
 
-  it("reads medula's NIfTI-2 and multi-member gzip", function()
-    local v = vol.new{shape = {200, 150, 40}, dtype = "int16"}  -- 2.4 MB: three gzip members
+  it("reads medula's NIfTI-2 written as multi-block gzip", function()
+    local v = vol.new{shape = {200, 150, 40}, dtype = "int16"}  -- 2.4 MB: three 1 MB blocks
     for k = 1, 40, 7 do for j = 1, 150, 3 do for i = 1, 200, 4 do v:set(i, j, k, i - j + k) end end end
     local p = tmp("multi.nii.gz")
     v:write(p, {nifti2 = true})

@@ -49,6 +49,17 @@ MdStatus md_atomic_write(MdAtomicFile *f, const void *p, size_t n, MdError *err)
     return MD_OK;
 }
 
+MdStatus md_atomic_patch(MdAtomicFile *f, long off, const void *p, size_t n, MdError *err)
+{
+    long end = ftell(f->fp);
+    if (end < 0 || off < 0 || off > end || (size_t)(end - off) < n || fseek(f->fp, off, SEEK_SET) != 0)
+        return md_error(err, MD_EIO, "cannot seek in the temporary file (%s)", strerror(errno));
+    MdStatus st = md_atomic_write(f, p, n, err);
+    if (fseek(f->fp, end, SEEK_SET) != 0 && st == MD_OK)
+        st = md_error(err, MD_EIO, "cannot seek in the temporary file (%s)", strerror(errno));
+    return st;
+}
+
 MdStatus md_atomic_commit(MdAtomicFile *f, MdError *err)
 {
     int bad = fflush(f->fp) != 0 || ferror(f->fp);

@@ -17,6 +17,10 @@ typedef struct MdAtomicFile {
 /* Opens "<dir>/.<name>.tmpXXXXXX" beside path. */
 MdStatus md_atomic_open(MdAtomicFile *f, const char *path, MdError *err) MD_MUST_CHECK;
 MdStatus md_atomic_write(MdAtomicFile *f, const void *p, size_t n, MdError *err) MD_MUST_CHECK;
+/* Overwrites n bytes at offset off of what was already written (a header
+ * whose contents are known only at the end); later writes still append. */
+MdStatus md_atomic_patch(MdAtomicFile *f, long off, const void *p, size_t n,
+                         MdError *err) MD_MUST_CHECK;
 /* Flushes, closes and renames onto the target. On failure the temporary is removed. */
 MdStatus md_atomic_commit(MdAtomicFile *f, MdError *err) MD_MUST_CHECK;
 /* Closes and removes the temporary (safe to call after commit or on a zeroed f). */

@@ -1,7 +1,8 @@
 /* Whole-buffer zlib inflate/deflate and file slurping (zlib), and gzip for
- * .nii.gz: libdeflate inflates whole members in one call (zlib only decodes
- * the partial member at the end of a bounded read and explains failures);
- * writing compresses fixed-size blocks as independent members in parallel.
+ * .nii.gz: libdeflate inflates whole members in one call, or the blocks of
+ * medula's own files in parallel (zlib only decodes the partial member at
+ * the end of a bounded read and explains failures); writing compresses
+ * fixed-size blocks in parallel and chains them into one deflate stream.
  * Streaming (a file larger than memory) is deliberately not offered. */
 #include "gz.h"
 
@@ -17,6 +18,7 @@
 #endif
 
 #include "../core/ctx.h"
+#include "deflate_walk.h"
 
 MdStatus md_file_read_all(const char *path, void **data, size_t *n, MdError *err)
 {
@@ -211,104 +213,146 @@ static MdStatus inflate_serial(const unsigned char *in, size_t n, unsigned char 
     return st;
 }
 
-/* Members written by md_gz_write: header with only FEXTRA, one 12-byte
- * extra field "Md" holding the member's total size and inflated size. */
-#define MEMBER_HDR 24
-#define MEMBER_TRL 8
+/* ---- the block index ---------------------------------------------------- */
 
-static int indexed_member(const unsigned char *p, size_t n, uint32_t *csize, uint32_t *usize)
+/* md_gz_write's files are one gzip member whose deflate stream is a chain of
+ * independently compressed blocks, each but the last ended by an empty
+ * stored block (a sync flush), so each starts on a byte boundary and refers
+ * to nothing before it. When there are two blocks or more, the header's
+ * FEXTRA holds one subfield "MI" (little-endian):
+ *   uint64 total   uncompressed bytes of the whole member
+ *   uint32 span    uncompressed bytes per entry (the last entry holds the rest)
+ *   uint32 csize[] compressed bytes of each entry, sync flush included
+ * An entry is one 1 MB block, or several consecutive blocks when a file has
+ * more blocks than the 65535-byte FEXTRA can list. */
+#define GZ_HDR 10
+#define GZ_TRL 8
+#define INDEX_FIXED 18 /* XLEN, subfield id and length, total, span */
+#define INDEX_MAX ((65535 - 16) / 4)
+
+typedef struct GzIndex {
+    size_t hdr;                /* bytes before the deflate stream */
+    uint64_t total;            /* uncompressed bytes */
+    size_t span;               /* uncompressed bytes per entry */
+    size_t k;                  /* entries */
+    const unsigned char *csize; /* borrowed: k little-endian uint32 */
+} GzIndex;
+
+static uint32_t get32(const unsigned char *p)
 {
-    if (n < MEMBER_HDR + MEMBER_TRL) return 0;
-    if (p[0] != 0x1f || p[1] != 0x8b || p[2] != 8 || p[3] != 4) return 0;
-    if (p[10] != 12 || p[11] != 0 || p[12] != 'M' || p[13] != 'd' || p[14] != 8 || p[15] != 0)
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put32(unsigned char *p, uint32_t x)
+{
+    p[0] = (unsigned char)x, p[1] = (unsigned char)(x >> 8);
+    p[2] = (unsigned char)(x >> 16), p[3] = (unsigned char)(x >> 24);
+}
+
+/* 1 when in[0..n) is exactly one member with a consistent "MI" index. */
+static int read_index(const unsigned char *in, size_t n, GzIndex *ix)
+{
+    if (n < GZ_HDR + 2 + GZ_TRL || in[0] != 0x1f || in[1] != 0x8b || in[2] != 8 || in[3] != 4)
         return 0;
-    *csize = (uint32_t)p[16] | (uint32_t)p[17] << 8 | (uint32_t)p[18] << 16 | (uint32_t)p[19] << 24;
-    *usize = (uint32_t)p[20] | (uint32_t)p[21] << 8 | (uint32_t)p[22] << 16 | (uint32_t)p[23] << 24;
-    return *csize >= MEMBER_HDR + MEMBER_TRL && *csize <= n;
-}
-
-/* Counts the indexed members tiling in[0..n) exactly (0 when it is not such
- * a file) and fills pos/outpos when given room. */
-static size_t index_members(const unsigned char *in, size_t n, size_t *pos, size_t *outpos,
-                            size_t room)
-{
-    size_t p = 0, o = 0, k = 0;
-    while (p < n) {
-        uint32_t cs, us;
-        if (!indexed_member(in + p, n - p, &cs, &us)) return 0;
-        if (k < room) {
-            pos[k] = p;
-            outpos[k] = o;
+    size_t xlen = (size_t)in[10] | (size_t)in[11] << 8, at = 12;
+    ix->hdr = 12 + xlen;
+    if (ix->hdr + GZ_TRL > n) return 0;
+    for (;;) { /* find the subfield */
+        if (at + 4 > ix->hdr) return 0;
+        size_t len = (size_t)in[at + 2] | (size_t)in[at + 3] << 8;
+        if (at + 4 + len > ix->hdr) return 0;
+        if (in[at] == 'M' && in[at + 1] == 'I') {
+            if (len < 12 || (len - 12) % 4) return 0;
+            ix->total = get32(in + at + 4) | (uint64_t)get32(in + at + 8) << 32;
+            ix->span = get32(in + at + 12);
+            ix->k = (len - 12) / 4;
+            ix->csize = in + at + 16;
+            break;
         }
-        p += cs;
-        o += us;
-        k++;
+        at += 4 + len;
     }
-    return k;
+    if (ix->span == 0 || ix->k < 2 || ix->total <= (uint64_t)(ix->k - 1) * ix->span ||
+        ix->total > (uint64_t)ix->k * ix->span)
+        return 0;
+    uint64_t sum = 0;
+    for (size_t i = 0; i < ix->k; i++) sum += get32(ix->csize + 4 * i);
+    return sum == n - ix->hdr - GZ_TRL;
 }
 
-/* Inflates indexed members in parallel; returns 0 (and the caller decodes
- * serially, which also explains any failure) when anything is off. */
+/* Inflates one entry into out[0..ulen): a middle entry ends in a sync flush,
+ * so appending an empty final block (fixed Huffman, end-of-block: 03 00)
+ * makes it a complete stream. scratch holds clen + 2 bytes. */
+static int inflate_entry(struct libdeflate_decompressor *d, const unsigned char *src, size_t clen,
+                         int last, unsigned char *scratch, unsigned char *out, size_t ulen)
+{
+    if (!last) {
+        memcpy(scratch, src, clen);
+        scratch[clen] = 3;
+        scratch[clen + 1] = 0;
+        src = scratch;
+        clen += 2;
+    }
+    size_t used = 0, produced = 0;
+    return libdeflate_deflate_decompress_ex(d, src, clen, out, ulen, &used, &produced) ==
+               LIBDEFLATE_SUCCESS &&
+           used == clen && produced == ulen;
+}
+
+/* Inflates an indexed member on all threads and checks its CRC and size;
+ * returns 0 (and the caller decodes serially, which also explains any
+ * failure) when the file has no index, does not fit in cap, or anything
+ * is off. */
 static int inflate_parallel(const unsigned char *in, size_t n, unsigned char *out, size_t cap,
                             size_t *got)
 {
-    size_t k = index_members(in, n, NULL, NULL, 0);
-    if (k < 2 || md_threads() < 2) return 0;
-    size_t *pos = malloc(2 * k * sizeof *pos);
-    if (!pos) return 0;
-    size_t *opos = pos + k;
-    index_members(in, n, pos, opos, k);
-    /* Only members that fit whole in out go in parallel; a member cut by
-     * cap, and any failure, are left to the serial path. */
-    size_t whole = 0;
-    while (whole < k) {
-        uint32_t cs, us;
-        indexed_member(in + pos[whole], n - pos[whole], &cs, &us);
-        if (opos[whole] + us > cap) break;
-        whole++;
+    GzIndex ix;
+    if (md_threads() < 2 || !read_index(in, n, &ix) || ix.total > cap) return 0;
+    size_t k = ix.k, maxc = 0;
+    size_t *start = malloc(k * sizeof *start);
+    uint32_t *crc = malloc(k * sizeof *crc);
+    int ok = start && crc;
+    for (size_t i = 0, pos = ix.hdr; ok && i < k; i++) {
+        size_t c = get32(ix.csize + 4 * i);
+        start[i] = pos;
+        pos += c;
+        if (c > maxc) maxc = c;
     }
-    int ok = 1;
-    if (whole >= 2) {
-        #pragma omp parallel if (whole > 1)
+    if (ok) {
+        #pragma omp parallel
         {
             struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
-            if (!d) {
+            unsigned char *scratch = malloc(maxc + 2);
+            if (!d || !scratch) {
                 #pragma omp atomic write
                 ok = 0;
             }
             #pragma omp for schedule(dynamic, 1)
-            for (size_t i = 0; i < whole; i++) {
-                uint32_t cs, us;
-                size_t outn = 0;
-                indexed_member(in + pos[i], n - pos[i], &cs, &us);
-                if (!d || libdeflate_gzip_decompress(d, in + pos[i], cs, out + opos[i], us,
-                                                     &outn) != LIBDEFLATE_SUCCESS ||
-                    outn != us) {
+            for (size_t i = 0; i < k; i++) {
+                size_t off = i * ix.span, ulen = i + 1 < k ? ix.span : (size_t)ix.total - off;
+                if (!d || !scratch ||
+                    !inflate_entry(d, in + start[i], get32(ix.csize + 4 * i), i + 1 == k, scratch,
+                                   out + off, ulen)) {
                     #pragma omp atomic write
                     ok = 0;
+                } else {
+                    crc[i] = (uint32_t)libdeflate_crc32(0, out + off, ulen);
                 }
             }
+            free(scratch);
             libdeflate_free_decompressor(d);
         }
-    } else {
-        ok = 0;
     }
-    size_t done = ok ? opos[whole - 1] : 0;
     if (ok) {
-        uint32_t cs, us;
-        indexed_member(in + pos[whole - 1], n - pos[whole - 1], &cs, &us);
-        done += us;
-        if (whole < k && done < cap) {
-            size_t rest = 0;
-            MdError ignored;
-            if (inflate_serial(in + pos[whole], n - pos[whole], out + done, cap - done, 0, &rest,
-                               &ignored) != MD_OK)
-                ok = 0;
-            done += rest;
+        uLong all = crc[0];
+        for (size_t i = 1; i < k; i++) {
+            size_t ulen = i + 1 < k ? ix.span : (size_t)ix.total - i * ix.span;
+            all = crc32_combine(all, crc[i], (z_off_t)ulen);
         }
+        ok = get32(in + n - 8) == (uint32_t)all && get32(in + n - 4) == (uint32_t)ix.total;
     }
-    free(pos);
-    *got = done;
+    free(start);
+    free(crc);
+    *got = ok ? (size_t)ix.total : 0;
     return ok;
 }
 
@@ -326,8 +370,8 @@ MdStatus md_gz_peek(const void *in, size_t n, void *out, size_t cap, size_t *got
 
 /* ---- gzip writing ----------------------------------------------------- */
 
-/* Bytes of input per member: large enough that the 32 KB of history each
- * member starts without costs little, small enough to spread over threads. */
+/* Bytes of input per block: large enough that the 32 KB of history each
+ * block starts without costs little, small enough to spread over threads. */
 #define GZ_BLOCK ((size_t)1 << 20)
 /* The default (level -1) chooses per block between libdeflate levels 1 and
  * 2 by compressing a 128 KB probe at level 1: below 30% (smooth images,
@@ -338,12 +382,11 @@ MdStatus md_gz_peek(const void *in, size_t n, void *out, size_t cap, size_t *got
  * choice depends on the block's bytes only, so output is deterministic. */
 #define GZ_PROBE ((size_t)128 << 10)
 #define GZ_PROBE_RATIO 0.30
-
-static void put32(unsigned char *p, uint32_t x)
-{
-    p[0] = (unsigned char)x, p[1] = (unsigned char)(x >> 8);
-    p[2] = (unsigned char)(x >> 16), p[3] = (unsigned char)(x >> 24);
-}
+/* Room after a block's deflate data for the sync flush. */
+#define GZ_FLUSH 6
+/* Entries spanning more than this many blocks would overflow the index's
+ * uint32 span; such files (over 32 TB) get no index. */
+#define SPAN_MAX_BLOCKS 2048
 
 /* Pointer to bytes [start, start+len) of the concatenated parts: direct when
  * they lie in one part, else copied into stage. */
@@ -365,30 +408,64 @@ static const unsigned char *gather(const MdGzPart *parts, int nparts, size_t sta
     return stage;
 }
 
-/* Compresses one block into a complete member at out with c, or when c2 is
- * given (automatic level), with c or c2 as the probe decides. Returns the
- * member's size, 0 on failure. */
-static size_t compress_member(struct libdeflate_compressor *c, struct libdeflate_compressor *c2,
-                              const unsigned char *in, size_t len, unsigned char *out, size_t cap)
+/* Turns the complete raw deflate stream out[0..clen) into one that goes on:
+ * the final block loses its BFINAL bit and is followed by an empty stored
+ * block (header bits 000, zero padding to the byte, LEN 0000, NLEN ffff),
+ * as zlib's Z_SYNC_FLUSH writes. Returns the new length (out needs
+ * GZ_FLUSH more bytes), 0 when the stream does not walk. */
+static size_t unfinish(unsigned char *out, size_t clen)
 {
-    static const unsigned char hdr[16] = {0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 3, 12, 0, 'M', 'd', 8, 0};
-    unsigned char *body = out + MEMBER_HDR;
-    size_t room = cap - MEMBER_HDR - MEMBER_TRL, clen = 0;
+    uint64_t fin, end;
+    if (!md_deflate_walk(out, clen, &fin, &end) || (end + 7) / 8 != clen) return 0;
+    out[fin / 8] &= (unsigned char)~(1u << (fin % 8));
+    if (end % 8) out[end / 8] &= (unsigned char)((1u << (end % 8)) - 1);
+    size_t n = (size_t)((end + 3 + 7) / 8);
+    if (n > clen) out[clen] = 0; /* the three header bits spill into a new byte */
+    static const unsigned char lens[4] = {0, 0, 0xff, 0xff};
+    memcpy(out + n, lens, sizeof lens);
+    return n + sizeof lens;
+}
+
+/* Compresses one block into out with c, or when c2 is given (automatic
+ * level), with c or c2 as the probe decides; unless last, ends it with a
+ * sync flush. Returns its size, 0 on failure. */
+static size_t compress_block(struct libdeflate_compressor *c, struct libdeflate_compressor *c2,
+                             const unsigned char *in, size_t len, int last, unsigned char *out,
+                             size_t cap)
+{
+    size_t room = cap - GZ_FLUSH, clen = 0;
     if (c2) {
         size_t probe = len < GZ_PROBE ? len : GZ_PROBE;
-        clen = libdeflate_deflate_compress(c, in, probe, body, room);
+        clen = libdeflate_deflate_compress(c, in, probe, out, room);
         if (clen == 0 || (double)clen > GZ_PROBE_RATIO * (double)probe) c = c2;
         if (probe < len || c == c2) clen = 0; /* else the probe was the whole block */
     }
-    if (clen == 0) clen = libdeflate_deflate_compress(c, in, len, body, room);
-    if (clen == 0) return 0;
-    size_t total = MEMBER_HDR + clen + MEMBER_TRL;
-    memcpy(out, hdr, sizeof hdr);
-    put32(out + 16, (uint32_t)total);
-    put32(out + 20, (uint32_t)len);
-    put32(body + clen, libdeflate_crc32(0, in, len));
-    put32(body + clen + 4, (uint32_t)len);
-    return total;
+    if (clen == 0) clen = libdeflate_deflate_compress(c, in, len, out, room);
+    if (clen == 0 || last) return clen;
+    return unfinish(out, clen);
+}
+
+/* The member header, with room for the index when there is one (k >= 2). */
+static size_t header_size(size_t k)
+{
+    return k >= 2 ? GZ_HDR + INDEX_FIXED + 4 * k : GZ_HDR;
+}
+
+static void fill_header(unsigned char *h, size_t k, uint64_t total, size_t span,
+                        const uint32_t *csize)
+{
+    static const unsigned char fixed[GZ_HDR] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+    memcpy(h, fixed, GZ_HDR);
+    if (k < 2) return;
+    size_t sub = 12 + 4 * k;
+    h[3] = 4; /* FEXTRA */
+    h[10] = (unsigned char)((sub + 4) & 0xff), h[11] = (unsigned char)((sub + 4) >> 8);
+    h[12] = 'M', h[13] = 'I';
+    h[14] = (unsigned char)(sub & 0xff), h[15] = (unsigned char)(sub >> 8);
+    put32(h + 16, (uint32_t)total);
+    put32(h + 20, (uint32_t)(total >> 32));
+    put32(h + 24, (uint32_t)span);
+    for (size_t i = 0; i < k; i++) put32(h + 28 + 4 * i, csize ? csize[i] : 0);
 }
 
 MdStatus md_gz_write(MdAtomicFile *f, const MdGzPart *parts, int nparts, int level, MdError *err)
@@ -400,41 +477,57 @@ MdStatus md_gz_write(MdAtomicFile *f, const MdGzPart *parts, int nparts, int lev
     size_t total = 0;
     for (int i = 0; i < nparts; i++) total += parts[i].n;
     size_t nblocks = total ? (total + GZ_BLOCK - 1) / GZ_BLOCK : 1;
+    size_t per = (nblocks + INDEX_MAX - 1) / INDEX_MAX; /* blocks per index entry */
+    size_t k = per > SPAN_MAX_BLOCKS ? 0 : (nblocks + per - 1) / per;
+    size_t hlen = header_size(k);
     int nt = md_threads();
     if ((size_t)nt > nblocks) nt = (int)nblocks;
     size_t batch = (size_t)nt * 4;
     if (batch > nblocks) batch = nblocks;
 
     MdStatus st = MD_OK;
+    long at = ftell(f->fp);
     struct libdeflate_compressor **comp = calloc(2 * (size_t)nt, sizeof *comp);
     unsigned char **stage = calloc((size_t)nt, sizeof *stage);
     unsigned char **obuf = calloc(batch, sizeof *obuf);
     size_t *olen = calloc(batch, sizeof *olen);
+    uint32_t *bcrc = calloc(batch, sizeof *bcrc);
+    uint32_t *csize = calloc(k ? k : 1, sizeof *csize);
+    unsigned char *hdr = malloc(hlen);
     size_t cap = 0;
-    if (!comp || !stage || !obuf || !olen) goto nomem;
+    if (at < 0) {
+        st = md_error(err, MD_EIO, "cannot tell the position in the temporary file");
+        goto out;
+    }
+    if (!comp || !stage || !obuf || !olen || !bcrc || !csize || !hdr) goto nomem;
     for (int t = 0; t < nt; t++) {
         if (!(comp[t] = libdeflate_alloc_compressor(level))) goto nomem;
         if (autolevel && !(comp[nt + t] = libdeflate_alloc_compressor(2))) goto nomem;
         if (!(stage[t] = malloc(GZ_BLOCK))) goto nomem;
     }
-    cap = libdeflate_deflate_compress_bound(NULL, GZ_BLOCK) + MEMBER_HDR + MEMBER_TRL;
+    cap = libdeflate_deflate_compress_bound(NULL, GZ_BLOCK) + GZ_FLUSH;
     for (size_t b = 0; b < batch; b++)
         if (!(obuf[b] = malloc(cap))) goto nomem;
 
+    fill_header(hdr, k, total, per * GZ_BLOCK, NULL);
+    st = md_atomic_write(f, hdr, hlen, err);
+    uLong crc = crc32(0, NULL, 0);
     for (size_t b0 = 0; b0 < nblocks && st == MD_OK; b0 += batch) {
         size_t nb = nblocks - b0 < batch ? nblocks - b0 : batch;
         int failed = 0;
         #pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nb > 1)
-        for (size_t k = 0; k < nb; k++) {
+        for (size_t j = 0; j < nb; j++) {
             int t = 0;
 #ifdef _OPENMP
             t = omp_get_thread_num();
 #endif
-            size_t start = (b0 + k) * GZ_BLOCK;
+            size_t start = (b0 + j) * GZ_BLOCK;
             size_t len = total - start < GZ_BLOCK ? total - start : GZ_BLOCK;
             const unsigned char *src = gather(parts, nparts, start, len, stage[t]);
-            olen[k] = compress_member(comp[t], comp[nt + t], src, len, obuf[k], cap);
-            if (olen[k] == 0) {
+            olen[j] = compress_block(comp[t], comp[nt + t], src, len, b0 + j + 1 == nblocks,
+                                     obuf[j], cap);
+            bcrc[j] = (uint32_t)libdeflate_crc32(0, src, len);
+            if (olen[j] == 0) {
                 #pragma omp atomic write
                 failed = 1;
             }
@@ -443,7 +536,23 @@ MdStatus md_gz_write(MdAtomicFile *f, const MdGzPart *parts, int nparts, int lev
             st = md_error(err, MD_ENOMEM, "gzip compression failed");
             break;
         }
-        for (size_t k = 0; k < nb && st == MD_OK; k++) st = md_atomic_write(f, obuf[k], olen[k], err);
+        for (size_t j = 0; j < nb && st == MD_OK; j++) {
+            size_t start = (b0 + j) * GZ_BLOCK;
+            size_t len = total - start < GZ_BLOCK ? total - start : GZ_BLOCK;
+            crc = crc32_combine(crc, bcrc[j], (z_off_t)len);
+            if (k) csize[(b0 + j) / per] += (uint32_t)olen[j];
+            st = md_atomic_write(f, obuf[j], olen[j], err);
+        }
+    }
+    if (st == MD_OK) {
+        unsigned char trl[GZ_TRL];
+        put32(trl, (uint32_t)crc);
+        put32(trl + 4, (uint32_t)total);
+        st = md_atomic_write(f, trl, sizeof trl, err);
+    }
+    if (st == MD_OK && k >= 2) {
+        fill_header(hdr, k, total, per * GZ_BLOCK, csize);
+        st = md_atomic_patch(f, at, hdr, hlen, err);
     }
     goto out;
 nomem:
@@ -456,5 +565,8 @@ out:
     free(stage);
     free(obuf);
     free(olen);
+    free(bcrc);
+    free(csize);
+    free(hdr);
     return st;
 }

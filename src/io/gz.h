@@ -1,7 +1,7 @@
 /* Compression shared by the readers and writers: whole-buffer zlib
  * inflate/deflate (MetaImage), and gzip (NIfTI .nii.gz): one-call inflate of
- * whole files with libdeflate, and gzip writing in independent blocks
- * compressed on all threads. */
+ * whole files with libdeflate, and gzip writing as one stream of independent
+ * blocks compressed on all threads. */
 #ifndef MD_GZ_H
 #define MD_GZ_H
 
@@ -35,22 +35,23 @@ size_t md_gz_max_inflated(size_t n);
  * ending before cap is not an error here (the caller compares *got with what
  * it needs). Bytes after the last member that are not a gzip member are
  * ignored, as gzip(1) does. Fails with MD_EFORMAT on corrupt or truncated
- * data, saying how far decoding got. Members written by md_gz_write are
- * inflated on all threads. */
+ * data, saying how far decoding got. Files written by md_gz_write (their
+ * block index) are inflated on all threads when they fit in out. */
 MdStatus md_gz_inflate(const void *in, size_t n, void *out, size_t cap, size_t *got,
                        MdError *err) MD_MUST_CHECK;
 /* The first cap bytes only (a file header), without checking the rest. */
 MdStatus md_gz_peek(const void *in, size_t n, void *out, size_t cap, size_t *got,
                     MdError *err) MD_MUST_CHECK;
 
-/* Writes the concatenation of parts[0..nparts) to f as gzip: 1 MB blocks
- * compressed independently on all threads with libdeflate, each a complete
- * gzip member; gzip readers concatenate members (RFC 1952 section 2.2).
- * level 0..12 is libdeflate's; -1 chooses level 1 or 2 per block (see gz.c),
- * so that files are no larger than zlib level 1's. Each member's header
- * carries an extra field "Md" with its compressed and uncompressed sizes,
- * which md_gz_inflate uses to inflate members in parallel. The output does
- * not depend on the thread count. */
+/* Writes the concatenation of parts[0..nparts) to f as one gzip member:
+ * 1 MB blocks compressed independently on all threads with libdeflate and
+ * chained into one deflate stream (each block but the last ends with a sync
+ * flush instead of a final block). level 0..12 is libdeflate's; -1 chooses
+ * level 1 or 2 per block (see gz.c), so that files are no larger than zlib
+ * level 1's. With two blocks or more, the header's extra field "MI" lists
+ * the blocks' compressed sizes, which md_gz_inflate uses to inflate them in
+ * parallel. The output does not depend on the thread count. f is borrowed;
+ * its header is rewritten at the end (md_atomic_patch). */
 typedef struct MdGzPart {
     const void *p; /* borrowed */
     size_t n;
