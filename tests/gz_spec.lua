@@ -8,20 +8,10 @@ local data = require "helpers.data"
 local ref = require "helpers.ref"
 local json = require "dkjson"
 
+local files = require "helpers.files"
+
 local q = data.shell_quote
-
-local function slurp(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function spit(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
+local slurp, spit = files.slurp, files.spit
 
 -- Reads p with n threads (restoring the count after).
 local function read_with(n, p)
