@@ -106,6 +106,8 @@ describe("read_dicom on the real sample files", function()
       assert.are.same(files, dref.FILES)
       assert.are.same(folders, dref.SERIES)
     end)
+  else
+    pending("the file list against expected.json (absent: each file is checked against live references)")
   end
   for _, rel in ipairs(dref.FILES) do
     it(rel, function()
