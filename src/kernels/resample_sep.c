@@ -405,36 +405,6 @@ static void stream_slice(const Engine *e, Scratch *w, int64_t k)
     }
 }
 
-static MdStatus run_stream(Engine *e, MdError *err)
-{
-    const int64_t K = e->frames * e->onz;
-    const int slots = e->ax[2].ntaps;
-    int failed = 0, cancelled = 0;
-#pragma omp parallel if ((double)e->onx * (double)e->ony * (double)K > 262144)
-    {
-        Scratch w;
-        int ok = scratch_alloc(&w, e, slots, 0);
-        if (!ok) {
-#pragma omp atomic write
-            failed = 1;
-        }
-#pragma omp for schedule(static)
-        for (int64_t k = 0; k < K; k++) {
-            if (!ok || failed || cancelled) continue;
-            if (md_cancel_requested()) {
-#pragma omp atomic write
-                cancelled = 1;
-                continue;
-            }
-            stream_slice(e, &w, k);
-        }
-        scratch_free(&w);
-    }
-    if (failed) return md_error(err, MD_ENOMEM, "out of memory for resampling scratch");
-    if (cancelled) return md_error(err, MD_ECANCELLED, "resampling cancelled");
-    return MD_OK;
-}
-
 /* The block of xy slices: float32, or float64 for the dtypes float32
  * cannot hold exactly (int32, uint32, float64). */
 typedef struct Block {
@@ -625,18 +595,37 @@ static void direct_slice(const Engine *e, Slices *s, int64_t k)
     }
 }
 
-static MdStatus run_direct(Engine *e, MdError *err)
+/* Per-thread scratch of the direct path, into s initialised empty (NULL
+ * pointers, no cached slice); 0 when out of memory (slices_close frees). */
+static int slices_open(const Engine *e, Slices *s)
 {
-    const int64_t K = e->frames * e->onz;
     const size_t plane = (size_t)(e->nx * e->ny);
     const int copy = e->in->dtype != MD_FLOAT64;
+    s->row = malloc((size_t)e->onx * sizeof *s->row);
+    for (int i = 0; i < 2 && copy; i++) s->slot[i] = malloc(plane * sizeof(double));
+    return s->row && (!copy || (s->slot[0] && s->slot[1]));
+}
+
+static void slices_close(Slices *s)
+{
+    free(s->row);
+    free(s->slot[0]);
+    free(s->slot[1]);
+}
+
+/* Runs the output slices of every frame in parallel, each thread with its
+ * own scratch: the direct path (direct != 0) or the streaming one. */
+static MdStatus run_slices(Engine *e, int direct, MdError *err)
+{
+    const int64_t K = e->frames * e->onz;
+    const int slots = e->ax[2].ntaps;
     int failed = 0, cancelled = 0;
 #pragma omp parallel if ((double)e->onx * (double)e->ony * (double)K > 262144)
     {
+        Scratch w;
         Slices s = {{NULL, NULL}, NULL, {-1, -1}};
-        s.row = malloc((size_t)e->onx * sizeof *s.row);
-        for (int i = 0; i < 2 && copy; i++) s.slot[i] = malloc(plane * sizeof(double));
-        int ok = s.row && (!copy || (s.slot[0] && s.slot[1]));
+        memset(&w, 0, sizeof w);
+        int ok = direct ? slices_open(e, &s) : scratch_alloc(&w, e, slots, 0);
         if (!ok) {
 #pragma omp atomic write
             failed = 1;
@@ -649,11 +638,15 @@ static MdStatus run_direct(Engine *e, MdError *err)
                 cancelled = 1;
                 continue;
             }
-            direct_slice(e, &s, k);
+            if (direct)
+                direct_slice(e, &s, k);
+            else
+                stream_slice(e, &w, k);
         }
-        free(s.row);
-        free(s.slot[0]);
-        free(s.slot[1]);
+        if (direct)
+            slices_close(&s);
+        else
+            scratch_free(&w);
     }
     if (failed) return md_error(err, MD_ENOMEM, "out of memory for resampling scratch");
     if (cancelled) return md_error(err, MD_ECANCELLED, "resampling cancelled");
@@ -780,7 +773,7 @@ static MdStatus run_vote(Engine *e, int stream, MdError *err)
     for (size_t i = 0; st == MD_OK && i < n; i++) e->best[i] = -1.0f;
     for (int l = 0; st == MD_OK && l < nl; l++) {
         e->label = lab[l];
-        st = stream ? run_stream(e, err) : run_block(e, err);
+        st = stream ? run_slices(e, 0, err) : run_block(e, err);
     }
     free(lab);
     free(e->best);
@@ -816,9 +809,9 @@ MdStatus md_resample_separable(const MdVolume *in, const MdSepSpec *s, MdVolume 
         else if (nearest && plain && in->dtype == out->dtype)
             st = run_nearest(&e, err);
         else if (plain && stream && e.ax[0].order <= 1 && e.ax[1].order <= 1)
-            st = run_direct(&e, err);
+            st = run_slices(&e, 1, err);
         else
-            st = stream ? run_stream(&e, err) : run_block(&e, err);
+            st = stream ? run_slices(&e, 0, err) : run_block(&e, err);
     }
     for (int a = 0; a < 3; a++) axis_free(&e.ax[a]);
     return st;
