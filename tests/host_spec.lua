@@ -268,6 +268,14 @@ describe("bundled scripts (-s)", function()
     assert.truthy(out:find("file size    %d+ B"))
   end)
 
+  it("gives a detached MetaImage's header and data file sizes", function()
+    local mhd = data .. "/scan.mhd"
+    vol.new{shape={4, 5, 6}, dtype="int16"}:write(mhd)
+    local out, err, rc = medula("-s info " .. q(mhd))
+    assert.equal(0, rc, err)
+    assert.truthy(out:find("file size    %d+ B header, 240 B in scan%.raw\n"), out)
+  end)
+
   it("sets arg as if the script had been given by path", function()
     local out = run("cd / && " .. q(MEDULA) .. " -e 'x=1' -s info " .. q(nii) .. " 2>/dev/null; "
       .. q(MEDULA) .. " -e 'for i = -3, #arg do print(i, arg[i]) end' -s info a b")

@@ -55,6 +55,14 @@ local function describe(v, path)
   local size = file_size(path)
   if size then
     lines[#lines + 1] = "  file size    " .. human(size)
+    -- a detached MetaImage header: its data file holds the voxels
+    local data = meta.format == "MetaImage" and meta.ElementDataFile
+    if data and data ~= "LOCAL" and not data:find("%s") then
+      local dsize = file_size((path:match("^(.*/)") or "") .. data)
+      if dsize then
+        lines[#lines] = lines[#lines] .. " header, " .. human(dsize) .. " in " .. data
+      end
+    end
   end
   if path == nil then
     table.remove(lines, 1)
@@ -67,7 +75,8 @@ doc(describe, [[
 vol.describe(v [, path]) -> {lines}
 A summary of v as a list of text lines: format (v.meta.format), dtype,
 shape, spacing, origin, direction, orientation code, min/max/mean/std and,
-when path names a file, its size. scripts/info.lua prints it.
+when path names a file, its size (for a detached MetaImage header, the
+header's and its data file's). scripts/info.lua prints it.
 Example: print(table.concat(vol.describe(vol.read("ct.nii.gz"), "ct.nii.gz"), "\n"))]])
 
 return describe
