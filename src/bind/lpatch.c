@@ -316,23 +316,6 @@ static int l_weights(lua_State *L)
     return 1;
 }
 
-MdDtype md_lua_optdtype(lua_State *L, int idx, MdDtype def)
-{
-    const char *s = md_lua_optstrfield(L, idx, "dtype", NULL);
-    if (!s) return def;
-    int t = md_dtype_from_name(s);
-    if (t < 0)
-        luaL_argerror(L, idx, lua_pushfstring(L, "option 'dtype': unknown dtype '%s' (valid: uint8, "
-                                                 "int8, uint16, int16, uint32, int32, float32, "
-                                                 "float64)", s));
-    return (MdDtype)t;
-}
-
-int md_lua_merge_double(MdDtype t)
-{
-    return t == MD_FLOAT64 || t == MD_INT32 || t == MD_UINT32;
-}
-
 static int l_merge_memory(lua_State *L)
 {
     static const char *const keys[] = {"channels", "dtype", "streaming", "weight", NULL};
@@ -343,7 +326,7 @@ static int l_merge_memory(lua_State *L)
     MdDtype t = md_lua_optdtype(L, 2, MD_FLOAT32);
     int streaming = md_lua_optboolfield(L, 2, "streaming", 0);
     int weighted = md_lua_weightkind(L, 2);
-    lua_pushinteger(L, (lua_Integer)md_merge_bytes(&u->g, (int64_t)c, md_lua_merge_double(t),
+    lua_pushinteger(L, (lua_Integer)md_merge_bytes(&u->g, (int64_t)c, md_merge_needs_double(t),
                                                    streaming, weighted));
     return 1;
 }

@@ -36,13 +36,6 @@ void md_lua_sigma_scale(lua_State *L, int idx, int ndim, double sigma[3]);
  * default), 1 for 'gaussian'; raises on anything else. */
 int md_lua_weightkind(lua_State *L, int idx);
 
-/* Reads option dtype of the table at idx (absent: def), raising against
- * that argument with the option's name: "option 'dtype': unknown dtype". */
-MdDtype md_lua_optdtype(lua_State *L, int idx, MdDtype def);
-/* The accumulator a merger with result dtype t keeps: float64 (1) for
- * results float32 cannot hold exactly (float64, int32, uint32), float32 (0)
- * otherwise. */
-int md_lua_merge_double(MdDtype t);
 
 /* The area's entry point, found by lvol.c through a weak symbol. */
 void md_open_patch(lua_State *L, int module);

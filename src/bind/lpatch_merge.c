@@ -340,7 +340,7 @@ static MergerUd *new_merger(lua_State *L, int opts, MdDtype def)
     }
     u->m.grid = g->g;
     read_sink(L, u, self, opts); /* a Volume sink decides the dtype */
-    md_merge_init(&u->m, &g->g, md_lua_merge_double(u->dtype), u->sink != SINK_NONE);
+    md_merge_init(&u->m, &g->g, md_merge_needs_double(u->dtype), u->sink != SINK_NONE);
     u->live = 1;
     read_weights(L, u, opts);
     return u;
@@ -366,7 +366,7 @@ static int l_merge(lua_State *L)
     lua_settop(L, 3);
     /* float32 unless the stack holds values float32 cannot (the merge of
      * an unmodified stack is then the volume itself) */
-    MergerUd *u = new_merger(L, 3, md_lua_merge_double(s->dtype) ? MD_FLOAT64 : MD_FLOAT32);
+    MergerUd *u = new_merger(L, 3, md_merge_needs_double(s->dtype) ? MD_FLOAT64 : MD_FLOAT32);
     int self = lua_gettop(L);
     size_t bytes = md_volume_nbytes(s) / total;
     for (size_t n = 0; n < total; n++) {

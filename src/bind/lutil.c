@@ -188,14 +188,25 @@ void md_lua_checknumbers(lua_State *L, int idx, double *out, int n, const char *
     }
 }
 
+#define DTYPE_LIST "uint8, int8, uint16, int16, uint32, int32, float32, float64"
+
 MdDtype md_lua_checkdtype(lua_State *L, int idx, int def)
 {
     if (lua_isnoneornil(L, idx) && def >= 0) return (MdDtype)def;
     const char *s = luaL_checkstring(L, idx);
     int t = md_dtype_from_name(s);
+    if (t < 0) luaL_argerror(L, idx, lua_pushfstring(L, "unknown dtype '%s' (valid: " DTYPE_LIST ")", s));
+    return (MdDtype)t;
+}
+
+MdDtype md_lua_optdtype(lua_State *L, int idx, MdDtype def)
+{
+    const char *s = md_lua_optstrfield(L, idx, "dtype", NULL);
+    if (!s) return def;
+    int t = md_dtype_from_name(s);
     if (t < 0)
-        luaL_argerror(L, idx, lua_pushfstring(L, "unknown dtype '%s' (valid: uint8, int8, uint16, "
-                                                 "int16, uint32, int32, float32, float64)", s));
+        luaL_argerror(L, idx,
+                      lua_pushfstring(L, "option 'dtype': unknown dtype '%s' (valid: " DTYPE_LIST ")", s));
     return (MdDtype)t;
 }
 

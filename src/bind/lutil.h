@@ -56,6 +56,10 @@ const char *md_lua_optstrfield(lua_State *L, int idx, const char *key, const cha
 void md_lua_checknumbers(lua_State *L, int idx, double *out, int n, const char *what);
 /* Reads a dtype name at idx, or def when absent. */
 MdDtype md_lua_checkdtype(lua_State *L, int idx, int def);
+/* Reads option dtype of the table at idx (absent or no table: def), raising
+ * against that argument with the option's name: "option 'dtype': unknown
+ * dtype ...". */
+MdDtype md_lua_optdtype(lua_State *L, int idx, MdDtype def);
 
 /* Pushes a Lua list of n numbers. Stack: +1. */
 void md_lua_pushnumbers(lua_State *L, const double *x, int n);

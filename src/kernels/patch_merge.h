@@ -12,6 +12,14 @@
 
 #include "patch.h"
 
+/* Whether a result of dtype t needs double accumulators to come back exact:
+ * float32 holds integers only up to 2^24, so int32, uint32 and float64
+ * results accumulate in double; the rest in float32. */
+static inline int md_merge_needs_double(MdDtype t)
+{
+    return t == MD_FLOAT64 || t == MD_INT32 || t == MD_UINT32;
+}
+
 /* Planes are the unit of streaming: z-slices of a 3-D grid, rows (y) of a
  * 2-D grid. The accumulators hold `window` planes in a ring. */
 typedef struct MdPatchMerger {
