@@ -88,6 +88,13 @@ static void check_spacing(lua_State *L, int idx, double s[3])
             luaL_error(L, "spacing must be > 0 (got %f on axis %d)", s[i], i + 1);
 }
 
+static void check_origin(lua_State *L, int idx, double o[3])
+{
+    md_lua_checknumbers(L, idx, o, 3, "origin");
+    for (int i = 0; i < 3; i++)
+        if (!isfinite(o[i])) luaL_error(L, "origin must be finite (got %f on axis %d)", o[i], i + 1);
+}
+
 static int l_new(lua_State *L)
 {
     static const char *const keys[] = {"shape", "dtype", "spacing", "origin", "direction", "fill", NULL};
@@ -112,7 +119,7 @@ static int l_new(lua_State *L)
     MdVolume *v = md_lua_newvolume(L);
     md_volume_init(v, t, ndim, dim);
     if (lua_getfield(L, 1, "spacing") != LUA_TNIL) check_spacing(L, -1, v->spacing);
-    if (lua_getfield(L, 1, "origin") != LUA_TNIL) md_lua_checknumbers(L, -1, v->origin, 3, "origin");
+    if (lua_getfield(L, 1, "origin") != LUA_TNIL) check_origin(L, -1, v->origin);
     if (lua_getfield(L, 1, "direction") != LUA_TNIL) check_direction(L, -1, v->direction);
     lua_pop(L, 3);
     MdError err;
@@ -265,9 +272,7 @@ static int l_set_origin(lua_State *L)
 {
     MdVolume *v = md_lua_checkvolume(L, 1);
     double o[3];
-    md_lua_checknumbers(L, 2, o, 3, "origin");
-    for (int i = 0; i < 3; i++)
-        if (!isfinite(o[i])) luaL_error(L, "origin must be finite (got %f on axis %d)", o[i], i + 1);
+    check_origin(L, 2, o);
     memcpy(v->origin, o, sizeof o);
     lua_settop(L, 1);
     return 1;
