@@ -19,6 +19,7 @@
 #include "host.h"
 #include "bind/lutil.h"
 #include "repl.h"
+#include "core/ctx.h"
 
 /* ---- vol.docstore ------------------------------------------------------ */
 
@@ -168,6 +169,29 @@ int md_host_list_scripts(void)
     return 1;
 }
 
+/* ---- the kernels' progress bar ------------------------------------------ */
+
+/* The progress sink for kernels (core/ctx.h): a bar on stderr, installed only
+ * when stderr is a terminal, so logs and pipes stay clean. Plain C: kernels
+ * call it from their calling thread and it must not raise. */
+static void draw_bar(void *ud, const char *label, size_t done, size_t total)
+{
+    (void)ud;
+    struct winsize ws;
+    int cols = ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
+    int pct = total ? (int)(100.0 * (double)done / (double)total) : 100;
+    int width = cols - (int)strlen(label) - 20;
+    if (width > 40) width = 40;
+    if (width < 10) width = 10;
+    int filled = total ? (int)((double)width * (double)done / (double)total) : width;
+    char fill[64];
+    for (int i = 0; i < width; i++) fill[i] = i < filled ? '#' : '.';
+    fill[width] = 0;
+    fprintf(stderr, "\r%s [%s] %3d%%", label, fill, pct);
+    if (done >= total) fputs("\r\033[K", stderr); /* a finished call leaves no bar behind */
+    fflush(stderr);
+}
+
 /* ---- installing it all -------------------------------------------------- */
 
 /* package.path = <lua>/?.lua;<lua>/?/init.lua;<old path>. Stack: unchanged. */
@@ -193,4 +217,5 @@ void md_host_openlibs(lua_State *L)
     luaL_setfuncs(L, preload, 0);
     lua_pop(L, 1);
     prepend_lua_path(L);
+    if (isatty(2)) md_set_progress_sink(draw_bar, NULL);
 }

@@ -1,0 +1,69 @@
+/* OpenMP helpers every kernel shares: one size threshold for the `if`
+ * clauses, and one record of the first failure (or cancel) inside a parallel
+ * loop. Inside a parallel region a kernel never raises, prints or returns
+ * early: it records the failure here, the other iterations skip their work,
+ * and the calling thread turns the record into the kernel's status.
+ *
+ *   int fail = MD_OK;
+ *   #pragma omp parallel for schedule(static) if (md_par_worth(n))
+ *   for (int64_t z = 0; z < nz; z++) {
+ *       if (md_par_stopped(&fail) || md_par_poll_cancel(&fail)) continue;
+ *       ...
+ *   }
+ *   if (fail) return md_par_status(fail, "gaussian", err);
+ */
+#ifndef MD_PAR_H
+#define MD_PAR_H
+
+#include "ctx.h"
+#include "err.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Voxels (or work items of similar cost) below which a loop stays on one thread. */
+#define MD_PAR_MIN_WORK 65536.0
+
+static inline int md_par_worth(double work) { return work > MD_PAR_MIN_WORK; }
+
+/* Records st in *fail unless a failure is already recorded. */
+static inline void md_par_fail(int *fail, MdStatus st)
+{
+    int expected = MD_OK;
+    __atomic_compare_exchange_n(fail, &expected, (int)st, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+/* True once any iteration recorded a failure: skip the remaining work. */
+static inline int md_par_stopped(const int *fail) { return __atomic_load_n(fail, __ATOMIC_RELAXED) != MD_OK; }
+
+/* Records MD_ECANCELLED when the user asked to cancel; true when stopped. */
+static inline int md_par_poll_cancel(int *fail)
+{
+    if (md_cancel_requested()) md_par_fail(fail, MD_ECANCELLED);
+    return md_par_stopped(fail);
+}
+
+/* The status for a recorded failure, with a message for the cases the loop
+ * body could not word itself (cancel, allocation). what names the kernel. */
+static inline MdStatus md_par_status(int fail, const char *what, MdError *err)
+{
+    switch ((MdStatus)fail) {
+    case MD_OK: return MD_OK;
+    case MD_ECANCELLED: return md_error(err, MD_ECANCELLED, "%s cancelled", what);
+    case MD_ENOMEM: return md_error(err, MD_ENOMEM, "%s: out of memory for per-thread scratch", what);
+    default: return (MdStatus)fail; /* the body wrote its own message */
+    }
+}
+
+/* This thread's number inside a parallel region (0 outside or without OpenMP). */
+static inline int md_par_thread(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+#endif
