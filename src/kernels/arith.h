@@ -27,7 +27,7 @@ typedef enum {
     MD_UN_SQRT, MD_UN_EXP, MD_UN_LOG
 } MdUnaryOp;
 
-typedef enum { MD_ROUND_NEAREST, MD_ROUND_TRUNC, MD_ROUND_FLOOR, MD_ROUND_CEIL } MdRounding;
+#include "../core/rows.h" /* MdRounding */
 
 /* An operand: a volume, or (vol == NULL) a scalar. */
 typedef struct MdOperand {
