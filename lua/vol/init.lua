@@ -19,6 +19,7 @@ vol.describe = require "vol.describe"
 require("vol.patch")(vol) -- patch grids: grid:map, grid:save_patches, vol.crop_merge_compare
 require("vol.geom")(vol) -- v:crop_to_nonzero, v:resample_dsb, v:resample_img
 require("vol.dicom")(vol) -- vol.dicom_convert, vol.dicom_table, vol.dicom_tags
+require("vol.augment")(vol) -- vol.augment: seeded pipelines over v:warp and vol.aug.*
 
 -- Completion as the REPL does it (for specs); private, hence the underscore.
 vol._complete = require("vol.repl").complete

@@ -12,27 +12,18 @@
 #include "../core/ctx.h"
 #include "resample_sep.h"
 
-/* The coefficient volume of one frame: float32, or double for the dtypes
- * float32 cannot hold exactly (int32, uint32, float64). */
-typedef struct Coef {
-    void *data;        /* NULL when reading the input directly */
-    const float *f;    /* what the taps read: one of f and d */
-    const double *d;
-    int64_t len[3];    /* dims including padding */
-    int npad[3];
-} Coef;
 
 static int wide(MdDtype t)
 {
     return t == MD_INT32 || t == MD_UINT32 || t == MD_FLOAT64;
 }
 
-static inline double coef_at(const Coef *c, int64_t i)
+static inline double coef_at(const MdCoef *c, int64_t i)
 {
     return c->d ? c->d[i] : (double)c->f[i];
 }
 
-static inline void coef_put(Coef *c, size_t i, double x)
+static inline void coef_put(MdCoef *c, size_t i, double x)
 {
     if (c->d) ((double *)c->data)[i] = x;
     else ((float *)c->data)[i] = (float)x;
@@ -40,7 +31,7 @@ static inline void coef_put(Coef *c, size_t i, double x)
 
 /* Copies frame f of in into c (padding with edge samples or fill).
  * Returns 0 when scratch is short. */
-static int coef_fill(const MdVolume *in, int64_t f, const MdAffineSpec *s, Coef *c)
+static int coef_fill(const MdVolume *in, int64_t f, MdBoundary mode, double fill, MdCoef *c)
 {
     const int64_t nx = in->dim[0], ny = in->dim[1], nz = in->dim[2];
     const int64_t LX = c->len[0], LY = c->len[1], LZ = c->len[2];
@@ -57,8 +48,8 @@ static int coef_fill(const MdVolume *in, int64_t f, const MdAffineSpec *s, Coef 
             int64_t z = zy / LY - c->npad[2], y = zy % LY - c->npad[1];
             const size_t dst = (size_t)zy * (size_t)LX;
             int out = z < 0 || z >= nz || y < 0 || y >= ny;
-            if (out && s->mode == MD_BOUND_GRID_CONSTANT) {
-                for (int64_t x = 0; x < LX; x++) coef_put(c, dst + (size_t)x, s->fill);
+            if (out && mode == MD_BOUND_GRID_CONSTANT) {
+                for (int64_t x = 0; x < LX; x++) coef_put(c, dst + (size_t)x, fill);
                 continue;
             }
             z = z < 0 ? 0 : z >= nz ? nz - 1 : z;
@@ -67,8 +58,8 @@ static int coef_fill(const MdVolume *in, int64_t f, const MdAffineSpec *s, Coef 
             md_row_load(md_volume_data(in), in->dtype, (size_t)(((f * nz + z) * ny + y) * nx), nx, row);
             for (int64_t x = 0; x < LX; x++) {
                 int64_t sx = x - c->npad[0];
-                int edge = (sx < 0 || sx >= nx) && s->mode == MD_BOUND_GRID_CONSTANT;
-                coef_put(c, dst + (size_t)x, edge ? s->fill : row[sx < 0 ? 0 : sx >= nx ? nx - 1 : sx]);
+                int edge = (sx < 0 || sx >= nx) && mode == MD_BOUND_GRID_CONSTANT;
+                coef_put(c, dst + (size_t)x, edge ? fill : row[sx < 0 ? 0 : sx >= nx ? nx - 1 : sx]);
             }
         }
         free(row);
@@ -78,7 +69,7 @@ static int coef_fill(const MdVolume *in, int64_t f, const MdAffineSpec *s, Coef 
 
 /* Prefilters axis a of the coefficient volume (in place), a block of
  * interleaved lines at a time. Returns 0 when scratch is short. */
-static int coef_prefilter(Coef *c, int a, MdBoundary m)
+static int coef_prefilter(MdCoef *c, int a, MdBoundary m)
 {
     const int64_t LX = c->len[0], LY = c->len[1], LZ = c->len[2];
     /* lines along a; blocks: x: one row; y: one z slice; z: one y row */
@@ -114,16 +105,17 @@ static int coef_prefilter(Coef *c, int a, MdBoundary m)
     return ok;
 }
 
-static MdStatus coef_build(const MdVolume *in, int64_t f, const MdAffineSpec *s, Coef *c,
-                           MdError *err)
+MdStatus md_coef_build(const MdVolume *in, int64_t f, const int order[3], MdBoundary mode,
+                       double fill, MdCoef *c, MdError *err)
 {
     int cubic = 0, nearest = 1;
     for (int a = 0; a < 3; a++) {
-        c->npad[a] = md_spline_npad(s->mode, s->order[a]);
+        c->npad[a] = md_spline_npad(mode, order[a]);
         c->len[a] = in->dim[a] + 2 * c->npad[a];
-        cubic |= s->order[a] == 3;
-        nearest &= s->order[a] == 0;
+        cubic |= order[a] == 3;
+        nearest &= order[a] == 0;
     }
+    c->f = NULL, c->d = NULL;
     if (nearest) return MD_OK; /* read the input itself, exactly */
     const size_t frame = (size_t)f * (size_t)(in->dim[0] * in->dim[1] * in->dim[2]);
     if (!cubic && in->dtype == MD_FLOAT32) {
@@ -142,9 +134,9 @@ static MdStatus coef_build(const MdVolume *in, int64_t f, const MdAffineSpec *s,
         return md_error(err, MD_ENOMEM, "out of memory for the %s copy of the input (%zu bytes)",
                         es == 4 ? "float32" : "float64", n * es);
     if (es == 4) c->f = c->data; else c->d = c->data;
-    if (!coef_fill(in, f, s, c)) return md_error(err, MD_ENOMEM, "out of memory for a resampling row");
+    if (!coef_fill(in, f, mode, fill, c)) return md_error(err, MD_ENOMEM, "out of memory for a resampling row");
     for (int a = 0; a < 3; a++)
-        if (s->order[a] == 3 && !coef_prefilter(c, a, s->mode))
+        if (order[a] == 3 && !coef_prefilter(c, a, mode))
             return md_error(err, MD_ENOMEM, "out of memory for the spline prefilter");
     return MD_OK;
 }
@@ -164,48 +156,40 @@ static int axis_taps(double c, int64_t len, int npad, int order, MdBoundary m, i
     return 1;
 }
 
-/* The value of output voxel (ox, oy, oz) of frame f. */
-static double sample(const MdAffineSpec *s, const Coef *c, const MdVolume *in, int64_t f,
-                     int64_t ox, int64_t oy, int64_t oz)
+double md_coef_sample(const MdCoef *c, const MdVolume *in, int64_t f, const int order[3],
+                      MdBoundary mode, double fill, const double coord[3])
 {
     int64_t off[3][4];
     double w[3][4];
     const int64_t stride[3] = {1, c->len[0], c->len[0] * c->len[1]};
-    for (int a = 0; a < 3; a++) {
-        /* scipy's order: output axes z, y, x (numpy's 0, 1, 2), then the offset */
-        double v = 0.0;
-        v += (double)oz * s->M[a * 3 + 2];
-        v += (double)oy * s->M[a * 3 + 1];
-        v += (double)ox * s->M[a * 3 + 0];
-        v += s->b[a];
-        if (!axis_taps(v, c->len[a], c->npad[a], s->order[a], s->mode, stride[a], off[a], w[a]))
-            return s->fill;
-    }
+    for (int a = 0; a < 3; a++)
+        if (!axis_taps(coord[a], c->len[a], c->npad[a], order[a], mode, stride[a], off[a], w[a]))
+            return fill;
     if (!c->f && !c->d) { /* nearest: one tap per axis, read from the input */
-        if (off[0][0] < 0 || off[1][0] < 0 || off[2][0] < 0) return s->fill;
+        if (off[0][0] < 0 || off[1][0] < 0 || off[2][0] < 0) return fill;
         size_t frame = (size_t)f * (size_t)(stride[2] * c->len[2]);
         return md_load(md_volume_data(in), in->dtype, frame + (size_t)(off[0][0] + off[1][0] + off[2][0]));
     }
     double acc = 0.0;
-    if (s->order[0] <= 1 && s->order[1] <= 1 && s->order[2] <= 1) {
+    if (order[0] <= 1 && order[1] <= 1 && order[2] <= 1) {
         /* scipy's sum, tap by tap (z slowest), value * wz * wy * wx: the
          * same rounding, so integer results on a half round as scipy's */
-        for (int k = 0; k <= s->order[2]; k++)
-            for (int j = 0; j <= s->order[1]; j++)
-                for (int i = 0; i <= s->order[0]; i++) {
-                    int fill = off[0][i] < 0 || off[1][j] < 0 || off[2][k] < 0;
-                    double v = fill ? s->fill : coef_at(c, off[0][i] + off[1][j] + off[2][k]);
+        for (int k = 0; k <= order[2]; k++)
+            for (int j = 0; j <= order[1]; j++)
+                for (int i = 0; i <= order[0]; i++) {
+                    int out = off[0][i] < 0 || off[1][j] < 0 || off[2][k] < 0;
+                    double v = out ? fill : coef_at(c, off[0][i] + off[1][j] + off[2][k]);
                     acc += v * w[2][k] * w[1][j] * w[0][i];
                 }
         return acc;
     }
-    for (int k = 0; k <= s->order[2]; k++) {
+    for (int k = 0; k <= order[2]; k++) {
         double ay = 0;
-        for (int j = 0; j <= s->order[1]; j++) {
+        for (int j = 0; j <= order[1]; j++) {
             double ax = 0;
-            for (int i = 0; i <= s->order[0]; i++) {
-                int fill = off[0][i] < 0 || off[1][j] < 0 || off[2][k] < 0;
-                ax += w[0][i] * (fill ? s->fill : coef_at(c, off[0][i] + off[1][j] + off[2][k]));
+            for (int i = 0; i <= order[0]; i++) {
+                int out = off[0][i] < 0 || off[1][j] < 0 || off[2][k] < 0;
+                ax += w[0][i] * (out ? fill : coef_at(c, off[0][i] + off[1][j] + off[2][k]));
             }
             ay += w[1][j] * ax;
         }
@@ -214,7 +198,24 @@ static double sample(const MdAffineSpec *s, const Coef *c, const MdVolume *in, i
     return acc;
 }
 
-static MdStatus run_frame(const MdAffineSpec *s, const Coef *c, const MdVolume *in, int64_t f,
+/* The value of output voxel (ox, oy, oz) of frame f. */
+static double sample(const MdAffineSpec *s, const MdCoef *c, const MdVolume *in, int64_t f,
+                     int64_t ox, int64_t oy, int64_t oz)
+{
+    double coord[3];
+    for (int a = 0; a < 3; a++) {
+        /* scipy's order: output axes z, y, x (numpy's 0, 1, 2), then the offset */
+        double v = 0.0;
+        v += (double)oz * s->M[a * 3 + 2];
+        v += (double)oy * s->M[a * 3 + 1];
+        v += (double)ox * s->M[a * 3 + 0];
+        v += s->b[a];
+        coord[a] = v;
+    }
+    return md_coef_sample(c, in, f, s->order, s->mode, s->fill, coord);
+}
+
+static MdStatus run_frame(const MdAffineSpec *s, const MdCoef *c, const MdVolume *in, int64_t f,
                           MdVolume *out)
 {
     const int64_t onx = out->dim[0], ony = out->dim[1], onz = out->dim[2];
@@ -249,11 +250,11 @@ MdStatus md_transform_affine(const MdVolume *in, const MdAffineSpec *s, MdVolume
     if (out->dim[3] != in->dim[3])
         return md_error(err, MD_EINVAL, "transform: output has %lld frames, input %lld",
                         (long long)out->dim[3], (long long)in->dim[3]);
-    Coef c;
+    MdCoef c;
     memset(&c, 0, sizeof c);
     MdStatus st = MD_OK;
     for (int64_t f = 0; f < in->dim[3] && st == MD_OK; f++) {
-        st = coef_build(in, f, s, &c, err);
+        st = md_coef_build(in, f, s->order, s->mode, s->fill, &c, err);
         if (st != MD_OK) break;
         st = run_frame(s, &c, in, f, out);
         if (st == MD_ECANCELLED) md_error(err, st, "resampling cancelled");

@@ -18,6 +18,30 @@ typedef struct MdAffineSpec {
     double fill;
 } MdAffineSpec;
 
+/* The coefficient volume of one frame: what interpolation reads. float32,
+ * or double for the dtypes float32 cannot hold exactly (int32, uint32,
+ * float64); for cubic axes padded and prefiltered as scipy does; no copy at
+ * all for nearest (the input is read directly) and for linear on float
+ * data. data is new (free it with free()); f or d borrow data or the input. */
+typedef struct MdCoef {
+    void *data;     /* NULL when reading the input directly */
+    const float *f; /* what the taps read: one of f and d */
+    const double *d;
+    int64_t len[3]; /* dims including padding */
+    int npad[3];
+} MdCoef;
+
+/* Builds (or rebuilds, reusing c->data) the coefficients of frame f of in
+ * for the given per-axis orders (0, 1, 3). c must start zeroed. Errors: out
+ * of memory, size overflow. */
+MdStatus md_coef_build(const MdVolume *in, int64_t f, const int order[3], MdBoundary mode,
+                       double fill, MdCoef *c, MdError *err) MD_MUST_CHECK;
+
+/* The interpolated value at input index coord (0-based, x first) with
+ * scipy.ndimage's taps, weights, summation order and boundary rule. */
+double md_coef_sample(const MdCoef *c, const MdVolume *in, int64_t f, const int order[3],
+                      MdBoundary mode, double fill, const double coord[3]);
+
 /* Resamples in (2-D, 3-D or 4-D, frames one by one) into out (borrowed,
  * dims and dtype set, allocated; same frame count). Values are computed in
  * double and stored rounded to nearest and saturated. Linear and cubic

@@ -1,0 +1,290 @@
+/* The fused augmentation warp: affine part and B-spline displacement are
+ * evaluated per output row, then each voxel is interpolated once. Interior
+ * linear samples skip the boundary folding (same arithmetic as
+ * md_coef_sample, so the same bits); everything else goes through it. */
+#include "warp.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/par.h"
+#include "../core/rows.h"
+#include "transform.h"
+
+/* Cubic B-spline lattice taps along one axis: first lattice index and the
+ * four weights at output index o. */
+static int lattice_taps(int64_t o, int64_t n, int K, double w[4])
+{
+    double t = 0.0;
+    int j = 0;
+    if (n > 1) {
+        double u = (double)o * (double)(K - 3) / (double)(n - 1);
+        j = (int)floor(u);
+        if (j > K - 4) j = K - 4;
+        if (j < 0) j = 0;
+        t = u - (double)j;
+    }
+    double s = 1.0 - t;
+    w[0] = s * s * s / 6.0;
+    w[1] = (3.0 * t * t * t - 6.0 * t * t + 4.0) / 6.0;
+    w[2] = (-3.0 * t * t * t + 3.0 * t * t + 3.0 * t + 1.0) / 6.0;
+    w[3] = t * t * t / 6.0;
+    return j;
+}
+
+void md_warp_displacement(const MdWarpSpec *s, const int64_t out_dim[3], const double o[3],
+                          double d[3])
+{
+    d[0] = d[1] = d[2] = 0.0;
+    if (!s->disp) return;
+    double w[3][4];
+    int j[3];
+    for (int a = 0; a < 3; a++) {
+        /* the lattice is evaluated at integer output indices only */
+        j[a] = lattice_taps((int64_t)o[a], out_dim[a], s->K[a], w[a]);
+    }
+    const size_t nk = (size_t)s->K[0] * (size_t)s->K[1] * (size_t)s->K[2];
+    for (int c = 0; c < 3; c++) {
+        const double *p = s->disp + (size_t)c * nk;
+        double acc = 0.0;
+        for (int k = 0; k < 4; k++)
+            for (int jj = 0; jj < 4; jj++)
+                for (int i = 0; i < 4; i++)
+                    acc += w[2][k] * w[1][jj] * w[0][i] *
+                           p[((size_t)(j[2] + k) * (size_t)s->K[1] + (size_t)(j[1] + jj)) * (size_t)s->K[0] +
+                             (size_t)(j[0] + i)];
+        d[c] = acc;
+    }
+}
+
+/* Per-thread scratch: one output row of values and of displacements, and
+ * the x lattice taps (shared by all rows). */
+typedef struct Row {
+    double *val, *dx, *dy, *dz, *py; /* py: 3 components x K[0] */
+} Row;
+
+/* The displacement along row (oy, oz): contract z and y first, then x. */
+static void displacement_row(const MdWarpSpec *s, const int64_t od[3], int64_t oy, int64_t oz,
+                             const int *jx, const double *wx, Row *r)
+{
+    const int K0 = s->K[0], K1 = s->K[1], K2 = s->K[2];
+    const size_t nk = (size_t)K0 * (size_t)K1 * (size_t)K2;
+    double wy[4], wz[4];
+    int jy = lattice_taps(oy, od[1], K1, wy), jz = lattice_taps(oz, od[2], K2, wz);
+    for (int c = 0; c < 3; c++) {
+        const double *p = s->disp + (size_t)c * nk;
+        double *py = r->py + (size_t)c * (size_t)K0;
+        for (int i = 0; i < K0; i++) {
+            double acc = 0.0;
+            for (int k = 0; k < 4; k++)
+                for (int j = 0; j < 4; j++)
+                    acc += wz[k] * wy[j] * p[((size_t)(jz + k) * (size_t)K1 + (size_t)(jy + j)) * (size_t)K0 + (size_t)i];
+            py[i] = acc;
+        }
+    }
+    const double *px = r->py, *py = r->py + K0, *pz = r->py + 2 * K0;
+    double *restrict dx = r->dx, *restrict dy = r->dy, *restrict dz = r->dz;
+    for (int64_t x = 0; x < od[0]; x++) {
+        const double *w = wx + 4 * x;
+        const int j = jx[x];
+        dx[x] += w[0] * px[j] + w[1] * px[j + 1] + w[2] * px[j + 2] + w[3] * px[j + 3];
+        dy[x] += w[0] * py[j] + w[1] * py[j + 1] + w[2] * py[j + 2] + w[3] * py[j + 3];
+        dz[x] += w[0] * pz[j] + w[1] * pz[j + 1] + w[2] * pz[j + 2] + w[3] * pz[j + 3];
+    }
+}
+
+/* Linear interpolation inside the volume as three nested lerps: the value
+ * md_coef_sample gives (scipy's), to rounding in the last bits, at a third
+ * of the cost. Returns 0 when c is not interior
+ * (then the caller takes the general path). FT is float or double. */
+#define LINEAR_INTERIOR(NAME, FT)                                                               \
+    static inline int NAME(const FT *p, const int64_t len[3], double cx, double cy, double cz,  \
+                           double *v)                                                           \
+    {                                                                                           \
+        if (!(cx >= 0.0 && cx < (double)(len[0] - 1) && cy >= 0.0 &&                           \
+              cy < (double)(len[1] - 1)))                                                       \
+            return 0;                                                                           \
+        const int flat = len[2] == 1;                                                           \
+        if (!flat && !(cz >= 0.0 && cz < (double)(len[2] - 1))) return 0;                      \
+        if (flat && cz != 0.0) return 0;                                                        \
+        /* c >= 0 here, so truncation is floor (and no libm call) */                          \
+        double fx = (double)(int64_t)cx, fy = (double)(int64_t)cy, fz = (double)(int64_t)cz;    \
+        double tx = cx - fx, ty = cy - fy, tz = flat ? 0.0 : cz - fz;                           \
+        const int64_t sy = len[0], sz = flat ? 0 : len[0] * len[1];                             \
+        const FT *q = p + (int64_t)fx + (int64_t)fy * sy + (int64_t)fz * len[0] * len[1];       \
+        double a0 = (double)q[0] + tx * ((double)q[1] - (double)q[0]);                          \
+        double a1 = (double)q[sy] + tx * ((double)q[sy + 1] - (double)q[sy]);                   \
+        double acc = a0 + ty * (a1 - a0);                                                       \
+        if (!flat) {                                                                            \
+            double b0 = (double)q[sz] + tx * ((double)q[sz + 1] - (double)q[sz]);               \
+            double b1 = (double)q[sz + sy] + tx * ((double)q[sz + sy + 1] - (double)q[sz + sy]); \
+            double b = b0 + ty * (b1 - b0);                                                     \
+            acc += tz * (b - acc);                                                              \
+        }                                                                                       \
+        *v = acc;                                                                               \
+        return 1;                                                                               \
+    }
+LINEAR_INTERIOR(linear_f32, float)
+LINEAR_INTERIOR(linear_f64, double)
+#undef LINEAR_INTERIOR
+
+/* Nearest inside the volume: floor(c + 0.5) as scipy's order 0. */
+static inline int nearest_interior(const MdVolume *in, size_t frame, double cx, double cy, double cz,
+                                   double *v)
+{
+    const int64_t nx = in->dim[0], ny = in->dim[1], nz = in->dim[2];
+    if (!(cx >= 0.0 && cx <= (double)(nx - 1) && cy >= 0.0 && cy <= (double)(ny - 1) && cz >= 0.0 &&
+          cz <= (double)(nz - 1)))
+        return 0;
+    /* c >= 0 here: truncation of c + 0.5 is scipy's floor(c + 0.5) */
+    int64_t i = (int64_t)(cx + 0.5), j = (int64_t)(cy + 0.5), k = (int64_t)(cz + 0.5);
+    *v = md_load(md_volume_data(in), in->dtype, frame + (size_t)((k * ny + j) * nx + i));
+    return 1;
+}
+
+/* Per-label linear voting at input index c (order-1 taps, boundary mode). */
+static double vote_sample(const MdVolume *in, int64_t f, const MdWarpSpec *s, const double c[3])
+{
+    int64_t first[3], len[3] = {in->dim[0], in->dim[1], in->dim[2]};
+    double w[3][4];
+    for (int a = 0; a < 3; a++) {
+        double ca = c[a];
+        if (md_spline_map_coord(&ca, len[a], s->mode)) return s->fill;
+        first[a] = md_spline_weights(ca, 1, w[a]);
+    }
+    double lab[8], score[8];
+    int nl = 0;
+    const size_t frame = (size_t)f * (size_t)(len[0] * len[1] * len[2]);
+    for (int k = 0; k < 2; k++)
+        for (int j = 0; j < 2; j++)
+            for (int i = 0; i < 2; i++) {
+                double wt = w[2][k] * w[1][j] * w[0][i];
+                int64_t tx = md_spline_tap(first[0] + i, len[0], s->mode);
+                int64_t ty = md_spline_tap(first[1] + j, len[1], s->mode);
+                int64_t tz = md_spline_tap(first[2] + k, len[2], s->mode);
+                double v = tx < 0 || ty < 0 || tz < 0
+                             ? s->fill
+                             : md_load(md_volume_data(in), in->dtype,
+                                       frame + (size_t)((tz * len[1] + ty) * len[0] + tx));
+                int m = 0;
+                while (m < nl && lab[m] != v) m++;
+                if (m == nl) lab[nl] = v, score[nl++] = 0.0;
+                score[m] += wt;
+            }
+    int best = 0;
+    for (int m = 1; m < nl; m++)
+        if (score[m] > score[best] || (score[m] == score[best] && lab[m] < lab[best])) best = m;
+    return lab[best];
+}
+
+static MdStatus check_spec(const MdVolume *in, const MdWarpSpec *s, const MdVolume *out, MdError *err)
+{
+    if (out->dim[3] != in->dim[3])
+        return md_error(err, MD_EINVAL, "warp: output has %lld frames, input %lld",
+                        (long long)out->dim[3], (long long)in->dim[3]);
+    if (!s->vote && s->order != 0 && s->order != 1 && s->order != 3)
+        return md_error(err, MD_EINVAL, "warp: order must be 0, 1 or 3 (got %d)", s->order);
+    if (s->disp)
+        for (int a = 0; a < 3; a++)
+            if (s->K[a] < 4 || s->K[a] > 4096)
+                return md_error(err, MD_EINVAL, "warp: the elastic lattice needs 4 to 4096 control "
+                                                "points per axis (got %d on axis %d)", s->K[a], a + 1);
+    return MD_OK;
+}
+
+static void row_free(Row *r)
+{
+    free(r->val), free(r->dx), free(r->dy), free(r->dz), free(r->py);
+}
+
+static int row_alloc(Row *r, int64_t nx, int K0)
+{
+    r->val = malloc((size_t)nx * sizeof(double));
+    r->dx = malloc((size_t)nx * sizeof(double));
+    r->dy = malloc((size_t)nx * sizeof(double));
+    r->dz = malloc((size_t)nx * sizeof(double));
+    r->py = malloc((size_t)(3 * (K0 > 0 ? K0 : 1)) * sizeof(double));
+    return r->val && r->dx && r->dy && r->dz && r->py;
+}
+
+static MdStatus warp_frame(const MdVolume *in, int64_t f, const MdWarpSpec *s, const int order[3],
+                           const MdCoef *cf, const int *jx, const double *wx, MdVolume *out,
+                           MdCtx *ctx, size_t *done, size_t total)
+{
+    const int64_t od[3] = {out->dim[0], out->dim[1], out->dim[2]};
+    const int64_t rows = od[1] * od[2];
+    const int lin = !s->vote && order[0] == 1 && order[1] == 1 && (order[2] == 1 || in->dim[2] == 1) &&
+                    (cf->f || cf->d) && !cf->npad[0] && !cf->npad[1] && !cf->npad[2];
+    const int near = !s->vote && order[0] == 0 && order[1] == 0 && order[2] == 0;
+    const size_t frame = (size_t)f * (size_t)(in->dim[0] * in->dim[1] * in->dim[2]);
+    int fail = MD_OK;
+#pragma omp parallel num_threads(ctx->threads) if (md_par_worth((double)rows * (double)od[0]))
+    {
+        Row r = {0};
+        if (!row_alloc(&r, od[0], s->K[0])) md_par_fail(&fail, MD_ENOMEM);
+#pragma omp for schedule(static)
+        for (int64_t zy = 0; zy < rows; zy++) {
+            if (md_par_stopped(&fail)) continue;
+            int64_t oy = zy % od[1], oz = zy / od[1];
+            if (oy == 0 && md_par_poll_cancel(&fail)) continue;
+            /* coordinates of the row: scipy's order (z, y, x, then the offset) */
+            double *cs[3] = {r.dx, r.dy, r.dz};
+            for (int a = 0; a < 3; a++) {
+                double *restrict ca = cs[a];
+                const double base = 0.0 + (double)oz * s->M[a * 3 + 2] + (double)oy * s->M[a * 3 + 1];
+                const double mx = s->M[a * 3 + 0], ba = s->b[a];
+                for (int64_t ox = 0; ox < od[0]; ox++) ca[ox] = base + (double)ox * mx + ba;
+            }
+            if (s->disp) displacement_row(s, od, oy, oz, jx, wx, &r);
+            for (int64_t ox = 0; ox < od[0]; ox++) {
+                double c[3] = {r.dx[ox], r.dy[ox], r.dz[ox]};
+                double *v = &r.val[ox];
+                if (s->vote) *v = vote_sample(in, f, s, c);
+                else if (lin && cf->f && linear_f32(cf->f, cf->len, c[0], c[1], c[2], v)) continue;
+                else if (lin && cf->d && linear_f64(cf->d, cf->len, c[0], c[1], c[2], v)) continue;
+                else if (near && nearest_interior(in, frame, c[0], c[1], c[2], v)) continue;
+                else *v = md_coef_sample(cf, in, f, order, s->mode, s->fill, c);
+            }
+            md_rows_from_f64(md_volume_data(out), out->dtype, (size_t)((f * od[2] * od[1] + zy) * od[0]),
+                             (size_t)od[0], r.val, MD_ROUND_NEAREST);
+            if (md_par_thread() == 0) {
+                *done += (size_t)(ctx->threads > 0 ? ctx->threads : 1);
+                md_ctx_progress(ctx, *done < total ? *done : total - 1, total);
+            }
+        }
+        row_free(&r);
+    }
+    return md_par_status(fail, "warp", ctx->err);
+}
+
+MdStatus md_warp(const MdVolume *in, const MdWarpSpec *s, MdVolume *out, MdCtx *ctx)
+{
+    MdStatus st = check_spec(in, s, out, ctx->err);
+    if (st != MD_OK) return st;
+    int order[3];
+    for (int a = 0; a < 3; a++) order[a] = s->vote ? 0 : in->dim[a] > 1 ? s->order : 0;
+    /* x lattice taps, shared by every row */
+    const int64_t onx = out->dim[0];
+    int *jx = malloc((size_t)onx * sizeof *jx);
+    double *wx = malloc((size_t)onx * 4 * sizeof *wx);
+    MdCoef cf;
+    memset(&cf, 0, sizeof cf);
+    if (!jx || !wx) {
+        st = md_error(ctx->err, MD_ENOMEM, "warp: out of memory for %lld lattice weights", (long long)onx);
+        goto done;
+    }
+    if (s->disp)
+        for (int64_t x = 0; x < onx; x++) jx[x] = lattice_taps(x, onx, s->K[0], wx + 4 * x);
+    size_t progress = 0, total = (size_t)(out->dim[1] * out->dim[2] * out->dim[3]);
+    for (int64_t f = 0; f < in->dim[3] && st == MD_OK; f++) {
+        if (!s->vote) st = md_coef_build(in, f, order, s->mode, s->fill, &cf, ctx->err);
+        if (st == MD_OK) st = warp_frame(in, f, s, order, &cf, jx, wx, out, ctx, &progress, total);
+    }
+    md_ctx_finish(ctx, total);
+done:
+    free(cf.data);
+    free(jx);
+    free(wx);
+    return st;
+}
