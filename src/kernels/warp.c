@@ -178,6 +178,37 @@ static double vote_sample(const MdVolume *in, int64_t f, const MdWarpSpec *s, co
     return lab[best];
 }
 
+/* Nearest into the input's own dtype: bytes are copied, no conversion.
+ * Voxels outside the input go through md_coef_sample (the mode decides). */
+static void gather_row(const MdVolume *in, size_t frame, const MdWarpSpec *s, const int order[3],
+                       const MdCoef *cf, int64_t f, const double *cx, const double *cy, const double *cz,
+                       int64_t n, void *dst)
+{
+    const size_t es = md_dtype_size(in->dtype);
+    const int64_t nx = in->dim[0], ny = in->dim[1], nz = in->dim[2];
+    const char *src = (const char *)md_volume_data(in) + frame * es;
+    char *d = dst;
+    for (int64_t x = 0; x < n; x++) {
+        const char *from;
+        if (cx[x] >= 0.0 && cx[x] <= (double)(nx - 1) && cy[x] >= 0.0 && cy[x] <= (double)(ny - 1) &&
+            cz[x] >= 0.0 && cz[x] <= (double)(nz - 1)) {
+            /* c >= 0: truncating c + 0.5 is scipy's floor(c + 0.5) */
+            int64_t i = (int64_t)(cx[x] + 0.5), j = (int64_t)(cy[x] + 0.5), k = (int64_t)(cz[x] + 0.5);
+            from = src + (size_t)((k * ny + j) * nx + i) * es;
+        } else {
+            double c[3] = {cx[x], cy[x], cz[x]}, v = md_coef_sample(cf, in, f, order, s->mode, s->fill, c);
+            md_rows_from_f64(d, in->dtype, (size_t)x, 1, &v, MD_ROUND_NEAREST);
+            continue;
+        }
+        switch (es) {
+        case 1: d[x] = *from; break;
+        case 2: memcpy(d + 2 * x, from, 2); break;
+        case 4: memcpy(d + 4 * x, from, 4); break;
+        default: memcpy(d + (size_t)x * es, from, es); break;
+        }
+    }
+}
+
 static MdStatus check_spec(const MdVolume *in, const MdWarpSpec *s, const MdVolume *out, MdError *err)
 {
     if (out->dim[3] != in->dim[3])
@@ -217,6 +248,7 @@ static MdStatus warp_frame(const MdVolume *in, int64_t f, const MdWarpSpec *s, c
     const int lin = !s->vote && order[0] == 1 && order[1] == 1 && (order[2] == 1 || in->dim[2] == 1) &&
                     (cf->f || cf->d) && !cf->npad[0] && !cf->npad[1] && !cf->npad[2];
     const int near = !s->vote && order[0] == 0 && order[1] == 0 && order[2] == 0;
+    const int copy = near && out->dtype == in->dtype;
     const size_t frame = (size_t)f * (size_t)(in->dim[0] * in->dim[1] * in->dim[2]);
     int fail = MD_OK;
 #pragma omp parallel num_threads(ctx->threads) if (md_par_worth((double)rows * (double)od[0]))
@@ -237,6 +269,11 @@ static MdStatus warp_frame(const MdVolume *in, int64_t f, const MdWarpSpec *s, c
                 for (int64_t ox = 0; ox < od[0]; ox++) ca[ox] = base + (double)ox * mx + ba;
             }
             if (s->disp) displacement_row(s, od, oy, oz, jx, wx, &r);
+            const size_t first = (size_t)((f * od[2] * od[1] + zy) * od[0]);
+            if (copy) {
+                char *row = (char *)md_volume_data(out) + first * md_dtype_size(out->dtype);
+                gather_row(in, frame, s, order, cf, f, r.dx, r.dy, r.dz, od[0], row);
+            } else {
             for (int64_t ox = 0; ox < od[0]; ox++) {
                 double c[3] = {r.dx[ox], r.dy[ox], r.dz[ox]};
                 double *v = &r.val[ox];
@@ -246,8 +283,8 @@ static MdStatus warp_frame(const MdVolume *in, int64_t f, const MdWarpSpec *s, c
                 else if (near && nearest_interior(in, frame, c[0], c[1], c[2], v)) continue;
                 else *v = md_coef_sample(cf, in, f, order, s->mode, s->fill, c);
             }
-            md_rows_from_f64(md_volume_data(out), out->dtype, (size_t)((f * od[2] * od[1] + zy) * od[0]),
-                             (size_t)od[0], r.val, MD_ROUND_NEAREST);
+            md_rows_from_f64(md_volume_data(out), out->dtype, first, (size_t)od[0], r.val, MD_ROUND_NEAREST);
+            }
             if (md_par_thread() == 0) {
                 *done += (size_t)(ctx->threads > 0 ? ctx->threads : 1);
                 md_ctx_progress(ctx, *done < total ? *done : total - 1, total);
