@@ -537,8 +537,48 @@ touched): for logging or for checking distributions.
 Example:
   print(aug:draw(ct, {seed=1, case=2}).transforms[1].degrees[3])]])
 
+-- Writes a training batch: images as float32 and labels as integers, each
+-- list stacked into one .npy in the framework's layout.
+local function save_batch(path, images, labels, opts)
+  if type(path) ~= "string" then error("bad argument #1 to 'save_batch' (a path prefix expected)", 2) end
+  if type(images) ~= "table" or #images == 0 then
+    error("bad argument #2 to 'save_batch' (a non-empty list of image Volumes expected)", 2)
+  end
+  opts = opts or {}
+  local layout = opts.layout or "NCDHW"
+  if labels ~= nil and (type(labels) ~= "table" or #labels ~= #images) then
+    error(("bad argument #3 to 'save_batch' (%d images need %d labels)"):format(#images, #images), 2)
+  end
+  local imgs, labs = {}, {}
+  for i, v in ipairs(images) do imgs[i] = v.dtype == "float32" and v or v:astype("float32") end
+  local ldtype = opts.label_dtype or "int64"
+  for i, v in ipairs(labels or {}) do
+    if v.dtype == "float32" or v.dtype == "float64" then
+      error(("bad argument #3 to 'save_batch' (label %d is %s; labels must be integers)"):format(i, v.dtype), 2)
+    end
+    labs[i] = v.dtype == ldtype and v or v:astype(ldtype)
+  end
+  local ipath, lpath = path .. "_images.npy", path .. "_labels.npy"
+  vol.save_npy_stack(ipath, imgs, {layout = layout})
+  if labels then vol.save_npy_stack(lpath, labs, {layout = layout}) end
+  return ipath, labels and lpath or nil
+end
+
+doc(save_batch, [[
+vol.save_batch(prefix, images [, labels, {layout="NCDHW", label_dtype="int64"}]) -> images_path, labels_path
+Writes a training batch: PREFIX_images.npy holds the images as float32 and
+PREFIX_labels.npy the labels as integers (int64, as PyTorch's losses want,
+or label_dtype=), each list stacked in the framework's layout: "NCDHW"
+(N, 1, z, y, x) for PyTorch, "NDHWC" (N, z, y, x, 1) for Keras; 2-D patches
+take "NCHW" / "NHWC" (vol.save_npy_stack's layouts).
+Example:
+  local xs, ys = {}, {}
+  for i = 1, 8 do xs[i], ys[i] = aug:apply(img, lab, {seed=1, case=i, patch=96}) end
+  vol.save_batch("batch0", xs, ys, {layout="NCDHW"})]])
+
 return function(vol_module)
   vol = vol_module
   vol_module.augment = augment
+  vol_module.save_batch = save_batch
   vol_module.Augmenter = Aug
 end
