@@ -129,6 +129,23 @@ describe("v:warp", function()
     assert.equal(2, t:get(1, 1, 1))
   end)
 
+  it("warps labels in the same pass as the image, each as alone", function()
+    local v = vol.read(dir .. "/in3.npy")
+    local l1 = v:gt(0)
+    local l2 = (v * 0.05):astype("int16")
+    local opts = {matrix = M_OBL, offset = B_OBL, shape = {16, 18, 12}, lattice = K, displacement = disp, fill = -5}
+    local img, labs = v:warp{matrix = M_OBL, offset = B_OBL, shape = {16, 18, 12}, lattice = K, displacement = disp,
+                             fill = -5, labels = {l1, l2}, label_interpolation = "label"}
+    assert.equal(0, max_abs_diff(img, v:warp(opts)))
+    opts.fill, opts.interpolation = 0, "label"
+    assert.equal("uint8", labs[1].dtype)
+    assert.equal("int16", labs[2].dtype)
+    assert.equal(0, max_abs_diff(labs[1], l1:warp(opts)))
+    assert.equal(0, max_abs_diff(labs[2], l2:warp(opts)))
+    assert.has_error(function() v:warp{labels = {vol.new{shape = {2, 2, 2}}}} end,
+      "bad argument #1 to 'warp' (labels[1] is not on the volume's grid)")
+  end)
+
   it("gives the same bits on 1 and 2 threads", function()
     local v = vol.read(dir .. "/in3.npy"):astype("float32")
     local opts = {matrix = M_OBL, offset = B_OBL, lattice = K, displacement = disp, interpolation = "cubic"}

@@ -468,21 +468,17 @@ function Aug:apply(img, labels, opts)
   end
   local fill = opts.fill
   if fill == nil then fill = img:stats().min end
-  local base = {matrix = w.matrix, offset = w.offset, shape = w.shape, lattice = w.lattice,
-                displacement = w.displacement, mode = "constant"}
-  local function warp(v, interp, f, dtype)
-    local o = {}
-    for k, x in pairs(base) do o[k] = x end
-    o.interpolation, o.fill, o.dtype = interp, f, dtype
-    local out = v:warp(o)
-    -- the patch's place on the input grid, before augmentation
-    local x, y, z = v:index_to_world(start[1] + 1, start[2] + 1, start[3] + 1)
-    out:set_origin({x, y, z})
-    return out
-  end
-  local out = warp(img, opts.interpolation or "linear", fill, "float32")
-  local outs = {}
-  for i, l in ipairs(lab_list) do outs[i] = warp(l, opts.label_interpolation or "nearest", 0) end
+  -- image and labels in one pass: coordinates are computed once
+  local out, outs = img:warp{matrix = w.matrix, offset = w.offset, shape = w.shape, lattice = w.lattice,
+                             displacement = w.displacement, mode = "constant", fill = fill,
+                             interpolation = opts.interpolation or "linear", dtype = "float32",
+                             labels = #lab_list > 0 and lab_list or nil,
+                             label_interpolation = opts.label_interpolation or "nearest"}
+  outs = outs or {}
+  -- the patch's place on the input grid, before augmentation
+  local x, y, z = img:index_to_world(start[1] + 1, start[2] + 1, start[3] + 1)
+  out:set_origin({x, y, z})
+  for _, o in ipairs(outs) do o:set_origin({x, y, z}) end
   for i, spec in ipairs(self.list) do
     local t, p = T[spec[1]], params.transforms[i]
     if not t.spatial and p.applied then

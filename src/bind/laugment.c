@@ -103,6 +103,20 @@ static int opt_list(lua_State *L, int idx, const char *key, double *out, int n)
     return present;
 }
 
+/* Reads an interpolation name into an order and the vote flag. */
+static void check_interp(lua_State *L, const char *key, const char *def, int *order, int *vote)
+{
+    static const char *const interps[] = {"nearest", "linear", "cubic", "label", NULL};
+    const char *interp = md_lua_optstrfield(L, 2, key, def);
+    int which = -1;
+    for (int i = 0; interps[i]; i++)
+        if (strcmp(interp, interps[i]) == 0) which = i;
+    if (which < 0)
+        luaL_argerror(L, 2, lua_pushfstring(L, "%s must be nearest, linear, cubic or label (got '%s')", key, interp));
+    *order = which == 0 ? 0 : which == 2 ? 3 : 1;
+    *vote = which == 3;
+}
+
 /* Box for the displacement coefficients (freed by the collector). */
 static double *push_doubles(lua_State *L, size_t n)
 {
@@ -112,8 +126,8 @@ static double *push_doubles(lua_State *L, size_t n)
 static int l_warp(lua_State *L)
 {
     static const char *const keys[] = {"matrix", "offset", "shape", "interpolation", "mode", "fill",
-                                       "lattice", "displacement", "dtype", NULL};
-    static const char *const interps[] = {"nearest", "linear", "cubic", "label", NULL};
+                                       "lattice", "displacement", "dtype", "labels",
+                                       "label_interpolation", NULL};
     MdVolume *v = md_lua_checkvolume(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
     md_lua_checkopts(L, 2, keys);
@@ -122,14 +136,7 @@ static int l_warp(lua_State *L)
     s.M[0] = s.M[4] = s.M[8] = 1.0;
     opt_list(L, 2, "matrix", s.M, 9);
     opt_list(L, 2, "offset", s.b, 3);
-    const char *interp = md_lua_optstrfield(L, 2, "interpolation", "linear");
-    int which = -1;
-    for (int i = 0; interps[i]; i++)
-        if (strcmp(interp, interps[i]) == 0) which = i;
-    if (which < 0)
-        luaL_argerror(L, 2, lua_pushfstring(L, "interpolation must be nearest, linear, cubic or label (got '%s')", interp));
-    s.order = which == 0 ? 0 : which == 2 ? 3 : 1;
-    s.vote = which == 3;
+    check_interp(L, "interpolation", "linear", &s.order, &s.vote);
     const char *mode = md_lua_optstrfield(L, 2, "mode", "constant");
     int m = md_boundary_from_name(mode);
     if (m < 0) luaL_argerror(L, 2, lua_pushfstring(L, "unknown mode '%s' (scipy.ndimage's names)", mode));
@@ -168,12 +175,48 @@ static int l_warp(lua_State *L)
         }
         s.disp = d; /* the box stays on the stack for the call */
     }
+    /* labels: more volumes on v's grid, warped in the same pass */
+    int nlab = 0, lorder = 0, lvote = 0;
+    check_interp(L, "label_interpolation", "nearest", &lorder, &lvote);
+    if (lua_getfield(L, 2, "labels") != LUA_TNIL) {
+        if (!lua_istable(L, -1)) luaL_argerror(L, 2, "'labels' must be a list of Volumes");
+        nlab = (int)lua_rawlen(L, -1);
+        if (nlab > 64) luaL_argerror(L, 2, "at most 64 label volumes");
+    }
+    int labs = lua_gettop(L);
+    MdWarpLayer *layers = lua_newuserdatauv(L, (size_t)(nlab + 1) * sizeof *layers, 0);
     h.dtype = md_lua_optdtype(L, 2, v->dtype);
     MdVolume *out = md_lgeom_push(L, &h, 1);
+    int first_out = lua_gettop(L);
+    layers[0] = (MdWarpLayer){v, out, s.order, s.vote, s.fill};
+    for (int i = 0; i < nlab; i++) {
+        lua_rawgeti(L, labs, i + 1);
+        MdVolume *l = md_lua_tovolume(L, -1);
+        if (!l || !l->buf) luaL_argerror(L, 2, lua_pushfstring(L, "labels[%d] is not a Volume", i + 1));
+        for (int a = 0; a < 4; a++)
+            if (l->dim[a] != v->dim[a])
+                luaL_argerror(L, 2, lua_pushfstring(L, "labels[%d] is not on the volume's grid", i + 1));
+        MdVolume lh = h;
+        lh.dtype = l->dtype;
+        MdVolume *lo = md_lgeom_push(L, &lh, -1);
+        lua_remove(L, -2); /* the label itself stays alive in the list */
+        layers[i + 1] = (MdWarpLayer){l, lo, lorder, lvote, 0.0};
+    }
     MdError err;
     MdCtx ctx = md_ctx_init(&err, "warp");
-    if (md_warp(v, &s, out, &ctx) != MD_OK) return md_lua_raise(L, &err);
-    return 1;
+    if (md_warp_many(&s, layers, nlab + 1, &ctx) != MD_OK) return md_lua_raise(L, &err);
+    if (nlab == 0) {
+        lua_settop(L, first_out);
+        return 1;
+    }
+    lua_createtable(L, nlab, 0);
+    for (int i = 0; i < nlab; i++) {
+        lua_pushvalue(L, first_out + 1 + i);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_pushvalue(L, first_out);
+    lua_insert(L, -2);
+    return 2;
 }
 
 /* ---- vol.aug: in-place intensity transforms ------------------------------ */
@@ -333,7 +376,8 @@ static const MdLuaReg functions[] = {
 static const MdLuaReg methods[] = {
     {"warp", l_warp,
      "v:warp{[matrix=], [offset=], [shape=], [lattice=, displacement=],\n"
-     "       [interpolation=\"linear\"], [mode=\"constant\"], [fill=0], [dtype=]} -> Volume\n"
+     "       [interpolation=\"linear\"], [mode=\"constant\"], [fill=0], [dtype=],\n"
+     "       [labels={...}, label_interpolation=\"nearest\"]} -> Volume [, {labels...}]\n"
      "Resamples v once through the mapping c = M o + b + D(o): output voxel o\n"
      "(0-based x, y, z) reads the input at index c. matrix: 9 numbers, row a\n"
      "for input axis a (identity); offset: 3 numbers (0); shape: the output\n"
@@ -344,7 +388,10 @@ static const MdLuaReg methods[] = {
      "(scipy.ndimage.map_coordinates' orders 0, 1, 3 with its modes) or label\n"
      "(per-label linear voting). Output: v's spacing, direction and origin,\n"
      "dtype v's unless dtype= (integers rounded half away from zero and\n"
-     "saturated). vol.augment composes its draws into one such call.\n"
+     "saturated). labels: more volumes on v's grid warped in the same pass\n"
+     "(coordinates computed once), each keeping its dtype, fill 0, with\n"
+     "label_interpolation (nearest or label); they come back as a second result.\n"
+     "vol.augment composes its draws into one such call.\n"
      "Example:\n"
      "  local flipped = v:warp{matrix={-1,0,0, 0,1,0, 0,0,1}, offset={v.shape[1]-1, 0, 0}}"},
     {NULL, NULL, NULL}};

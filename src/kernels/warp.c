@@ -209,13 +209,20 @@ static void gather_row(const MdVolume *in, size_t frame, const MdWarpSpec *s, co
     }
 }
 
-static MdStatus check_spec(const MdVolume *in, const MdWarpSpec *s, const MdVolume *out, MdError *err)
+static MdStatus check_spec(const MdWarpSpec *s, const MdWarpLayer *layers, int n, MdError *err)
 {
-    if (out->dim[3] != in->dim[3])
-        return md_error(err, MD_EINVAL, "warp: output has %lld frames, input %lld",
-                        (long long)out->dim[3], (long long)in->dim[3]);
-    if (!s->vote && s->order != 0 && s->order != 1 && s->order != 3)
-        return md_error(err, MD_EINVAL, "warp: order must be 0, 1 or 3 (got %d)", s->order);
+    if (n < 1) return md_error(err, MD_EINVAL, "warp: nothing to warp");
+    for (int i = 0; i < n; i++) {
+        const MdWarpLayer *l = &layers[i];
+        if (l->out->dim[3] != l->in->dim[3])
+            return md_error(err, MD_EINVAL, "warp: output %d has %lld frames, its input %lld", i + 1,
+                            (long long)l->out->dim[3], (long long)l->in->dim[3]);
+        for (int a = 0; a < 3; a++)
+            if (l->out->dim[a] != layers[0].out->dim[a] || (i > 0 && l->in->dim[a] != layers[0].in->dim[a]))
+                return md_error(err, MD_EINVAL, "warp: volume %d is not on the first one's grid", i + 1);
+        if (!l->vote && l->order != 0 && l->order != 1 && l->order != 3)
+            return md_error(err, MD_EINVAL, "warp: order must be 0, 1 or 3 (got %d)", l->order);
+    }
     if (s->disp)
         for (int a = 0; a < 3; a++)
             if (s->K[a] < 4 || s->K[a] > 4096)
@@ -239,19 +246,59 @@ static int row_alloc(Row *r, int64_t nx, int K0)
     return r->val && r->dx && r->dy && r->dz && r->py;
 }
 
-static MdStatus warp_frame(const MdVolume *in, int64_t f, const MdWarpSpec *s, const int order[3],
-                           const MdCoef *cf, const int *jx, const double *wx, MdVolume *out,
-                           MdCtx *ctx, size_t *done, size_t total)
+/* One volume of a warp, with what its frame's sampling needs. */
+typedef struct Job {
+    const MdVolume *in;
+    MdVolume *out;
+    MdWarpSpec s; /* the shared mapping with this volume's order, vote and fill */
+    int order[3];
+    MdCoef cf;
+    int lin, near, copy;
+} Job;
+
+static void job_prepare(Job *j)
 {
+    const MdCoef *cf = &j->cf;
+    j->lin = !j->s.vote && j->order[0] == 1 && j->order[1] == 1 && (j->order[2] == 1 || j->in->dim[2] == 1) &&
+             (cf->f || cf->d) && !cf->npad[0] && !cf->npad[1] && !cf->npad[2];
+    j->near = !j->s.vote && j->order[0] == 0 && j->order[1] == 0 && j->order[2] == 0;
+    j->copy = j->near && j->out->dtype == j->in->dtype;
+}
+
+/* Samples one output row of one job from the row's coordinates. */
+static void job_row(const Job *j, int64_t f, int64_t zy, const int64_t od[3], Row *r)
+{
+    const MdVolume *in = j->in;
+    const MdCoef *cf = &j->cf;
+    const size_t frame = (size_t)f * (size_t)(in->dim[0] * in->dim[1] * in->dim[2]);
+    const size_t first = (size_t)((f * od[2] * od[1] + zy) * od[0]);
+    if (j->copy) {
+        char *row = (char *)md_volume_data(j->out) + first * md_dtype_size(j->out->dtype);
+        gather_row(in, frame, &j->s, j->order, cf, f, r->dx, r->dy, r->dz, od[0], row);
+        return;
+    }
+    for (int64_t ox = 0; ox < od[0]; ox++) {
+        double c[3] = {r->dx[ox], r->dy[ox], r->dz[ox]};
+        double *v = &r->val[ox];
+        if (j->s.vote) *v = vote_sample(in, f, &j->s, c);
+        else if (j->lin && cf->f && linear_f32(cf->f, cf->len, c[0], c[1], c[2], v)) continue;
+        else if (j->lin && cf->d && linear_f64(cf->d, cf->len, c[0], c[1], c[2], v)) continue;
+        else if (j->near && nearest_interior(in, frame, c[0], c[1], c[2], v)) continue;
+        else *v = md_coef_sample(cf, in, f, j->order, j->s.mode, j->s.fill, c);
+    }
+    md_rows_from_f64(md_volume_data(j->out), j->out->dtype, first, (size_t)od[0], r->val, MD_ROUND_NEAREST);
+}
+
+/* Frame f of every job that has it: coordinates once per row, then each
+ * job samples the row. */
+static MdStatus warp_frame(const MdWarpSpec *s, Job *jobs, int n, int64_t f, const int *jx,
+                           const double *wx, MdCtx *ctx, size_t *done, size_t total)
+{
+    const MdVolume *out = jobs[0].out;
     const int64_t od[3] = {out->dim[0], out->dim[1], out->dim[2]};
     const int64_t rows = od[1] * od[2];
-    const int lin = !s->vote && order[0] == 1 && order[1] == 1 && (order[2] == 1 || in->dim[2] == 1) &&
-                    (cf->f || cf->d) && !cf->npad[0] && !cf->npad[1] && !cf->npad[2];
-    const int near = !s->vote && order[0] == 0 && order[1] == 0 && order[2] == 0;
-    const int copy = near && out->dtype == in->dtype;
-    const size_t frame = (size_t)f * (size_t)(in->dim[0] * in->dim[1] * in->dim[2]);
     int fail = MD_OK;
-#pragma omp parallel num_threads(ctx->threads) if (md_par_worth((double)rows * (double)od[0]))
+#pragma omp parallel num_threads(ctx->threads) if (md_par_worth((double)rows * (double)od[0] * n))
     {
         Row r = {0};
         if (!row_alloc(&r, od[0], s->K[0])) md_par_fail(&fail, MD_ENOMEM);
@@ -269,22 +316,8 @@ static MdStatus warp_frame(const MdVolume *in, int64_t f, const MdWarpSpec *s, c
                 for (int64_t ox = 0; ox < od[0]; ox++) ca[ox] = base + (double)ox * mx + ba;
             }
             if (s->disp) displacement_row(s, od, oy, oz, jx, wx, &r);
-            const size_t first = (size_t)((f * od[2] * od[1] + zy) * od[0]);
-            if (copy) {
-                char *row = (char *)md_volume_data(out) + first * md_dtype_size(out->dtype);
-                gather_row(in, frame, s, order, cf, f, r.dx, r.dy, r.dz, od[0], row);
-            } else {
-            for (int64_t ox = 0; ox < od[0]; ox++) {
-                double c[3] = {r.dx[ox], r.dy[ox], r.dz[ox]};
-                double *v = &r.val[ox];
-                if (s->vote) *v = vote_sample(in, f, s, c);
-                else if (lin && cf->f && linear_f32(cf->f, cf->len, c[0], c[1], c[2], v)) continue;
-                else if (lin && cf->d && linear_f64(cf->d, cf->len, c[0], c[1], c[2], v)) continue;
-                else if (near && nearest_interior(in, frame, c[0], c[1], c[2], v)) continue;
-                else *v = md_coef_sample(cf, in, f, order, s->mode, s->fill, c);
-            }
-            md_rows_from_f64(md_volume_data(out), out->dtype, first, (size_t)od[0], r.val, MD_ROUND_NEAREST);
-            }
+            for (int i = 0; i < n; i++)
+                if (f < jobs[i].in->dim[3]) job_row(&jobs[i], f, zy, od, &r);
             if (md_par_thread() == 0) {
                 *done += (size_t)(ctx->threads > 0 ? ctx->threads : 1);
                 md_ctx_progress(ctx, *done < total ? *done : total - 1, total);
@@ -295,33 +328,51 @@ static MdStatus warp_frame(const MdVolume *in, int64_t f, const MdWarpSpec *s, c
     return md_par_status(fail, "warp", ctx->err);
 }
 
-MdStatus md_warp(const MdVolume *in, const MdWarpSpec *s, MdVolume *out, MdCtx *ctx)
+MdStatus md_warp_many(const MdWarpSpec *s, const MdWarpLayer *layers, int n, MdCtx *ctx)
 {
-    MdStatus st = check_spec(in, s, out, ctx->err);
+    MdStatus st = check_spec(s, layers, n, ctx->err);
     if (st != MD_OK) return st;
-    int order[3];
-    for (int a = 0; a < 3; a++) order[a] = s->vote ? 0 : in->dim[a] > 1 ? s->order : 0;
-    /* x lattice taps, shared by every row */
-    const int64_t onx = out->dim[0];
+    const int64_t onx = layers[0].out->dim[0];
+    int64_t frames = 0;
     int *jx = malloc((size_t)onx * sizeof *jx);
     double *wx = malloc((size_t)onx * 4 * sizeof *wx);
-    MdCoef cf;
-    memset(&cf, 0, sizeof cf);
-    if (!jx || !wx) {
+    Job *jobs = calloc((size_t)n, sizeof *jobs);
+    if (!jx || !wx || !jobs) {
         st = md_error(ctx->err, MD_ENOMEM, "warp: out of memory for %lld lattice weights", (long long)onx);
         goto done;
     }
+    for (int i = 0; i < n; i++) {
+        Job *j = &jobs[i];
+        j->in = layers[i].in, j->out = layers[i].out, j->s = *s;
+        j->s.order = layers[i].order, j->s.vote = layers[i].vote, j->s.fill = layers[i].fill;
+        for (int a = 0; a < 3; a++) j->order[a] = j->s.vote ? 0 : j->in->dim[a] > 1 ? j->s.order : 0;
+        if (j->in->dim[3] > frames) frames = j->in->dim[3];
+    }
+    /* x lattice taps, shared by every row */
     if (s->disp)
         for (int64_t x = 0; x < onx; x++) jx[x] = lattice_taps(x, onx, s->K[0], wx + 4 * x);
-    size_t progress = 0, total = (size_t)(out->dim[1] * out->dim[2] * out->dim[3]);
-    for (int64_t f = 0; f < in->dim[3] && st == MD_OK; f++) {
-        if (!s->vote) st = md_coef_build(in, f, order, s->mode, s->fill, &cf, ctx->err);
-        if (st == MD_OK) st = warp_frame(in, f, s, order, &cf, jx, wx, out, ctx, &progress, total);
+    size_t progress = 0, total = (size_t)(layers[0].out->dim[1] * layers[0].out->dim[2] * frames);
+    for (int64_t f = 0; f < frames && st == MD_OK; f++) {
+        for (int i = 0; i < n && st == MD_OK; i++) {
+            Job *j = &jobs[i];
+            if (f >= j->in->dim[3] || j->s.vote) continue;
+            st = md_coef_build(j->in, f, j->order, j->s.mode, j->s.fill, &j->cf, ctx->err);
+            job_prepare(j);
+        }
+        if (st == MD_OK) st = warp_frame(s, jobs, n, f, jx, wx, ctx, &progress, total);
     }
     md_ctx_finish(ctx, total);
 done:
-    free(cf.data);
+    if (jobs)
+        for (int i = 0; i < n; i++) free(jobs[i].cf.data);
+    free(jobs);
     free(jx);
     free(wx);
     return st;
+}
+
+MdStatus md_warp(const MdVolume *in, const MdWarpSpec *s, MdVolume *out, MdCtx *ctx)
+{
+    MdWarpLayer l = {in, out, s->order, s->vote, s->fill};
+    return md_warp_many(s, &l, 1, ctx);
 }

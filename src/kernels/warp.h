@@ -35,6 +35,20 @@ typedef struct MdWarpSpec {
  * computed alone. Errors: bad lattice, out of memory, cancelled. */
 MdStatus md_warp(const MdVolume *in, const MdWarpSpec *s, MdVolume *out, MdCtx *ctx) MD_MUST_CHECK;
 
+/* One volume of a multi-volume warp: its own interpolation and fill. */
+typedef struct MdWarpLayer {
+    const MdVolume *in; /* borrowed */
+    MdVolume *out;      /* borrowed, allocated, dims of the first layer's output */
+    int order;          /* 0, 1 or 3 */
+    int vote;
+    double fill;
+} MdWarpLayer;
+
+/* Warps n volumes on one grid through the same mapping (s's order, vote
+ * and fill are ignored: each layer has its own), computing coordinates and
+ * displacements once per row: an image and its labels in one pass. */
+MdStatus md_warp_many(const MdWarpSpec *s, const MdWarpLayer *layers, int n, MdCtx *ctx) MD_MUST_CHECK;
+
 /* The displacement (input index units) at output index o: what md_warp
  * adds to M o + b. For specs and for callers that want the field. */
 void md_warp_displacement(const MdWarpSpec *s, const int64_t out_dim[3], const double o[3],
