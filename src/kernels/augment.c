@@ -124,7 +124,9 @@ MdStatus md_aug_gamma(MdVolume *v, double gamma, int invert, int retain_stats, M
     if (s0.n == 0) return MD_OK;
     const double sign = invert ? -1.0 : 1.0;
     const double lo = invert ? -s0.max : s0.min, range = s0.max - s0.min;
-    FOR_VOXELS(v, ctx, sign * (pow((sign * x - lo) / (range + 1e-7), gamma) * range + lo));
+    /* the base lies in [0, 1] and the voxels are float32: powf is exact enough */
+    const float g = (float)gamma;
+    FOR_VOXELS(v, ctx, sign * ((double)powf((float)((sign * x - lo) / (range + 1e-7)), g) * range + lo));
     if (retain_stats) {
         MdAugStats s1;
         if ((st = md_aug_stats(v, &s1, ctx)) != MD_OK) return st;
