@@ -2,6 +2,8 @@
  * spheres, boxes). Argument checking and geometry only; the voxels are drawn
  * by kernels/phantom.c. */
 #include "../kernels/phantom.h"
+#include <string.h>
+
 #include "lutil.h"
 
 /* Called by md_open_vol_core (lvol.c). */
@@ -59,7 +61,8 @@ static MdVolume *new_volume(lua_State *L, MdDtype t, int ndim, const int64_t dim
 
 static int l_chest(lua_State *L)
 {
-    static const char *const keys[] = {"shape", "spacing", "seed", NULL};
+    static const char *const keys[] = {"shape", "spacing", "seed", "table", "joined_lungs", "open_dome", "truth", NULL};
+    static const char *const tables[] = {"none", "narrow", "sides", NULL};
     static const int64_t def_shape[3] = {256, 256, 120};
     if (lua_isnoneornil(L, 1)) lua_settop(L, 0), lua_newtable(L);
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -75,11 +78,26 @@ static int l_chest(lua_State *L)
         if (!ok) luaL_argerror(L, 1, "option 'seed' must be an integer");
     }
     lua_pop(L, 1);
+    MdChestOpts o = {.seed = (uint64_t)seed, .table = MD_PH_TABLE_SIDES};
+    const char *table = md_lua_optstrfield(L, 1, "table", "sides");
+    int t = -1;
+    for (int i = 0; tables[i]; i++)
+        if (strcmp(table, tables[i]) == 0) t = i;
+    if (t < 0) luaL_argerror(L, 1, lua_pushfstring(L, "option 'table' must be none, narrow or sides (got '%s')", table));
+    o.table = t;
+    o.joined_lungs = md_lua_optboolfield(L, 1, "joined_lungs", 0);
+    o.open_dome = md_lua_optboolfield(L, 1, "open_dome", 0);
+    int want_truth = md_lua_optboolfield(L, 1, "truth", 0);
     MdVolume *v = new_volume(L, MD_INT16, 3, dim, sp);
     for (int a = 0; a < 3; a++) v->origin[a] = -(double)(dim[a] / 2) * sp[a];
+    MdVolume *truth = NULL;
+    if (want_truth) {
+        truth = md_lua_newlike(L, v, MD_UINT8, 0);
+        md_volume_copy_geometry(truth, v);
+    }
     MdError err;
-    if (md_phantom_chest(v, (uint64_t)seed, &err) != MD_OK) return md_lua_raise(L, &err);
-    return 1;
+    if (md_phantom_chest_ex(v, truth, &o, &err) != MD_OK) return md_lua_raise(L, &err);
+    return want_truth ? 2 : 1;
 }
 
 /* Shared options of sphere and box: shape, spacing, dtype, value, background.
@@ -134,13 +152,21 @@ static int l_box(lua_State *L)
 
 static const MdLuaReg functions[] = {
     {"chest", l_chest,
-     "vol.phantom.chest{[shape=], [spacing=], [seed=]} -> Volume\n"
+     "vol.phantom.chest{[shape=], [spacing=], [seed=], [table=\"sides\"], [joined_lungs=false],\n"
+     "                  [open_dome=false], [truth=false]} -> Volume [, lung mask]\n"
      "A synthetic chest CT in Hounsfield units (int16): body with a fat layer, two lungs\n"
      "with vessels and two nodules, airways, heart and aorta, spine, ribs, sternum, a\n"
      "patient table crossing the whole image width, and -2000 outside the scanner circle.\n"
      "  shape    {nx, ny, nz}, default {256, 256, 120}; the anatomy scales to the field of view\n"
      "  spacing  mm, default {1.4, 1.4, 2.5}\n"
      "  seed     integer, default 1: the noise of soft tissue, fat and heart (+-10 HU)\n"
+     "  table    \"sides\" (the base crosses the whole width, cutting the air below it off\n"
+     "           from the rest), \"narrow\" (a base inside the image) or \"none\"\n"
+     "  joined_lungs  the lungs touch in an anterior junction (one air component)\n"
+     "  open_dome     the diaphragm rises across each lung from side to side (no axial\n"
+     "           slice shows lung all around it, as in patients)\n"
+     "  truth    also return the lung mask (uint8): parenchyma with its vessels and\n"
+     "           nodules, no airways, heart or bone\n"
      "Geometry: LPS, identity direction, voxel (nx//2+1, ny//2+1, nz//2+1) at world (0, 0, 0).\n"
      "Deterministic: the same arguments give the same voxels on any thread count.\n"
      "Errors: bad shape or spacing, unknown options.\n"

@@ -38,6 +38,8 @@ typedef struct Frame {
     double mm_per_ref; /* real mm per reference mm in-plane */
     double mm_per_refz;
     uint64_t seed;
+    const MdChestOpts *opts;
+    uint8_t *truth; /* NULL, or the lung mask being drawn alongside */
 } Frame;
 
 /* What one slice needs, precomputed from its z. */
@@ -130,13 +132,18 @@ static int in_nodule(const Frame *f, const Slice *s, double x, double y)
     return 0;
 }
 
-static int in_lung(const Slice *s, double x, double y, int *side)
+static int in_lung(const Slice *s, double x, double y, int joined, int open_dome, int *side)
 {
     if (s->lung_scale <= 0) return 0;
     *side = x < 0 ? -1 : 1;
     double ex = (x - *side * 75.0) / (50.0 * s->lung_scale), ey = (y + 25.0) / (80.0 * s->lung_scale);
     double r2 = ex * ex + ey * ey;
-    return r2 < 1.0 && s->z > -120.0 + 80.0 * (1.0 - r2); /* above the diaphragm dome */
+    /* above the diaphragm dome; an open dome rises across the whole lung in y,
+     * so no axial slice shows lung all around it */
+    double dome = open_dome ? ex * ex : r2;
+    if (r2 < 1.0 && s->z > -120.0 + 80.0 * (1.0 - dome)) return 1;
+    /* joined lungs: an anterior junction in front of the heart, mid chest */
+    return joined && fabs(x) <= 42.0 && y >= -80.0 && y <= -68.0 && s->z > 20.0 && s->z < 60.0;
 }
 
 static int in_bone(const Slice *s, double x, double y, double rho2)
@@ -153,20 +160,24 @@ static int in_bone(const Slice *s, double x, double y, double rho2)
     return 0;
 }
 
-static int in_table(double x, double y)
+static int in_table(double x, double y, int table)
 {
-    if (y >= 128.0 && y <= 140.0) return 1; /* base, across the whole image */
+    if (table == MD_PH_TABLE_NONE) return 0;
+    if (y >= 128.0 && y <= 140.0) /* base: across the whole image, or narrower */
+        return table == MD_PH_TABLE_SIDES || fabs(x) <= 140.0;
     double ax = fabs(x), top = 92.0 - 20.0 * (ax / 115.0) * (ax / 115.0);
     if (ax <= 115.0 && y >= top && y <= top + 5.0) return 1;   /* curved top */
     return ax >= 60.0 && ax <= 68.0 && y > top && y < 128.0;   /* supports */
 }
 
 /* Inside the body: tissue classes in increasing priority. */
-static int body_value(const Frame *f, const Slice *s, double x, double y, double rho2, uint64_t idx)
+static int body_value(const Frame *f, const Slice *s, double x, double y, double rho2, uint64_t idx,
+                      int *lung)
 {
     int v = (rho2 >= FAT_RHO * FAT_RHO ? MD_PH_FAT : MD_PH_SOFT) + noise(f->seed, idx);
     int side;
-    if (in_lung(s, x, y, &side)) {
+    *lung = in_lung(s, x, y, f->opts->joined_lungs, f->opts->open_dome, &side);
+    if (*lung) {
         v = MD_PH_LUNG;
         if (in_vessel(s, x, y, side)) v = MD_PH_VESSEL;
         if (in_nodule(f, s, x, y)) v = MD_PH_NODULE;
@@ -182,10 +193,11 @@ static int body_value(const Frame *f, const Slice *s, double x, double y, double
     }
     int bone = in_bone(s, x, y, rho2);
     if (bone) v = bone == 2 ? MD_PH_DISC : MD_PH_BONE;
+    *lung = *lung && (v == MD_PH_LUNG || v == MD_PH_VESSEL || v == MD_PH_NODULE);
     return v;
 }
 
-static void chest_slice(const Frame *f, int64_t k, int16_t *out)
+static void chest_slice(const Frame *f, int64_t k, int16_t *out, uint8_t *truth)
 {
     Slice s;
     slice_setup(&s, (double)(k - f->cz) * f->kz);
@@ -196,14 +208,15 @@ static void chest_slice(const Frame *f, int64_t k, int16_t *out)
         for (int64_t i = 0; i < f->nx; i++) {
             double x = (double)(i - f->cx) * f->kx;
             double ex = x / BODY_A, ey = (y - BODY_YC) / BODY_B, rho2 = ex * ex + ey * ey;
-            int v;
+            int v, lung = 0;
             if (rho2 < 1.0)
-                v = body_value(f, &s, x, y, rho2, (uint64_t)((k * f->ny + j) * f->nx + i));
-            else if (in_table(x, y))
+                v = body_value(f, &s, x, y, rho2, (uint64_t)((k * f->ny + j) * f->nx + i), &lung);
+            else if (in_table(x, y, f->opts->table))
                 v = MD_PH_TABLE;
             else
                 v = x * x + y * y > r2max ? MD_PH_PAD : MD_PH_AIR;
             row[i] = (int16_t)v;
+            if (truth) truth[j * f->nx + i] = (uint8_t)lung;
         }
     }
 }
@@ -218,12 +231,21 @@ static MdStatus check_spacing(const MdVolume *v, MdError *err)
 
 MdStatus md_phantom_chest(MdVolume *out, uint64_t seed, MdError *err)
 {
+    MdChestOpts o = {.seed = seed, .table = MD_PH_TABLE_SIDES, .joined_lungs = 0};
+    return md_phantom_chest_ex(out, NULL, &o, err);
+}
+
+MdStatus md_phantom_chest_ex(MdVolume *out, MdVolume *truth, const MdChestOpts *o, MdError *err)
+{
+    const uint64_t seed = o->seed;
     if (out->dtype != MD_INT16 || out->ndim != 3)
         return md_error(err, MD_EINVAL, "chest phantom needs a 3-D int16 volume (got %d-D %s)", out->ndim,
                         md_dtype_name(out->dtype));
+    if (truth && (truth->dtype != MD_UINT8 || md_volume_count(truth) != md_volume_count(out)))
+        return md_error(err, MD_EINVAL, "chest phantom: the truth mask must be uint8 of the volume's size");
     MdStatus st = check_spacing(out, err);
     if (st != MD_OK) return st;
-    Frame f = {.nx = out->dim[0], .ny = out->dim[1], .nz = out->dim[2], .seed = seed};
+    Frame f = {.nx = out->dim[0], .ny = out->dim[1], .nz = out->dim[2], .seed = seed, .opts = o};
     f.cx = f.nx / 2, f.cy = f.ny / 2, f.cz = f.nz / 2;
     double half_xy = fmin((double)f.nx * out->spacing[0], (double)f.ny * out->spacing[1]) / 2.0;
     double half_z = (double)f.nz * out->spacing[2] / 2.0;
@@ -242,7 +264,8 @@ MdStatus md_phantom_chest(MdVolume *out, uint64_t seed, MdError *err)
             cancelled = 1;
             continue;
         }
-        chest_slice(&f, k, data + (size_t)k * plane);
+        chest_slice(&f, k, data + (size_t)k * plane,
+                    truth ? (uint8_t *)md_volume_data(truth) + (size_t)k * plane : NULL);
     }
     if (cancelled) return md_error(err, MD_ECANCELLED, "chest phantom: interrupted");
     return MD_OK;

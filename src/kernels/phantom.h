@@ -47,6 +47,22 @@ extern const MdPhantomNodule md_phantom_nodules[MD_PH_NNODULES];
  * thread count. Errors: MD_EINVAL (dtype, ndim, spacing), MD_ECANCELLED. */
 MdStatus md_phantom_chest(MdVolume *out, uint64_t seed, MdError *err) MD_MUST_CHECK;
 
+/* Variants of the chest, for generated datasets. */
+enum { MD_PH_TABLE_NONE = 0, MD_PH_TABLE_NARROW = 1, MD_PH_TABLE_SIDES = 2 };
+typedef struct MdChestOpts {
+    uint64_t seed;
+    int table;        /* MD_PH_TABLE_*: none, a base inside the image, a base reaching both sides */
+    int joined_lungs; /* the lungs touch in an anterior junction (one air component) */
+    int open_dome;    /* the diaphragm rises across each lung from side to side, as in
+                       * patients: no slice shows lung all around the dome */
+} MdChestOpts;
+
+/* md_phantom_chest with variants; truth (NULL, or uint8 of out's size,
+ * borrowed) receives the lung mask: lung parenchyma with its vessels and
+ * nodules, without airways, heart or bone. md_phantom_chest is this with
+ * the table reaching the sides and separate lungs. */
+MdStatus md_phantom_chest_ex(MdVolume *out, MdVolume *truth, const MdChestOpts *o, MdError *err) MD_MUST_CHECK;
+
 /* Sets every voxel of out (any dtype, 2-D or 3-D; borrowed) whose centre
  * lies within radius_mm of center (0-based voxel coordinates, distances in
  * mm through out's spacing) to value, every other voxel to background. */
