@@ -454,12 +454,37 @@ static int load_line(lua_State *L, int base)
     return status;
 }
 
+/* Replaces each table above base by its text from vol.pretty (shape,
+ * stats and other result tables read as values, not addresses). A failing
+ * pretty leaves the value for print as it is. */
+static void format_tables(lua_State *L, int base)
+{
+    int top = lua_gettop(L);
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    if (lua_getfield(L, -1, "vol") != LUA_TTABLE || lua_getfield(L, -1, "pretty") != LUA_TFUNCTION) {
+        lua_settop(L, top);
+        return;
+    }
+    int pretty = lua_gettop(L);
+    for (int i = base + 1; i <= top; i++) {
+        if (lua_type(L, i) != LUA_TTABLE) continue;
+        lua_pushvalue(L, pretty);
+        lua_pushvalue(L, i);
+        if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING)
+            lua_replace(L, i);
+        else
+            lua_pop(L, 1);
+    }
+    lua_settop(L, top);
+}
+
 /* Prints the values above base with the global print. */
 static void print_results(lua_State *L, int base)
 {
     int n = lua_gettop(L) - base;
     if (n <= 0) return;
     luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
+    format_tables(L, base);
     lua_getglobal(L, "print");
     lua_insert(L, base + 1);
     if (lua_pcall(L, n, 0, 0) != LUA_OK) {

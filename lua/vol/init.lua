@@ -15,6 +15,7 @@ vol.docs = help.docs
 
 vol.progress = require "vol.progress"
 vol.describe = require "vol.describe"
+vol.pretty = require "vol.pretty"
 
 require("vol.patch")(vol) -- patch grids: grid:map, grid:save_patches, vol.crop_merge_compare
 require("vol.geom")(vol) -- v:crop_to_nonzero, v:resample_dsb, v:resample_img

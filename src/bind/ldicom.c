@@ -255,7 +255,8 @@ static void push_seg_info(lua_State *L, const MdSegInfo *in)
         lua_rawseti(L, -2, i + 1);
     }
     lua_setfield(L, -2, "segments");
-    set_num(L, "overlap_voxels", (double)in->overlap_voxels);
+    md_lua_pushexact(L, (double)in->overlap_voxels, 1);
+    lua_setfield(L, -2, "overlap_voxels");
     lua_pushboolean(L, in->fractional);
     lua_setfield(L, -2, "fractional");
     lua_pushinteger(L, in->frames);

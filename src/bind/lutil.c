@@ -1,6 +1,7 @@
 /* Volume userdata plumbing, errors, options and docstrings. */
 #include "lutil.h"
 
+#include <math.h>
 #include <string.h>
 
 #define DOCS_KEY "medula.docs"
@@ -208,6 +209,24 @@ MdDtype md_lua_optdtype(lua_State *L, int idx, MdDtype def)
         luaL_argerror(L, idx,
                       lua_pushfstring(L, "option 'dtype': unknown dtype '%s' (valid: " DTYPE_LIST ")", s));
     return (MdDtype)t;
+}
+
+void md_lua_pushexact(lua_State *L, double x, int integral)
+{
+    /* 2^53: above it a double no longer tells neighbouring integers apart */
+    if (integral && x == floor(x) && fabs(x) <= 9007199254740992.0)
+        lua_pushinteger(L, (lua_Integer)x);
+    else
+        lua_pushnumber(L, x);
+}
+
+void md_lua_pushintegers(lua_State *L, const double *x, int n)
+{
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        md_lua_pushexact(L, x[i], 1);
+        lua_rawseti(L, -2, i + 1);
+    }
 }
 
 void md_lua_pushnumbers(lua_State *L, const double *x, int n)

@@ -61,6 +61,12 @@ MdDtype md_lua_checkdtype(lua_State *L, int idx, int def);
  * dtype ...". */
 MdDtype md_lua_optdtype(lua_State *L, int idx, MdDtype def);
 
+/* Pushes x as a Lua integer when integral is set and x is a whole number
+ * that an integer holds exactly, else as a float: counts, sums and extremes
+ * of integer volumes print as 48, not 48.0. Stack: +1. */
+void md_lua_pushexact(lua_State *L, double x, int integral);
+/* Pushes a Lua list of n whole numbers as integers (indices, boxes). Stack: +1. */
+void md_lua_pushintegers(lua_State *L, const double *x, int n);
 /* Pushes a Lua list of n numbers. Stack: +1. */
 void md_lua_pushnumbers(lua_State *L, const double *x, int n);
 

@@ -186,8 +186,19 @@ static int l_tostring(lua_State *L)
     MdStats st;
     MdError err;
     if (md_stats(v, NULL, &st, &err) == MD_OK) {
-        snprintf(s, sizeof s, ") range [%.6g, %.6g]", st.min, st.max);
+        if (st.count)
+            snprintf(s, sizeof s, ") range [%.6g, %.6g]", st.min, st.max);
+        else
+            snprintf(s, sizeof s, ") no finite values");
         luaL_addstring(&b, s);
+        /* the range skips NaN and inf; say how many there are, by kind */
+        const char *kind[3] = {"-inf", "inf", "nan"};
+        size_t cnt[3] = {st.neg_inf, st.pos_inf, st.nan};
+        for (int i = 0; i < 3; i++) {
+            if (!cnt[i]) continue;
+            snprintf(s, sizeof s, ", %zu %s", cnt[i], kind[i]);
+            luaL_addstring(&b, s);
+        }
     } else {
         luaL_addstring(&b, ")");
     }
