@@ -8,6 +8,8 @@ for name, value in pairs(core) do
   vol[name] = value
 end
 
+local store = require "vol.docstore"
+store.set_area("repl") -- help() groups the Lua-written functions by the file's area
 local help = require "vol.help"
 vol.help = help.help
 vol.doc = help.doc
@@ -17,9 +19,13 @@ vol.progress = require "vol.progress"
 vol.describe = require "vol.describe"
 vol.pretty = require "vol.pretty"
 
+store.set_area("patch")
 require("vol.patch")(vol) -- patch grids: grid:map, grid:save_patches, vol.crop_merge_compare
+store.set_area("geom")
 require("vol.geom")(vol) -- v:crop_to_nonzero, v:resample_dsb, v:resample_img
-require("vol.dicom")(vol) -- vol.dicom_convert, vol.dicom_table, vol.dicom_tags
+store.set_area("dicom")
+require("vol.dicom")(vol)
+store.set_area(nil) -- vol.dicom_convert, vol.dicom_table, vol.dicom_tags
 
 -- Completion as the REPL does it (for specs); private, hence the underscore.
 vol._complete = require("vol.repl").complete

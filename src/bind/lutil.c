@@ -5,6 +5,7 @@
 #include <string.h>
 
 #define DOCS_KEY "medula.docs"
+#define AREAS_KEY "medula.areas"
 
 void md_lua_pushdocs(lua_State *L)
 {
@@ -20,6 +21,38 @@ void md_lua_pushdocs(lua_State *L)
     }
 }
 
+static const char *current_area; /* a string literal or the host's copy */
+
+void md_lua_set_area(const char *area)
+{
+    current_area = area;
+}
+
+void md_lua_pushareas(lua_State *L)
+{
+    if (lua_getfield(L, LUA_REGISTRYINDEX, AREAS_KEY) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_newtable(L);
+        lua_pushliteral(L, "k");
+        lua_setfield(L, -2, "__mode");
+        lua_setmetatable(L, -2);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, AREAS_KEY);
+    }
+}
+
+void md_lua_setarea(lua_State *L, int idx)
+{
+    if (!current_area) return;
+    idx = lua_absindex(L, idx);
+    md_lua_pushareas(L);
+    lua_pushvalue(L, idx);
+    lua_pushstring(L, current_area);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
 void md_lua_setdoc(lua_State *L, int idx, const char *doc)
 {
     idx = lua_absindex(L, idx);
@@ -28,6 +61,7 @@ void md_lua_setdoc(lua_State *L, int idx, const char *doc)
     lua_pushstring(L, doc);
     lua_rawset(L, -3);
     lua_pop(L, 1);
+    md_lua_setarea(L, idx);
 }
 
 void md_lua_register(lua_State *L, const MdLuaReg *regs)

@@ -23,8 +23,16 @@ void md_lua_register(lua_State *L, const MdLuaReg *regs);
 /* Pushes the weak-keyed table function -> docstring (REGISTRY["medula.docs"]),
  * creating it when needed. Stack: +1. */
 void md_lua_pushdocs(lua_State *L);
-/* Records doc for the value at idx (any function). Stack: unchanged. */
+/* Records doc for the value at idx (any function), and the current area
+ * (md_lua_set_area) for help()'s grouping. Stack: unchanged. */
 void md_lua_setdoc(lua_State *L, int idx, const char *doc);
+/* Names the area whose functions are being registered ("morph"), or NULL. */
+void md_lua_set_area(const char *area);
+/* Records the current area for the function at idx, when one is set.
+ * Stack: unchanged. */
+void md_lua_setarea(lua_State *L, int idx);
+/* Pushes the weak-keyed table function -> area name. Stack: +1. */
+void md_lua_pushareas(lua_State *L);
 
 /* Pushes a new Volume userdata with an empty header (no buffer) and
  * returns the header. Stack: +1. */
