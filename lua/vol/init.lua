@@ -27,10 +27,19 @@ store.set_area("dicom")
 require("vol.dicom")(vol)
 store.set_area(nil) -- vol.dicom_convert, vol.dicom_table, vol.dicom_tags
 
+-- Errors from the Lua-written functions point at the caller's line.
+local errors = require "vol.errors"
+errors.relocate(vol)
+for name, t in pairs(vol) do
+  if type(t) == "table" and name:sub(1, 1) ~= "_" then
+    errors.relocate(t) -- Volume, PatchGrid, PatchMerger methods; vol.phantom ...
+  end
+end
+
 -- Completion as the REPL does it (for specs); private, hence the underscore.
 vol._complete = require("vol.repl").complete
 
 -- help() is a global too, for the REPL and scripts.
-_G.help = help.help
+_G.help = vol.help
 
 return vol

@@ -26,10 +26,10 @@ static int is_integral(double x) { return x == floor(x) && fabs(x) < 90071992547
 
 static void check_same_shape(lua_State *L, const MdVolume *a, const MdVolume *b)
 {
+    char sa[96], sb[96];
     if (a->ndim != b->ndim || memcmp(a->dim, b->dim, sizeof a->dim) != 0)
-        luaL_error(L, "shapes differ (%dx%dx%dx%d and %dx%dx%dx%d)", (int)a->dim[0], (int)a->dim[1],
-                   (int)a->dim[2], (int)a->dim[3], (int)b->dim[0], (int)b->dim[1], (int)b->dim[2],
-                   (int)b->dim[3]);
+        luaL_error(L, "shapes differ (%s and %s)", md_volume_shape_text(a, sa, sizeof sa),
+                   md_volume_shape_text(b, sb, sizeof sb));
 }
 
 /* New volume = a op b, shaped like the first volume operand. */

@@ -92,9 +92,7 @@ static MdVolume *shape_volume(lua_State *L, const char *const keys[], double *va
     int ndim = check_shape(L, 2, 3, dim, NULL, 0);
     double sp[3] = {1, 1, 1};
     opt_numbers(L, "spacing", sp, 3);
-    lua_getfield(L, 1, "dtype");
-    MdDtype t = md_lua_checkdtype(L, -1, MD_UINT8);
-    lua_pop(L, 1);
+    MdDtype t = md_lua_optdtype(L, 1, MD_UINT8);
     *value = md_lua_optnumfield(L, 1, "value", 1);
     *bg = md_lua_optnumfield(L, 1, "background", 0);
     return new_volume(L, t, ndim, dim, sp);

@@ -230,7 +230,7 @@ MdDtype md_lua_checkdtype(lua_State *L, int idx, int def)
     if (lua_isnoneornil(L, idx) && def >= 0) return (MdDtype)def;
     const char *s = luaL_checkstring(L, idx);
     int t = md_dtype_from_name(s);
-    if (t < 0) luaL_argerror(L, idx, lua_pushfstring(L, "unknown dtype '%s' (valid: " DTYPE_LIST ")", s));
+    if (t < 0) luaL_argerror(L, idx, lua_pushfstring(L, "unknown dtype '%s'; expected one of " DTYPE_LIST, s));
     return (MdDtype)t;
 }
 
@@ -241,7 +241,7 @@ MdDtype md_lua_optdtype(lua_State *L, int idx, MdDtype def)
     int t = md_dtype_from_name(s);
     if (t < 0)
         luaL_argerror(L, idx,
-                      lua_pushfstring(L, "option 'dtype': unknown dtype '%s' (valid: " DTYPE_LIST ")", s));
+                      lua_pushfstring(L, "option 'dtype': unknown dtype '%s'; expected one of " DTYPE_LIST, s));
     return (MdDtype)t;
 }
 

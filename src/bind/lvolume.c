@@ -113,9 +113,7 @@ static int l_new(lua_State *L)
         lua_pop(L, 1);
     }
     lua_pop(L, 1);
-    lua_getfield(L, 1, "dtype");
-    MdDtype t = md_lua_checkdtype(L, -1, MD_FLOAT32);
-    lua_pop(L, 1);
+    MdDtype t = md_lua_optdtype(L, 1, MD_FLOAT32);
     MdVolume *v = md_lua_newvolume(L);
     md_volume_init(v, t, ndim, dim);
     if (lua_getfield(L, 1, "spacing") != LUA_TNIL) check_spacing(L, -1, v->spacing);
