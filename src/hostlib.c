@@ -96,9 +96,20 @@ static int l_columns(lua_State *L)
     return 1;
 }
 
+/* term.bar(label, done, total): draws the progress bar (stderr terminal only). */
+static int l_bar(lua_State *L)
+{
+    const char *label = luaL_checkstring(L, 1);
+    lua_Number done = luaL_checknumber(L, 2), total = luaL_checknumber(L, 3);
+    if (total < 0) total = 0;
+    if (done < 0) done = 0;
+    md_host_bar(label, (uint64_t)done, (uint64_t)total);
+    return 0;
+}
+
 static int open_term(lua_State *L)
 {
-    static const luaL_Reg f[] = {{"isatty", l_isatty}, {"columns", l_columns}, {NULL, NULL}};
+    static const luaL_Reg f[] = {{"isatty", l_isatty}, {"columns", l_columns}, {"bar", l_bar}, {NULL, NULL}};
     luaL_newlib(L, f);
     return 1;
 }

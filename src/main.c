@@ -85,6 +85,12 @@ void md_host_print_version(void)
 /* ---- running chunks: traceback handler and Ctrl-C ---------------------- */
 
 static lua_State *running_L; /* the state a Ctrl-C interrupts */
+static int interactive;      /* the REPL: every Ctrl-C interrupts the call */
+
+void md_host_set_interactive(int on)
+{
+    interactive = on;
+}
 
 /* Hook set by the signal handler: raises at the next Lua instruction. */
 static void interrupt_hook(lua_State *L, lua_Debug *ar)
@@ -94,8 +100,8 @@ static void interrupt_hook(lua_State *L, lua_Debug *ar)
     luaL_error(L, "interrupted!");
 }
 
-/* SIGINT handler (installed with SA_RESETHAND: a second Ctrl-C ends the
- * program). Lua code stops at its next instruction through the hook; a
+/* SIGINT handler (installed with SA_RESETHAND outside the REPL: a second
+ * Ctrl-C ends the program, as in lua). Lua code stops at its next instruction through the hook; a
  * kernel running C code sees the cancel flag at its next slice and returns
  * MD_ECANCELLED, which its binding raises. Both calls are signal-safe. */
 static void on_sigint(int sig)
@@ -111,7 +117,7 @@ static void catch_sigint(int on)
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
     sa.sa_handler = on ? on_sigint : SIG_DFL;
-    sa.sa_flags = on ? (SA_RESETHAND | SA_RESTART) : 0;
+    sa.sa_flags = on ? (interactive ? SA_RESTART : SA_RESETHAND | SA_RESTART) : 0;
     sigaction(SIGINT, &sa, NULL);
 }
 
@@ -137,6 +143,10 @@ int md_host_docall(lua_State *L, int narg, int nres)
     catch_sigint(1);
     int status = lua_pcall(L, narg, nres, base);
     catch_sigint(0);
+    /* a Ctrl-C that arrived while C code finished must not stop the next chunk */
+    lua_sethook(L, NULL, 0, 0);
+    md_cancel_clear();
+    md_host_bar_end();
     lua_remove(L, base);
     return status;
 }
@@ -356,6 +366,7 @@ static int pmain(lua_State *L)
     luaL_openlibs(L);
     create_arg_table(L, argv, argc, script);
     md_host_openlibs(L);
+    md_host_bar_install();
     lua_getglobal(L, "require");
     lua_pushliteral(L, "vol");
     if (report(L, md_host_docall(L, 1, 1)) != LUA_OK) return 0;

@@ -215,3 +215,66 @@ describe("option and shape errors", function()
     assert.truthy(err:find("shapes differ (256x256x108 and 2x2)", 1, true), err)
   end)
 end)
+
+describe("REPL progress and Ctrl-C", function()
+  -- input written to the terminal in timed pieces: {text, seconds to wait after}
+  local function timed_session(pieces)
+    local cmd = "cd / && HOME=" .. q(tmpdir()) .. " TERM=dumb timeout 30 script -qc " .. q(q(MEDULA)) .. " /dev/null"
+    local feeder = {}
+    for _, p in ipairs(pieces) do
+      feeder[#feeder + 1] = "printf " .. q(p[1]:gsub("%%", "%%%%")) .. "; sleep " .. (p[2] or 0)
+    end
+    local f = io.popen("(" .. table.concat(feeder, "; ") .. ") | (" .. cmd .. ") 2>&1")
+    local out = f:read("a"):gsub("\r", "")
+    f:close()
+    return out
+  end
+
+  it("draws progress bars on the terminal", function()
+    local out = session{"g = vol.patch_grid{shape={16, 16}, patch=8}",
+                        "r = g:map(vol.new{shape={16, 16}}, function(p) return p end, {progress='mapping'})",
+                        "6*7"}
+    assert.truthy(out:find("mapping [####################....................]  50% 2/4", 1, true), out)
+    assert.truthy(out:find("100% 4/4\n", 1, true), out)
+    assert.truthy(printed(out, "42"), out)
+  end)
+
+  it("interrupts a long kernel, ends the bar's line, keeps the session", function()
+    local out = timed_session{
+      {"b = vol.progress(10, 'slow'); for i = 1, 5 do b:step() end\n", 0.3},
+      {"v = vol.new{shape={200, 200, 200}}; while true do w = v:resample{spacing={0.5, 0.5, 0.5}, interpolation='cubic'} end\n", 1.2},
+      {"\003", 0.5},
+      {"6*7\n", 0.3},
+      {"os.exit(0)\n", 0},
+    }
+    assert.truthy(out:find("interrupted!", 1, true) or out:find("cancelled", 1, true), out)
+    assert.truthy(out:find("50% 5/10\n", 1, true), out)
+    assert.truthy(printed(out, "42"), out)
+  end)
+
+  it("takes a second Ctrl-C during a call without ending the session", function()
+    local out = timed_session{
+      {"for k = 1, 2 do print(pcall(function() while true do end end)) end\n", 0.5},
+      {"\003", 0.5},
+      {"\003", 0.3},
+      {"6*7\n", 0.3},
+      {"os.exit(0)\n", 0},
+    }
+    local _, n = out:gsub("false\tinterrupted!", "")
+    assert.equal(2, n, out)
+    assert.truthy(printed(out, "42"), out)
+  end)
+
+  it("drops the line being typed on Ctrl-C at the prompt", function()
+    local out = timed_session{
+      {"x = 1 +", 0.3},
+      {"\003", 0.3},
+      {"for i = 1, 3 do\n", 0.3},
+      {"\003", 0.3},
+      {"6*7\n", 0.3},
+      {"os.exit(0)\n", 0},
+    }
+    assert.truthy(printed(out, "42"), out)
+    assert.falsy(out:find("unexpected symbol", 1, true), out)
+  end)
+end)
