@@ -223,6 +223,20 @@ void md_lua_checknumbers(lua_State *L, int idx, double *out, int n, const char *
     }
 }
 
+int md_lua_checkaxes(lua_State *L, int idx, double out[3], int ndim, const char *what)
+{
+    idx = lua_absindex(L, idx);
+    int n = lua_type(L, idx) == LUA_TTABLE ? (int)lua_rawlen(L, idx) : 3;
+    if (ndim == 2 && n == 2) {
+        md_lua_checknumbers(L, idx, out, 2, what);
+        return 2;
+    }
+    if (ndim == 2 && n != 3)
+        luaL_error(L, "%s must have 2 or 3 numbers for a 2-D volume (got %d)", what, n);
+    md_lua_checknumbers(L, idx, out, 3, what);
+    return 3;
+}
+
 #define DTYPE_LIST "uint8, int8, uint16, int16, uint32, int32, float32, float64"
 
 MdDtype md_lua_checkdtype(lua_State *L, int idx, int def)

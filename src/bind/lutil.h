@@ -62,6 +62,10 @@ int md_lua_optboolfield(lua_State *L, int idx, const char *key, int def);
 const char *md_lua_optstrfield(lua_State *L, int idx, const char *key, const char *def);
 /* Reads a list of n numbers from the table at idx (raises naming what). */
 void md_lua_checknumbers(lua_State *L, int idx, double *out, int n, const char *what);
+/* Reads per-axis numbers (spacing, origin) at idx for a volume of ndim
+ * axes: 3 numbers, or for a 2-D volume 2 as well (out[2] then keeps its
+ * value). Raises naming what. Returns how many were read. */
+int md_lua_checkaxes(lua_State *L, int idx, double out[3], int ndim, const char *what);
 /* Reads a dtype name at idx, or def when absent. */
 MdDtype md_lua_checkdtype(lua_State *L, int idx, int def);
 /* Reads option dtype of the table at idx (absent or no table: def), raising

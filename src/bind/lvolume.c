@@ -54,15 +54,43 @@ static int l_set(lua_State *L)
     return 1;
 }
 
-/* Reads a direction given as 3 rows of 3 numbers or 9 numbers row-major. */
-static void check_direction(lua_State *L, int idx, double d[9])
+/* Reads a 2-D volume's in-plane direction, 2 rows of 2 numbers or 4
+ * numbers row-major, into the upper-left of d (the rest the identity's).
+ * Returns 0 when the table at idx is not of that form. */
+static int check_direction2(lua_State *L, int idx, double d[9])
+{
+    double m[4];
+    size_t n = lua_rawlen(L, idx);
+    if (n == 4) {
+        md_lua_checknumbers(L, idx, m, 4, "direction");
+    } else if (n == 2) {
+        for (int r = 0; r < 2; r++) {
+            lua_rawgeti(L, idx, r + 1);
+            md_lua_checknumbers(L, -1, m + 2 * r, 2, "direction row");
+            lua_pop(L, 1);
+        }
+    } else {
+        return 0;
+    }
+    double full[9] = {m[0], m[1], 0, m[2], m[3], 0, 0, 0, 1};
+    memcpy(d, full, sizeof full);
+    return 1;
+}
+
+/* Reads a direction given as 3 rows of 3 numbers or 9 numbers row-major
+ * (for a 2-D volume also 2 rows of 2 or 4 numbers). */
+static void check_direction(lua_State *L, int idx, double d[9], int ndim)
 {
     idx = lua_absindex(L, idx);
     luaL_checktype(L, idx, LUA_TTABLE);
-    if (lua_rawlen(L, idx) == 9) {
+    if (ndim == 2 && check_direction2(L, idx, d)) {
+        /* checked below with the 3-D rule */
+    } else if (lua_rawlen(L, idx) == 9) {
         md_lua_checknumbers(L, idx, d, 9, "direction");
     } else {
-        if (lua_rawlen(L, idx) != 3) luaL_error(L, "direction must be 3 rows of 3 numbers or 9 numbers");
+        if (lua_rawlen(L, idx) != 3)
+            luaL_error(L, ndim == 2 ? "direction must be 2 rows of 2 numbers, 4 numbers, 3 rows of 3 or 9 numbers"
+                                    : "direction must be 3 rows of 3 numbers or 9 numbers");
         for (int r = 0; r < 3; r++) {
             lua_rawgeti(L, idx, r + 1);
             md_lua_checknumbers(L, -1, d + 3 * r, 3, "direction row");
@@ -80,17 +108,18 @@ static void check_direction(lua_State *L, int idx, double d[9])
     }
 }
 
-static void check_spacing(lua_State *L, int idx, double s[3])
+/* s holds the current (or default) spacing: a 2-D volume may give 2 numbers. */
+static void check_spacing(lua_State *L, int idx, double s[3], int ndim)
 {
-    md_lua_checknumbers(L, idx, s, 3, "spacing");
+    md_lua_checkaxes(L, idx, s, ndim, "spacing");
     for (int i = 0; i < 3; i++)
         if (!(s[i] > 0) || !isfinite(s[i]))
             luaL_error(L, "spacing must be > 0 (got %f on axis %d)", s[i], i + 1);
 }
 
-static void check_origin(lua_State *L, int idx, double o[3])
+static void check_origin(lua_State *L, int idx, double o[3], int ndim)
 {
-    md_lua_checknumbers(L, idx, o, 3, "origin");
+    md_lua_checkaxes(L, idx, o, ndim, "origin");
     for (int i = 0; i < 3; i++)
         if (!isfinite(o[i])) luaL_error(L, "origin must be finite (got %f on axis %d)", o[i], i + 1);
 }
@@ -116,9 +145,9 @@ static int l_new(lua_State *L)
     MdDtype t = md_lua_optdtype(L, 1, MD_FLOAT32);
     MdVolume *v = md_lua_newvolume(L);
     md_volume_init(v, t, ndim, dim);
-    if (lua_getfield(L, 1, "spacing") != LUA_TNIL) check_spacing(L, -1, v->spacing);
-    if (lua_getfield(L, 1, "origin") != LUA_TNIL) check_origin(L, -1, v->origin);
-    if (lua_getfield(L, 1, "direction") != LUA_TNIL) check_direction(L, -1, v->direction);
+    if (lua_getfield(L, 1, "spacing") != LUA_TNIL) check_spacing(L, -1, v->spacing, ndim);
+    if (lua_getfield(L, 1, "origin") != LUA_TNIL) check_origin(L, -1, v->origin, ndim);
+    if (lua_getfield(L, 1, "direction") != LUA_TNIL) check_direction(L, -1, v->direction, ndim);
     lua_pop(L, 3);
     MdError err;
     if (md_volume_check_dims(ndim, dim, &err) != MD_OK) return md_lua_raise(L, &err);
@@ -271,7 +300,8 @@ static int l_set_spacing(lua_State *L)
 {
     MdVolume *v = md_lua_checkvolume(L, 1);
     double s[3];
-    check_spacing(L, 2, s);
+    memcpy(s, v->spacing, sizeof s);
+    check_spacing(L, 2, s, v->ndim);
     memcpy(v->spacing, s, sizeof s);
     lua_settop(L, 1);
     return 1;
@@ -281,7 +311,8 @@ static int l_set_origin(lua_State *L)
 {
     MdVolume *v = md_lua_checkvolume(L, 1);
     double o[3];
-    check_origin(L, 2, o);
+    memcpy(o, v->origin, sizeof o);
+    check_origin(L, 2, o, v->ndim);
     memcpy(v->origin, o, sizeof o);
     lua_settop(L, 1);
     return 1;
@@ -291,7 +322,7 @@ static int l_set_direction(lua_State *L)
 {
     MdVolume *v = md_lua_checkvolume(L, 1);
     double d[9];
-    check_direction(L, 2, d);
+    check_direction(L, 2, d, v->ndim);
     memcpy(v->direction, d, sizeof d);
     lua_settop(L, 1);
     return 1;
@@ -380,6 +411,14 @@ static int l_world_to_index(lua_State *L)
 {
     MdVolume *v = md_lua_checkvolume(L, 1);
     double ijk[3], xyz[3];
+    if (v->ndim == 2 && lua_isnoneornil(L, 4)) { /* (x, y) -> (i, j) in the image's plane */
+        double xy[2] = {luaL_checknumber(L, 2), luaL_checknumber(L, 3)}, ij[2];
+        MdError err;
+        if (md_geom_world_to_index_2d(v, xy, ij, &err) != MD_OK) return md_lua_raise(L, &err);
+        lua_pushnumber(L, ij[0] + 1);
+        lua_pushnumber(L, ij[1] + 1);
+        return 2;
+    }
     for (int i = 0; i < 3; i++) xyz[i] = luaL_checknumber(L, 2 + i);
     MdError err;
     if (md_geom_world_to_index(v, xyz, ijk, &err) != MD_OK) return md_lua_raise(L, &err);
@@ -421,13 +460,16 @@ static const MdLuaReg methods[] = {
      "v:release()\nFrees the voxel buffer now (as __gc and __close do); using v afterwards\n"
      "raises \"attempt to use a released volume\"."},
     {"set_spacing", l_set_spacing,
-     "v:set_spacing{sx, sy, sz} -> v\nIn place: sets the voxel spacing in mm (each > 0)."},
+     "v:set_spacing{sx, sy [, sz]} -> v\nIn place: sets the voxel spacing in mm (each > 0); a 2-D volume may\n"
+     "give 2 numbers (sz is kept)."},
     {"set_origin", l_set_origin,
-     "v:set_origin{x, y, z} -> v\nIn place: sets the LPS world position (mm) of voxel (1, 1, 1)."},
+     "v:set_origin{x, y [, z]} -> v\nIn place: sets the LPS world position (mm) of voxel (1, 1, 1); a 2-D\n"
+     "volume may give 2 numbers (z is kept)."},
     {"set_direction", l_set_direction,
      "v:set_direction(d) -> v\nIn place: sets the direction cosines, given as 3 rows of 3 numbers\n"
-     "(column c = LPS direction of axis c) or 9 numbers row-major. Columns must\n"
-     "have unit length (1e-3) and the matrix must be invertible."},
+     "(column c = LPS direction of axis c) or 9 numbers row-major; a 2-D volume\n"
+     "may give 2 rows of 2 (or 4 numbers): the in-plane part, the rest identity.\n"
+     "Columns must have unit length (1e-3) and the matrix must be invertible."},
     {"set_affine", l_set_affine,
      "v:set_affine(A [, {ras=true}]) -> v\nIn place: sets spacing, direction and origin from a 4x4 matrix\n"
      "mapping 0-based (i, j, k, 1) to LPS mm (RAS mm with ras=true)."},
@@ -440,8 +482,10 @@ static const MdLuaReg methods[] = {
     {"index_to_world", l_index_to_world,
      "v:index_to_world(i, j, k) -> x, y, z\nLPS world mm of the continuous 1-based index (i, j, k)."},
     {"world_to_index", l_world_to_index,
-     "v:world_to_index(x, y, z) -> i, j, k\nContinuous 1-based index of the LPS world point (x, y, z) mm;\n"
-     "round to get the nearest voxel."},
+     "v:world_to_index(x, y [, z]) -> i, j [, k]\nContinuous 1-based index of the LPS world point (x, y, z) mm;\n"
+     "round to get the nearest voxel. A 2-D volume also takes (x, y) alone and\n"
+     "gives (i, j) in its plane (the upper-left 2x2 of its geometry, as a\n"
+     "SimpleITK 2-D image)."},
     {"orientation", l_orientation,
      "v:orientation() -> string\nThe orientation code: for axes i, j, k, the world direction each points\n"
      "towards, e.g. \"LPS\" (ITK/DICOM identity) or \"RAS\" (nibabel's canonical)."},
@@ -454,7 +498,8 @@ static const MdLuaReg functions[] = {
      "A new volume filled with zeros (or fill). x is the fastest axis in memory.\n"
      "dtype: uint8 int8 uint16 int16 uint32 int32 float32 float64 (default float32).\n"
      "spacing (mm, default 1), origin (LPS mm of voxel 1,1,1, default 0), direction\n"
-     "(3 rows of 3, column c = axis c, default identity).\n"
+     "(3 rows of 3, column c = axis c, default identity); a 2-D shape takes 2-D\n"
+     "geometry too: spacing={sx, sy}, origin={x, y}, direction={{a, b}, {c, d}}.\n"
      "Errors: unknown options, non-positive sizes, sizes whose product overflows,\n"
      "not enough memory.\n"
      "Example: local m = vol.new{shape={64, 64, 32}, dtype=\"uint8\", spacing={1, 1, 2.5}}"},
