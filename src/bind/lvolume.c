@@ -167,6 +167,53 @@ static int l_copy(lua_State *L)
     return 1;
 }
 
+/* Reads the new shape for reshape (one size may be -1: inferred). */
+static int check_new_shape(lua_State *L, const MdVolume *v, int64_t dim[4])
+{
+    luaL_checktype(L, 2, LUA_TTABLE);
+    int ndim = (int)lua_rawlen(L, 2), infer = -1;
+    if (ndim < 2 || ndim > 4)
+        luaL_argerror(L, 2, lua_pushfstring(L, "the shape must have 2 to 4 sizes (got %d)", ndim));
+    int64_t known = 1, total = (int64_t)md_volume_count(v);
+    for (int a = 0; a < ndim; a++) {
+        lua_rawgeti(L, 2, a + 1);
+        int ok;
+        lua_Integer n = lua_tointegerx(L, -1, &ok);
+        lua_pop(L, 1);
+        if (ok && n == -1 && infer < 0) {
+            infer = a;
+            dim[a] = 1;
+            continue;
+        }
+        if (!ok || n < 1)
+            luaL_argerror(L, 2, lua_pushfstring(L, "size %d must be a positive integer (or one -1)", a + 1));
+        dim[a] = n;
+        known *= n;
+    }
+    if (infer >= 0 && known > 0 && total % known == 0) dim[infer] = total / known;
+    char was[96];
+    if ((infer >= 0 ? dim[infer] * known : known) != total)
+        luaL_argerror(L, 2, lua_pushfstring(L, "cannot reshape %s (%I voxels) to %I voxels",
+                                            md_volume_shape_text(v, was, sizeof was), (LUAI_UACINT)total,
+                                            (LUAI_UACINT)known));
+    return ndim;
+}
+
+static int l_reshape(lua_State *L)
+{
+    MdVolume *v = md_lua_checkvolume(L, 1);
+    int64_t dim[4] = {1, 1, 1, 1};
+    int ndim = check_new_shape(L, v, dim);
+    MdVolume *r = md_lua_newvolume(L);
+    md_volume_init(r, v->dtype, ndim, dim);
+    md_volume_copy_geometry(r, v);
+    md_lua_alloc(L, r, 0);
+    memcpy(md_volume_data(r), md_volume_data(v), md_volume_nbytes(v));
+    lua_getiuservalue(L, 1, 1);
+    lua_setiuservalue(L, -2, 1);
+    return 1;
+}
+
 static int l_release(lua_State *L)
 {
     MdVolume *v = luaL_checkudata(L, 1, MD_VOLUME_MT);
@@ -456,6 +503,17 @@ static const MdLuaReg methods[] = {
      "Example: mask:set(10, 20, 30, 1)"},
     {"copy", l_copy,
      "v:copy() -> Volume\nA new volume with its own copy of the voxels, geometry and metadata."},
+    {"reshape", l_reshape,
+     "v:reshape{n1, n2 [, n3 [, n4]]} -> Volume\n"
+     "A copy with the same voxels in the same memory order (x fastest) and a new\n"
+     "shape of 2 to 4 sizes with the same product; one size may be -1 (inferred).\n"
+     "numpy's a.reshape(n4, n3, n2, n1) on the array SimpleITK/np.load give.\n"
+     "Adding a length-1 axis: v:reshape{nx, ny, nz, 1} makes a one-channel\n"
+     "volume ((x, y, z, C) as patches and vol.save_npy_stack's layouts take);\n"
+     "v:reshape{nx, ny, 1} puts a 2-D image in a 3-D grid. Spacing, origin,\n"
+     "direction and metadata are kept.\n"
+     "Errors: sizes < 1, more than one -1, a product that differs.\n"
+     "Example: local c = ct:reshape{-1, 1}  -- (nx*ny*nz, 1)"},
     {"release", l_release,
      "v:release()\nFrees the voxel buffer now (as __gc and __close do); using v afterwards\n"
      "raises \"attempt to use a released volume\"."},
