@@ -25,7 +25,7 @@ end
 -- Keys other than 1..n, numbers first (ascending), then the rest by text.
 local function other_keys(t, n)
   local keys = {}
-  for k in pairs(t) do
+  for k in next, t do
     if not (math.type(k) == "integer" and k >= 1 and k <= n) then
       keys[#keys + 1] = k
     end
@@ -45,7 +45,7 @@ local function render_table(t, indent, seen, o)
   if seen[t] then return "<cycle>" end
   if indent // 2 >= o.depth then return "{...}" end
   seen[t] = true
-  local n = #t
+  local n = rawlen(t) -- raw access: printing runs no metamethod of the table
   local items, shown = {}, 0
   local function add(s)
     items[#items + 1] = s
@@ -55,7 +55,7 @@ local function render_table(t, indent, seen, o)
       add(("... (%d more)"):format(n - i + 1))
       break
     end
-    add(render(t[i], indent + 2, seen, o))
+    add(render(rawget(t, i), indent + 2, seen, o))
     shown = shown + 1
   end
   local keys = other_keys(t, n)
@@ -65,7 +65,7 @@ local function render_table(t, indent, seen, o)
       break
     end
     local name = is_identifier(k) and k or "[" .. scalar(k) .. "]"
-    add(name .. " = " .. render(t[k], indent + 2, seen, o))
+    add(name .. " = " .. render(rawget(t, k), indent + 2, seen, o))
     shown = shown + 1
   end
   seen[t] = nil
