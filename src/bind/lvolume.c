@@ -124,6 +124,36 @@ static void check_origin(lua_State *L, int idx, double o[3], int ndim)
         if (!isfinite(o[i])) luaL_error(L, "origin must be finite (got %f on axis %d)", o[i], i + 1);
 }
 
+/* vol.new's geometry options, checked in protected mode so that a bad one
+ * reads "bad argument #1 to 'new' (option 'spacing': ...)". */
+typedef struct {
+    double *out;
+    int ndim, which; /* 0 spacing, 1 origin, 2 direction */
+} GeomOption;
+
+static int check_geom_option(lua_State *L)
+{
+    const GeomOption *g = lua_touserdata(L, 2);
+    if (g->which == 0) check_spacing(L, 1, g->out, g->ndim);
+    else if (g->which == 1) check_origin(L, 1, g->out, g->ndim);
+    else check_direction(L, 1, g->out, g->ndim);
+    return 0;
+}
+
+static void new_geom_option(lua_State *L, const char *key, int which, double *out, int ndim)
+{
+    if (lua_getfield(L, 1, key) == LUA_TNIL) {
+        lua_pop(L, 1);
+        return;
+    }
+    GeomOption g = {out, ndim, which};
+    lua_pushcfunction(L, check_geom_option);
+    lua_insert(L, -2);
+    lua_pushlightuserdata(L, &g);
+    if (lua_pcall(L, 2, 0, 0) != LUA_OK)
+        luaL_argerror(L, 1, lua_pushfstring(L, "option '%s': %s", key, lua_tostring(L, -1)));
+}
+
 static int l_new(lua_State *L)
 {
     static const char *const keys[] = {"shape", "dtype", "spacing", "origin", "direction", "fill", NULL};
@@ -145,10 +175,9 @@ static int l_new(lua_State *L)
     MdDtype t = md_lua_optdtype(L, 1, MD_FLOAT32);
     MdVolume *v = md_lua_newvolume(L);
     md_volume_init(v, t, ndim, dim);
-    if (lua_getfield(L, 1, "spacing") != LUA_TNIL) check_spacing(L, -1, v->spacing, ndim);
-    if (lua_getfield(L, 1, "origin") != LUA_TNIL) check_origin(L, -1, v->origin, ndim);
-    if (lua_getfield(L, 1, "direction") != LUA_TNIL) check_direction(L, -1, v->direction, ndim);
-    lua_pop(L, 3);
+    new_geom_option(L, "spacing", 0, v->spacing, ndim);
+    new_geom_option(L, "origin", 1, v->origin, ndim);
+    new_geom_option(L, "direction", 2, v->direction, ndim);
     MdError err;
     if (md_volume_check_dims(ndim, dim, &err) != MD_OK) return md_lua_raise(L, &err);
     md_lua_alloc(L, v, 1);
