@@ -121,6 +121,52 @@ static void catch_sigint(int on)
     sigaction(SIGINT, &sa, NULL);
 }
 
+/* Whether a traceback line names a frame inside medula's own Lua library
+ * (the bundled lua/ folder, or its tail after "..." when the name is long). */
+static int library_frame(const char *line, size_t len, const char *libdir)
+{
+    size_t dl = strlen(libdir);
+    const char *p = line;
+    while (p < line + len && (*p == '\t' || *p == ' ')) p++;
+    if (dl && (size_t)(line + len - p) > dl && strncmp(p, libdir, dl) == 0 && p[dl] == '/') return 1;
+    if (strncmp(p, "...", 3) != 0) return 0;
+    for (const char *q = p + 3; q + 9 <= line + len; q++)
+        if (strncmp(q, "/lua/vol/", 9) == 0) return 1;
+    return 0;
+}
+
+/* [traceback] -> [traceback without the library's frames]: a user reads
+ * where the error is in their code, not the paths of the installation. A
+ * "[C]: in function 'error'" just above a dropped frame goes with it. */
+static void drop_library_frames(lua_State *L)
+{
+    char libdir[4096];
+    if (!md_host_bundle_dir("lua", libdir, sizeof libdir)) return;
+    size_t len;
+    const char *s = lua_tolstring(L, -1, &len), *end = s + len;
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    const char *pending = NULL; /* a held "[C]: in function 'error'" line */
+    size_t pending_len = 0;
+    for (const char *line = s; line < end;) {
+        const char *nl = memchr(line, '\n', (size_t)(end - line));
+        size_t n = nl ? (size_t)(nl - line) : (size_t)(end - line);
+        int drop = library_frame(line, n, libdir);
+        if (pending && !drop) luaL_addlstring(&b, pending, pending_len);
+        pending = NULL;
+        if (!drop && n > 0 && strstr(line, "[C]: in function 'error'") && (size_t)(strstr(line, "[C]") - line) < n) {
+            pending = line; /* decided by the next line */
+            pending_len = n + (nl ? 1 : 0);
+        } else if (!drop) {
+            luaL_addlstring(&b, line, n + (nl ? 1 : 0));
+        }
+        line = nl ? nl + 1 : end;
+    }
+    if (pending) luaL_addlstring(&b, pending, pending_len);
+    luaL_pushresult(&b);
+    lua_remove(L, -2);
+}
+
 /* Message handler: adds a traceback to the error message. */
 static int msghandler(lua_State *L)
 {
@@ -130,6 +176,7 @@ static int msghandler(lua_State *L)
         msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
     }
     luaL_traceback(L, L, msg, 1);
+    drop_library_frames(L);
     return 1;
 }
 
