@@ -90,6 +90,7 @@ static int interactive;      /* the REPL: every Ctrl-C interrupts the call */
 void md_host_set_interactive(int on)
 {
     interactive = on;
+    if (!on) signal(SIGINT, SIG_DFL);
 }
 
 /* Hook set by the signal handler: raises at the next Lua instruction. */
@@ -116,7 +117,8 @@ static void catch_sigint(int on)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
-    sa.sa_handler = on ? on_sigint : SIG_DFL;
+    /* between two REPL calls a Ctrl-C is ignored until the prompt catches it */
+    sa.sa_handler = on ? on_sigint : interactive ? SIG_IGN : SIG_DFL;
     sa.sa_flags = on ? (interactive ? SA_RESTART : SA_RESETHAND | SA_RESTART) : 0;
     sigaction(SIGINT, &sa, NULL);
 }

@@ -340,7 +340,7 @@ static void catch_prompt_sigint(int on)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
-    sa.sa_handler = on ? on_prompt_sigint : SIG_DFL;
+    sa.sa_handler = on ? on_prompt_sigint : SIG_IGN; /* the call's handler comes next */
     sa.sa_flags = 0; /* no SA_RESTART: the read returns, the line is dropped */
     sigaction(SIGINT, &sa, NULL);
 }
