@@ -56,7 +56,7 @@ OBJ  := $(SRC:%.c=$(BUILD)/obj/%.o)
 BIN  := $(BUILD)/medula
 SAMPLES ?= $(BUILD)/samples
 
-.PHONY: all deps test demo bench samples install clean check-layers fuzz docs
+.PHONY: all deps test demo bench samples install clean check-layers fuzz docs dicom-dict
 all: deps $(BIN)
 
 # Installs missing Debian packages when root, otherwise names them and stops.
@@ -87,6 +87,10 @@ demo: all
 	$(BIN) scripts/demo.lua $(BUILD)/demo
 
 # The API reference is generated from the docstrings.
+# The DICOM dictionary table from its data file (src/io/dicom_dict.tsv).
+dicom-dict: all
+	$(BIN) tools/gen_dicom_dict.lua
+
 docs: all
 	$(BIN) tools/gendoc.lua docs/api/reference.md
 

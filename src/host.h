@@ -5,6 +5,7 @@
 #define MD_HOST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <lua.h>
 
@@ -14,6 +15,18 @@
  * with a traceback message handler and Ctrl-C turned into a Lua error (and
  * the kernels' cancel flag). Returns the lua_pcall status. */
 int md_host_docall(lua_State *L, int narg, int nres);
+
+/* Interactive mode (the REPL): Ctrl-C during a call interrupts that call
+ * every time, instead of lua's "a second Ctrl-C ends the program". */
+void md_host_set_interactive(int on);
+
+/* The progress bar on stderr (drawn only when it is a terminal): draws
+ * label's bar at done of total (done == total ends its line). */
+void md_host_bar(const char *label, uint64_t done, uint64_t total);
+/* Ends the line of a bar left open (an interrupted call). */
+void md_host_bar_end(void);
+/* Makes md_host_bar the sink of the kernels' progress reports. */
+void md_host_bar_install(void);
 
 /* Writes "medula X.Y.Z (Lua ...)" on stdout. */
 void md_host_print_version(void);

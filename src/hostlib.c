@@ -19,7 +19,6 @@
 #include "host.h"
 #include "bind/lutil.h"
 #include "repl.h"
-#include "core/ctx.h"
 
 /* ---- vol.docstore ------------------------------------------------------ */
 
@@ -39,15 +38,38 @@ static int l_doc_set(lua_State *L)
     luaL_checktype(L, 1, LUA_TFUNCTION);
     if (!lua_isnil(L, 2)) luaL_checktype(L, 2, LUA_TSTRING);
     lua_settop(L, 2);
+    md_lua_setarea(L, 1);
     md_lua_pushdocs(L);
     lua_insert(L, 1);
     lua_rawset(L, 1);
     return 0;
 }
 
+/* docstore.area(fn) -> string | nil: the area that registered fn. */
+static int l_doc_area(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    md_lua_pushareas(L);
+    lua_pushvalue(L, 1);
+    lua_rawget(L, -2);
+    return 1;
+}
+
+/* docstore.set_area(name | nil): the area the next docstore.set calls record. */
+static int l_doc_set_area(lua_State *L)
+{
+    static char name[64];
+    const char *s = luaL_optstring(L, 1, NULL);
+    if (s) snprintf(name, sizeof name, "%s", s);
+    md_lua_set_area(s ? name : NULL);
+    return 0;
+}
+
 static int open_docstore(lua_State *L)
 {
-    static const luaL_Reg f[] = {{"get", l_doc_get}, {"set", l_doc_set}, {NULL, NULL}};
+    static const luaL_Reg f[] = {{"get", l_doc_get},   {"set", l_doc_set},
+                                 {"area", l_doc_area}, {"set_area", l_doc_set_area},
+                                 {NULL, NULL}};
     luaL_newlib(L, f);
     return 1;
 }
@@ -74,9 +96,20 @@ static int l_columns(lua_State *L)
     return 1;
 }
 
+/* term.bar(label, done, total): draws the progress bar (stderr terminal only). */
+static int l_bar(lua_State *L)
+{
+    const char *label = luaL_checkstring(L, 1);
+    lua_Number done = luaL_checknumber(L, 2), total = luaL_checknumber(L, 3);
+    if (total < 0) total = 0;
+    if (done < 0) done = 0;
+    md_host_bar(label, (uint64_t)done, (uint64_t)total);
+    return 0;
+}
+
 static int open_term(lua_State *L)
 {
-    static const luaL_Reg f[] = {{"isatty", l_isatty}, {"columns", l_columns}, {NULL, NULL}};
+    static const luaL_Reg f[] = {{"isatty", l_isatty}, {"columns", l_columns}, {"bar", l_bar}, {NULL, NULL}};
     luaL_newlib(L, f);
     return 1;
 }
@@ -109,27 +142,60 @@ int md_host_bundle_dir(const char *sub, char *out, size_t n)
     return 0;
 }
 
-/* The first comment line of the file at path ("" when there is none), in
- * line (of size n): the text after "--" on the first line starting with
- * "--", skipping a "#!" line. */
+/* The description at the top of the file at path ("" when there is none),
+ * in line (of size n): the opening comment lines ("--", after any "#!"
+ * line) joined with spaces up to the end of the first sentence, a blank
+ * comment line or a "Usage:" line. */
 static void first_comment(const char *path, char *line, size_t n)
 {
     char buf[512];
+    size_t len = 0;
     line[0] = '\0';
     FILE *f = fopen(path, "r");
     if (f == NULL) return;
-    for (int i = 0; i < 5 && fgets(buf, sizeof buf, f) != NULL; i++) {
-        if (buf[0] == '#') continue;
+    for (int i = 0; i < 12 && fgets(buf, sizeof buf, f) != NULL; i++) {
+        if (i == 0 && buf[0] == '#') continue;
         if (strncmp(buf, "--", 2) != 0) break;
         const char *s = buf + 2;
         while (*s == '-' || *s == ' ' || *s == '\t') s++;
-        size_t len = strcspn(s, "\r\n");
-        if (len >= n) len = n - 1; /* a long first line is cut */
-        memcpy(line, s, len);
+        size_t m = strcspn(s, "\r\n");
+        if (m == 0 || strncmp(s, "Usage:", 6) == 0) break;
+        /* the sentence ends at a period followed by a space or the line's end */
+        size_t end = m;
+        int done = 0;
+        for (size_t k = 0; k < m; k++)
+            if (s[k] == '.' && (k + 1 == m || s[k + 1] == ' ')) {
+                end = k + 1;
+                done = 1;
+                break;
+            }
+        if (len && len + 1 < n) line[len++] = ' ';
+        if (end > n - 1 - len) end = n - 1 - len;
+        memcpy(line + len, s, end);
+        len += end;
         line[len] = '\0';
-        break;
+        if (done || len + 1 >= n) break;
     }
     fclose(f);
+}
+
+/* Prints text wrapped at 79 columns, continuation lines indented by indent. */
+static void print_wrapped(const char *text, int col, int indent)
+{
+    while (*text) {
+        size_t room = col < 79 ? (size_t)(79 - col) : 20, len = strlen(text);
+        size_t cut = len;
+        if (len > room) {
+            cut = room;
+            while (cut > 0 && text[cut] != ' ') cut--;
+            if (cut == 0) cut = strcspn(text, " ");
+        }
+        printf("%.*s\n", (int)cut, text);
+        text += cut;
+        while (*text == ' ') text++;
+        if (*text) printf("%*s", indent, "");
+        col = indent;
+    }
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -159,37 +225,18 @@ int md_host_list_scripts(void)
     qsort(names, n, sizeof *names, cmp_names);
     printf("Bundled scripts (run one with: medula -s NAME [args]):\n");
     for (size_t i = 0; i < n; i++) {
-        char path[PATH_MAX + 300], line[200];
+        char path[PATH_MAX + 300], line[1024];
         snprintf(path, sizeof path, "%s/%s.lua", dir, names[i]);
         first_comment(path, line, sizeof line);
-        printf("  %-16s %s\n", names[i], line);
+        int col = printf("  %-16s ", names[i]);
+        if (line[0])
+            print_wrapped(line, col, 19);
+        else
+            printf("\n");
         free(names[i]);
     }
     fflush(stdout);
     return 1;
-}
-
-/* ---- the kernels' progress bar ------------------------------------------ */
-
-/* The progress sink for kernels (core/ctx.h): a bar on stderr, installed only
- * when stderr is a terminal, so logs and pipes stay clean. Plain C: kernels
- * call it from their calling thread and it must not raise. */
-static void draw_bar(void *ud, const char *label, size_t done, size_t total)
-{
-    (void)ud;
-    struct winsize ws;
-    int cols = ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
-    int pct = total ? (int)(100.0 * (double)done / (double)total) : 100;
-    int width = cols - (int)strlen(label) - 20;
-    if (width > 40) width = 40;
-    if (width < 10) width = 10;
-    int filled = total ? (int)((double)width * (double)done / (double)total) : width;
-    char fill[64];
-    for (int i = 0; i < width; i++) fill[i] = i < filled ? '#' : '.';
-    fill[width] = 0;
-    fprintf(stderr, "\r%s [%s] %3d%%", label, fill, pct);
-    if (done >= total) fputs("\r\033[K", stderr); /* a finished call leaves no bar behind */
-    fflush(stderr);
 }
 
 /* ---- installing it all -------------------------------------------------- */
@@ -217,5 +264,4 @@ void md_host_openlibs(lua_State *L)
     luaL_setfuncs(L, preload, 0);
     lua_pop(L, 1);
     prepend_lua_path(L);
-    if (isatty(2)) md_set_progress_sink(draw_bar, NULL);
 }

@@ -5,6 +5,8 @@
  * built with -DMD_NO_LIBEDIT) lines are read with fgets. Completion of
  * globals, fields (a.b.c), Volume methods and fields is also exposed to Lua
  * as "vol.repl".complete for the specs. Running a chunk is main.c's job. */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,7 @@
 #define HISTORY_FILE ".medula_history"
 #define HISTORY_MAX 1000
 #define CHUNKNAME "=stdin"
+#define INTERRUPTED (-2) /* load_line: Ctrl-C at the prompt */
 
 /* ---- completion --------------------------------------------------------- */
 
@@ -322,8 +325,27 @@ static void editline_init(void)
 }
 #endif
 
-/* A line without its newline (malloc'd), or NULL at end of input. */
-static char *read_line(const char *prompt)
+/* Ctrl-C at the prompt drops the line being typed and gives a new prompt
+ * (as Python's REPL does) instead of ending the session. */
+static volatile sig_atomic_t prompt_interrupted;
+
+static void on_prompt_sigint(int sig)
+{
+    (void)sig;
+    prompt_interrupted = 1;
+}
+
+static void catch_prompt_sigint(int on)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on ? on_prompt_sigint : SIG_IGN; /* the call's handler comes next */
+    sa.sa_flags = 0; /* no SA_RESTART: the read returns, the line is dropped */
+    sigaction(SIGINT, &sa, NULL);
+}
+
+static char *read_line_raw(const char *prompt)
 {
 #ifndef MD_NO_LIBEDIT
     if (use_editline) {
@@ -347,9 +369,26 @@ static char *read_line(const char *prompt)
             line = bigger;
         }
     }
-    if (line && len > 0) return line; /* a last line without newline */
+    if (line && len > 0 && !prompt_interrupted) return line; /* a last line without newline */
     free(line);
+    if (prompt_interrupted && errno == EINTR) clearerr(stdin);
     return NULL;
+}
+
+/* A line without its newline (malloc'd), or NULL at end of input; sets
+ * prompt_interrupted when Ctrl-C dropped the line. */
+static char *read_line(const char *prompt)
+{
+    prompt_interrupted = 0;
+    catch_prompt_sigint(1);
+    char *line = read_line_raw(prompt);
+    catch_prompt_sigint(0);
+    if (prompt_interrupted) {
+        free(line);
+        fputs("\n", stdout);
+        return NULL;
+    }
+    return line;
 }
 
 static void save_line(const char *line)
@@ -434,6 +473,7 @@ static int multiline(lua_State *L, int base)
                 lua_concat(L, 3);
                 continue;
             }
+            if (prompt_interrupted) return INTERRUPTED;
             /* input ended inside the chunk: load it again for the message */
             status = luaL_loadbuffer(L, chunk, len, CHUNKNAME);
         }
@@ -443,15 +483,44 @@ static int multiline(lua_State *L, int base)
 }
 
 /* Reads one statement or expression and leaves its compiled chunk (or an
- * error message) just above base. Returns -1 at end of input. */
+ * error message) just above base. Returns -1 at end of input, INTERRUPTED
+ * (nothing left above base) when Ctrl-C dropped the input. */
 static int load_line(lua_State *L, int base)
 {
     lua_settop(L, base);
-    if (!push_line(L, 1)) return -1;
+    if (!push_line(L, 1)) return prompt_interrupted ? INTERRUPTED : -1;
     int status = add_return(L);
     if (status != LUA_OK) status = multiline(L, base);
+    if (status == INTERRUPTED) {
+        lua_settop(L, base);
+        return status;
+    }
     lua_remove(L, base + 1);
     return status;
+}
+
+/* Replaces each table above base by its text from vol.pretty (shape,
+ * stats and other result tables read as values, not addresses). A failing
+ * pretty leaves the value for print as it is. */
+static void format_tables(lua_State *L, int base)
+{
+    int top = lua_gettop(L);
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    if (lua_getfield(L, -1, "vol") != LUA_TTABLE || lua_getfield(L, -1, "pretty") != LUA_TFUNCTION) {
+        lua_settop(L, top);
+        return;
+    }
+    int pretty = lua_gettop(L);
+    for (int i = base + 1; i <= top; i++) {
+        if (lua_type(L, i) != LUA_TTABLE) continue;
+        lua_pushvalue(L, pretty);
+        lua_pushvalue(L, i);
+        if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING)
+            lua_replace(L, i);
+        else
+            lua_pop(L, 1);
+    }
+    lua_settop(L, top);
 }
 
 /* Prints the values above base with the global print. */
@@ -460,6 +529,7 @@ static void print_results(lua_State *L, int base)
     int n = lua_gettop(L) - base;
     if (n <= 0) return;
     luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
+    format_tables(L, base);
     lua_getglobal(L, "print");
     lua_insert(L, base + 1);
     if (lua_pcall(L, n, 0, 0) != LUA_OK) {
@@ -482,7 +552,9 @@ void md_repl_run(lua_State *L)
     }
 #endif
     if (isatty(STDIN_FILENO)) printf("Type help() for the vol API, Ctrl-D to quit.\n");
+    md_host_set_interactive(1);
     while ((status = load_line(L, base)) != -1) {
+        if (status == INTERRUPTED) continue;
         if (status == LUA_OK) status = md_host_docall(L, 0, LUA_MULTRET);
         if (status == LUA_OK) {
             print_results(L, base);
@@ -493,6 +565,7 @@ void md_repl_run(lua_State *L)
         }
         fflush(stdout);
     }
+    md_host_set_interactive(0);
     lua_settop(L, base);
     fputs("\n", stdout);
     fflush(stdout);

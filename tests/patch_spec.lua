@@ -584,7 +584,7 @@ describe("merger errors", function()
       assert.matches(msg, err, 1, true)
     end
     -- called as methods, so that the messages name them
-    fails("bad argument #1 to 'merger' (option 'dtype': unknown dtype 'float16' (valid: uint8",
+    fails("bad argument #1 to 'merger' (option 'dtype': unknown dtype 'float16'; expected one of uint8",
           function() local m = g:merger{dtype="float16"}; return m end)
     fails("bad argument #2 to 'merge' (option 'dtype': unknown dtype 'f32'",
           function() local r = g:merge(s, {dtype="f32"}); return r end)

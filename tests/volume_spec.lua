@@ -39,7 +39,7 @@ describe("vol.new", function()
     assert.error_matches(function() vol.new{shape={0, 2}} end, "shape%[1%] must be a positive integer")
     assert.error_matches(function() vol.new{shape={2}} end, "shape must have 2 to 4 sizes")
     assert.error_matches(function() vol.new{shape={2, 2}, spacing={1, -1, 1}} end, "spacing must be > 0")
-    assert.error_matches(function() vol.new{shape={2, 2}, origin={1, 2}} end, "origin must have 3 numbers")
+    assert.error_matches(function() vol.new{shape={2, 2, 2}, origin={1, 2}} end, "origin must have 3 numbers")
     assert.error_matches(function() vol.new{} end, "'shape'")
   end)
 

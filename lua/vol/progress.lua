@@ -1,12 +1,14 @@
 -- vol.progress(total, label): a text progress bar on stderr, drawn only when
 -- stderr is a terminal (so logs and pipes stay clean). The terminal check is
--- the host's "vol.term"; nothing here knows about kernels.
+-- the host's "vol.term", which also draws the bar.
 local term = require "vol.term"
 local doc = require("vol.help").doc
 
 local Bar = {}
 Bar.__index = Bar
 
+-- The host draws it (the same bar as the kernels' progress), so that the
+-- REPL can end a bar's line when a call is interrupted.
 local function draw(self, final)
   if not self.live then
     return
@@ -16,16 +18,7 @@ local function draw(self, final)
     return -- redraw only when the percentage moves
   end
   self.shown = pct
-  local cols = term.columns(2) or 80
-  local counts = string.format(" %3d%% %d/%d", pct, self.count, self.total)
-  local width = math.max(10, math.min(40, cols - #self.label - #counts - 4))
-  local filled = self.total > 0 and math.floor(width * self.count / self.total) or width
-  io.stderr:write(string.format("\r%s [%s%s]%s", self.label, string.rep("#", filled),
-    string.rep(".", width - filled), counts))
-  if final then
-    io.stderr:write("\n")
-  end
-  io.stderr:flush()
+  term.bar(self.label, final and self.total or self.count, self.total)
 end
 
 function Bar:step(n)

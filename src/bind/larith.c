@@ -26,10 +26,10 @@ static int is_integral(double x) { return x == floor(x) && fabs(x) < 90071992547
 
 static void check_same_shape(lua_State *L, const MdVolume *a, const MdVolume *b)
 {
+    char sa[96], sb[96];
     if (a->ndim != b->ndim || memcmp(a->dim, b->dim, sizeof a->dim) != 0)
-        luaL_error(L, "shapes differ (%dx%dx%dx%d and %dx%dx%dx%d)", (int)a->dim[0], (int)a->dim[1],
-                   (int)a->dim[2], (int)a->dim[3], (int)b->dim[0], (int)b->dim[1], (int)b->dim[2],
-                   (int)b->dim[3]);
+        luaL_error(L, "shapes differ (%s and %s)", md_volume_shape_text(a, sa, sizeof sa),
+                   md_volume_shape_text(b, sb, sizeof sb));
 }
 
 /* New volume = a op b, shaped like the first volume operand. */
@@ -98,7 +98,7 @@ static int extreme(lua_State *L, MdBinaryOp op)
         MdStats s;
         MdError err;
         if (md_stats(v, NULL, &s, &err) != MD_OK) return md_lua_raise(L, &err);
-        lua_pushnumber(L, op == MD_OP_MIN ? s.min : s.max);
+        md_lua_pushexact(L, op == MD_OP_MIN ? s.min : s.max, !md_dtype_is_float(v->dtype));
         return 1;
     }
     return binary_new(L, op);
@@ -204,9 +204,9 @@ static int l_where(lua_State *L)
     return 1;
 }
 
-static void setnum(lua_State *L, const char *k, double x)
+static void setnum(lua_State *L, const char *k, double x, int integral)
 {
-    lua_pushnumber(L, x);
+    md_lua_pushexact(L, x, integral);
     lua_setfield(L, -2, k);
 }
 
@@ -219,11 +219,12 @@ static int l_stats(lua_State *L)
     MdError err;
     if (md_stats(v, mask, &s, &err) != MD_OK) return md_lua_raise(L, &err);
     lua_createtable(L, 0, 7);
-    setnum(L, "min", s.min);
-    setnum(L, "max", s.max);
-    setnum(L, "mean", s.mean);
-    setnum(L, "std", s.std);
-    setnum(L, "sum", s.sum);
+    int integral = !md_dtype_is_float(v->dtype); /* integer voxels: min, max and sum are whole */
+    setnum(L, "min", s.min, integral);
+    setnum(L, "max", s.max, integral);
+    setnum(L, "mean", s.mean, 0);
+    setnum(L, "std", s.std, 0);
+    setnum(L, "sum", s.sum, integral);
     lua_pushinteger(L, (lua_Integer)s.count);
     lua_setfield(L, -2, "count");
     lua_pushinteger(L, (lua_Integer)s.nonfinite);

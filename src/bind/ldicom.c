@@ -255,7 +255,8 @@ static void push_seg_info(lua_State *L, const MdSegInfo *in)
         lua_rawseti(L, -2, i + 1);
     }
     lua_setfield(L, -2, "segments");
-    set_num(L, "overlap_voxels", (double)in->overlap_voxels);
+    md_lua_pushexact(L, (double)in->overlap_voxels, 1);
+    lua_setfield(L, -2, "overlap_voxels");
     lua_pushboolean(L, in->fractional);
     lua_setfield(L, -2, "fractional");
     lua_pushinteger(L, in->frames);
@@ -349,8 +350,10 @@ static const MdLuaReg functions[] = {
      "SeriesInstanceUID (then orientation and size) and slices ordered along the\n"
      "slice normal by ImagePositionPatient; spacing comes from the positions.\n"
      "opts: series=id (required when the folder holds several; see vol.dicom_series),\n"
-     "  dtype=\"auto\"|\"int16\"|\"float32\" (auto: int16 when stored x slope +\n"
-     "  intercept is exact in int16, else float32; a forced int16 rounds), raw=false\n"
+     "  dtype=\"auto\"|\"int16\"|\"float32\" (auto: int16 when every slice's\n"
+     "  RescaleSlope and RescaleIntercept are whole numbers (within 1e-6) and every\n"
+     "  stored x slope + intercept fits int16, else float32, even when a fractional\n"
+     "  slope happens to give whole values; a forced int16 rounds), raw=false\n"
      "  (stored values),\n"
      "  keep_padding=false (CT: PixelPaddingValue and -2000 become -1024 HU),\n"
      "  allow_nonuniform=false (stack uneven gaps with the first gap as spacing),\n"

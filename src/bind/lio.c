@@ -6,6 +6,7 @@
 #include "../io/dicom.h"
 #include "../io/formats.h"
 #include "../io/npy.h"
+#include "../io/npy_stack.h"
 #include "lvolume.h"
 
 /* Frees the metadata a reader collected, even when the reader raises. */
@@ -79,8 +80,28 @@ static int l_write(lua_State *L)
 
 static int l_save_npy_stack(lua_State *L)
 {
+    static const char *const keys[] = {"layout", NULL};
+    static const struct {
+        const char *name;
+        MdNpyLayout layout;
+        int spatial;
+    } layouts[] = {{"NDHWC", MD_NPY_CHANNELS_LAST, 3}, {"NCDHW", MD_NPY_CHANNELS_FIRST, 3},
+                   {"NHWC", MD_NPY_CHANNELS_LAST, 2},  {"NCHW", MD_NPY_CHANNELS_FIRST, 2}};
     const char *path = luaL_checkstring(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
+    md_lua_checkopts(L, 3, keys);
+    const char *name = md_lua_optstrfield(L, 3, "layout", NULL);
+    MdNpyLayout layout = MD_NPY_PLAIN;
+    int spatial = 0;
+    if (name) {
+        size_t k = 0, nl = sizeof layouts / sizeof *layouts;
+        while (k < nl && strcmp(layouts[k].name, name) != 0) k++;
+        if (k == nl)
+            return luaL_argerror(L, 3, lua_pushfstring(L, "option 'layout': unknown layout '%s'; expected one "
+                                                          "of NDHWC, NCDHW, NHWC, NCHW", name));
+        layout = layouts[k].layout;
+        spatial = layouts[k].spatial;
+    }
     size_t n = lua_rawlen(L, 2);
     luaL_argcheck(L, n > 0, 2, "the list of volumes is empty");
     const MdVolume **vols = lua_newuserdatauv(L, n * sizeof *vols, 0);
@@ -93,7 +114,7 @@ static int l_save_npy_stack(lua_State *L)
         lua_pop(L, 1); /* the list keeps it alive */
     }
     MdError err;
-    if (md_npy_write_stack(path, vols, n, &err) != MD_OK) return md_lua_raise(L, &err);
+    if (md_npy_write_layout(path, vols, n, layout, spatial, &err) != MD_OK) return md_lua_raise(L, &err);
     return 0;
 }
 
@@ -120,10 +141,18 @@ static const MdLuaReg functions[] = {
      "corrupt, absurd dimensions).\n"
      "Example: local ct = vol.read(\"scan.nii.gz\")"},
     {"save_npy_stack", l_save_npy_stack,
-     "vol.save_npy_stack(path, {v1, v2, ...})\n"
-     "Writes volumes of equal dtype and shape as one NumPy array of shape\n"
-     "(N, nz, ny, nx), C order: np.load(path)[n] is volume n+1 as SimpleITK's\n"
-     "GetArrayFromImage would give it."},
+     "vol.save_npy_stack(path, {v1, v2, ...} [, {layout=nil}]) -> nil\n"
+     "Writes volumes of equal dtype and shape as one NumPy array, C order.\n"
+     "Without layout: shape (N, nz, ny, nx) (a 4-D volume's channels first,\n"
+     "(N, C, nz, ny, nx)): np.load(path)[n] is volume n+1 as SimpleITK's\n"
+     "GetArrayFromImage would give it. layout names the framework's order, the\n"
+     "channels being a volume's 4th axis (C = 1 without one):\n"
+     "  \"NDHWC\" (Keras, channels last)    (N, nz, ny, nx, C)\n"
+     "  \"NCDHW\" (PyTorch, channels first) (N, C, nz, ny, nx)\n"
+     "  \"NHWC\", \"NCHW\" for 2-D volumes    (N, ny, nx, C), (N, C, ny, nx)\n"
+     "Errors: an empty list, a non-Volume item, shapes or dtypes that differ\n"
+     "(naming the volume), a volume of the wrong rank for the layout.\n"
+     "Example: vol.save_npy_stack(\"x.npy\", vols, {layout=\"NDHWC\"})  -- (N, 96, 128, 160, 1)"},
     {"format_of", l_format_of,
      "vol.format_of(path) -> string | nil\nThe format medula would use for path, judged by its suffix."},
     {NULL, NULL, NULL}};

@@ -74,7 +74,7 @@ static void push_region(lua_State *L, const MdVolume *v, const MdRegion *g, int 
         box[nd + a] = (double)g->hi[a] + 1;
         c[a] = g->centroid[a] + 1;
     }
-    md_lua_pushnumbers(L, box, 2 * nd);
+    md_lua_pushintegers(L, box, 2 * nd);
     lua_setfield(L, -2, "bbox");
     md_lua_pushnumbers(L, c, nd);
     lua_setfield(L, -2, "centroid");

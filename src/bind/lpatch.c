@@ -568,4 +568,8 @@ void md_open_patch(lua_State *L, int module)
     lua_pushliteral(L, MD_GRID_MT);
     lua_setfield(L, -2, "__name");
     lua_pop(L, 1);
+    luaL_getmetatable(L, MD_MERGER_MT); /* the merger's methods, for help() and the docs */
+    lua_getfield(L, -1, "__methods");
+    lua_setfield(L, module, "PatchMerger");
+    lua_pop(L, 1);
 }

@@ -459,6 +459,8 @@ void md_open_patch_merge(lua_State *L, int methods)
     luaL_newmetatable(L, MD_MERGER_MT);
     lua_newtable(L);
     md_lua_register(L, merger_methods);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "__methods"); /* md_open_patch publishes it as vol.PatchMerger */
     lua_pushcclosure(L, l_merger_index, 1);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, l_merger_close);

@@ -109,10 +109,9 @@ static MdVolume *shape_volume(lua_State *L, const char *const keys[], double *va
     int64_t dim[3];
     int ndim = check_shape(L, 2, 3, dim, NULL, 0);
     double sp[3] = {1, 1, 1};
-    opt_numbers(L, "spacing", sp, 3);
-    lua_getfield(L, 1, "dtype");
-    MdDtype t = md_lua_checkdtype(L, -1, MD_UINT8);
+    if (lua_getfield(L, 1, "spacing") != LUA_TNIL) md_lua_checkaxes(L, -1, sp, ndim, "spacing");
     lua_pop(L, 1);
+    MdDtype t = md_lua_optdtype(L, 1, MD_UINT8);
     *value = md_lua_optnumfield(L, 1, "value", 1);
     *bg = md_lua_optnumfield(L, 1, "background", 0);
     return new_volume(L, t, ndim, dim, sp);
@@ -177,6 +176,7 @@ static const MdLuaReg functions[] = {
      "A 2-D or 3-D volume holding value inside a sphere (disc) and background elsewhere.\n"
      "  center     1-based voxel coordinates (fractions allowed), default the middle\n"
      "  radius_mm  distance through spacing (default spacing 1, so mm = voxels)\n"
+     "  spacing    mm per axis: {sx, sy, sz}, or {sx, sy} for a 2-D shape\n"
      "  dtype      default uint8; value 1 and background 0 by default\n"
      "A voxel is inside when the distance from its centre to center is <= radius_mm.\n"
      "  local s = vol.phantom.sphere{shape={32, 32, 32}, radius_mm=8}\n"

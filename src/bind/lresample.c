@@ -157,7 +157,10 @@ static int l_resample(lua_State *L)
         if (strcmp(align, "center") != 0 && strcmp(align, "origin") != 0)
             luaL_argerror(L, 2, lua_pushfstring(L, "align must be center or origin (got '%s')", align));
         lua_getfield(L, 2, "spacing");
-        md_lua_checknumbers(L, -1, s, ns, "spacing");
+        if (lua_type(L, -1) == LUA_TNUMBER) /* one number for every axis, as v:zoom takes */
+            s[0] = s[1] = s[2] = lua_tonumber(L, -1);
+        else
+            md_lua_checknumbers(L, -1, s, ns, "spacing");
         lua_pop(L, 1);
         if (ns == 2) s[2] = v->spacing[2];
         st = md_resample_plan_spacing(v, s, strcmp(align, "origin") == 0, &h, &map, &err);
@@ -203,16 +206,35 @@ static int l_zoom(lua_State *L)
     return run(L, v, &h, &map, &o);
 }
 
-/* A 3x3 matrix: 3 rows of 3 numbers or 9 numbers row-major. */
-static void check_matrix3(lua_State *L, int idx, double M[9])
+/* A 3x3 matrix: 3 rows of 3 numbers or 9 numbers row-major; for a 2-D
+ * volume also 2 rows of 2 or 4 numbers (the in-plane part; the third axis
+ * stays put). */
+static void check_matrix3(lua_State *L, int idx, double M[9], int ndim)
 {
     idx = lua_absindex(L, idx);
-    if (lua_type(L, idx) == LUA_TTABLE && lua_rawlen(L, idx) == 9) {
+    size_t n = lua_type(L, idx) == LUA_TTABLE ? lua_rawlen(L, idx) : 0;
+    if (ndim == 2 && (n == 2 || n == 4)) {
+        double m[4];
+        if (n == 4) {
+            md_lua_checknumbers(L, idx, m, 4, "matrix");
+        } else {
+            for (int r = 0; r < 2; r++) {
+                lua_rawgeti(L, idx, r + 1);
+                md_lua_checknumbers(L, -1, m + 2 * r, 2, "matrix row");
+                lua_pop(L, 1);
+            }
+        }
+        double full[9] = {m[0], m[1], 0, m[2], m[3], 0, 0, 0, 1};
+        memcpy(M, full, sizeof full);
+        return;
+    }
+    if (n == 9) {
         md_lua_checknumbers(L, idx, M, 9, "matrix");
         return;
     }
-    if (lua_type(L, idx) != LUA_TTABLE || lua_rawlen(L, idx) != 3)
-        luaL_error(L, "matrix must be 3 rows of 3 numbers or 9 numbers");
+    if (n != 3)
+        luaL_error(L, ndim == 2 ? "matrix must be 2 rows of 2 numbers, 4 numbers, 3 rows of 3 or 9 numbers"
+                                : "matrix must be 3 rows of 3 numbers or 9 numbers");
     for (int r = 0; r < 3; r++) {
         lua_rawgeti(L, idx, r + 1);
         md_lua_checknumbers(L, -1, M + 3 * r, 3, "matrix row");
@@ -220,10 +242,10 @@ static void check_matrix3(lua_State *L, int idx, double M[9])
     }
 }
 
-/* Reads opts[key] (3 numbers) into out when present. */
-static void opt_vec3(lua_State *L, const char *key, double out[3])
+/* Reads opts[key] (3 numbers; 2 for a 2-D volume, out[2] kept) into out when present. */
+static void opt_vec3(lua_State *L, const char *key, double out[3], int ndim)
 {
-    if (lua_getfield(L, 2, key) != LUA_TNIL) md_lua_checknumbers(L, -1, out, 3, key);
+    if (lua_getfield(L, 2, key) != LUA_TNIL) md_lua_checkaxes(L, -1, out, ndim, key);
     lua_pop(L, 1);
 }
 
@@ -235,9 +257,9 @@ static int l_transform(lua_State *L)
     luaL_checktype(L, 2, LUA_TTABLE);
     md_lua_checkopts(L, 2, keys);
     double M[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1}, t[3] = {0, 0, 0}, c[3];
-    if (lua_getfield(L, 2, "matrix") != LUA_TNIL) check_matrix3(L, -1, M);
+    if (lua_getfield(L, 2, "matrix") != LUA_TNIL) check_matrix3(L, -1, M, v->ndim);
     lua_pop(L, 1);
-    opt_vec3(L, "translation", t);
+    opt_vec3(L, "translation", t, v->ndim);
     const char *space = md_lua_optstrfield(L, 2, "space", "world");
     int index = strcmp(space, "index") == 0;
     if (!index && strcmp(space, "world") != 0)
@@ -247,11 +269,11 @@ static int l_transform(lua_State *L)
     for (int a = 0; a < 3; a++) mid[a] = (double)(v->dim[a] - 1) / 2;
     if (index) {
         for (int a = 0; a < 3; a++) c[a] = mid[a] + 1;
-        opt_vec3(L, "center", c);
+        opt_vec3(L, "center", c, v->ndim);
         for (int a = 0; a < 3; a++) c[a] -= 1;
     } else {
         md_geom_index_to_world(v, mid, c);
-        opt_vec3(L, "center", c);
+        opt_vec3(L, "center", c, v->ndim);
     }
     MdResampleOpts o;
     common_opts(L, 2, "constant", &o);
@@ -277,7 +299,8 @@ static const MdLuaReg methods[] = {
      "           interpolation=\"linear\", mode=.., fill=0, antialias=false, ...} -> Volume\n"
      "Resamples onto a new grid; world positions stay put (the output's geometry\n"
      "says where each voxel is). Grids:\n"
-     "  spacing={sx, sy, sz} mm: shape round(n * s / s') (half to even), centred\n"
+     "  spacing={sx, sy, sz} mm ({sx, sy} in 2-D; one number for all axes):\n"
+     "    shape round(n * s / s') (half to even), centred\n"
      "    on the input grid (align=\"origin\" keeps voxel 1 in place instead);\n"
      "  shape={nx, ny, nz}: the same extent, spacing s * n / n' (the mapping of\n"
      "    skimage.transform.resize);\n"
@@ -322,6 +345,8 @@ static const MdLuaReg methods[] = {
      "convention of scipy's affine_transform; to rotate the content by R pass\n"
      "its inverse). space=\"world\": LPS mm, center defaults to the grid's\n"
      "centre; space=\"index\": 1-based voxel indices (x, y, z order).\n"
+     "A 2-D volume takes 2-D values: matrix 2 rows of 2 (or 4 numbers),\n"
+     "translation and center {x, y} (3-D forms are accepted too).\n"
      "Example: local r = v:transform{matrix={{c, -s, 0}, {s, c, 0}, {0, 0, 1}}}"},
     {NULL, NULL, NULL}};
 

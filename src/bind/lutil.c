@@ -1,9 +1,11 @@
 /* Volume userdata plumbing, errors, options and docstrings. */
 #include "lutil.h"
 
+#include <math.h>
 #include <string.h>
 
 #define DOCS_KEY "medula.docs"
+#define AREAS_KEY "medula.areas"
 
 void md_lua_pushdocs(lua_State *L)
 {
@@ -19,6 +21,38 @@ void md_lua_pushdocs(lua_State *L)
     }
 }
 
+static const char *current_area; /* a string literal or the host's copy */
+
+void md_lua_set_area(const char *area)
+{
+    current_area = area;
+}
+
+void md_lua_pushareas(lua_State *L)
+{
+    if (lua_getfield(L, LUA_REGISTRYINDEX, AREAS_KEY) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_newtable(L);
+        lua_pushliteral(L, "k");
+        lua_setfield(L, -2, "__mode");
+        lua_setmetatable(L, -2);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, AREAS_KEY);
+    }
+}
+
+void md_lua_setarea(lua_State *L, int idx)
+{
+    if (!current_area) return;
+    idx = lua_absindex(L, idx);
+    md_lua_pushareas(L);
+    lua_pushvalue(L, idx);
+    lua_pushstring(L, current_area);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
 void md_lua_setdoc(lua_State *L, int idx, const char *doc)
 {
     idx = lua_absindex(L, idx);
@@ -27,6 +61,7 @@ void md_lua_setdoc(lua_State *L, int idx, const char *doc)
     lua_pushstring(L, doc);
     lua_rawset(L, -3);
     lua_pop(L, 1);
+    md_lua_setarea(L, idx);
 }
 
 void md_lua_register(lua_State *L, const MdLuaReg *regs)
@@ -188,6 +223,20 @@ void md_lua_checknumbers(lua_State *L, int idx, double *out, int n, const char *
     }
 }
 
+int md_lua_checkaxes(lua_State *L, int idx, double out[3], int ndim, const char *what)
+{
+    idx = lua_absindex(L, idx);
+    int n = lua_type(L, idx) == LUA_TTABLE ? (int)lua_rawlen(L, idx) : 3;
+    if (ndim == 2 && n == 2) {
+        md_lua_checknumbers(L, idx, out, 2, what);
+        return 2;
+    }
+    if (ndim == 2 && n != 3)
+        luaL_error(L, "%s must have 2 or 3 numbers for a 2-D volume (got %d)", what, n);
+    md_lua_checknumbers(L, idx, out, 3, what);
+    return 3;
+}
+
 #define DTYPE_LIST "uint8, int8, uint16, int16, uint32, int32, float32, float64"
 
 MdDtype md_lua_checkdtype(lua_State *L, int idx, int def)
@@ -195,7 +244,7 @@ MdDtype md_lua_checkdtype(lua_State *L, int idx, int def)
     if (lua_isnoneornil(L, idx) && def >= 0) return (MdDtype)def;
     const char *s = luaL_checkstring(L, idx);
     int t = md_dtype_from_name(s);
-    if (t < 0) luaL_argerror(L, idx, lua_pushfstring(L, "unknown dtype '%s' (valid: " DTYPE_LIST ")", s));
+    if (t < 0) luaL_argerror(L, idx, lua_pushfstring(L, "unknown dtype '%s'; expected one of " DTYPE_LIST, s));
     return (MdDtype)t;
 }
 
@@ -206,8 +255,26 @@ MdDtype md_lua_optdtype(lua_State *L, int idx, MdDtype def)
     int t = md_dtype_from_name(s);
     if (t < 0)
         luaL_argerror(L, idx,
-                      lua_pushfstring(L, "option 'dtype': unknown dtype '%s' (valid: " DTYPE_LIST ")", s));
+                      lua_pushfstring(L, "option 'dtype': unknown dtype '%s'; expected one of " DTYPE_LIST, s));
     return (MdDtype)t;
+}
+
+void md_lua_pushexact(lua_State *L, double x, int integral)
+{
+    /* 2^53: above it a double no longer tells neighbouring integers apart */
+    if (integral && x == floor(x) && fabs(x) <= 9007199254740992.0)
+        lua_pushinteger(L, (lua_Integer)x);
+    else
+        lua_pushnumber(L, x);
+}
+
+void md_lua_pushintegers(lua_State *L, const double *x, int n)
+{
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        md_lua_pushexact(L, x[i], 1);
+        lua_rawseti(L, -2, i + 1);
+    }
 }
 
 void md_lua_pushnumbers(lua_State *L, const double *x, int n)

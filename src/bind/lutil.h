@@ -23,8 +23,16 @@ void md_lua_register(lua_State *L, const MdLuaReg *regs);
 /* Pushes the weak-keyed table function -> docstring (REGISTRY["medula.docs"]),
  * creating it when needed. Stack: +1. */
 void md_lua_pushdocs(lua_State *L);
-/* Records doc for the value at idx (any function). Stack: unchanged. */
+/* Records doc for the value at idx (any function), and the current area
+ * (md_lua_set_area) for help()'s grouping. Stack: unchanged. */
 void md_lua_setdoc(lua_State *L, int idx, const char *doc);
+/* Names the area whose functions are being registered ("morph"), or NULL. */
+void md_lua_set_area(const char *area);
+/* Records the current area for the function at idx, when one is set.
+ * Stack: unchanged. */
+void md_lua_setarea(lua_State *L, int idx);
+/* Pushes the weak-keyed table function -> area name. Stack: +1. */
+void md_lua_pushareas(lua_State *L);
 
 /* Pushes a new Volume userdata with an empty header (no buffer) and
  * returns the header. Stack: +1. */
@@ -54,6 +62,10 @@ int md_lua_optboolfield(lua_State *L, int idx, const char *key, int def);
 const char *md_lua_optstrfield(lua_State *L, int idx, const char *key, const char *def);
 /* Reads a list of n numbers from the table at idx (raises naming what). */
 void md_lua_checknumbers(lua_State *L, int idx, double *out, int n, const char *what);
+/* Reads per-axis numbers (spacing, origin) at idx for a volume of ndim
+ * axes: 3 numbers, or for a 2-D volume 2 as well (out[2] then keeps its
+ * value). Raises naming what. Returns how many were read. */
+int md_lua_checkaxes(lua_State *L, int idx, double out[3], int ndim, const char *what);
 /* Reads a dtype name at idx, or def when absent. */
 MdDtype md_lua_checkdtype(lua_State *L, int idx, int def);
 /* Reads option dtype of the table at idx (absent or no table: def), raising
@@ -61,6 +73,12 @@ MdDtype md_lua_checkdtype(lua_State *L, int idx, int def);
  * dtype ...". */
 MdDtype md_lua_optdtype(lua_State *L, int idx, MdDtype def);
 
+/* Pushes x as a Lua integer when integral is set and x is a whole number
+ * that an integer holds exactly, else as a float: counts, sums and extremes
+ * of integer volumes print as 48, not 48.0. Stack: +1. */
+void md_lua_pushexact(lua_State *L, double x, int integral);
+/* Pushes a Lua list of n whole numbers as integers (indices, boxes). Stack: +1. */
+void md_lua_pushintegers(lua_State *L, const double *x, int n);
 /* Pushes a Lua list of n numbers. Stack: +1. */
 void md_lua_pushnumbers(lua_State *L, const double *x, int n);
 

@@ -14,13 +14,19 @@ MD_AREAS(MD_X)
 int md_open_vol_core(lua_State *L)
 {
     lua_newtable(L);
+    md_lua_set_area("volume"); /* help() groups the functions by the area that registers them */
     md_open_volume(L, -1);
+    md_lua_set_area("arith");
     md_open_arith(L, -1);
+    md_lua_set_area("io");
     md_open_io(L, -1);
+    md_lua_set_area("runtime");
     md_open_runtime(L, -1);
 #define MD_X(area) \
+    md_lua_set_area(#area); \
     if (md_open_##area) md_open_##area(L, -1);
     MD_AREAS(MD_X)
 #undef MD_X
+    md_lua_set_area(NULL);
     return 1;
 }

@@ -54,15 +54,43 @@ static int l_set(lua_State *L)
     return 1;
 }
 
-/* Reads a direction given as 3 rows of 3 numbers or 9 numbers row-major. */
-static void check_direction(lua_State *L, int idx, double d[9])
+/* Reads a 2-D volume's in-plane direction, 2 rows of 2 numbers or 4
+ * numbers row-major, into the upper-left of d (the rest the identity's).
+ * Returns 0 when the table at idx is not of that form. */
+static int check_direction2(lua_State *L, int idx, double d[9])
+{
+    double m[4];
+    size_t n = lua_rawlen(L, idx);
+    if (n == 4) {
+        md_lua_checknumbers(L, idx, m, 4, "direction");
+    } else if (n == 2) {
+        for (int r = 0; r < 2; r++) {
+            lua_rawgeti(L, idx, r + 1);
+            md_lua_checknumbers(L, -1, m + 2 * r, 2, "direction row");
+            lua_pop(L, 1);
+        }
+    } else {
+        return 0;
+    }
+    double full[9] = {m[0], m[1], 0, m[2], m[3], 0, 0, 0, 1};
+    memcpy(d, full, sizeof full);
+    return 1;
+}
+
+/* Reads a direction given as 3 rows of 3 numbers or 9 numbers row-major
+ * (for a 2-D volume also 2 rows of 2 or 4 numbers). */
+static void check_direction(lua_State *L, int idx, double d[9], int ndim)
 {
     idx = lua_absindex(L, idx);
     luaL_checktype(L, idx, LUA_TTABLE);
-    if (lua_rawlen(L, idx) == 9) {
+    if (ndim == 2 && check_direction2(L, idx, d)) {
+        /* checked below with the 3-D rule */
+    } else if (lua_rawlen(L, idx) == 9) {
         md_lua_checknumbers(L, idx, d, 9, "direction");
     } else {
-        if (lua_rawlen(L, idx) != 3) luaL_error(L, "direction must be 3 rows of 3 numbers or 9 numbers");
+        if (lua_rawlen(L, idx) != 3)
+            luaL_error(L, ndim == 2 ? "direction must be 2 rows of 2 numbers, 4 numbers, 3 rows of 3 or 9 numbers"
+                                    : "direction must be 3 rows of 3 numbers or 9 numbers");
         for (int r = 0; r < 3; r++) {
             lua_rawgeti(L, idx, r + 1);
             md_lua_checknumbers(L, -1, d + 3 * r, 3, "direction row");
@@ -80,19 +108,50 @@ static void check_direction(lua_State *L, int idx, double d[9])
     }
 }
 
-static void check_spacing(lua_State *L, int idx, double s[3])
+/* s holds the current (or default) spacing: a 2-D volume may give 2 numbers. */
+static void check_spacing(lua_State *L, int idx, double s[3], int ndim)
 {
-    md_lua_checknumbers(L, idx, s, 3, "spacing");
+    md_lua_checkaxes(L, idx, s, ndim, "spacing");
     for (int i = 0; i < 3; i++)
         if (!(s[i] > 0) || !isfinite(s[i]))
             luaL_error(L, "spacing must be > 0 (got %f on axis %d)", s[i], i + 1);
 }
 
-static void check_origin(lua_State *L, int idx, double o[3])
+static void check_origin(lua_State *L, int idx, double o[3], int ndim)
 {
-    md_lua_checknumbers(L, idx, o, 3, "origin");
+    md_lua_checkaxes(L, idx, o, ndim, "origin");
     for (int i = 0; i < 3; i++)
         if (!isfinite(o[i])) luaL_error(L, "origin must be finite (got %f on axis %d)", o[i], i + 1);
+}
+
+/* vol.new's geometry options, checked in protected mode so that a bad one
+ * reads "bad argument #1 to 'new' (option 'spacing': ...)". */
+typedef struct {
+    double *out;
+    int ndim, which; /* 0 spacing, 1 origin, 2 direction */
+} GeomOption;
+
+static int check_geom_option(lua_State *L)
+{
+    const GeomOption *g = lua_touserdata(L, 2);
+    if (g->which == 0) check_spacing(L, 1, g->out, g->ndim);
+    else if (g->which == 1) check_origin(L, 1, g->out, g->ndim);
+    else check_direction(L, 1, g->out, g->ndim);
+    return 0;
+}
+
+static void new_geom_option(lua_State *L, const char *key, int which, double *out, int ndim)
+{
+    if (lua_getfield(L, 1, key) == LUA_TNIL) {
+        lua_pop(L, 1);
+        return;
+    }
+    GeomOption g = {out, ndim, which};
+    lua_pushcfunction(L, check_geom_option);
+    lua_insert(L, -2);
+    lua_pushlightuserdata(L, &g);
+    if (lua_pcall(L, 2, 0, 0) != LUA_OK)
+        luaL_argerror(L, 1, lua_pushfstring(L, "option '%s': %s", key, lua_tostring(L, -1)));
 }
 
 static int l_new(lua_State *L)
@@ -113,15 +172,12 @@ static int l_new(lua_State *L)
         lua_pop(L, 1);
     }
     lua_pop(L, 1);
-    lua_getfield(L, 1, "dtype");
-    MdDtype t = md_lua_checkdtype(L, -1, MD_FLOAT32);
-    lua_pop(L, 1);
+    MdDtype t = md_lua_optdtype(L, 1, MD_FLOAT32);
     MdVolume *v = md_lua_newvolume(L);
     md_volume_init(v, t, ndim, dim);
-    if (lua_getfield(L, 1, "spacing") != LUA_TNIL) check_spacing(L, -1, v->spacing);
-    if (lua_getfield(L, 1, "origin") != LUA_TNIL) check_origin(L, -1, v->origin);
-    if (lua_getfield(L, 1, "direction") != LUA_TNIL) check_direction(L, -1, v->direction);
-    lua_pop(L, 3);
+    new_geom_option(L, "spacing", 0, v->spacing, ndim);
+    new_geom_option(L, "origin", 1, v->origin, ndim);
+    new_geom_option(L, "direction", 2, v->direction, ndim);
     MdError err;
     if (md_volume_check_dims(ndim, dim, &err) != MD_OK) return md_lua_raise(L, &err);
     md_lua_alloc(L, v, 1);
@@ -135,6 +191,53 @@ static int l_copy(lua_State *L)
     MdVolume *v = md_lua_checkvolume(L, 1);
     MdVolume *c = md_lua_newlike(L, v, -1, 0);
     memcpy(md_volume_data(c), md_volume_data(v), md_volume_nbytes(v));
+    lua_getiuservalue(L, 1, 1);
+    lua_setiuservalue(L, -2, 1);
+    return 1;
+}
+
+/* Reads the new shape for reshape (one size may be -1: inferred). */
+static int check_new_shape(lua_State *L, const MdVolume *v, int64_t dim[4])
+{
+    luaL_checktype(L, 2, LUA_TTABLE);
+    int ndim = (int)lua_rawlen(L, 2), infer = -1;
+    if (ndim < 2 || ndim > 4)
+        luaL_argerror(L, 2, lua_pushfstring(L, "the shape must have 2 to 4 sizes (got %d)", ndim));
+    int64_t known = 1, total = (int64_t)md_volume_count(v);
+    for (int a = 0; a < ndim; a++) {
+        lua_rawgeti(L, 2, a + 1);
+        int ok;
+        lua_Integer n = lua_tointegerx(L, -1, &ok);
+        lua_pop(L, 1);
+        if (ok && n == -1 && infer < 0) {
+            infer = a;
+            dim[a] = 1;
+            continue;
+        }
+        if (!ok || n < 1)
+            luaL_argerror(L, 2, lua_pushfstring(L, "size %d must be a positive integer (or one -1)", a + 1));
+        dim[a] = n;
+        known *= n;
+    }
+    if (infer >= 0 && known > 0 && total % known == 0) dim[infer] = total / known;
+    char was[96];
+    if ((infer >= 0 ? dim[infer] * known : known) != total)
+        luaL_argerror(L, 2, lua_pushfstring(L, "cannot reshape %s (%I voxels) to %I voxels",
+                                            md_volume_shape_text(v, was, sizeof was), (LUAI_UACINT)total,
+                                            (LUAI_UACINT)known));
+    return ndim;
+}
+
+static int l_reshape(lua_State *L)
+{
+    MdVolume *v = md_lua_checkvolume(L, 1);
+    int64_t dim[4] = {1, 1, 1, 1};
+    int ndim = check_new_shape(L, v, dim);
+    MdVolume *r = md_lua_newvolume(L);
+    md_volume_init(r, v->dtype, ndim, dim);
+    md_volume_copy_geometry(r, v);
+    md_lua_alloc(L, r, 0);
+    memcpy(md_volume_data(r), md_volume_data(v), md_volume_nbytes(v));
     lua_getiuservalue(L, 1, 1);
     lua_setiuservalue(L, -2, 1);
     return 1;
@@ -186,8 +289,19 @@ static int l_tostring(lua_State *L)
     MdStats st;
     MdError err;
     if (md_stats(v, NULL, &st, &err) == MD_OK) {
-        snprintf(s, sizeof s, ") range [%.6g, %.6g]", st.min, st.max);
+        if (st.count)
+            snprintf(s, sizeof s, ") range [%.6g, %.6g]", st.min, st.max);
+        else
+            snprintf(s, sizeof s, ") no finite values");
         luaL_addstring(&b, s);
+        /* the range skips NaN and inf; say how many there are, by kind */
+        const char *kind[3] = {"-inf", "inf", "nan"};
+        size_t cnt[3] = {st.neg_inf, st.pos_inf, st.nan};
+        for (int i = 0; i < 3; i++) {
+            if (!cnt[i]) continue;
+            snprintf(s, sizeof s, ", %zu %s", cnt[i], kind[i]);
+            luaL_addstring(&b, s);
+        }
     } else {
         luaL_addstring(&b, ")");
     }
@@ -262,7 +376,8 @@ static int l_set_spacing(lua_State *L)
 {
     MdVolume *v = md_lua_checkvolume(L, 1);
     double s[3];
-    check_spacing(L, 2, s);
+    memcpy(s, v->spacing, sizeof s);
+    check_spacing(L, 2, s, v->ndim);
     memcpy(v->spacing, s, sizeof s);
     lua_settop(L, 1);
     return 1;
@@ -272,7 +387,8 @@ static int l_set_origin(lua_State *L)
 {
     MdVolume *v = md_lua_checkvolume(L, 1);
     double o[3];
-    check_origin(L, 2, o);
+    memcpy(o, v->origin, sizeof o);
+    check_origin(L, 2, o, v->ndim);
     memcpy(v->origin, o, sizeof o);
     lua_settop(L, 1);
     return 1;
@@ -282,7 +398,7 @@ static int l_set_direction(lua_State *L)
 {
     MdVolume *v = md_lua_checkvolume(L, 1);
     double d[9];
-    check_direction(L, 2, d);
+    check_direction(L, 2, d, v->ndim);
     memcpy(v->direction, d, sizeof d);
     lua_settop(L, 1);
     return 1;
@@ -371,6 +487,14 @@ static int l_world_to_index(lua_State *L)
 {
     MdVolume *v = md_lua_checkvolume(L, 1);
     double ijk[3], xyz[3];
+    if (v->ndim == 2 && lua_isnoneornil(L, 4)) { /* (x, y) -> (i, j) in the image's plane */
+        double xy[2] = {luaL_checknumber(L, 2), luaL_checknumber(L, 3)}, ij[2];
+        MdError err;
+        if (md_geom_world_to_index_2d(v, xy, ij, &err) != MD_OK) return md_lua_raise(L, &err);
+        lua_pushnumber(L, ij[0] + 1);
+        lua_pushnumber(L, ij[1] + 1);
+        return 2;
+    }
     for (int i = 0; i < 3; i++) xyz[i] = luaL_checknumber(L, 2 + i);
     MdError err;
     if (md_geom_world_to_index(v, xyz, ijk, &err) != MD_OK) return md_lua_raise(L, &err);
@@ -408,17 +532,31 @@ static const MdLuaReg methods[] = {
      "Example: mask:set(10, 20, 30, 1)"},
     {"copy", l_copy,
      "v:copy() -> Volume\nA new volume with its own copy of the voxels, geometry and metadata."},
+    {"reshape", l_reshape,
+     "v:reshape{n1, n2 [, n3 [, n4]]} -> Volume\n"
+     "A copy with the same voxels in the same memory order (x fastest) and a new\n"
+     "shape of 2 to 4 sizes with the same product; one size may be -1 (inferred).\n"
+     "numpy's a.reshape(n4, n3, n2, n1) on the array SimpleITK/np.load give.\n"
+     "Adding a length-1 axis: v:reshape{nx, ny, nz, 1} makes a one-channel\n"
+     "volume ((x, y, z, C) as patches and vol.save_npy_stack's layouts take);\n"
+     "v:reshape{nx, ny, 1} puts a 2-D image in a 3-D grid. Spacing, origin,\n"
+     "direction and metadata are kept.\n"
+     "Errors: sizes < 1, more than one -1, a product that differs.\n"
+     "Example: local c = ct:reshape{-1, 1}  -- (nx*ny*nz, 1)"},
     {"release", l_release,
      "v:release()\nFrees the voxel buffer now (as __gc and __close do); using v afterwards\n"
      "raises \"attempt to use a released volume\"."},
     {"set_spacing", l_set_spacing,
-     "v:set_spacing{sx, sy, sz} -> v\nIn place: sets the voxel spacing in mm (each > 0)."},
+     "v:set_spacing{sx, sy [, sz]} -> v\nIn place: sets the voxel spacing in mm (each > 0); a 2-D volume may\n"
+     "give 2 numbers (sz is kept)."},
     {"set_origin", l_set_origin,
-     "v:set_origin{x, y, z} -> v\nIn place: sets the LPS world position (mm) of voxel (1, 1, 1)."},
+     "v:set_origin{x, y [, z]} -> v\nIn place: sets the LPS world position (mm) of voxel (1, 1, 1); a 2-D\n"
+     "volume may give 2 numbers (z is kept)."},
     {"set_direction", l_set_direction,
      "v:set_direction(d) -> v\nIn place: sets the direction cosines, given as 3 rows of 3 numbers\n"
-     "(column c = LPS direction of axis c) or 9 numbers row-major. Columns must\n"
-     "have unit length (1e-3) and the matrix must be invertible."},
+     "(column c = LPS direction of axis c) or 9 numbers row-major; a 2-D volume\n"
+     "may give 2 rows of 2 (or 4 numbers): the in-plane part, the rest identity.\n"
+     "Columns must have unit length (1e-3) and the matrix must be invertible."},
     {"set_affine", l_set_affine,
      "v:set_affine(A [, {ras=true}]) -> v\nIn place: sets spacing, direction and origin from a 4x4 matrix\n"
      "mapping 0-based (i, j, k, 1) to LPS mm (RAS mm with ras=true)."},
@@ -431,8 +569,10 @@ static const MdLuaReg methods[] = {
     {"index_to_world", l_index_to_world,
      "v:index_to_world(i, j, k) -> x, y, z\nLPS world mm of the continuous 1-based index (i, j, k)."},
     {"world_to_index", l_world_to_index,
-     "v:world_to_index(x, y, z) -> i, j, k\nContinuous 1-based index of the LPS world point (x, y, z) mm;\n"
-     "round to get the nearest voxel."},
+     "v:world_to_index(x, y [, z]) -> i, j [, k]\nContinuous 1-based index of the LPS world point (x, y, z) mm;\n"
+     "round to get the nearest voxel. A 2-D volume also takes (x, y) alone and\n"
+     "gives (i, j) in its plane (the upper-left 2x2 of its geometry, as a\n"
+     "SimpleITK 2-D image)."},
     {"orientation", l_orientation,
      "v:orientation() -> string\nThe orientation code: for axes i, j, k, the world direction each points\n"
      "towards, e.g. \"LPS\" (ITK/DICOM identity) or \"RAS\" (nibabel's canonical)."},
@@ -445,7 +585,8 @@ static const MdLuaReg functions[] = {
      "A new volume filled with zeros (or fill). x is the fastest axis in memory.\n"
      "dtype: uint8 int8 uint16 int16 uint32 int32 float32 float64 (default float32).\n"
      "spacing (mm, default 1), origin (LPS mm of voxel 1,1,1, default 0), direction\n"
-     "(3 rows of 3, column c = axis c, default identity).\n"
+     "(3 rows of 3, column c = axis c, default identity); a 2-D shape takes 2-D\n"
+     "geometry too: spacing={sx, sy}, origin={x, y}, direction={{a, b}, {c, d}}.\n"
      "Errors: unknown options, non-positive sizes, sizes whose product overflows,\n"
      "not enough memory.\n"
      "Example: local m = vol.new{shape={64, 64, 32}, dtype=\"uint8\", spacing={1, 1, 2.5}}"},

@@ -1,5 +1,7 @@
-/* Cancel flag, thread count, the progress sink and the per-call context. */
+/* Cancel flag, thread count and the per-call context. */
 #include "ctx.h"
+
+#include "progress.h"
 
 #include <signal.h>
 #include <time.h>
@@ -8,8 +10,6 @@
 #endif
 
 static volatile sig_atomic_t cancel_flag;
-static MdProgressFn sink_fn;
-static void *sink_ud;
 
 void md_cancel_request(void) { cancel_flag = 1; }
 void md_cancel_clear(void) { cancel_flag = 0; }
@@ -33,10 +33,11 @@ int md_threads(void)
 #endif
 }
 
-void md_set_progress_sink(MdProgressFn fn, void *ud)
+/* The per-call reporter: hands the report to the process's progress sink. */
+static void report(void *ud, const char *label, size_t done, size_t total)
 {
-    sink_fn = fn;
-    sink_ud = ud;
+    (void)ud;
+    md_progress_report(label, (uint64_t)done, (uint64_t)total);
 }
 
 static uint64_t now_ns(void)
@@ -49,7 +50,7 @@ static uint64_t now_ns(void)
 MdCtx md_ctx_init(MdError *err, const char *label)
 {
     MdCtx c = {.err = err, .threads = md_threads(), .label = label ? label : "working",
-               .progress = sink_fn, .progress_ud = sink_ud, .last_ns = 0, .shown = 0};
+               .progress = report, .progress_ud = NULL, .last_ns = 0, .shown = 0};
     return c;
 }
 

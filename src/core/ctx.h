@@ -1,8 +1,8 @@
 /* Run-time context shared by kernels.
  *
  * Process-wide: the cancel flag (set by the host's SIGINT handler, polled by
- * kernels once per slice), the thread count, and the progress sink (the host
- * installs one that draws a bar when stderr is a terminal).
+ * kernels once per slice) and the thread count; progress goes to
+ * core/progress.h's sink (the host draws a bar when stderr is a terminal).
  *
  * Per call: an MdCtx bundles what one kernel call needs beside its data: the
  * error slot, the thread count, and a throttled progress reporter. Kernels
@@ -26,11 +26,9 @@ int md_threads(void);
 
 /* Progress: done of total units of the call labelled `label`; done == total
  * ends the bar. Called from the calling thread only, never inside a parallel
- * region's other threads. Must not raise (it is plain C). */
+ * region's other threads. Must not raise (it is plain C). md_ctx_init
+ * reports through core/progress.h, whose sink the host installs. */
 typedef void (*MdProgressFn)(void *ud, const char *label, size_t done, size_t total);
-
-/* The process-wide sink used by md_ctx_init (NULL: no progress). */
-void md_set_progress_sink(MdProgressFn fn, void *ud);
 
 typedef struct MdCtx {
     MdError *err;          /* borrowed error slot (may be NULL) */
@@ -42,7 +40,7 @@ typedef struct MdCtx {
     int shown;             /* a bar is on the screen */
 } MdCtx;
 
-/* A context for one call: the process thread count and progress sink.
+/* A context for one call: the process thread count, progress to the bar.
  * err is borrowed; label must outlive the call (a string literal). */
 MdCtx md_ctx_init(MdError *err, const char *label);
 

@@ -75,6 +75,20 @@ MdStatus md_geom_world_to_index(const MdVolume *v, const double xyz[3], double i
     return MD_OK;
 }
 
+MdStatus md_geom_world_to_index_2d(const MdVolume *v, const double xy[2], double ij[2],
+                                   MdError *err)
+{
+    double a = v->direction[0] * v->spacing[0], b = v->direction[1] * v->spacing[1];
+    double c = v->direction[3] * v->spacing[0], d = v->direction[4] * v->spacing[1];
+    double det = a * d - b * c;
+    if (det == 0 || !isfinite(det))
+        return md_error(err, MD_EINVAL, "the in-plane direction x spacing matrix is singular");
+    double dx = xy[0] - v->origin[0], dy = xy[1] - v->origin[1];
+    ij[0] = (d * dx - b * dy) / det;
+    ij[1] = (a * dy - c * dx) / det;
+    return MD_OK;
+}
+
 void md_geom_orientation(const MdVolume *v, char code[4])
 {
     /* LPS world: +x = Left, +y = Posterior, +z = Superior. Each axis takes

@@ -17,6 +17,11 @@ MdStatus md_geom_from_affine(MdVolume *v, const double A[16], MdError *err) MD_M
 void md_geom_index_to_world(const MdVolume *v, const double ijk[3], double xyz[3]);
 MdStatus md_geom_world_to_index(const MdVolume *v, const double xyz[3], double ijk[3],
                                 MdError *err) MD_MUST_CHECK;
+/* The in-plane continuous 0-based index (i, j) of the world point (x, y)
+ * of a 2-D volume, from the upper-left 2x2 of direction x spacing (a 2-D
+ * image's own geometry, as SimpleITK's 2-D images have it). */
+MdStatus md_geom_world_to_index_2d(const MdVolume *v, const double xy[2], double ij[2],
+                                   MdError *err) MD_MUST_CHECK;
 /* Three letters naming, for axes i, j, k, the world direction each points
  * TOWARDS (ITK/nibabel axcodes convention: "RAS" = i->Right, j->Anterior,
  * k->Superior). */

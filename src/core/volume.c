@@ -1,6 +1,7 @@
 /* Buffers with live-byte accounting, and volume headers. */
 #include "volume.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -140,4 +141,17 @@ void md_volume_copy_geometry(MdVolume *dst, const MdVolume *src)
     memcpy(dst->origin, src->origin, sizeof dst->origin);
     memcpy(dst->direction, src->direction, sizeof dst->direction);
     dst->tstep = src->tstep;
+}
+
+const char *md_volume_shape_text(const MdVolume *v, char *buf, size_t n)
+{
+    size_t len = 0;
+    if (n == 0) return buf;
+    buf[0] = '\0';
+    for (int a = 0; a < v->ndim && len < n; a++) {
+        int w = snprintf(buf + len, n - len, "%s%lld", a ? "x" : "", (long long)v->dim[a]);
+        if (w < 0) break;
+        len += (size_t)w;
+    }
+    return buf;
 }

@@ -72,6 +72,10 @@ void md_volume_release(MdVolume *v);
 /* Copies geometry (spacing, origin, direction, tstep) from src to dst. */
 void md_volume_copy_geometry(MdVolume *dst, const MdVolume *src);
 
+/* Writes v's shape as users see it, one size per axis ("256x256x108", not
+ * the padded 4-D dims), into buf of size n; returns buf. */
+const char *md_volume_shape_text(const MdVolume *v, char *buf, size_t n);
+
 /* Checks dims: ndim 1..4 (1 becomes a 2-D row), each dim >= 1 and the
  * product representable. */
 MdStatus md_volume_check_dims(int ndim, const int64_t *dim, MdError *err) MD_MUST_CHECK;

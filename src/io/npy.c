@@ -461,13 +461,13 @@ static MdStatus write_impl(const char *path, const MdVolume *const *vols, size_t
         if ((st = check_volume(v, i + 1, n, err))) return st;
         int same = v->dtype == v0->dtype && v->ndim == v0->ndim;
         for (int d = 0; d < MD_MAXDIM && same; d++) same = v->dim[d] == v0->dim[d];
-        if (!same)
-            return md_error(err, MD_EINVAL, "volume %zu has shape %lldx%lldx%lldx%lld %s, volume 1 "
-                            "has %lldx%lldx%lldx%lld %s (a stack needs equal shapes and dtypes)",
-                            i + 1, (long long)v->dim[0], (long long)v->dim[1],
-                            (long long)v->dim[2], (long long)v->dim[3], md_dtype_name(v->dtype),
-                            (long long)v0->dim[0], (long long)v0->dim[1], (long long)v0->dim[2],
-                            (long long)v0->dim[3], md_dtype_name(v0->dtype));
+        if (!same) {
+            char a[96], b[96];
+            return md_error(err, MD_EINVAL, "volume %zu has shape %s %s, volume 1 has %s %s (a stack "
+                            "needs equal shapes and dtypes)", i + 1, md_volume_shape_text(v, a, sizeof a),
+                            md_dtype_name(v->dtype), md_volume_shape_text(v0, b, sizeof b),
+                            md_dtype_name(v0->dtype));
+        }
     }
     /* x fastest in memory = last numpy axis: the shape is the dims reversed,
      * after the stack axis. */

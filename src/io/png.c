@@ -206,10 +206,11 @@ static MdStatus write_channels(const MdVolume *v, int *channels, MdError *err)
 {
     int ok = v->ndim == 2 || (v->ndim >= 3 && v->dim[2] == 1);
     int64_t ch = v->ndim == 4 ? v->dim[3] : 1;
-    if (!ok || ch < 1 || ch > 4)
-        return md_error(err, MD_EINVAL, "PNG holds 2-D images with 1 to 4 channels (x, y[, 1, C]); "
-                        "got %lldx%lldx%lldx%lld", (long long)v->dim[0], (long long)v->dim[1],
-                        (long long)v->dim[2], (long long)v->dim[3]);
+    if (!ok || ch < 1 || ch > 4) {
+        char shape[96];
+        return md_error(err, MD_EINVAL, "PNG holds 2-D images with 1 to 4 channels (x, y[, 1, C]); got %s",
+                        md_volume_shape_text(v, shape, sizeof shape));
+    }
     if (v->dim[0] > 0x7fffffff || v->dim[1] > 0x7fffffff)
         return md_error(err, MD_EINVAL, "image too large for PNG");
     *channels = (int)ch;

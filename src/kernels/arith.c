@@ -231,7 +231,7 @@ MdDtype md_arith_result_dtype(MdDtype a, int b_dtype, int b_integral, MdBinaryOp
 
 typedef struct {
     double min, max, sum;
-    size_t count, nonfinite;
+    size_t count, nonfinite, nan, neg_inf;
 } Partial;
 
 MdStatus md_stats(const MdVolume *v, const MdVolume *mask, MdStats *out, MdError *err)
@@ -256,11 +256,13 @@ MdStatus md_stats(const MdVolume *v, const MdVolume *mask, MdStats *out, MdError
             size_t s = blk * BLOCK, m = n - s < BLOCK ? n - s : BLOCK;
             load_block(vd, v->dtype, s, m, x);
             if (mask) load_block(md_volume_data(mask), mask->dtype, s, m, m8);
-            Partial q = {HUGE_VAL, -HUGE_VAL, 0.0, 0, 0};
+            Partial q = {HUGE_VAL, -HUGE_VAL, 0.0, 0, 0, 0, 0};
             for (size_t i = 0; i < m; i++) {
                 if (mask && m8[i] == 0) continue;
                 if (!isfinite(x[i])) {
                     q.nonfinite++;
+                    if (isnan(x[i])) q.nan++;
+                    else if (x[i] < 0) q.neg_inf++;
                     continue;
                 }
                 if (x[i] < q.min) q.min = x[i];
@@ -271,14 +273,17 @@ MdStatus md_stats(const MdVolume *v, const MdVolume *mask, MdStats *out, MdError
             p[blk] = q;
         }
     }
-    MdStats s = {HUGE_VAL, -HUGE_VAL, 0, 0, 0, 0, 0};
+    MdStats s = {HUGE_VAL, -HUGE_VAL, 0, 0, 0, 0, 0, 0, 0, 0};
     for (size_t b = 0; b < nblocks; b++) {
         if (p[b].min < s.min) s.min = p[b].min;
         if (p[b].max > s.max) s.max = p[b].max;
         s.sum += p[b].sum;
         s.count += p[b].count;
         s.nonfinite += p[b].nonfinite;
+        s.nan += p[b].nan;
+        s.neg_inf += p[b].neg_inf;
     }
+    s.pos_inf = s.nonfinite - s.nan - s.neg_inf;
     s.mean = s.count ? s.sum / (double)s.count : (double)NAN;
     const double mean = s.mean;
 #pragma omp parallel if (n > 65536)

@@ -54,6 +54,7 @@ typedef struct MdStats {
     double min, max, mean, std, sum; /* std: population (ddof = 0) */
     size_t count;                    /* finite values counted */
     size_t nonfinite;                /* NaN and inf values skipped */
+    size_t nan, neg_inf, pos_inf;    /* nonfinite by kind */
 } MdStats;
 
 MdStatus md_stats(const MdVolume *v, const MdVolume *mask, MdStats *out, MdError *err) MD_MUST_CHECK;

@@ -153,17 +153,14 @@ MdStatus md_patch_layout(const MdPatchGrid *g, const MdVolume *v, const int64_t 
     else
         ok = ok && (v->ndim == 2 || v->dim[2] == 1); /* (x, y), (x, y, 1), (x, y, 1, C) */
     if (!ok) {
+        char got[96];
+        md_volume_shape_text(v, got, sizeof got);
         if (g->ndim == 3)
-            return md_error(err, MD_EINVAL,
-                            "%s must be %lldx%lldx%lld (or with channels on axis 4), got %lldx%lldx%lldx%lld",
-                            what, (long long)ext[0], (long long)ext[1], (long long)ext[2],
-                            (long long)v->dim[0], (long long)v->dim[1], (long long)v->dim[2],
-                            (long long)v->dim[3]);
-        return md_error(err, MD_EINVAL,
-                        "%s must be %lldx%lld (or %lldx%lldx1xC with channels), got %lldx%lldx%lldx%lld",
-                        what, (long long)ext[0], (long long)ext[1], (long long)ext[0],
-                        (long long)ext[1], (long long)v->dim[0], (long long)v->dim[1],
-                        (long long)v->dim[2], (long long)v->dim[3]);
+            return md_error(err, MD_EINVAL, "%s must be %lldx%lldx%lld (or with channels on axis 4), got %s",
+                            what, (long long)ext[0], (long long)ext[1], (long long)ext[2], got);
+        return md_error(err, MD_EINVAL, "%s must be %lldx%lld (or %lldx%lldx1xC with channels), got %s",
+                        what, (long long)ext[0], (long long)ext[1], (long long)ext[0], (long long)ext[1],
+                        got);
     }
     *channels = v->ndim == 4 ? v->dim[3] : 1;
     return MD_OK;

@@ -425,12 +425,12 @@ static MdStatus check_dst(const MdPatchMerger *m, const MdVolume *dst, int64_t c
              dst->dim[A] >= need_planes;
     int64_t c = dst->ndim == 4 ? dst->dim[3] : 1;
     if (g->ndim == 2) ok = ok && (dst->ndim == 2 || dst->dim[2] == 1);
-    if (!ok || c != channels)
-        return md_error(err, MD_EINVAL,
-                        "the output (%lldx%lldx%lldx%lld) does not fit the merged planes "
-                        "(%lld channels, %lld planes)",
-                        (long long)dst->dim[0], (long long)dst->dim[1], (long long)dst->dim[2],
-                        (long long)dst->dim[3], (long long)channels, (long long)need_planes);
+    if (!ok || c != channels) {
+        char shape[96];
+        return md_error(err, MD_EINVAL, "the output (%s) does not fit the merged planes (%lld channels, %lld planes)",
+                        md_volume_shape_text(dst, shape, sizeof shape), (long long)channels,
+                        (long long)need_planes);
+    }
     return MD_OK;
 }
 
