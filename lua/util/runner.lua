@@ -1,0 +1,369 @@
+-- The case runner: a recipe over a list of cases, each case in its own
+-- worker process (util/worker.lua), --jobs at a time with their share of the
+-- threads. A ledger beside the outputs makes a rerun skip finished cases;
+-- shards and chunks split a run over SLURM array tasks or GNU parallel jobs.
+-- Emitting scripts for those engines is util/runner_emit.lua; the script
+-- side (options, exit codes) is runner.main below.
+local vol = require "vol"
+local csv = require "util.csv"
+local ledger = require "util.ledger"
+local serial = require "util.serial"
+local share = require("util.runner_env").share
+local term = require "vol.term"
+local doc = require("vol.help").doc
+
+local fs, proc = vol.fs, vol.proc
+local runner = {}
+
+-- Exit statuses of a run (docs/cluster.md lists them).
+runner.EXIT = { ok = 0, fatal = 1, usage = 2, failed = 3, retry = 75, interrupted = 130 }
+
+local function check_id(id, where)
+  if type(id) ~= "string" or id == "" or id:find("[/%z\r\n]") or id:sub(1, 1) == "." then
+    error(("%s: bad case id %q (it names a folder: no '/', no line break, not starting with '.')"):format(
+      where, tostring(id)), 0)
+  end
+end
+
+-- The cases of a folder (one per entry matching pattern) or a manifest CSV.
+function runner.cases(o)
+  if type(o) ~= "table" then error("bad argument #1 to 'cases' (table expected)", 2) end
+  local list, seen = {}, {}
+  local function add(case, where)
+    check_id(case.id, where)
+    if seen[case.id] then
+      error(("%s: case %q appears twice (%s and %s)"):format(where, case.id, seen[case.id], case.path or "a later row"), 0)
+    end
+    seen[case.id] = case.path or where
+    list[#list + 1] = case
+  end
+  local manifest = o.manifest or (o.input and o.input:find("%.csv$") and o.input)
+  if manifest then
+    local rows, header = csv.read(manifest)
+    local col = (header and ({ case = "case", id = "id" })[header[1]]) or nil
+    for _, h in ipairs(header or {}) do if not col and (h == "case" or h == "id") then col = h end end
+    if not col then error(manifest .. ": no column 'case' (or 'id') naming the cases", 0) end
+    for i, row in ipairs(rows) do
+      local case = { id = row[col] }
+      for k, v in pairs(row) do if k ~= col then case[k] = v end end
+      add(case, ("%s row %d"):format(manifest, i + 1))
+    end
+  elseif o.input then
+    local st = fs.stat(o.input)
+    if not st or st.kind ~= "dir" then error(o.input .. ": no such folder (the input must be a folder or a .csv manifest)", 0) end
+    for _, p in ipairs(fs.glob(fs.join(o.input, o.pattern or "*"))) do
+      add({ id = fs.stem(p), path = p }, o.input)
+    end
+  else
+    error("bad argument #1 to 'cases' (input= folder or manifest= CSV expected)", 2)
+  end
+  return list
+end
+
+doc(runner.cases, [[
+runner.cases{input=folder, [pattern="*"]} | {manifest=file.csv} -> {case, ...}
+The cases of a run. From a folder: one case per entry matching pattern (a vol.fs.glob
+pattern relative to the folder, "**" allowed), sorted, with id = the file name without
+folder and extension (vol.fs.stem) and path = the entry. From a manifest CSV (also
+input="x.csv"): one case per row, id from column "case" (or "id"), every other column a
+field of the case. Ids name output folders: unique, no '/', not starting with '.'.
+  local cases = runner.cases{input="scans", pattern="*.nii.gz"}]])
+
+-- "K/N" -> K, N (0 <= K < N), or nil and why.
+function runner.parse_shard(s)
+  local k, n = tostring(s):match("^(%d+)/(%d+)$")
+  k, n = tonumber(k), tonumber(n)
+  if not k or n < 1 or k >= n then return nil, "expected K/N with 0 <= K < N, got '" .. tostring(s) .. "'" end
+  return { k, n }
+end
+
+-- The cases this process runs, and the name of its ledger (nil: the whole run).
+function runner.select(cases, o)
+  local getenv = o.getenv or os.getenv
+  local shard, chunk, task = o.shard, o.chunk, o.task
+  if type(shard) == "string" then
+    local s, why = runner.parse_shard(shard)
+    if not s then error("shard: " .. why, 0) end
+    shard = s
+  end
+  local array_id = tonumber(getenv("SLURM_ARRAY_TASK_ID") or "")
+  if array_id and not shard and task == nil then
+    local min = tonumber(getenv("SLURM_ARRAY_TASK_MIN") or "") or 0
+    local count = tonumber(getenv("SLURM_ARRAY_TASK_COUNT") or "")
+      or ((tonumber(getenv("SLURM_ARRAY_TASK_MAX") or "") or array_id) - min + 1)
+    if chunk then task = array_id - min else shard = { array_id - min, count } end
+  end
+  if shard and chunk then error("use --shard or --chunk, not both", 0) end
+  local out = {}
+  if shard then
+    for i = shard[1] + 1, #cases, shard[2] do out[#out + 1] = cases[i] end
+    return out, ("shard-%d-of-%d"):format(shard[1], shard[2])
+  end
+  if chunk then
+    if not task then error("--chunk needs --task K (or SLURM_ARRAY_TASK_ID)", 0) end
+    for i = task * chunk + 1, math.min(#cases, (task + 1) * chunk) do out[#out + 1] = cases[i] end
+    return out, ("chunk-%d-size-%d"):format(task, chunk)
+  end
+  return cases, nil
+end
+
+-- Which file of the recipe: a path (has '/' or ends in .lua) or a module name.
+local function resolve_recipe(recipe)
+  if type(recipe) ~= "string" then error("recipe: a module name or a .lua file expected", 0) end
+  if recipe:find("%.lua$") or recipe:find("/") then
+    local f, err = loadfile(recipe)
+    if not f then error("recipe " .. recipe .. ": " .. err, 0) end
+    return fs.absolute(recipe)
+  end
+  local path, err = package.searchpath(recipe, package.path)
+  if not path then error("recipe " .. recipe .. " not found:" .. err, 0) end
+  return recipe
+end
+
+local function worker_script()
+  local path = package.searchpath("util.worker", package.path)
+  if not path then error("cannot find util/worker.lua beside the runner", 0) end
+  return fs.absolute(path)
+end
+
+local function hostname()
+  local f = io.open("/proc/sys/kernel/hostname", "rb")
+  local h = f and f:read("l") or os.getenv("HOSTNAME") or "host"
+  if f then f:close() end
+  return h
+end
+
+local function fmt_duration(s)
+  s = math.floor(s + 0.5)
+  if s >= 3600 then return ("%d:%02d:%02d"):format(s // 3600, s % 3600 // 60, s % 60) end
+  return ("%d:%02d"):format(s // 60, s % 60)
+end
+
+-- Progress: a bar on a terminal, one line per case otherwise.
+local function new_display(total, live, log)
+  local d = { total = total, done = 0, failed = 0, t0 = proc.now(), live = live, log = log, drawn = false }
+  function d:draw()
+    if not self.live then return end
+    local el = proc.now() - self.t0
+    local rate = self.done > 0 and self.done / el or 0
+    local eta = rate > 0 and fmt_duration((self.total - self.done) / rate) or "?"
+    local width = 24
+    local filled = self.total > 0 and math.floor(width * self.done / self.total) or width
+    io.stderr:write(("\r[%s%s] %d/%d  %d failed  %.2f cases/s  ETA %s "):format(
+      ("#"):rep(filled), ("."):rep(width - filled), self.done, self.total, self.failed, rate, eta))
+    io.stderr:flush()
+    self.drawn = true
+  end
+  function d:case(row)
+    self.done = self.done + 1
+    if row.status ~= "ok" then self.failed = self.failed + 1 end
+    if self.live then
+      if row.status ~= "ok" then
+        io.stderr:write("\r\27[K", row.case, " ", row.status, ": ", row.message, "\n")
+      end
+      self:draw()
+    elseif self.log then
+      local line = ("[%d/%d] %s %s %.2f s"):format(self.done, self.total, row.case, row.status, row.seconds)
+      if row.status ~= "ok" then line = line .. ": " .. row.message end
+      io.stderr:write(line, "\n")
+    end
+  end
+  function d:finish()
+    if self.live and self.drawn then io.stderr:write("\n") end
+  end
+  return d
+end
+
+local function signal_status(sig, name)
+  local crash = { SEGV = true, BUS = true, ILL = true, FPE = true, ABRT = true, SYS = true }
+  return crash[name] and "crash" or "retry", ("worker ended by signal %d (SIG%s)"):format(sig, name or "?")
+end
+
+local RUN_OPTS = {
+  recipe = true, params = true, out = true, cases = true, input = true, pattern = true, manifest = true,
+  jobs = true, threads = true, force = true, shard = true, chunk = true, task = true, progress = true,
+  log = true, getenv = true, keep_logs = true,
+}
+
+function runner.run(o)
+  if type(o) ~= "table" then error("bad argument #1 to 'run' (table expected)", 2) end
+  for k in pairs(o) do
+    if not RUN_OPTS[k] then error("bad argument #1 to 'run' (unknown option '" .. tostring(k) .. "')", 2) end
+  end
+  if type(o.out) ~= "string" or o.out == "" then error("bad argument #1 to 'run' (out= folder expected)", 2) end
+  local jobs = o.jobs or 1
+  if math.type(jobs) ~= "integer" or jobs < 1 then error("bad argument #1 to 'run' (jobs must be an integer >= 1)", 2) end
+  local recipe = resolve_recipe(o.recipe)
+  local out = fs.absolute(o.out)
+  local all = o.cases or runner.cases(o)
+  for i, c in ipairs(all) do check_id(c.id, "case " .. i) end
+  local selected, shard_name = runner.select(all, o)
+
+  fs.mkdir(out)
+  local tmp = fs.join(out, ".medula-tmp")
+  fs.mkdir(tmp)
+  local latest = ledger.latest(out)
+  local todo, skipped = {}, 0
+  for _, c in ipairs(selected) do
+    local row = latest[c.id]
+    if not o.force and row and row.status == "ok" and ledger.outputs_intact(out, row) then
+      skipped = skipped + 1
+    else
+      todo[#todo + 1] = c
+    end
+    -- leftovers of an interrupted attempt of this case
+    fs.remove(fs.join(tmp, c.id), { recursive = true, missing_ok = true })
+    fs.remove(fs.join(tmp, c.id .. ".result"), { missing_ok = true })
+    fs.remove(fs.join(tmp, c.id .. ".result.part"), { missing_ok = true })
+    fs.remove(fs.join(tmp, c.id .. ".log"), { missing_ok = true })
+  end
+
+  local s = share { jobs = jobs, threads = o.threads, getenv = o.getenv }
+  local runfile = fs.join(tmp, ("run-%s-%d.lua"):format(hostname(), proc.pid()))
+  local f = assert(io.open(runfile, "wb"))
+  f:write(serial.dump { recipe = recipe, params = o.params or {}, out = out, threads = s.threads, budget_mb = s.budget_mb })
+  f:close()
+
+  local ledger_path = shard_name and fs.join(out, "ledgers", shard_name .. ".csv") or fs.join(out, "ledger.csv")
+  local w = ledger.open(ledger_path)
+  local live = o.progress
+  if live == nil then live = term.isatty(2) end
+  local display = new_display(#todo, live, o.log ~= false)
+  local exe, worker = proc.exe(), worker_script()
+  local running, counts = {}, { ok = 0, error = 0, crash = 0, retry = 0 }
+  local interrupted = false
+
+  local function finish(pid, ended, status, message)
+    local job = running[pid]
+    running[pid] = nil
+    local rfile = fs.join(tmp, job.case.id .. ".result")
+    local res
+    if fs.exists(rfile) then
+      local rf = io.open(rfile, "rb")
+      res = serial.load(rf:read("a"), rfile)
+      rf:close()
+    end
+    res = res or {}
+    if not res.status then
+      if status then
+        res.status, res.message = status, message
+      elseif ended.signal then
+        res.status, res.message = signal_status(ended.signal, ended.signal_name)
+      else
+        res.status, res.message = "crash", ("worker exited with status %d without a result"):format(ended.code)
+      end
+    end
+    local log = fs.join(tmp, job.case.id .. ".log")
+    local lst = fs.stat(log)
+    if lst and lst.size > 0 and (res.status ~= "ok" or o.keep_logs) then
+      fs.mkdir(fs.join(out, "logs"))
+      fs.rename(log, fs.join(out, "logs", job.case.id .. ".log"))
+      if res.status ~= "ok" and (res.message or "") == "" then res.message = "see logs/" .. job.case.id .. ".log" end
+    end
+    fs.remove(log, { missing_ok = true })
+    local row = {
+      case = job.case.id, status = res.status, outputs = res.outputs or "", bytes = res.bytes or "",
+      sha256 = res.sha256 or "", seconds = ("%.3f"):format(proc.now() - job.t0),
+      peak_mb = ended and ("%.1f"):format((ended.maxrss_kb or 0) / 1024) or "",
+      message = res.message or "", finished = ledger.format_time(proc.now("wall")),
+    }
+    w:add(row)
+    row.seconds = tonumber(row.seconds)
+    counts[row.status] = (counts[row.status] or 0) + 1
+    fs.remove(fs.join(tmp, job.case.id), { recursive = true, missing_ok = true })
+    fs.remove(rfile, { missing_ok = true })
+    display:case(row)
+  end
+
+  local function spawn(c)
+    local argv = { exe, worker, runfile, c.id }
+    local keys = {}
+    for k in pairs(c) do if k ~= "id" and type(k) == "string" then keys[#keys + 1] = k end end
+    table.sort(keys)
+    for _, k in ipairs(keys) do argv[#argv + 1] = k; argv[#argv + 1] = tostring(c[k]) end
+    local log = fs.join(tmp, c.id .. ".log")
+    local pid = proc.spawn(argv, { env = { OMP_NUM_THREADS = tostring(s.threads) }, stdout = log, stderr = log })
+    running[pid] = { case = c, t0 = proc.now() }
+  end
+
+  local t0 = proc.now()
+  local ok, err = pcall(function()
+    local next_case = 1
+    display:draw()
+    while next_case <= #todo or next(running) do
+      while next_case <= #todo and proc.running() < jobs do
+        spawn(todo[next_case])
+        next_case = next_case + 1
+      end
+      local ended = proc.wait(0.5)
+      if ended and running[ended.pid] then finish(ended.pid, ended) end
+      display:draw()
+    end
+  end)
+  if not ok then
+    -- Ctrl-C or SIGTERM (or a bug): stop the workers, record them, keep the ledger whole
+    interrupted = tostring(err):find("interrupted!", 1, true) ~= nil
+    for pid in pairs(running) do pcall(proc.kill, pid, "TERM") end
+    local deadline = proc.now() + 10
+    while next(running) do
+      local left = deadline - proc.now()
+      if left <= 0 then
+        for pid in pairs(running) do pcall(proc.kill, pid, "KILL") end
+        left = 5
+      end
+      local okw, ended = pcall(proc.wait, left)
+      if okw and ended and running[ended.pid] then
+        finish(ended.pid, ended, "retry", interrupted and "interrupted" or ("runner stopped: " .. tostring(err)))
+      elseif not okw then
+        interrupted = true
+      end
+    end
+  end
+  display:finish()
+  w:close()
+  fs.remove(runfile, { missing_ok = true })
+  pcall(fs.remove, tmp) -- only when empty: another shard may be using it
+  if not shard_name then ledger.merge(out) end
+
+  local summary = {
+    selected = #selected, skipped = skipped, ran = #todo, counts = counts, seconds = proc.now() - t0,
+    threads = s.threads, jobs = jobs, ledger = ledger_path, shard = shard_name, interrupted = interrupted,
+  }
+  if interrupted then
+    summary.exit = runner.EXIT.interrupted
+  elseif not ok then
+    error(err, 0)
+  elseif counts.retry > 0 then
+    summary.exit = runner.EXIT.retry
+  elseif counts.error + counts.crash > 0 then
+    summary.exit = runner.EXIT.failed
+  else
+    summary.exit = runner.EXIT.ok
+  end
+  return summary
+end
+
+doc(runner.run, [[
+runner.run{recipe=, out=, input= | manifest= | cases=, ...} -> summary
+Runs recipe over the cases, each in its own worker process, and records each
+finished case in a ledger beside the outputs (out/ledger.csv; for a shard
+out/ledgers/<shard>.csv). A rerun skips cases whose latest row is "ok" and
+whose outputs are still there with their recorded sizes.
+  recipe    a module name ("recipes.lung") or a .lua file returning
+            function(case, out, params) (or a table with run = that function).
+            case = {id=, path=, other manifest columns}; out:path("mask.nii.gz")
+            is where to write an output (a staging folder, moved to out/<id>/
+            when the recipe returns); params = the params table.
+  jobs      workers at a time (default 1); threads per worker (default: usable
+            CPUs // jobs, honouring SLURM_CPUS_PER_TASK and cgroup quotas)
+  force     redo every selected case
+  shard     "K/N": cases K+1, K+1+N, ... (0 <= K < N); chunk=M with task=K: cases
+            K*M+1 .. K*M+M. Under a SLURM array the task id picks them.
+  progress  bar on stderr (default: when stderr is a terminal), else log lines
+  log       false: no per-case lines
+summary: {selected=, skipped=, ran=, counts={ok=, error=, crash=, retry=}, seconds=,
+exit=} with exit 0 (all ok), 3 (a case failed on its input or crashed), 75 (a case
+worth retrying: killed, out of memory) or 130 (interrupted).
+  local s = runner.run{recipe="my_recipe.lua", input="scans", pattern="*.nii.gz", out="out", jobs=2}]])
+
+return runner
