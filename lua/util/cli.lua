@@ -121,7 +121,7 @@ function cli.parse(argv, spec)
     byname[o.long] = o
     if o.short then byname[o.short] = o end
     local k = key_of(o.long)
-    if o.default ~= nil then out[k] = o.default elseif o.type == "flag" then out[k] = false end
+    if o.many then out[k] = {} elseif o.default ~= nil then out[k] = o.default elseif o.type == "flag" then out[k] = false end
   end
   local i, only_pos = 1, false
   while argv[i] ~= nil do
@@ -156,7 +156,8 @@ function cli.parse(argv, spec)
           value = argv[i]
           if value == nil then usage_error(spec, ("option %s needs a value"):format(name)) end
         end
-        out[k] = convert(spec, o, "option " .. o.long, value)
+        local v = convert(spec, o, "option " .. o.long, value)
+        if o.many then table.insert(out[k], v) else out[k] = v end
       end
     end
     i = i + 1
@@ -192,6 +193,7 @@ Parses a script's arguments (arg) against spec:
    positional={{name="IN", help="..."}, {name="OUT", optional=true, default="out"},
                {name="FILE", many=true}}}
 Types: string (default), int, number, flag (--x sets true, --no-x false), choice;
+many=true collects every use of the option into a list (default {});
 min, max and check=function(v) -> value | nil, message refine them. Options take
 "--name value", "--name=value", "-j 2" or "-j2"; "--" ends the options.
 args holds each option under its name without dashes (- becomes _) and each

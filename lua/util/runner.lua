@@ -322,8 +322,12 @@ function runner.run(o)
   display:finish()
   w:close()
   fs.remove(runfile, { missing_ok = true })
-  pcall(fs.remove, tmp) -- only when empty: another shard may be using it
-  if not shard_name then ledger.merge(out) end
+  -- the staging folder goes when empty, but not under a shard: the other
+  -- shards may be about to use it (--merge removes it at the end)
+  if not shard_name then
+    pcall(fs.remove, tmp)
+    ledger.merge(out)
+  end
 
   local summary = {
     selected = #selected, skipped = skipped, ran = #todo, counts = counts, seconds = proc.now() - t0,
@@ -365,5 +369,133 @@ summary: {selected=, skipped=, ran=, counts={ok=, error=, crash=, retry=}, secon
 exit=} with exit 0 (all ok), 3 (a case failed on its input or crashed), 75 (a case
 worth retrying: killed, out of memory) or 130 (interrupted).
   local s = runner.run{recipe="my_recipe.lua", input="scans", pattern="*.nii.gz", out="out", jobs=2}]])
+
+-- The options every runner script shares (added to its cli.parse spec).
+function runner.options()
+  return {
+    { long = "--jobs", short = "-j", type = "int", min = 1, default = 1, help = "cases at a time, each in its own process" },
+    { long = "--threads", type = "int", min = 1, help = "threads per worker (default: usable CPUs // jobs)" },
+    { long = "--force", type = "flag", help = "redo every case, also those the ledger lists as done" },
+    { long = "--shard", metavar = "K/N", check = runner.parse_shard,
+      help = "run every N-th case starting at case K+1 (0 <= K < N)" },
+    { long = "--chunk", type = "int", min = 1, metavar = "M", help = "run the M cases of task K (--task or SLURM_ARRAY_TASK_ID)" },
+    { long = "--task", type = "int", min = 0, metavar = "K", help = "which chunk --chunk runs (0 = the first)" },
+    { long = "--emit", type = "choice", choices = { "slurm", "parallel", "snakemake" },
+      help = "print a script running this command on that engine, run nothing" },
+    { long = "--merge", type = "flag", help = "merge the ledgers of all shards into OUT/ledger.csv and exit" },
+    { long = "--keep-logs", type = "flag", help = "keep what successful cases printed (OUT/logs/ID.log)" },
+  }
+end
+
+doc(runner.options, [[
+runner.options() -> {option, ...}
+The cli.parse declarations of the options every runner script takes: --jobs, --threads,
+--force, --shard K/N, --chunk M, --task K, --emit slurm|parallel|snakemake, --merge,
+--keep-logs. runner.main adds them to a script's own.
+  local opts = runner.options()]])
+
+local RUNNER_KEYS = { jobs = true, threads = true, force = true, shard = true, chunk = true, task = true,
+  emit = true, merge = true, keep_logs = true }
+
+-- The words of this command as the user could retype it, from the parsed
+-- args (defaults left out), with the runner options kept or not.
+local function command_words(spec, args, keep)
+  local words = { proc.exe(), fs.absolute(arg and arg[0] or spec.name) }
+  for _, o in ipairs(spec.options) do
+    local key = o.long:sub(3):gsub("-", "_")
+    local v = args[key]
+    if RUNNER_KEYS[key] and not keep[key] then v = nil end
+    if o.many then
+      for _, x in ipairs(v or {}) do words[#words + 1] = o.long; words[#words + 1] = tostring(x) end
+    elseif o.type == "flag" then
+      if v ~= nil and v ~= (o.default or false) then words[#words + 1] = v and o.long or ("--no-" .. o.long:sub(3)) end
+    elseif v ~= nil and v ~= o.default then
+      words[#words + 1] = o.long
+      words[#words + 1] = type(v) == "table" and ("%d/%d"):format(v[1], v[2]) or tostring(v)
+    end
+  end
+  local pos = {}
+  for _, p in ipairs(spec.positional or {}) do
+    local key = p.key or p.name:lower():gsub("[^%w]", "_")
+    local v = args[key]
+    if p.many then
+      for _, x in ipairs(v or {}) do pos[#pos + 1] = tostring(x) end
+    elseif v ~= nil then
+      pos[#pos + 1] = tostring(v)
+    end
+  end
+  for _, x in ipairs(pos) do
+    -- options may follow (the engines append theirs), so no "--": a word
+    -- that looks like an option is written as a path instead
+    words[#words + 1] = x:sub(1, 1) == "-" and x ~= "-" and ("./" .. x) or x
+  end
+  return words
+end
+
+local function print_summary(name, s)
+  local c = s.counts
+  local parts = { ("%d ok"):format(c.ok) }
+  for _, k in ipairs { "error", "crash", "retry" } do
+    if c[k] > 0 then parts[#parts + 1] = ("%d %s"):format(c[k], k) end
+  end
+  print(("%s: %d case(s)%s: %s, %d already done; %.1f s, %d job(s) x %d thread(s); ledger %s%s"):format(
+    name, s.selected, s.shard and (" in " .. s.shard) or "", table.concat(parts, ", "), s.skipped, s.seconds,
+    s.jobs, s.threads, s.ledger, s.interrupted and " (interrupted)" or ""))
+end
+
+function runner.main(argv, spec)
+  local cli = require "util.cli"
+  if type(spec) ~= "table" or type(spec.plan) ~= "function" then
+    error("bad argument #2 to 'main' (a cli spec with plan=function(args) expected)", 2)
+  end
+  cli.main(spec.name, function()
+    local full = {}
+    for k, v in pairs(spec) do full[k] = v end
+    full.options = {}
+    for _, o in ipairs(spec.options or {}) do full.options[#full.options + 1] = o end
+    for _, o in ipairs(runner.options()) do full.options[#full.options + 1] = o end
+    local args = cli.parse(argv, full)
+    local run = spec.plan(args)
+    if args.merge then
+      local path, counts, n = ledger.merge(fs.absolute(run.out))
+      pcall(fs.remove, fs.join(fs.absolute(run.out), ".medula-tmp")) -- when empty
+      local parts = {}
+      for status, k in pairs(counts) do parts[#parts + 1] = ("%d %s"):format(k, status) end
+      table.sort(parts)
+      print(("%s: merged %d case(s) into %s: %s"):format(spec.name, n, path, table.concat(parts, ", ")))
+      return 0
+    end
+    if args.emit then
+      if args.shard or args.chunk == nil and args.task then
+        error("--emit plans the tasks itself: leave out --shard and --task", 0)
+      end
+      local cases = run.cases or runner.cases(run)
+      local out = fs.absolute(run.out)
+      fs.mkdir(out .. "/logs")
+      io.write(require("util.runner_emit").emit(args.emit, {
+        command = command_words(full, args, { force = true, keep_logs = true }), cases = #cases, out = out,
+        cwd = fs.absolute("."), chunk = args.chunk, threads = args.threads, jobs = args.jobs, name = spec.name,
+      }))
+      return 0
+    end
+    vol.proc.trap_term()
+    run.jobs, run.threads, run.force = args.jobs, args.threads, args.force
+    run.shard, run.chunk, run.task, run.keep_logs = args.shard, args.chunk, args.task, args.keep_logs
+    local s = runner.run(run)
+    print_summary(spec.name, s)
+    return s.exit
+  end)
+end
+
+doc(runner.main, [[
+runner.main(arg, spec)
+The body of a runner script: parses arg with spec (a cli.parse spec) plus
+runner.options(), calls spec.plan(args) for the runner.run options (recipe, out,
+input/pattern or manifest, params), then merges (--merge), prints a script (--emit)
+or runs and prints a summary, and exits with the run's status: 0 all done, 2 usage,
+3 a case failed on its input or crashed, 75 a case is worth retrying, 130 interrupted,
+1 the run itself failed.
+  runner.main(arg, {name="lung_masks", positional={{name="IN"}, {name="OUT"}},
+                    plan=function(a) return {recipe="recipes.lung", input=a["in"], out=a.out} end})]])
 
 return runner

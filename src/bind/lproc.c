@@ -3,6 +3,7 @@
  * about this process (usable CPUs, a monotonic clock, its executable). */
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../io/proc.h"
@@ -115,8 +116,32 @@ static int l_cpus(lua_State *L)
 
 static int l_now(lua_State *L)
 {
-    lua_pushnumber(L, md_proc_now());
+    static const char *const clocks[] = {"monotonic", "wall", NULL};
+    if (luaL_checkoption(L, 1, "monotonic", clocks) == 1) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        lua_pushnumber(L, (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec);
+    } else {
+        lua_pushnumber(L, md_proc_now());
+    }
     return 1;
+}
+
+/* SIGTERM handler: turned into the host's Ctrl-C (SIGINT) handling. */
+static void on_sigterm(int sig)
+{
+    (void)sig;
+    kill(getpid(), SIGINT);
+}
+
+static int l_trap_term(lua_State *L)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_sigterm;
+    sigaction(SIGTERM, &sa, NULL);
+    return 0;
 }
 
 static int l_exe(lua_State *L)
@@ -160,8 +185,15 @@ static const MdLuaReg functions[] = {
      "vol.proc.cpus() -> integer\nThe CPUs this process may run on (its affinity mask, as nproc prints).\n"
      "  print(vol.proc.cpus())"},
     {"now", l_now,
-     "vol.proc.now() -> seconds\nA monotonic clock with sub-microsecond resolution, for durations and rates.\n"
+     "vol.proc.now([clock=\"monotonic\"]) -> seconds\n"
+     "Seconds on a monotonic clock (for durations and rates), or with \"wall\" since\n"
+     "1970-01-01 UTC; both with sub-microsecond resolution.\n"
      "  local t0 = vol.proc.now(); work(); print(vol.proc.now() - t0)"},
+    {"trap_term", l_trap_term,
+     "vol.proc.trap_term()\nFrom now on SIGTERM (kill, scancel, a job's time limit) interrupts this process\n"
+     "as Ctrl-C does: Lua code raises \"interrupted!\" and kernels stop at the next slice,\n"
+     "so a runner can stop its workers and record where it was.\n"
+     "  vol.proc.trap_term()"},
     {"exe", l_exe,
      "vol.proc.exe() -> path\nThe absolute path of the running medula executable (to start workers).\n"
      "  print(vol.proc.exe())"},
