@@ -238,6 +238,7 @@ function cli.main(name, body)
     io.stderr:write(name, ": interrupted\n")
     os.exit(130)
   end
+  if msg:sub(1, #name + 2) == name .. ": " then msg = msg:sub(#name + 3) end
   io.stderr:write(name, ": ", msg, "\n")
   os.exit(1)
 end

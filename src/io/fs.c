@@ -119,9 +119,25 @@ static int has_magic(const char *s)
     return strpbrk(s, "*?[\\") != NULL;
 }
 
+/* The folders a "**" walk is inside, to stop at a symlink loop. */
+typedef struct Chain {
+    dev_t dev;
+    ino_t ino;
+    const struct Chain *up;
+} Chain;
+
+static int in_chain(const Chain *c, const struct stat *sb)
+{
+    for (; c; c = c->up)
+        if (c->dev == sb->st_dev && c->ino == sb->st_ino) return 1;
+    return 0;
+}
+
 /* Matches the components comps[i..n) below base (the path so far, "" for
- * relative patterns). "**" matches zero or more folders. */
-static MdStatus glob_walk(const char *base, char **comps, size_t i, size_t n, MdStrList *out, MdError *err)
+ * relative patterns). "**" matches zero or more folders, entering
+ * symlinked ones as Python's glob does, but never one it is already in. */
+static MdStatus glob_walk(const char *base, char **comps, size_t i, size_t n, const Chain *chain, MdStrList *out,
+                          MdError *err)
 {
     const char *dir = base[0] ? base : ".";
     if (i == n) {
@@ -136,14 +152,18 @@ static MdStatus glob_walk(const char *base, char **comps, size_t i, size_t n, Md
         if (!next) return md_error(err, MD_ENOMEM, "out of memory in glob");
         struct stat sb;
         MdStatus st = MD_OK;
-        if (lstat(next, &sb) == 0 && (last || stat(next, &sb) == 0)) st = glob_walk(next, comps, i + 1, n, out, err);
+        if (lstat(next, &sb) == 0 && (last || stat(next, &sb) == 0)) st = glob_walk(next, comps, i + 1, n, NULL, out, err);
         free(next);
         return st;
     }
     int globstar = strcmp(pat, "**") == 0;
-    if (globstar) {
-        MdStatus st = glob_walk(base, comps, i + 1, n, out, err); /* zero folders */
+    if (globstar && !last) {
+        MdStatus st = glob_walk(base, comps, i + 1, n, NULL, out, err); /* zero folders */
         if (st != MD_OK) return st;
+    } else if (globstar && !chain && base[0]) {
+        /* a final "**" matches the folder itself, written "dir/" as Python does */
+        if (strlist_push(out, strcmp(base, "/") == 0 ? strdup("/") : concat3(base, "/", "")) != 0)
+            return md_error(err, MD_ENOMEM, "out of memory in glob");
     }
     DIR *d = opendir(dir);
     if (!d) return MD_OK; /* not a folder, or unreadable: no match, as glob(3) */
@@ -170,13 +190,18 @@ static MdStatus glob_walk(const char *base, char **comps, size_t i, size_t n, Md
             break;
         }
         struct stat sb;
-        int isdir = lstat(next, &sb) == 0 && S_ISDIR(sb.st_mode);
+        int isdir = stat(next, &sb) == 0 && S_ISDIR(sb.st_mode);
         if (globstar) {
-            if (isdir) st = glob_walk(next, comps, i, n, out, err); /* one more folder */
+            struct stat here;
+            Chain top;
+            if (!chain && stat(dir, &here) == 0) top = (Chain){here.st_dev, here.st_ino, NULL}, chain = &top;
+            Chain link = {sb.st_dev, sb.st_ino, chain};
+            if (last && strlist_push(out, strdup(next)) != 0) st = md_error(err, MD_ENOMEM, "out of memory in glob");
+            else if (isdir && !in_chain(chain, &sb)) st = glob_walk(next, comps, i, n, &link, out, err); /* one more folder */
         } else if (last) {
             if (strlist_push(out, strdup(next)) != 0) st = md_error(err, MD_ENOMEM, "out of memory in glob");
         } else if (stat(next, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-            st = glob_walk(next, comps, i + 1, n, out, err);
+            st = glob_walk(next, comps, i + 1, n, NULL, out, err);
         }
         free(next);
     }
@@ -197,7 +222,7 @@ MdStatus md_fs_glob(const char *pattern, MdStrList *out, MdError *err)
     for (char *tok = strtok(copy, "/"); tok; tok = strtok(NULL, "/"))
         if (!(n > 0 && strcmp(tok, "**") == 0 && strcmp(comps[n - 1], "**") == 0)) comps[n++] = tok;
     size_t first = out->n;
-    MdStatus st = n ? glob_walk(pattern[0] == '/' ? "/" : "", comps, 0, n, out, err) : MD_OK;
+    MdStatus st = n ? glob_walk(pattern[0] == '/' ? "/" : "", comps, 0, n, NULL, out, err) : MD_OK;
     if (st == MD_OK && out->n > first) {
         /* a pattern with two globstars may reach a path twice: sort, drop repeats */
         qsort(out->items + first, out->n - first, sizeof *out->items, cmp_str);

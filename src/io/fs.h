@@ -37,7 +37,8 @@ MdStatus md_fs_list(const char *dir, int recursive, MdStrList *out, MdError *err
 
 /* Appends the paths matching pattern, sorted: each component is an
  * fnmatch pattern (a leading '.' matched only by a literal '.'), and a
- * component "**" matches zero or more folders. */
+ * component "**" matches zero or more folders (symlinked ones entered, as
+ * Python's glob does, except one the walk is already inside). */
 MdStatus md_fs_glob(const char *pattern, MdStrList *out, MdError *err) MD_MUST_CHECK;
 
 /* Creates path and its missing parents (mode 0777 & ~umask); fine when it
