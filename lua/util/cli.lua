@@ -58,7 +58,7 @@ local function help_text(spec)
   if spec.summary then lines[#lines + 1] = spec.summary; lines[#lines + 1] = "" end
   local function row(left, text, default)
     local d = default ~= nil and (" (default: " .. tostring(default) .. ")") or ""
-    lines[#lines + 1] = ("  %-24s %s%s"):format(left, text or "", d)
+    lines[#lines + 1] = (("  %-24s %s%s"):format(left, text or "", d):gsub("%s+$", ""))
   end
   if spec.positional and #spec.positional > 0 then
     lines[#lines + 1] = "arguments:"
