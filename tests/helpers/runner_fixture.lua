@@ -22,7 +22,8 @@ end
 
 -- The recipe: threshold and dilate, write the mask and a copy; params name
 -- the cases to fail ("fail"), kill with SIGKILL ("kill"), crash with SIGSEGV
--- ("segv") or run out of memory ("oom"), as ",id,id," lists; "sleep" adds
+-- ("segv") or run out of memory ("oom"), as "id,id" lists, or to fail the
+-- cases fail_on while the file fail_while exists; "sleep" adds
 -- seconds of work per case; "threads" records vol.threads() as an output.
 fx.RECIPE = [[
 local vol = require "vol"
@@ -30,6 +31,9 @@ local function listed(list, id) return list and (("," .. list .. ","):find("," .
 return function(case, out, params)
   local v = vol.read(case.path)
   if listed(params.fail, case.id) then error("case " .. case.id .. " has no lungs") end
+  if params.fail_while and listed(params.fail_on, case.id) and io.open(params.fail_while) then
+    error("case " .. case.id .. ": " .. params.fail_while .. " exists")
+  end
   if listed(params.kill, case.id) then os.execute("kill -KILL " .. vol.proc.pid()) end
   if listed(params.segv, case.id) then os.execute("kill -SEGV " .. vol.proc.pid()) end
   if listed(params.oom, case.id) then
