@@ -174,6 +174,31 @@ local function new_display(total, live, log)
   return d
 end
 
+-- What a killed runner may have left besides case staging folders: the run
+-- files of dead runners on this host (all of them with all=true, when every
+-- shard is over) and the temporary copies of its ledger being rewritten.
+function runner.clean_leftovers(out, shard_name, all)
+  local tmp = fs.join(out, ".medula-tmp")
+  local host = hostname()
+  if fs.stat(tmp) then
+    for _, name in ipairs(fs.list(tmp)) do
+      local h, pid = name:match("^run%-(.+)%-(%d+)%.lua$")
+      if h and (all or (h == host and not fs.exists("/proc/" .. pid))) then
+        fs.remove(fs.join(tmp, name), { missing_ok = true })
+      end
+    end
+  end
+  local ledger_name = shard_name and (shard_name .. ".csv") or "ledger.csv"
+  local folder = shard_name and fs.join(out, "ledgers") or out
+  if fs.stat(folder) then
+    for _, name in ipairs(fs.list(folder)) do
+      if name:sub(1, #ledger_name + 5) == "." .. ledger_name .. ".tmp" or (all and name:find("^%..*%.csv%.tmp%d+$")) then
+        fs.remove(fs.join(folder, name), { missing_ok = true })
+      end
+    end
+  end
+end
+
 local function signal_status(sig, name)
   local crash = { SEGV = true, BUS = true, ILL = true, FPE = true, ABRT = true, SYS = true }
   return crash[name] and "crash" or "retry", ("worker ended by signal %d (SIG%s)"):format(sig, name or "?")
@@ -217,6 +242,8 @@ function runner.run(o)
     fs.remove(fs.join(tmp, c.id .. ".result.part"), { missing_ok = true })
     fs.remove(fs.join(tmp, c.id .. ".log"), { missing_ok = true })
   end
+
+  runner.clean_leftovers(out, shard_name)
 
   local s = share { jobs = jobs, threads = o.threads, getenv = o.getenv }
   local runfile = fs.join(tmp, ("run-%s-%d.lua"):format(hostname(), proc.pid()))
@@ -458,6 +485,7 @@ function runner.main(argv, spec)
     local run = spec.plan(args)
     if args.merge then
       local path, counts, n = ledger.merge(fs.absolute(run.out))
+      runner.clean_leftovers(fs.absolute(run.out), nil, true)
       pcall(fs.remove, fs.join(fs.absolute(run.out), ".medula-tmp")) -- when empty
       local parts = {}
       for status, k in pairs(counts) do parts[#parts + 1] = ("%d %s"):format(k, status) end

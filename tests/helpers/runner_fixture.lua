@@ -24,11 +24,17 @@ end
 -- the cases to fail ("fail"), kill with SIGKILL ("kill"), crash with SIGSEGV
 -- ("segv") or run out of memory ("oom"), as "id,id" lists, or to fail the
 -- cases fail_on while the file fail_while exists; "sleep" adds
--- seconds of work per case; "threads" records vol.threads() as an output.
+-- seconds of work per case; "threads" records vol.threads() as an output;
+-- "trace" names a file each execution appends its case id to.
 fx.RECIPE = [[
 local vol = require "vol"
 local function listed(list, id) return list and (("," .. list .. ","):find("," .. id .. ",", 1, true)) end
 return function(case, out, params)
+  if params.trace then -- one short append per execution: atomic with O_APPEND
+    local f = assert(io.open(params.trace, "a"))
+    f:write(case.id, "\n")
+    f:close()
+  end
   local v = vol.read(case.path)
   if listed(params.fail, case.id) then error("case " .. case.id .. " has no lungs") end
   if params.fail_while and listed(params.fail_on, case.id) and io.open(params.fail_while) then
@@ -40,10 +46,7 @@ return function(case, out, params)
     vol.set_memory_budget(1)
     vol.new{shape = {512, 512, 64}, dtype = "float32"}
   end
-  if tonumber(params.sleep) then
-    local t = vol.proc.now() + tonumber(params.sleep)
-    while vol.proc.now() < t do end
-  end
+  if tonumber(params.sleep) then os.execute("sleep " .. tonumber(params.sleep)) end
   local mask = v:gt(tonumber(params.level) or 0):dilate(1)
   mask:write(out:path("mask.nii.gz"))
   v:write(out:path("sub/copy.nii"))
