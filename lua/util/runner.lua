@@ -274,10 +274,10 @@ function runner.run(o)
     if not res.status then
       if status then
         res.status, res.message = status, message
-      elseif ended.signal then
+      elseif ended and ended.signal then
         res.status, res.message = signal_status(ended.signal, ended.signal_name)
       else
-        res.status, res.message = "crash", ("worker exited with status %d without a result"):format(ended.code)
+        res.status, res.message = "crash", ("worker exited with status %s without a result"):format(ended and ended.code or "?")
       end
     end
     local log = fs.join(tmp, job.case.id .. ".log")
@@ -338,11 +338,15 @@ function runner.run(o)
         for pid in pairs(running) do pcall(proc.kill, pid, "KILL") end
         left = 5
       end
+      local why = interrupted and "interrupted" or ("runner stopped: " .. tostring(err))
       local okw, ended = pcall(proc.wait, left)
       if okw and ended and running[ended.pid] then
-        finish(ended.pid, ended, "retry", interrupted and "interrupted" or ("runner stopped: " .. tostring(err)))
+        finish(ended.pid, ended, "retry", why)
       elseif not okw then
         interrupted = true
+      elseif proc.running() == 0 then
+        -- reaped just before the interruption reached Lua: its result file tells
+        for pid in pairs(running) do finish(pid, nil, "retry", why) end
       end
     end
   end
@@ -497,6 +501,7 @@ function runner.main(argv, spec)
       if args.shard or args.chunk == nil and args.task then
         error("--emit plans the tasks itself: leave out --shard and --task", 0)
       end
+      resolve_recipe(run.recipe) -- fail now, not in every task
       local cases = run.cases or runner.cases(run)
       local out = fs.absolute(run.out)
       fs.mkdir(out .. "/logs")
