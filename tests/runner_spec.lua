@@ -252,6 +252,18 @@ describe("medula -s run", function()
     assert.truthy(out:find("1 ok, 3 already done", 1, true), out)
   end)
 
+  it("draws a progress bar with counts, rate and ETA on a terminal", function()
+    local _, _, has_script = fx.sh("command -v script")
+    assert(has_script == 0, "script (util-linux) is needed to give the run a terminal")
+    local cmd = ("cd %s && %s -s run recipe.lua in tty_out --pattern '*.nii.gz' --param fail=c02"):format(
+      data.shell_quote(dir), data.shell_quote(data.medula()))
+    local text = fx.sh("script -qec " .. data.shell_quote(cmd) .. " /dev/null")
+    assert.truthy(text:find("\r[########################] 4/4  1 failed  ", 1, true), text)
+    assert.truthy(text:find("4/4  1 failed  [%d.]+ cases/s  ETA 0:00"), text)
+    assert.truthy(text:find("\r\27[Kc02 error: case c02 has no lungs", 1, true), text)
+    assert.falsy(text:find("[1/4]", 1, true), text) -- no log lines on a terminal
+  end)
+
   it("keeps what a failed case printed in OUT/logs/ID.log", function()
     local rdir = data.tmpdir()
     files.spit(rdir .. "/r.lua", "return function(case) print('looking at ' .. case.id); error('no') end")

@@ -45,7 +45,7 @@ function runner.cases(o)
     if not col then error(manifest .. ": no column 'case' (or 'id') naming the cases", 0) end
     for i, row in ipairs(rows) do
       local case = { id = row[col] }
-      for k, v in pairs(row) do if k ~= col then case[k] = v end end
+      for k, v in pairs(row) do if k ~= col and k ~= "id" then case[k] = v end end
       add(case, ("%s row %d"):format(manifest, i + 1))
     end
   elseif o.input then
@@ -144,7 +144,10 @@ local function new_display(total, live, log)
   local d = { total = total, done = 0, failed = 0, t0 = proc.now(), live = live, log = log, drawn = false }
   function d:draw()
     if not self.live then return end
-    local el = proc.now() - self.t0
+    local now = proc.now()
+    if self.shown == self.done and now - (self.shown_at or 0) < 0.5 then return end -- nothing new
+    self.shown, self.shown_at = self.done, now
+    local el = now - self.t0
     local rate = self.done > 0 and self.done / el or 0
     local eta = rate > 0 and fmt_duration((self.total - self.done) / rate) or "?"
     local width = 24
