@@ -54,6 +54,22 @@ describe("runner.run", function()
     assert.same({ "c01", "c02", "c03", "c04", "c05", "c06", "c07", "ledger.csv" }, names) -- nothing temporary left
   end)
 
+  it("gives the same outputs and ledger with forked workers and with new programs (exec)", function()
+    local o = { recipe = recipe, input = input, pattern = "*.nii.gz", jobs = 2, params = { level = 50, fail = "c03" } }
+    o.out = dir .. "/out_fork"
+    local forked = run(o)
+    o.out, o.getenv = dir .. "/out_exec", function(k) return k == "MEDULA_RUNNER_EXEC" and "1" or nil end
+    local execd = run(o)
+    assert.same({ 6, 1 }, { forked.counts.ok, forked.counts.error })
+    assert.same(forked.counts, execd.counts)
+    assert.same(fx.outputs(dir .. "/out_fork"), fx.outputs(dir .. "/out_exec"))
+    local a, b = csv.read(dir .. "/out_fork/ledger.csv"), csv.read(dir .. "/out_exec/ledger.csv")
+    for i, r in ipairs(a) do
+      assert.same({ r.case, r.status, r.outputs, r.bytes, r.sha256, r.message },
+        { b[i].case, b[i].status, b[i].outputs, b[i].bytes, b[i].sha256, b[i].message })
+    end
+  end)
+
   it("writes a ledger row per case: outputs, sizes and SHA-256 as hashlib computes them", function()
     local out = dir .. "/out_j2"
     local rows, header = csv.read(out .. "/ledger.csv")

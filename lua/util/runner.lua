@@ -177,6 +177,16 @@ local function new_display(total, live, log)
   return d
 end
 
+-- Whether this process runs one thread (no OpenMP pool yet): then a fork
+-- is a safe, cheap worker.
+function runner.single_threaded()
+  local f = io.open("/proc/self/status", "rb")
+  if not f then return false end
+  local text = f:read("a")
+  f:close()
+  return tonumber(text:match("\nThreads:%s*(%d+)")) == 1
+end
+
 -- What a killed runner may have left besides case staging folders: the run
 -- files of dead runners on this host (all of them with all=true, when every
 -- shard is over) and the temporary copies of its ledger being rewritten.
@@ -305,13 +315,26 @@ function runner.run(o)
     display:case(row)
   end
 
+  -- Forking this process (no exec) saves the start of a new program per
+  -- case, but only while no OpenMP pool exists here (its threads would be
+  -- missing in the child); otherwise, and with MEDULA_RUNNER_EXEC=1, exec.
+  local use_fork = (o.getenv or os.getenv)("MEDULA_RUNNER_EXEC") ~= "1" and runner.single_threaded()
+  local run_desc = { recipe = recipe, params = o.params or {}, out = out, threads = s.threads, budget_mb = s.budget_mb }
+
   local function spawn(c)
+    local log = fs.join(tmp, c.id .. ".log")
+    if use_fork then
+      io.stdout:flush()
+      local run_case = require("util.worker").run_case
+      local pid = proc._fork(function() run_case(run_desc, c) end, { stdout = log, stderr = log })
+      running[pid] = { case = c, t0 = proc.now() }
+      return
+    end
     local argv = { exe, worker, runfile, c.id }
     local keys = {}
     for k in pairs(c) do if k ~= "id" and type(k) == "string" then keys[#keys + 1] = k end end
     table.sort(keys)
     for _, k in ipairs(keys) do argv[#argv + 1] = k; argv[#argv + 1] = tostring(c[k]) end
-    local log = fs.join(tmp, c.id .. ".log")
     local pid = proc.spawn(argv, { env = { OMP_NUM_THREADS = tostring(s.threads) }, stdout = log, stderr = log })
     running[pid] = { case = c, t0 = proc.now() }
   end

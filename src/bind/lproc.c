@@ -2,6 +2,7 @@
  * runner (start, wait with a timeout, signal) and what a runner must know
  * about this process (usable CPUs, a monotonic clock, its executable). */
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,6 +61,34 @@ static int l_spawn(lua_State *L)
     int pid;
     MdError err;
     if (md_proc_spawn(argv, env, n_env, out, errp, &pid, &err) != MD_OK) return md_lua_raise(L, &err);
+    lua_pushinteger(L, pid);
+    return 1;
+}
+
+/* Private to the runner (util/runner.lua decides when it is safe). The
+ * child calls fn under lua_pcall and ends in C right after it, so no Lua
+ * code of the parent's call stack (and no late Ctrl-C) ever runs there. */
+static int l_fork(lua_State *L)
+{
+    static const char *const keys[] = {"stdout", "stderr", NULL};
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    md_lua_checkopts(L, 2, keys);
+    const char *out = md_lua_optstrfield(L, 2, "stdout", NULL);
+    const char *errp = md_lua_optstrfield(L, 2, "stderr", NULL);
+    int pid;
+    MdError err;
+    if (md_proc_fork(out, errp, &pid, &err) != MD_OK) return md_lua_raise(L, &err);
+    if (pid == 0) {
+        lua_settop(L, 1);
+        int status = lua_pcall(L, 0, 0, 0);
+        if (status != LUA_OK) {
+            const char *msg = lua_tostring(L, -1);
+            fprintf(stderr, "%s\n", msg ? msg : "(error object is not a string)");
+        }
+        fflush(stdout);
+        fflush(stderr);
+        _exit(status == LUA_OK ? 0 : 1);
+    }
     lua_pushinteger(L, pid);
     return 1;
 }
@@ -198,6 +227,10 @@ static const MdLuaReg functions[] = {
      "vol.proc.exe() -> path\nThe absolute path of the running medula executable (to start workers).\n"
      "  print(vol.proc.exe())"},
     {"pid", l_pid, "vol.proc.pid() -> integer\nThe process id of this process.\n  print(vol.proc.pid())"},
+    {"_fork", l_fork,
+     "vol.proc._fork(fn [, {stdout=, stderr=}]) -> pid\n"
+     "Forks without exec and calls fn in the child, which then ends (status 0, or 1\n"
+     "when fn raised). Private to the runner: safe only while one thread runs."},
     {NULL, NULL, NULL}};
 
 void md_open_proc(lua_State *L, int module)

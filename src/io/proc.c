@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -100,6 +101,58 @@ MdStatus md_proc_spawn(const char *const *argv, const char *const *env, size_t n
     if (p < 0) {
         close(wake[0]);
         return md_error(err, MD_EIO, "cannot start %s (%s)", argv[0], strerror(envp ? e : ENOMEM));
+    }
+    children[n_children].pid = (int)p;
+    children[n_children].fd = wake[0];
+    n_children++;
+    *pid = (int)p;
+    return MD_OK;
+}
+
+MdStatus md_proc_fork(const char *out_path, const char *err_path, int *pid, MdError *err)
+{
+    if (n_children >= MAX_CHILDREN) return md_error(err, MD_EINVAL, "too many child processes (%d)", MAX_CHILDREN);
+    int wake[2];
+    if (pipe2(wake, O_CLOEXEC) != 0) return md_error(err, MD_EIO, "cannot create a pipe (%s)", strerror(errno));
+    int outfd = -1, errfd = -1;
+    if (out_path && (outfd = open_append(out_path)) < 0) {
+        int e = errno;
+        close(wake[0]), close(wake[1]);
+        return md_error(err, MD_EIO, "%s: %s", out_path, strerror(e));
+    }
+    if (err_path && out_path && strcmp(err_path, out_path) == 0) {
+        errfd = outfd;
+    } else if (err_path && (errfd = open_append(err_path)) < 0) {
+        int e = errno;
+        close(wake[0]), close(wake[1]);
+        if (outfd >= 0) close(outfd);
+        return md_error(err, MD_EIO, "%s: %s", err_path, strerror(e));
+    }
+    fflush(stdout);
+    fflush(stderr);
+    int parent = (int)getpid();
+    pid_t p = fork();
+    if (p == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if ((int)getppid() != parent) _exit(127);
+        for (int i = 0; i < n_children; i++)
+            if (children[i].fd >= 0) close(children[i].fd);
+        n_children = 0;
+        close(wake[0]); /* the write end stays open until this child ends */
+        if (outfd >= 0) dup2(outfd, 1);
+        if (errfd >= 0) dup2(errfd, 2);
+        if (outfd >= 0) close(outfd);
+        if (errfd >= 0 && errfd != outfd) close(errfd);
+        *pid = 0;
+        return MD_OK;
+    }
+    int e = errno;
+    close(wake[1]);
+    if (outfd >= 0) close(outfd);
+    if (errfd >= 0 && errfd != outfd) close(errfd);
+    if (p < 0) {
+        close(wake[0]);
+        return md_error(err, MD_EIO, "cannot fork (%s)", strerror(e));
     }
     children[n_children].pid = (int)p;
     children[n_children].fd = wake[0];

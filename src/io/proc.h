@@ -25,6 +25,14 @@ typedef struct MdProcExit {
 MdStatus md_proc_spawn(const char *const *argv, const char *const *env, size_t n_env, const char *out_path,
                        const char *err_path, int *pid, MdError *err) MD_MUST_CHECK;
 
+/* Forks this process without exec, for a worker that continues in the
+ * same (already initialised) program: only safe while this process runs a
+ * single thread (an OpenMP pool would hang in the child). In the child,
+ * which gets SIGTERM when this process dies and forgets the other
+ * children, returns MD_OK with *pid = 0, stdout and stderr appended to
+ * out_path and err_path (NULL: inherited). */
+MdStatus md_proc_fork(const char *out_path, const char *err_path, int *pid, MdError *err) MD_MUST_CHECK;
+
 /* Waits up to timeout seconds (< 0: no limit) for a child started by
  * md_proc_spawn to end. Returns 1 and fills ex when one ended, 0 on timeout
  * or when there is no child, -1 when a signal interrupted the wait. */
