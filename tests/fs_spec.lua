@@ -58,6 +58,15 @@ describe("vol.fs listing and glob", function()
       assert.equal(want[1], sum, rel)
       assert.equal(want[2], size, rel)
     end
+    -- the plain C path (the SHA extensions are used when the CPU has them)
+    local list = {}
+    for rel in pairs(r.sha256) do list[#list + 1] = rel end
+    table.sort(list)
+    local chunk = "for _, rel in ipairs{" .. ("%q,"):rep(#list):format(table.unpack(list)) .. "} do "
+      .. "print(rel, (vol.fs.sha256(" .. ("%q"):format(root) .. " .. '/' .. rel))) end"
+    local out = data.run_medula("MEDULA_SHA256_PORTABLE=1", { "-e", chunk })
+    for rel, sum in out:gmatch("([^\t\n]+)\t(%x+)\n") do assert.equal(r.sha256[rel][1], sum, rel) end
+    assert.equal(#list, select(2, out:gsub("\n", "")))
     -- the FIPS 180-4 examples
     local p = root .. "/abc"
     files.spit(p, "abc")

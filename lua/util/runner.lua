@@ -241,7 +241,7 @@ function runner.run(o)
   local tmp = fs.join(out, ".medula-tmp")
   fs.mkdir(tmp)
   local latest = ledger.latest(out)
-  local todo, skipped = {}, 0
+  local todo, skipped, mine = {}, 0, {}
   for _, c in ipairs(selected) do
     local row = latest[c.id]
     if not o.force and row and row.status == "ok" and ledger.outputs_intact(out, row) then
@@ -249,11 +249,13 @@ function runner.run(o)
     else
       todo[#todo + 1] = c
     end
-    -- leftovers of an interrupted attempt of this case
-    fs.remove(fs.join(tmp, c.id), { recursive = true, missing_ok = true })
-    fs.remove(fs.join(tmp, c.id .. ".result"), { missing_ok = true })
-    fs.remove(fs.join(tmp, c.id .. ".result.part"), { missing_ok = true })
-    fs.remove(fs.join(tmp, c.id .. ".log"), { missing_ok = true })
+    mine[c.id] = true
+  end
+  -- leftovers of interrupted attempts of these cases: staging folders,
+  -- results, logs (other shards' cases are not ours to touch)
+  for _, name in ipairs(fs.list(tmp)) do
+    local id = name:gsub("%.result%.part$", ""):gsub("%.result$", ""):gsub("%.log$", "")
+    if mine[id] or mine[name] then fs.remove(fs.join(tmp, name), { recursive = true, missing_ok = true }) end
   end
 
   runner.clean_leftovers(out, shard_name)
