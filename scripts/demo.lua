@@ -2,16 +2,14 @@
 -- CT. Makes the phantom, writes it as NIfTI, MetaImage and NumPy, reads every
 -- file back and checks it equals the original, and prints what it did.
 -- The demo is a list of steps (below); a later feature adds its own step.
-local outdir = arg[1] or "build/demo"
+local vol = require "vol"
+local cli = require "util.cli"
 
-local function sh_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local outdir -- set from the arguments below
 
 local function file_size(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local n = f:seek("end")
-  f:close()
-  return n
+  local st = vol.fs.stat(path)
+  return st and st.size
 end
 
 local function human(bytes)
@@ -100,11 +98,20 @@ local steps = {
   {"crop into 96-voxel patches overlapping by 32, merge back: classic recipe vs full coverage", crop_merge},
 }
 
-if not os.execute("mkdir -p " .. sh_quote(outdir)) then error("cannot create " .. outdir, 0) end
-print(("medula demo -> %s/"):format(outdir))
-local state = {}
-for i, step in ipairs(steps) do
-  print(("%d. %s"):format(i, step[1]))
-  step[2](state)
-end
-print("all files read back equal to the original")
+cli.main("demo", function()
+  local args = cli.parse(arg, {
+    name = "demo",
+    summary = "A tour on a synthetic chest CT: writes it in three formats, reads every file back and\n"
+      .. "compares, then crops and merges patches in 2-D and 3-D.",
+    positional = { { name = "OUTDIR", optional = true, default = "build/demo", help = "where the files go" } },
+  })
+  outdir = args.outdir
+  vol.fs.mkdir(outdir)
+  print(("medula demo -> %s/"):format(outdir))
+  local state = {}
+  for i, step in ipairs(steps) do
+    print(("%d. %s"):format(i, step[1]))
+    step[2](state)
+  end
+  print("all files read back equal to the original")
+end)
