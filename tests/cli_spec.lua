@@ -39,6 +39,7 @@ local SCRIPTS = {
   { "crop_merge_2d", { "-", "/tmp", "x" }, nil },
   { "crop_merge_3d", { "-", "/tmp", "16", "-3" }, nil },
   { "run", { "r.lua", "in", "out", "--jobs", "0" }, { "r.lua", "in" } },
+  { "make_dataset", { "ct", "--out", "x" }, { "dsb" } },
 }
 
 describe("bundled scripts' arguments", function()

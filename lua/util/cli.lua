@@ -43,7 +43,8 @@ function cli.usage(spec)
     if not o.hidden then
       local mv = metavar(o)
       local flag = o.type == "flag" and o.default == true and ("--no-" .. o.long:sub(3)) or o.long
-      parts[#parts + 1] = "[" .. flag .. (mv and (" " .. mv) or "") .. "]"
+      local text = flag .. (mv and (" " .. mv) or "")
+      parts[#parts + 1] = o.required and text or ("[" .. text .. "]")
     end
   end
   for _, p in ipairs(spec.positional or {}) do
@@ -181,6 +182,9 @@ function cli.parse(argv, spec)
     end
   end
   if pos[k] ~= nil then usage_error(spec, ("unexpected argument '%s'"):format(pos[k])) end
+  for _, o in ipairs(spec.options or {}) do
+    if o.required and out[key_of(o.long)] == nil then usage_error(spec, "missing option " .. o.long) end
+  end
   return out
 end
 
@@ -194,6 +198,7 @@ Parses a script's arguments (arg) against spec:
                {name="FILE", many=true}}}
 Types: string (default), int, number, flag (--x sets true, --no-x false), choice;
 many=true collects every use of the option into a list (default {});
+required=true makes leaving the option out a usage error;
 min, max and check=function(v) -> value | nil, message refine them. Options take
 "--name value", "--name=value", "-j 2" or "-j2"; "--" ends the options.
 args holds each option under its name without dashes (- becomes _) and each
