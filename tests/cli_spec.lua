@@ -40,6 +40,7 @@ local SCRIPTS = {
   { "crop_merge_3d", { "-", "/tmp", "16", "-3" }, nil },
   { "run", { "r.lua", "in", "out", "--jobs", "0" }, { "r.lua", "in" } },
   { "make_dataset", { "ct", "--out", "x" }, { "dsb" } },
+  { "lung_segment", { "x", "--out", "o", "--spacing", "-1" }, { "--out", "o" } },
 }
 
 describe("bundled scripts' arguments", function()
