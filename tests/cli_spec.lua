@@ -41,6 +41,7 @@ local SCRIPTS = {
   { "run", { "r.lua", "in", "out", "--jobs", "0" }, { "r.lua", "in" } },
   { "make_dataset", { "ct", "--out", "x" }, { "dsb" } },
   { "lung_segment", { "x", "--out", "o", "--spacing", "-1" }, { "--out", "o" } },
+  { "luna_masks", { "d", "--annotations", "a.csv", "--out", "o", "--patch", "1" }, { "d", "--out", "o" } },
 }
 
 describe("bundled scripts' arguments", function()
