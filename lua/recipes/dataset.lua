@@ -148,7 +148,9 @@ function dataset.head(seed, case, opts)
   for i = 1, vol.aug.bias_terms(2) do coef[i] = i == 1 and 0 or rng:uniform(-0.25, 0.25) end
   vol.aug.bias(bias, 2, coef)
   t1 = (t1 * bias):astype("float32")
-  for _, v in ipairs({t1, brain, bias}) do v:set_spacing(sp) end
+  -- the head's centre at world 0, as scanners centre the field of view
+  local origin = {-(shape[1] - 1) / 2 * sp[1], -(shape[2] - 1) / 2 * sp[2], -(shape[3] - 1) / 2 * sp[3]}
+  for _, v in ipairs({t1, brain, bias}) do v:set_spacing(sp); v:set_origin(origin) end
   return t1, brain, bias
 end
 

@@ -544,6 +544,10 @@ function runner.main(argv, spec)
     run.shard, run.chunk, run.task, run.keep_logs = args.shard, args.chunk, args.task, args.keep_logs
     local s = runner.run(run)
     print_summary(spec.name, s)
+    if spec.finish and s.exit == 0 and not run.shard and not run.chunk then
+      -- a whole run that succeeded: the script's gathering step (arrays, splits)
+      spec.finish(args, run, s)
+    end
     return s.exit
   end)
 end
@@ -552,8 +556,9 @@ doc(runner.main, [[
 runner.main(arg, spec)
 The body of a runner script: parses arg with spec (a cli.parse spec) plus
 runner.options(), calls spec.plan(args) for the runner.run options (recipe, out,
-input/pattern or manifest, params), then merges (--merge), prints a script (--emit)
-or runs and prints a summary, and exits with the run's status: 0 all done, 2 usage,
+input/pattern or manifest, params; or cases= a list), then merges (--merge), prints a
+script (--emit) or runs and prints a summary (and, after a whole run that succeeded,
+calls spec.finish(args, plan, summary) when given), and exits with the run's status: 0 all done, 2 usage,
 3 a case failed on its input or crashed, 75 a case is worth retrying, 130 interrupted,
 1 the run itself failed.
   runner.main(arg, {name="lung_masks", positional={{name="IN"}, {name="OUT"}},
