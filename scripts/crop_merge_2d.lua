@@ -5,26 +5,28 @@
 -- and writes OUTDIR/crop_merge_2d_original_classic_full.png. Without IMAGE
 -- (or with "-"), a slice of the synthetic chest CT is used.
 local vol = require "vol"
+local cli = require "util.cli"
 
-if arg[1] == "-h" or arg[1] == "--help" then
-  print("usage: medula -s crop_merge_2d [IMAGE|-] [OUTDIR] [PATCH] [OVERLAP]")
-  os.exit(0)
-end
-local input, outdir = arg[1], arg[2] or "build/crop_merge"
-local patch, overlap = tonumber(arg[3] or "96"), tonumber(arg[4] or "32")
-if not patch or not overlap then
-  io.stderr:write("crop_merge_2d: PATCH and OVERLAP must be numbers\n")
-  os.exit(2)
-end
-
-local img
-if input and input ~= "-" then
-  img = vol.read(input)
-else
-  img = vol.phantom.chest{shape={256, 256, 1}}
-end
-if not os.execute("mkdir -p '" .. outdir:gsub("'", "'\\''") .. "'") then
-  error("cannot create " .. outdir, 0)
-end
-local r = vol.crop_merge_compare(img, {patch=patch, overlap=overlap, outdir=outdir})
-print(table.concat(r.summary, "\n"))
+cli.main("crop_merge_2d", function()
+  local args = cli.parse(arg, {
+    name = "crop_merge_2d",
+    summary = "Crops into overlapping patches, merges back ('drop', 'cover', 'pad') and counts what the\n"
+      .. "classic recipe loses.",
+    positional = {
+      { name = "IMAGE", optional = true, default = "-", help = "the input (\"-\": a slice of the synthetic chest CT)" },
+      { name = "OUTDIR", optional = true, default = "build/crop_merge", help = "where the pictures go" },
+      { name = "PATCH", type = "int", min = 1, optional = true, default = 96, help = "patch size in voxels" },
+      { name = "OVERLAP", type = "int", min = 0, optional = true, default = 32, help = "overlap in voxels" },
+    },
+  })
+  local input, outdir = args.image, args.outdir
+  local img
+  if input ~= "-" then
+    img = vol.read(input)
+  else
+    img = vol.phantom.chest{shape={256, 256, 1}}
+  end
+  vol.fs.mkdir(outdir)
+  local r = vol.crop_merge_compare(img, {patch=args.patch, overlap=args.overlap, outdir=outdir})
+  print(table.concat(r.summary, "\n"))
+end)

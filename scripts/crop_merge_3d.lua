@@ -5,26 +5,28 @@
 -- and writes OUTDIR/crop_merge_3d_{classic,full,lost}.nii.gz. Without VOLUME
 -- (or with "-"), the synthetic chest CT (256x256x120) is used.
 local vol = require "vol"
+local cli = require "util.cli"
 
-if arg[1] == "-h" or arg[1] == "--help" then
-  print("usage: medula -s crop_merge_3d [VOLUME|-] [OUTDIR] [PATCH] [OVERLAP]")
-  os.exit(0)
-end
-local input, outdir = arg[1], arg[2] or "build/crop_merge"
-local patch, overlap = tonumber(arg[3] or "96"), tonumber(arg[4] or "32")
-if not patch or not overlap then
-  io.stderr:write("crop_merge_3d: PATCH and OVERLAP must be numbers\n")
-  os.exit(2)
-end
-
-local v
-if input and input ~= "-" then
-  v = vol.read(input)
-else
-  v = vol.phantom.chest{}
-end
-if not os.execute("mkdir -p '" .. outdir:gsub("'", "'\\''") .. "'") then
-  error("cannot create " .. outdir, 0)
-end
-local r = vol.crop_merge_compare(v, {patch=patch, overlap=overlap, outdir=outdir})
-print(table.concat(r.summary, "\n"))
+cli.main("crop_merge_3d", function()
+  local args = cli.parse(arg, {
+    name = "crop_merge_3d",
+    summary = "Crops into overlapping patches, merges back ('drop', 'cover', 'pad') and counts what the\n"
+      .. "classic recipe loses.",
+    positional = {
+      { name = "VOLUME", optional = true, default = "-", help = "the input (\"-\": the synthetic chest CT (256x256x120))" },
+      { name = "OUTDIR", optional = true, default = "build/crop_merge", help = "where the pictures go" },
+      { name = "PATCH", type = "int", min = 1, optional = true, default = 96, help = "patch size in voxels" },
+      { name = "OVERLAP", type = "int", min = 0, optional = true, default = 32, help = "overlap in voxels" },
+    },
+  })
+  local input, outdir = args.volume, args.outdir
+  local v
+  if input and input ~= "-" then
+    v = vol.read(input)
+  else
+    v = vol.phantom.chest{}
+  end
+  vol.fs.mkdir(outdir)
+  local r = vol.crop_merge_compare(v, {patch=args.patch, overlap=args.overlap, outdir=outdir})
+  print(table.concat(r.summary, "\n"))
+end)

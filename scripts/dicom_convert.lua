@@ -5,48 +5,42 @@
 -- --layout=dcm2niix|lps (NIfTI default: dcm2niix's array; see vol.dicom_convert).
 -- Usage: medula -s dicom_convert [--allow-nonuniform] dicom_tree/ out/ [nii.gz]
 local vol = require "vol"
+local cli = require "util.cli"
 
-local USAGE = "usage: medula -s dicom_convert [--allow-nonuniform] [--skip-damaged] [--no-recursive] "
-  .. "[--layout=dcm2niix|lps] SRC DST [nii.gz|nii|mhd|mha]\n"
-local opts, pos = {}, {}
-for _, a in ipairs(arg) do
-  if a == "--allow-nonuniform" then
-    opts.allow_nonuniform = true
-  elseif a == "--skip-damaged" then
-    opts.skip_damaged = true
-  elseif a == "--no-recursive" then
-    opts.recursive = false
-  elseif a:match("^%-%-layout=") then
-    opts.layout = a:match("^%-%-layout=(.*)$")
-  elseif a:sub(1, 2) == "--" then
-    io.stderr:write("dicom_convert: unknown option ", a, "\n", USAGE)
-    os.exit(2)
-  else
-    pos[#pos + 1] = a
+cli.main("dicom_convert", function()
+  local args = cli.parse(arg, {
+    name = "dicom_convert",
+    summary = "Converts every DICOM series under SRC to one file each in DST, one line per series.",
+    options = {
+      { long = "--allow-nonuniform", type = "flag", help = "accept slices that are not evenly spaced" },
+      { long = "--skip-damaged", type = "flag", help = "leave out files that cannot be read, and say so" },
+      { long = "--recursive", type = "flag", default = true, help = "only SRC itself, not its sub-folders" },
+      { long = "--layout", type = "choice", choices = { "dcm2niix", "lps" },
+        help = "NIfTI array order: dcm2niix's (default) or LPS" },
+    },
+    positional = {
+      { name = "SRC", help = "the DICOM folder" },
+      { name = "DST", help = "the output folder" },
+      { name = "FORMAT", type = "choice", choices = { "nii.gz", "nii", "mhd", "mha" }, optional = true,
+        help = "output format (default: nii.gz)" },
+    },
+    epilog = "Exit status: 0 when every series was converted, 1 otherwise, 2 bad usage.",
+  })
+  local results = vol.dicom_convert(args.src, args.dst, {
+    allow_nonuniform = args.allow_nonuniform, skip_damaged = args.skip_damaged,
+    recursive = args.recursive, layout = args.layout, format = args.format,
+  })
+  local failed = 0
+  for _, r in ipairs(results) do
+    if r.error then
+      failed = failed + 1
+      print(("skipped  %s (%d files): %s"):format(r.id, r.nfiles, r.error))
+    else
+      print(("wrote    %s  %s"):format(r.path, table.concat(r.shape, "x")))
+    end
   end
-end
-local src, dst = pos[1], pos[2]
-opts.format = pos[3]
-if not src or not dst or #pos > 3 then
-  io.stderr:write(USAGE)
-  os.exit(2)
-end
-
-local ok, results = pcall(vol.dicom_convert, src, dst, opts)
-if not ok then
-  io.stderr:write("dicom_convert: ", tostring(results):gsub("^dicom_convert: ", ""), "\n")
-  os.exit(1)
-end
-local failed = 0
-for _, r in ipairs(results) do
-  if r.error then
-    failed = failed + 1
-    print(("skipped  %s (%d files): %s"):format(r.id, r.nfiles, r.error))
-  else
-    print(("wrote    %s  %s"):format(r.path, table.concat(r.shape, "x")))
-  end
-end
-for _, d in ipairs(results.damaged) do print(("damaged  %s: %s"):format(d.path, d.error)) end
-print(("%d series converted, %d skipped, %d damaged files left out, %d other files ignored"):format(
-  #results - failed, failed, #results.damaged, results.skipped))
-os.exit(failed == 0 and 0 or 1)
+  for _, d in ipairs(results.damaged) do print(("damaged  %s: %s"):format(d.path, d.error)) end
+  print(("%d series converted, %d skipped, %d damaged files left out, %d other files ignored"):format(
+    #results - failed, failed, #results.damaged, results.skipped))
+  return failed == 0 and 0 or 1
+end)

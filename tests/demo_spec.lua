@@ -21,6 +21,15 @@ describe("scripts/demo.lua", function()
     assert.falsy(out:find("DIFFER", 1, true), out)
   end)
 
+  it("runs the bundled workflows on generated data and scores them against the truth", function()
+    assert.truthy(out:find("5. the bundled workflows on generated datasets", 1, true), out)
+    for dice in out:gmatch("lung mask Dice (%d%.%d+)") do assert.is_true(tonumber(dice) >= 0.98, out) end
+    assert.truthy(out:find("lung_segment dsb0002", 1, true), out)
+    local mm = tonumber(out:match("centres within (%d+%.%d+) mm"))
+    assert.is_true(mm and mm <= 3, out)
+    assert.truthy(out:find("nfbs_prep: 2 subjects on the 96x128x160 grid at 2 mm", 1, true), out)
+  end)
+
   it("writes files that an independent reader sees as the phantom", function()
     local ct = vol.phantom.chest{seed=1}
     local s = ct:stats()

@@ -91,19 +91,31 @@ function lung.keep_lungs(mask, ct, opts)
   if keep ~= "lungs" then
     error(("bad argument #3 to 'keep_lungs' (keep must be \"lungs\" or \"largest\", got %s)"):format(tostring(keep)), 2)
   end
-  -- both lungs when the hilum separates them: the two largest components
-  -- whose mean HU is lung tissue's (pure air pockets - inside a table, bowel
-  -- gas - are not lung), the second only when at least a fifth of the first
+  -- both lungs when the hilum separates them: the largest component whose
+  -- mean HU is lung tissue's (pure air pockets - inside a table, bowel gas -
+  -- are not lung), and the next largest when it is at least a fifth of it
+  -- and lies on the other side of the body's midline (a lung, not a pocket
+  -- under the patient)
   local lo, hi = table.unpack(opts.lung_hu or {-980, -400})
   local labels = mask:label()
-  local sizes = {}
+  local cands = {}
   for id, r in pairs(vol.regionprops(labels, ct)) do
-    if r.mean > lo and r.mean < hi then sizes[#sizes + 1] = {id = id, n = r.count} end
+    if r.mean > lo and r.mean < hi then cands[#cands + 1] = {id = id, n = r.count, cx = r.centroid[1]} end
   end
-  table.sort(sizes, function(a, b) return a.n > b.n or (a.n == b.n and a.id < b.id) end)
-  if #sizes == 0 then return mask:band(mask:bnot()) end
-  local out = labels:eq(sizes[1].id)
-  if sizes[2] and sizes[2].n >= sizes[1].n / 5 then out = out:bor(labels:eq(sizes[2].id)) end
+  table.sort(cands, function(a, b) return a.n > b.n or (a.n == b.n and a.id < b.id) end)
+  if #cands == 0 then return mask:band(mask:bnot()) end
+  local first = cands[1]
+  local out = labels:eq(first.id)
+  local mid, width = (mask.shape[1] + 1) / 2, mask.shape[1]
+  for i = 2, #cands do
+    local c = cands[i]
+    if c.n < first.n / 5 then break end
+    local apart = (c.cx - mid) * (first.cx - mid) < 0 and math.abs(c.cx - mid) > 0.1 * width
+    if apart then
+      out = out:bor(labels:eq(c.id))
+      break
+    end
+  end
   return out
 end
 
@@ -118,6 +130,97 @@ function lung.mask(ct, opts)
   end
   return lung.keep_lungs(filled, ct, opts)
 end
+
+-- ---- the whole workflow for one scan ------------------------------------------
+
+-- The steps after the mask: dilation, normalisation, the crop to the lungs.
+function lung.prepare(ct, mask, opts)
+  opts = opts or {}
+  local dilated = mask
+  if (opts.dilate_mm or 5) > 0 then
+    dilated = mask:dilate(vol.strel.ball_mm(opts.dilate_mm or 5, ct))
+  end
+  -- the DSB2017 normalise: [-1000, 400] HU to [0, 1], clipped, then zero-centred
+  local lo, hi = table.unpack(opts.window or {-1000, 400})
+  local img = ((ct:astype("float32") - lo) * (1 / (hi - lo))):clamp(0, 1) - (opts.pixel_mean or 0.25)
+  local margin = opts.margin_vox or 5
+  local crop, box = img:crop_to_nonzero{mask = dilated, margin = margin}
+  return crop, dilated:crop(box), box
+end
+
+-- One case of the runner: reads case.path (a DICOM series folder or any
+-- image file), resamples, masks, prepares and writes image and mask as
+-- .npy ((z, y, x), SimpleITK's array order) and .nii.gz.
+function lung.run_case(case, out, params)
+  params = params or {}
+  local ct = vol.read(case.path)
+  local s = params.spacing or 1
+  if s > 0 then
+    if params.resample == "dsb" then
+      ct = ct:resample_dsb{s, s, s}
+    else
+      ct = ct:resample{spacing = {s, s, s}, interpolation = "linear"}
+    end
+  end
+  local mask = lung.mask(ct, {background = params.background, keep = params.keep,
+                              airways = params.airways ~= false and params.airways ~= 0})
+  local img, dilated = lung.prepare(ct, mask, {dilate_mm = params.dilate_mm})
+  local lungs = mask:crop{lo = {1, 1, 1}, hi = ct.shape}
+  img:write(out:path("image.npy"))
+  img:write(out:path("image.nii.gz"))
+  dilated:write(out:path("mask.npy"))
+  dilated:write(out:path("mask.nii.gz"))
+  lungs:write(out:path("lungs.nii.gz"))
+  return {voxels = lungs:stats().sum, shape = table.concat(img.shape, "x")}
+end
+
+-- The cases of lung_segment's inputs: a file is a case; a folder holding
+-- DICOM files is one case (a series); any other folder gives a case per entry.
+function lung.cases(inputs)
+  local fs, cases, seen = vol.fs, {}, {}
+  local function add(path)
+    local id = fs.stem(path)
+    if seen[id] then error(("%s: two inputs are named %q (case ids must be unique)"):format(path, id), 0) end
+    seen[id] = true
+    cases[#cases + 1] = {id = id, path = path}
+  end
+  for _, p in ipairs(inputs) do
+    local st = fs.stat(p)
+    if not st then error(p .. ": no such file or folder", 0) end
+    if st.kind == "dir" then
+      local entries = fs.list(p)
+      local ok, series = pcall(vol.dicom_series, p)
+      if ok and #series > 0 then
+        add(p)
+      else
+        for _, name in ipairs(entries) do
+          if name:sub(1, 1) ~= "." then add(fs.join(p, name)) end
+        end
+      end
+    else
+      add(p)
+    end
+  end
+  return cases
+end
+
+doc(lung.prepare, [[
+lung.prepare(ct, mask [, {dilate_mm=5, window={-1000, 400}, pixel_mean=0.25, margin_vox=5}])
+  -> image, dilated_mask, box
+The steps after the mask: the mask dilated by a ball of dilate_mm (so nodules on the
+pleura stay inside), the CT normalised as the DSB2017 tutorial does ([-1000, 400] HU
+to [0, 1], clipped, minus pixel_mean) as float32, and both cropped to the dilated
+mask's box grown by margin_vox voxels.]])
+doc(lung.run_case, [[
+lung.run_case(case, out, params) -> summary
+The lung_segment workflow for one scan (the runner's recipe): reads case.path,
+resamples to params.spacing mm (1; resample="dsb" for the tutorial's resample),
+masks (params.background, keep, airways), prepares and writes image.npy/.nii.gz,
+mask.npy/.nii.gz (dilated, cropped) and lungs.nii.gz (the lung mask before the crop).]])
+doc(lung.cases, [[
+lung.cases(inputs) -> {case, ...}
+The cases of lung_segment's inputs: a file is a case, a folder holding a DICOM series
+is one case, any other folder gives one case per entry (series folders, .mhd files).]])
 
 doc(lung.air, [[
 lung.air(ct [, threshold=-320]) -> uint8 mask
@@ -144,8 +247,10 @@ doc(lung.keep_lungs, [[
 lung.keep_lungs(mask, ct [, {keep="lungs", lung_hu={-980, -400}}]) -> uint8 mask
 Step 5: "lungs" keeps, among the components whose mean HU lies in lung_hu (pure
 air pockets such as a table's inside or bowel gas are not lung), the largest and
-the second largest when it is at least a fifth of it (both lungs when the hilum
-separates them); "largest" is the tutorial's single largest component.]])
+the next largest that is at least a fifth of it and lies on the other side of the
+image's left-right middle (both lungs when the hilum separates them; a pocket
+under the patient sits in the middle); "largest" is the tutorial's single largest
+component.]])
 doc(lung.mask, [[
 lung.mask(ct [, {threshold=-320, background="sides", fill=true, airways=true,
                  airway_hu=-950, keep="lungs"}]) -> uint8 mask
