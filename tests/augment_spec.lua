@@ -377,6 +377,42 @@ describe("vol.augment", function()
     assert.equal(0, max_abs_diff(labs[1]:astype("int32") * 3, labs[2]))
   end)
 
+  it("augments 2-D images: rotation in the plane, every transform", function()
+    local i2 = vol.phantom.sphere{shape = {40, 30}, spacing = {1, 1.5}, center = {25, 14}, radius_mm = 8}
+    local img2 = i2:astype("float32") * 100
+    local aug = vol.augment{{"rotate", degrees = {30, 30}}, {"scale", range = {1.2, 1.2}}, {"elastic", magnitude_mm = 2},
+                            {"gamma"}, {"blur"}, {"bias"}, {"flip", p_axis = 0}, {"lowres"}, {"noise", std = 1}}
+    local x, y, p = aug:apply(img2, i2, {seed = 3, patch = {24, 20}})
+    assert.same({24, 20}, x.shape)
+    assert.same({24, 20}, y.shape)
+    assert.same({0, 0, 30}, p.transforms[1].degrees)
+    assert.is_true(y:stats().sum > 0)
+    local x2 = aug:apply(img2, i2, {seed = 3, patch = {24, 20}})
+    assert.equal(0, max_abs_diff(x, x2))
+  end)
+
+  it("writes training batches in PyTorch's and Keras' layouts", function()
+    local aug = vol.augment{{"rotate", degrees = 10}}
+    local xs, ys = {}, {}
+    for i = 1, 3 do xs[i], ys[i] = aug:apply(img, lab, {seed = 1, case = i, patch = {16, 12, 8}}) end
+    local dir = data.tmpdir()
+    local function header(path)
+      local f = assert(io.open(path, "rb"))
+      local h = f:read(200)
+      f:close()
+      return h
+    end
+    local ip, lp = vol.save_batch(dir .. "/b", xs, ys, {layout = "NCDHW"})
+    assert.truthy(header(ip):find("'descr': '<f4'", 1, true))
+    assert.truthy(header(ip):find("'shape': (3, 1, 8, 12, 16)", 1, true))
+    assert.truthy(header(lp):find("'descr': '|u1'", 1, true))
+    ip, lp = vol.save_batch(dir .. "/k", xs, ys, {layout = "NDHWC", label_dtype = "int32"})
+    assert.truthy(header(ip):find("'shape': (3, 8, 12, 16, 1)", 1, true))
+    assert.truthy(header(lp):find("'descr': '<i4'", 1, true))
+    assert.has_error(function() vol.save_batch(dir .. "/z", xs, {xs[1]}) end)
+    assert.has_error(function() vol.save_batch(dir .. "/z", xs, xs) end)
+  end)
+
   it("rejects bad pipelines and options", function()
     assert.has_error(function() vol.augment{{"spin"}} end)
     local ok, err = pcall(vol.augment, {{"rotate", degree = 3}})

@@ -238,9 +238,11 @@ function T.blur.draw(s, rng)
   if r[1] < 0 then fail("augment: blur.sigma_mm must be >= 0") end
   return {sigma_mm = rng:uniform(r[1], r[2])}
 end
-function T.blur.apply(img, p)
+function T.blur.apply(img, p, ctx)
   local sp = img.spacing
-  vol.aug.blur(img, {p.sigma_mm / sp[1], p.sigma_mm / sp[2], sp[3] and p.sigma_mm / sp[3] or 0})
+  local sigma = {p.sigma_mm / sp[1], p.sigma_mm / sp[2]}
+  if ctx.ndim == 3 then sigma[3] = p.sigma_mm / sp[3] end
+  vol.aug.blur(img, sigma)
 end
 
 T.gamma = {keys = {"range", "invert", "retain_stats", "p"}}
@@ -547,11 +549,12 @@ local function save_batch(path, images, labels, opts)
   end
   local imgs, labs = {}, {}
   for i, v in ipairs(images) do imgs[i] = v.dtype == "float32" and v or v:astype("float32") end
-  local ldtype = opts.label_dtype or "int64"
+  local ldtype = opts.label_dtype
   for i, v in ipairs(labels or {}) do
     if v.dtype == "float32" or v.dtype == "float64" then
       error(("bad argument #3 to 'save_batch' (label %d is %s; labels must be integers)"):format(i, v.dtype), 2)
     end
+    ldtype = ldtype or v.dtype -- the first label's own integer type
     labs[i] = v.dtype == ldtype and v or v:astype(ldtype)
   end
   local ipath, lpath = path .. "_images.npy", path .. "_labels.npy"
@@ -561,10 +564,10 @@ local function save_batch(path, images, labels, opts)
 end
 
 doc(save_batch, [[
-vol.save_batch(prefix, images [, labels, {layout="NCDHW", label_dtype="int64"}]) -> images_path, labels_path
+vol.save_batch(prefix, images [, labels, {layout="NCDHW", label_dtype=}]) -> images_path, labels_path
 Writes a training batch: PREFIX_images.npy holds the images as float32 and
-PREFIX_labels.npy the labels as integers (int64, as PyTorch's losses want,
-or label_dtype=), each list stacked in the framework's layout: "NCDHW"
+PREFIX_labels.npy the labels as integers (the first label's integer dtype, or
+label_dtype= such as "int32"), each list stacked in the framework's layout: "NCDHW"
 (N, 1, z, y, x) for PyTorch, "NDHWC" (N, z, y, x, 1) for Keras; 2-D patches
 take "NCHW" / "NHWC" (vol.save_npy_stack's layouts).
 Example:
