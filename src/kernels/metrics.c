@@ -1,0 +1,415 @@
+/* The metrics driver: one pass over the volumes for the voxel counts and
+ * the box of the union, then the surface work inside that box (padded by
+ * one background voxel): surface points of each mask, the exact distance
+ * map of each surface, the distances at the other mask's surface points,
+ * and the sums and percentiles over them. Label maps share everything but
+ * the first pass (metrics_labels.c). */
+#include "metrics_impl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/par.h"
+#include "../core/rows.h"
+#include "edt.h"
+#include "surface.h"
+
+/* ---- volumetric values ------------------------------------------------- */
+
+void md_metrics_volumetric(int64_t tp, int64_t fp, int64_t fn, int64_t tn, const double sp[3], int planar,
+                           MdMetrics *r)
+{
+    double voxel = sp[0] * sp[1] * (planar ? 1.0 : sp[2]);
+    double TP = (double)tp, FP = (double)fp, FN = (double)fn, TN = (double)tn;
+    r->tp = tp, r->fp = fp, r->fn = fn, r->tn = tn;
+    r->empty_pred = tp + fp == 0;
+    r->empty_truth = tp + fn == 0;
+    /* 0/0 is NaN by IEEE rules: Dice and Jaccard of two empty masks,
+     * precision of an empty prediction, recall of an empty reference */
+    r->dice = 2 * TP / (2 * TP + FP + FN);
+    r->jaccard = TP / (TP + FP + FN);
+    r->precision = TP / (TP + FP);
+    r->recall = TP / (TP + FN);
+    r->specificity = TN / (TN + FP);
+    r->volume_pred = (TP + FP) * voxel;
+    r->volume_truth = (TP + FN) * voxel;
+    r->ravd = (r->volume_pred - r->volume_truth) / r->volume_truth;
+}
+
+/* ---- distances between the two surfaces -------------------------------- */
+
+typedef struct Side {
+    double *d;   /* distance of each surface point to the other surface */
+    uint8_t *cls; /* its weight class (corner code, or 1) */
+    size_t n;
+    double w, wd, wtol, max; /* total weight, weighted distance, weight within tolerance */
+} Side;
+
+static void side_free(Side *s)
+{
+    free(s->d), free(s->cls);
+    memset(s, 0, sizeof *s);
+}
+
+/* map = distances (mm) from every grid point to the nearest surface point of
+ * sel (non-zero); +inf everywhere when sel has none. */
+static MdStatus distance_map(const uint8_t *sel, const int64_t g[3], int planar, const double sp[3],
+                             uint8_t *scratch, double *map, MdError *err)
+{
+    size_t n = (size_t)(g[0] * g[1] * g[2]);
+#pragma omp parallel for schedule(static) if (md_par_worth((double)n))
+    for (size_t i = 0; i < n; i++) scratch[i] = sel[i] == 0;
+    MdBuffer bm = {scratch, n, 1}, bo = {map, n * sizeof *map, 1};
+    MdVolume vm, vo;
+    md_volume_init(&vm, MD_UINT8, planar ? 2 : 3, g);
+    md_volume_init(&vo, MD_FLOAT64, planar ? 2 : 3, g);
+    vm.buf = &bm, vo.buf = &bo;
+    MdEdtOpts eo = {{sp[0], sp[1], planar ? 1.0 : sp[2]}, 0, 0, 0};
+    return md_edt(&vm, &eo, &vo, NULL, err);
+}
+
+/* The surface points of sel in raster order with their distances in map;
+ * then the weighted sums, in that order. */
+static MdStatus gather(const uint8_t *sel, const double *map, const int64_t g[3], const double w[256], double tol,
+                       Side *s, MdError *err)
+{
+    int64_t nz = g[2];
+    size_t plane = (size_t)(g[0] * g[1]);
+    size_t *start = calloc((size_t)nz + 1, sizeof *start);
+    if (!start) return md_error(err, MD_ENOMEM, "metrics: out of memory");
+#pragma omp parallel for schedule(static) if (md_par_worth((double)plane * (double)nz))
+    for (int64_t z = 0; z < nz; z++) {
+        size_t c = 0;
+        const uint8_t *p = sel + (size_t)z * plane;
+        for (size_t i = 0; i < plane; i++) c += p[i] != 0;
+        start[z + 1] = c;
+    }
+    for (int64_t z = 0; z < nz; z++) start[z + 1] += start[z];
+    s->n = start[nz];
+    s->d = malloc((s->n ? s->n : 1) * sizeof *s->d);
+    s->cls = malloc(s->n ? s->n : 1);
+    if (!s->d || !s->cls) {
+        free(start);
+        return md_error(err, MD_ENOMEM, "metrics: out of memory for %zu surface distances", s->n);
+    }
+#pragma omp parallel for schedule(static) if (md_par_worth((double)plane * (double)nz))
+    for (int64_t z = 0; z < nz; z++) {
+        size_t k = start[z], o = (size_t)z * plane;
+        for (size_t i = 0; i < plane; i++)
+            if (sel[o + i]) s->d[k] = map[o + i], s->cls[k] = sel[o + i], k++;
+    }
+    free(start);
+    double W = 0, WD = 0, WT = 0, mx = -INFINITY;
+    for (size_t i = 0; i < s->n; i++) {
+        double wi = w[s->cls[i]], d = s->d[i];
+        W += wi;
+        WD += wi * d;
+        if (d <= tol) WT += wi;
+        if (d > mx) mx = d;
+    }
+    s->w = W, s->wd = WD, s->wtol = WT, s->max = s->n ? mx : (double)NAN;
+    return MD_OK;
+}
+
+/* numpy.percentile(values, p) with its default linear interpolation. */
+static MdStatus np_percentile(const MdSurfList *l, int nl, const double w[256], double p, double *out, MdError *err)
+{
+    size_t n = 0;
+    for (int i = 0; i < nl; i++) n += l[i].n;
+    *out = NAN;
+    if (n == 0) return MD_OK;
+    double vi = p / 100.0 * (double)(n - 1), k = floor(vi), g = vi - k, a, b;
+    MdStatus st = md_surface_select(l, nl, w, k + 1, &a, err);
+    if (st == MD_OK) st = md_surface_select(l, nl, w, k + 2 <= (double)n ? k + 2 : (double)n, &b, err);
+    if (st != MD_OK) return st;
+    double diff = b - a;
+    *out = g >= 0.5 ? b - diff * (1 - g) : a + diff * g;
+    return MD_OK;
+}
+
+static double max2(double a, double b) { return isnan(a) ? b : isnan(b) ? a : a > b ? a : b; }
+
+/* The surface values from the two sides' distances. */
+static MdStatus summarise(const Side *p, const Side *t, const double w[256], const MdMetricsOpts *o, MdMetrics *r,
+                          MdError *err)
+{
+    r->surface_pred = p->w, r->surface_truth = t->w;
+    r->asd_pred_to_truth = p->wd / p->w;
+    r->asd_truth_to_pred = t->wd / t->w;
+    r->surface_overlap_pred = p->wtol / p->w;
+    r->surface_overlap_truth = t->wtol / t->w;
+    r->surface_dice = (p->wtol + t->wtol) / (p->w + t->w);
+    r->hausdorff = max2(p->max, t->max);
+    r->assd = o->def == MD_METRICS_MEDPY ? (r->asd_pred_to_truth + r->asd_truth_to_pred) / 2
+                                         : (p->wd + t->wd) / (p->w + t->w);
+    MdSurfList lp = {p->d, p->cls, p->n}, lt = {t->d, t->cls, t->n}, both[2] = {lp, lt};
+    double q = o->percent / 100.0, a, b;
+    MdStatus st = MD_OK;
+    if (o->def == MD_METRICS_DEEPMIND) {
+        st = md_surface_select(&lp, 1, w, q * p->w, &a, err);
+        if (st == MD_OK) st = md_surface_select(&lt, 1, w, q * t->w, &b, err);
+        r->hd95 = max2(a, b);
+    } else if (o->def == MD_METRICS_MONAI) {
+        st = np_percentile(&lp, 1, w, o->percent, &a, err);
+        if (st == MD_OK) st = np_percentile(&lt, 1, w, o->percent, &b, err);
+        r->hd95 = max2(a, b);
+    } else {
+        st = np_percentile(both, 2, w, o->percent, &r->hd95, err);
+    }
+    return st;
+}
+
+/* Empty masks: one empty gives infinite distances from the other surface
+ * (NaN from the empty one), surface Dice 0; both empty give NaN throughout. */
+void md_metrics_empty(MdMetrics *r)
+{
+    if (r->empty_pred && r->empty_truth) {
+        r->hausdorff = r->hd95 = r->assd = r->asd_pred_to_truth = r->asd_truth_to_pred = NAN;
+        r->surface_overlap_pred = r->surface_overlap_truth = r->surface_dice = NAN;
+        r->surface_pred = r->surface_truth = 0;
+        return;
+    }
+    r->hausdorff = r->hd95 = r->assd = INFINITY;
+    r->asd_pred_to_truth = r->empty_pred ? NAN : INFINITY;
+    r->asd_truth_to_pred = r->empty_truth ? NAN : INFINITY;
+    r->surface_overlap_pred = r->empty_pred ? NAN : 0;
+    r->surface_overlap_truth = r->empty_truth ? NAN : 0;
+    r->surface_dice = 0;
+}
+
+MdStatus md_metrics_surfaces(const uint8_t *P, const uint8_t *T, const int64_t m[3], int planar,
+                             const MdMetricsOpts *o, MdMetrics *r, MdCtx *ctx)
+{
+    MdError *err = ctx->err;
+    int corners = o->def == MD_METRICS_DEEPMIND;
+    int64_t g[3] = {m[0], m[1], m[2]};
+    if (corners)
+        for (int a = 0; a < (planar ? 2 : 3); a++) g[a] = m[a] - 1;
+    size_t n = (size_t)(g[0] * g[1] * g[2]);
+    double w[256] = {0};
+    if (corners)
+        md_surface_weights(o->spacing, planar, w);
+    else
+        w[1] = 1;
+    uint8_t *sp = malloc(n), *st_ = malloc(n), *scratch = malloc(n);
+    double *map = malloc(n * sizeof *map);
+    Side sidep = {0}, sidet = {0};
+    MdStatus st = MD_OK;
+    if (!sp || !st_ || !scratch || !map) {
+        st = md_error(err, MD_ENOMEM, "metrics: out of memory for a %lld x %lld x %lld surface grid",
+                      (long long)g[0], (long long)g[1], (long long)g[2]);
+        goto done;
+    }
+    if (corners) {
+        md_surface_codes(P, m, planar, sp);
+        md_surface_codes(T, m, planar, st_);
+    } else {
+        md_surface_boundary(P, m, planar, sp);
+        md_surface_boundary(T, m, planar, st_);
+    }
+    if (md_cancel_requested()) {
+        st = md_error(err, MD_ECANCELLED, "metrics cancelled");
+        goto done;
+    }
+    /* pred's surface points against truth's distance map, then the reverse */
+    if ((st = distance_map(st_, g, planar, o->spacing, scratch, map, err)) != MD_OK) goto done;
+    if ((st = gather(sp, map, g, w, o->tolerance_mm, &sidep, err)) != MD_OK) goto done;
+    if ((st = distance_map(sp, g, planar, o->spacing, scratch, map, err)) != MD_OK) goto done;
+    if ((st = gather(st_, map, g, w, o->tolerance_mm, &sidet, err)) != MD_OK) goto done;
+    free(map), map = NULL;
+    st = summarise(&sidep, &sidet, w, o, r, err);
+    if (st == MD_OK && (r->empty_pred || r->empty_truth)) {
+        double a = r->surface_pred, b = r->surface_truth;
+        md_metrics_empty(r);
+        r->surface_pred = a, r->surface_truth = b;
+    }
+done:
+    free(sp), free(st_), free(scratch), free(map);
+    side_free(&sidep), side_free(&sidet);
+    return st;
+}
+
+/* ---- one pair of binary masks ------------------------------------------ */
+
+typedef struct SliceCount {
+    int64_t tp, fp, fn;
+    int64_t lo[2], hi[2]; /* x, y box of the union in this slice (lo > hi: none) */
+    int64_t bad;          /* first voxel (in the slice) that is neither 0 nor 1, or -1 */
+    int bad_pred;
+} SliceCount;
+
+static void count_slice(const uint8_t *p, const uint8_t *t, int64_t nx, int64_t ny, SliceCount *c)
+{
+    int64_t tp = 0, fp = 0, fn = 0;
+    c->lo[0] = c->lo[1] = INT64_MAX, c->hi[0] = c->hi[1] = -1, c->bad = -1;
+    for (int64_t y = 0; y < ny; y++) {
+        const uint8_t *a = p + y * nx, *b = t + y * nx;
+        unsigned any = 0, over = 0;
+        int64_t rtp = 0, rp = 0, rt = 0;
+        for (int64_t x = 0; x < nx; x++) {
+            unsigned u = a[x], v = b[x];
+            over |= u | v;
+            any |= u | v;
+            rtp += u & v, rp += u, rt += v;
+        }
+        if (over > 1) {
+            for (int64_t x = 0; x < nx; x++)
+                if (a[x] > 1 || b[x] > 1) {
+                    c->bad = y * nx + x, c->bad_pred = a[x] > 1;
+                    return;
+                }
+        }
+        tp += rtp, fp += rp - rtp, fn += rt - rtp;
+        if (!any) continue;
+        int64_t x0 = 0, x1 = nx - 1;
+        while (!(a[x0] | b[x0])) x0++;
+        while (!(a[x1] | b[x1])) x1--;
+        if (x0 < c->lo[0]) c->lo[0] = x0;
+        if (x1 > c->hi[0]) c->hi[0] = x1;
+        if (y < c->lo[1]) c->lo[1] = y;
+        c->hi[1] = y;
+    }
+    c->tp = tp, c->fp = fp, c->fn = fn;
+}
+
+/* The padded crop of the box lo..hi of a uint8 0/1 volume (or of the voxels
+ * equal to label in an int32 volume when label_map). m = padded sides. */
+void md_metrics_crop(const MdVolume *v, int label_map, int32_t label, const int64_t lo[3], const int64_t hi[3],
+                     int planar, uint8_t *out, int64_t m[3])
+{
+    int64_t nx = v->dim[0], ny = v->dim[1];
+    int pz = planar ? 0 : 1;
+    m[0] = hi[0] - lo[0] + 3, m[1] = hi[1] - lo[1] + 3, m[2] = hi[2] - lo[2] + 1 + 2 * pz;
+    memset(out, 0, (size_t)(m[0] * m[1] * m[2]));
+    const uint8_t *u8 = md_volume_data(v);
+    const int32_t *i32 = md_volume_data(v);
+#pragma omp parallel for schedule(static) if (md_par_worth((double)(m[0] * m[1] * m[2])))
+    for (int64_t z = lo[2]; z <= hi[2]; z++)
+        for (int64_t y = lo[1]; y <= hi[1]; y++) {
+            size_t src = (size_t)((z * ny + y) * nx + lo[0]);
+            uint8_t *o = out + (size_t)(((z - lo[2] + pz) * m[1] + (y - lo[1] + 1)) * m[0] + 1);
+            int64_t w = hi[0] - lo[0] + 1;
+            if (label_map)
+                for (int64_t x = 0; x < w; x++) o[x] = i32[src + (size_t)x] == label;
+            else
+                memcpy(o, u8 + src, (size_t)w);
+        }
+}
+
+static MdStatus check_pair(const MdVolume *pred, const MdVolume *truth, MdDtype want, const MdMetricsOpts *o,
+                           MdError *err)
+{
+    if (pred->dtype != want || truth->dtype != want)
+        return md_error(err, MD_EINVAL, "metrics: expected %s volumes", want == MD_UINT8 ? "uint8 mask" : "int32 label");
+    if (pred->ndim < 2 || pred->ndim > 3 || truth->ndim != pred->ndim)
+        return md_error(err, MD_EINVAL, "metrics: expected two 2-D or two 3-D volumes (got %d-D and %d-D)", pred->ndim,
+                        truth->ndim);
+    for (int a = 0; a < pred->ndim; a++)
+        if (pred->dim[a] != truth->dim[a])
+            return md_error(err, MD_EINVAL, "metrics: shapes differ on axis %d (%lld and %lld)", a + 1,
+                            (long long)pred->dim[a], (long long)truth->dim[a]);
+    for (int a = 0; a < pred->ndim; a++)
+        if (!(o->spacing[a] > 0) || !isfinite(o->spacing[a]))
+            return md_error(err, MD_EINVAL, "spacing must be > 0 (got %g on axis %d)", o->spacing[a], a + 1);
+    if (!(o->tolerance_mm >= 0) || !isfinite(o->tolerance_mm))
+        return md_error(err, MD_EINVAL, "tolerance_mm must be >= 0 (got %g)", o->tolerance_mm);
+    if (!(o->percent >= 0 && o->percent <= 100))
+        return md_error(err, MD_EINVAL, "percent must be 0 to 100 (got %g)", o->percent);
+    return MD_OK;
+}
+
+MdStatus md_metrics_check(const MdVolume *pred, const MdVolume *truth, MdDtype want, const MdMetricsOpts *o,
+                          MdError *err)
+{
+    return check_pair(pred, truth, want, o, err);
+}
+
+MdStatus md_metrics(const MdVolume *pred, const MdVolume *truth, const MdMetricsOpts *o, MdMetrics *r, MdCtx *ctx)
+{
+    MdStatus st = check_pair(pred, truth, MD_UINT8, o, ctx->err);
+    if (st != MD_OK) return st;
+    int planar = pred->ndim == 2;
+    int64_t nx = pred->dim[0], ny = pred->dim[1], nz = planar ? 1 : pred->dim[2];
+    SliceCount *c = malloc((size_t)nz * sizeof *c);
+    if (!c) return md_error(ctx->err, MD_ENOMEM, "metrics: out of memory");
+    const uint8_t *p = md_volume_data(pred), *t = md_volume_data(truth);
+    size_t plane = (size_t)(nx * ny);
+    int fail = MD_OK;
+#pragma omp parallel for schedule(static) if (md_par_worth((double)plane * (double)nz))
+    for (int64_t z = 0; z < nz; z++) {
+        if (md_par_poll_cancel(&fail)) continue;
+        count_slice(p + (size_t)z * plane, t + (size_t)z * plane, nx, ny, &c[z]);
+    }
+    md_ctx_progress(ctx, 1, 4);
+    int64_t tp = 0, fp = 0, fn = 0, lo[3] = {INT64_MAX, INT64_MAX, INT64_MAX}, hi[3] = {-1, -1, -1};
+    for (int64_t z = 0; z < nz && fail == MD_OK; z++) {
+        if (c[z].bad >= 0) {
+            int64_t b = c[z].bad;
+            int is_pred = c[z].bad_pred;
+            unsigned val = (is_pred ? p : t)[(size_t)z * plane + (size_t)b];
+            free(c);
+            return md_error(ctx->err, MD_EINVAL,
+                            "%s is not a binary mask (value %u at voxel (%lld, %lld, %lld)); label maps go to "
+                            "vol.metrics_per_label",
+                            is_pred ? "pred" : "truth", val, (long long)(b % nx + 1), (long long)(b / nx + 1),
+                            (long long)(z + 1));
+        }
+        tp += c[z].tp, fp += c[z].fp, fn += c[z].fn;
+        if (c[z].hi[1] < 0) continue;
+        for (int a = 0; a < 2; a++) {
+            if (c[z].lo[a] < lo[a]) lo[a] = c[z].lo[a];
+            if (c[z].hi[a] > hi[a]) hi[a] = c[z].hi[a];
+        }
+        if (z < lo[2]) lo[2] = z;
+        hi[2] = z;
+    }
+    free(c);
+    if (fail) return md_par_status(fail, "metrics", ctx->err);
+    md_metrics_volumetric(tp, fp, fn, (int64_t)(plane * (size_t)nz) - tp - fp - fn, o->spacing, planar, r);
+    if (hi[2] < 0) {
+        md_metrics_empty(r);
+        md_ctx_finish(ctx, 4);
+        return MD_OK;
+    }
+    size_t cropn = (size_t)((hi[0] - lo[0] + 3) * (hi[1] - lo[1] + 3) * (hi[2] - lo[2] + (planar ? 1 : 3)));
+    uint8_t *P = malloc(cropn), *T = malloc(cropn);
+    if (!P || !T) {
+        free(P), free(T);
+        return md_error(ctx->err, MD_ENOMEM, "metrics: out of memory for the %zu-voxel crop", cropn);
+    }
+    int64_t m[3];
+    md_metrics_crop(pred, 0, 0, lo, hi, planar, P, m);
+    md_metrics_crop(truth, 0, 0, lo, hi, planar, T, m);
+    md_ctx_progress(ctx, 2, 4);
+    st = md_metrics_surfaces(P, T, m, planar, o, r, ctx);
+    free(P), free(T);
+    if (st == MD_OK) md_ctx_finish(ctx, 4);
+    return st;
+}
+
+MdStatus md_metrics_binary(const MdVolume *v, const char *what, MdVolume *out, MdError *err)
+{
+    size_t n = md_volume_count(v), chunk = 4096;
+    uint8_t *o = md_volume_data(out);
+    double *row = malloc(chunk * sizeof *row);
+    if (!row) return md_error(err, MD_ENOMEM, "metrics: out of memory");
+    for (size_t s = 0; s < n; s += chunk) {
+        size_t k = n - s < chunk ? n - s : chunk;
+        md_rows_to_f64(md_volume_data(v), v->dtype, s, k, row);
+        for (size_t i = 0; i < k; i++) {
+            if (row[i] != 0 && row[i] != 1) {
+                size_t at = s + i, nx = (size_t)v->dim[0], ny = (size_t)v->dim[1];
+                double val = row[i];
+                free(row);
+                return md_error(err, MD_EINVAL,
+                                "%s is not a binary mask (value %g at voxel (%zu, %zu, %zu)); label maps go to "
+                                "vol.metrics_per_label",
+                                what, val, at % nx + 1, at / nx % ny + 1, at / (nx * ny) + 1);
+            }
+            o[s + i] = (uint8_t)(row[i] != 0);
+        }
+    }
+    free(row);
+    return MD_OK;
+}

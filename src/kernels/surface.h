@@ -1,0 +1,51 @@
+/* Surfaces of binary masks for the segmentation metrics, on a crop padded
+ * with one background voxel on every side (z too, unless 2-D), and the
+ * order statistics the metrics take over surface distances. Two kinds of
+ * surface point:
+ *   corner codes: at each corner between 2x2x2 (2x2 in 2-D) voxels, the
+ *     neighbour code of those voxels; a code other than all-in/all-out is a
+ *     surface element weighted by the area (length in 2-D) of its
+ *     marching-cubes triangles (DeepMind's surface-distance definition);
+ *   boundary voxels: object voxels with a face neighbour outside the object
+ *     (mask minus its erosion by the cross, as MONAI and medpy take it). */
+#ifndef MD_SURFACE_H
+#define MD_SURFACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/err.h"
+
+/* code[c] for every corner of the padded crop m (sides n, x fastest): the
+ * corner grid has sides n[a] - 1 (n[2] stays 1 when planar). Bit b of a code
+ * is the voxel at offset (b&1, b>>1&1[, b>>2&1]) from the corner's lower
+ * neighbour. Codes 0 and full (255, or 15 when planar) are written as 0, so
+ * non-zero means "surface element". Parallel over z. */
+void md_surface_codes(const uint8_t *m, const int64_t n[3], int planar, uint8_t *code);
+
+/* out[v] = 1 for object voxels of m with a face neighbour (4 in-plane when
+ * planar, else 6) that is background; 0 elsewhere. The crop's outer layer
+ * must be background. Parallel over z. */
+void md_surface_boundary(const uint8_t *m, const int64_t n[3], int planar, uint8_t *out);
+
+/* w[code] = area in mm^2 (planar: length in mm) of the surface elements of
+ * each corner code for the given spacing; w[0] = 0. */
+void md_surface_weights(const double spacing[3], int planar, double w[256]);
+
+/* A list of surface points: distance and weight class (w[cls]). */
+typedef struct MdSurfList {
+    const double *d;
+    const uint8_t *cls;
+    size_t n;
+} MdSurfList;
+
+/* Over the items of the nl lists, each weighing w[cls]: the smallest value v
+ * such that the total weight of items <= v reaches target. Falls back to the
+ * largest value when rounding keeps the running sum below target. Values
+ * must be >= 0 (inf allowed). Selection by radix counting on the bits of the
+ * values, not by sorting; serial, so the result is the same on any thread
+ * count. *v is NaN when the lists are empty. */
+MdStatus md_surface_select(const MdSurfList *lists, int nl, const double w[256], double target, double *v,
+                           MdError *err) MD_MUST_CHECK;
+
+#endif
