@@ -40,17 +40,10 @@ void md_metrics_volumetric(int64_t tp, int64_t fp, int64_t fn, int64_t tn, const
 /* ---- distances between the two surfaces -------------------------------- */
 
 typedef struct Side {
-    double *d;   /* distance of each surface point to the other surface */
-    uint8_t *cls; /* its weight class (corner code, or 1) */
-    size_t n;
+    MdDistTable t; /* the distances of this surface's points to the other surface */
+    int64_t n;     /* points */
     double w, wd, wtol, max; /* total weight, weighted distance, weight within tolerance */
 } Side;
-
-static void side_free(Side *s)
-{
-    free(s->d), free(s->cls);
-    memset(s, 0, sizeof *s);
-}
 
 /* map = distances (mm) from every grid point to the nearest surface point of
  * sel (non-zero); +inf everywhere when sel has none. */
@@ -69,70 +62,72 @@ static MdStatus distance_map(const uint8_t *sel, const int64_t g[3], int planar,
     return md_edt(&vm, &eo, &vo, NULL, err);
 }
 
-/* The surface points of sel in raster order with their distances in map;
- * then the weighted sums, in that order. */
-static MdStatus gather(const uint8_t *sel, const double *map, const int64_t g[3], const double w[256], double tol,
-                       Side *s, MdError *err)
+/* The distances at sel's surface points, counted by value, and their sums
+ * (in ascending distance order). */
+static MdStatus tabulate(const uint8_t *sel, const double *map, size_t n, const double w[256], double tol, Side *s,
+                         MdError *err)
 {
-    int64_t nz = g[2];
-    size_t plane = (size_t)(g[0] * g[1]);
-    size_t *start = calloc((size_t)nz + 1, sizeof *start);
-    if (!start) return md_error(err, MD_ENOMEM, "metrics: out of memory");
-#pragma omp parallel for schedule(static) if (md_par_worth((double)plane * (double)nz))
-    for (int64_t z = 0; z < nz; z++) {
-        size_t c = 0;
-        const uint8_t *p = sel + (size_t)z * plane;
-        for (size_t i = 0; i < plane; i++) c += p[i] != 0;
-        start[z + 1] = c;
+    MdStatus st = md_dist_table(sel, map, n, w, &s->t, err);
+    if (st != MD_OK) return st;
+    const MdDistTable *t = &s->t;
+    double W = 0, WD = 0, WT = 0;
+    int64_t c = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        W += t->w[i];
+        WD += t->w[i] * t->d[i];
+        if (t->d[i] <= tol) WT += t->w[i];
+        c += t->count[i];
     }
-    for (int64_t z = 0; z < nz; z++) start[z + 1] += start[z];
-    s->n = start[nz];
-    s->d = malloc((s->n ? s->n : 1) * sizeof *s->d);
-    s->cls = malloc(s->n ? s->n : 1);
-    if (!s->d || !s->cls) {
-        free(start);
-        return md_error(err, MD_ENOMEM, "metrics: out of memory for %zu surface distances", s->n);
-    }
-#pragma omp parallel for schedule(static) if (md_par_worth((double)plane * (double)nz))
-    for (int64_t z = 0; z < nz; z++) {
-        size_t k = start[z], o = (size_t)z * plane;
-        for (size_t i = 0; i < plane; i++)
-            if (sel[o + i]) s->d[k] = map[o + i], s->cls[k] = sel[o + i], k++;
-    }
-    free(start);
-    double W = 0, WD = 0, WT = 0, mx = -INFINITY;
-    for (size_t i = 0; i < s->n; i++) {
-        double wi = w[s->cls[i]], d = s->d[i];
-        W += wi;
-        WD += wi * d;
-        if (d <= tol) WT += wi;
-        if (d > mx) mx = d;
-    }
-    s->w = W, s->wd = WD, s->wtol = WT, s->max = s->n ? mx : (double)NAN;
+    s->n = c, s->w = W, s->wd = WD, s->wtol = WT, s->max = t->n ? t->d[t->n - 1] : (double)NAN;
     return MD_OK;
 }
 
-/* numpy.percentile(values, p) with its default linear interpolation. */
-static MdStatus np_percentile(const MdSurfList *l, int nl, const double w[256], double p, double *out, MdError *err)
+/* The smallest distance whose cumulative weight reaches q times the total
+ * (the surface-distance library's percentile of one direction). */
+static double weighted_percentile(const Side *s, double q)
 {
-    size_t n = 0;
-    for (int i = 0; i < nl; i++) n += l[i].n;
-    *out = NAN;
-    if (n == 0) return MD_OK;
-    double vi = p / 100.0 * (double)(n - 1), k = floor(vi), g = vi - k, a, b;
-    MdStatus st = md_surface_select(l, nl, w, k + 1, &a, err);
-    if (st == MD_OK) st = md_surface_select(l, nl, w, k + 2 <= (double)n ? k + 2 : (double)n, &b, err);
-    if (st != MD_OK) return st;
-    double diff = b - a;
-    *out = g >= 0.5 ? b - diff * (1 - g) : a + diff * g;
-    return MD_OK;
+    const MdDistTable *t = &s->t;
+    if (!t->n) return NAN;
+    double target = q * s->w, cum = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        cum += t->w[i];
+        if (cum >= target) return t->d[i];
+    }
+    return t->d[t->n - 1];
+}
+
+/* The k-th smallest (0-based) point distance over one or two sides. */
+static double kth(const Side *a, const Side *b, int64_t k)
+{
+    size_t i = 0, j = 0, na = a->t.n, nb = b ? b->t.n : 0;
+    int64_t cum = 0;
+    double last = NAN;
+    while (i < na || j < nb) {
+        int take_a = j >= nb || (i < na && a->t.d[i] <= b->t.d[j]);
+        double d = take_a ? a->t.d[i] : b->t.d[j];
+        cum += take_a ? a->t.count[i++] : b->t.count[j++];
+        last = d;
+        if (cum > k) return d;
+    }
+    return last;
+}
+
+/* numpy.percentile of the point distances of one or two sides, with its
+ * default linear interpolation. */
+static double np_percentile(const Side *a, const Side *b, double p)
+{
+    int64_t n = a->n + (b ? b->n : 0);
+    if (n == 0) return NAN;
+    double vi = p / 100.0 * (double)(n - 1), k = floor(vi), g = vi - k;
+    double lo = kth(a, b, (int64_t)k), hi = kth(a, b, (int64_t)k + 1 < n ? (int64_t)k + 1 : n - 1);
+    double diff = hi - lo;
+    return g >= 0.5 ? hi - diff * (1 - g) : lo + diff * g;
 }
 
 static double max2(double a, double b) { return isnan(a) ? b : isnan(b) ? a : a > b ? a : b; }
 
 /* The surface values from the two sides' distances. */
-static MdStatus summarise(const Side *p, const Side *t, const double w[256], const MdMetricsOpts *o, MdMetrics *r,
-                          MdError *err)
+static void summarise(const Side *p, const Side *t, const MdMetricsOpts *o, MdMetrics *r)
 {
     r->surface_pred = p->w, r->surface_truth = t->w;
     r->asd_pred_to_truth = p->wd / p->w;
@@ -143,21 +138,13 @@ static MdStatus summarise(const Side *p, const Side *t, const double w[256], con
     r->hausdorff = max2(p->max, t->max);
     r->assd = o->def == MD_METRICS_MEDPY ? (r->asd_pred_to_truth + r->asd_truth_to_pred) / 2
                                          : (p->wd + t->wd) / (p->w + t->w);
-    MdSurfList lp = {p->d, p->cls, p->n}, lt = {t->d, t->cls, t->n}, both[2] = {lp, lt};
-    double q = o->percent / 100.0, a, b;
-    MdStatus st = MD_OK;
-    if (o->def == MD_METRICS_DEEPMIND) {
-        st = md_surface_select(&lp, 1, w, q * p->w, &a, err);
-        if (st == MD_OK) st = md_surface_select(&lt, 1, w, q * t->w, &b, err);
-        r->hd95 = max2(a, b);
-    } else if (o->def == MD_METRICS_MONAI) {
-        st = np_percentile(&lp, 1, w, o->percent, &a, err);
-        if (st == MD_OK) st = np_percentile(&lt, 1, w, o->percent, &b, err);
-        r->hd95 = max2(a, b);
-    } else {
-        st = np_percentile(both, 2, w, o->percent, &r->hd95, err);
-    }
-    return st;
+    double q = o->percent / 100.0;
+    if (o->def == MD_METRICS_DEEPMIND)
+        r->hd95 = max2(weighted_percentile(p, q), weighted_percentile(t, q));
+    else if (o->def == MD_METRICS_MONAI)
+        r->hd95 = max2(np_percentile(p, NULL, o->percent), np_percentile(t, NULL, o->percent));
+    else
+        r->hd95 = np_percentile(p, t, o->percent);
 }
 
 /* Empty masks: one empty gives infinite distances from the other surface
@@ -214,19 +201,18 @@ MdStatus md_metrics_surfaces(const uint8_t *P, const uint8_t *T, const int64_t m
     }
     /* pred's surface points against truth's distance map, then the reverse */
     if ((st = distance_map(st_, g, planar, o->spacing, scratch, map, err)) != MD_OK) goto done;
-    if ((st = gather(sp, map, g, w, o->tolerance_mm, &sidep, err)) != MD_OK) goto done;
+    if ((st = tabulate(sp, map, n, w, o->tolerance_mm, &sidep, err)) != MD_OK) goto done;
     if ((st = distance_map(sp, g, planar, o->spacing, scratch, map, err)) != MD_OK) goto done;
-    if ((st = gather(st_, map, g, w, o->tolerance_mm, &sidet, err)) != MD_OK) goto done;
-    free(map), map = NULL;
-    st = summarise(&sidep, &sidet, w, o, r, err);
-    if (st == MD_OK && (r->empty_pred || r->empty_truth)) {
+    if ((st = tabulate(st_, map, n, w, o->tolerance_mm, &sidet, err)) != MD_OK) goto done;
+    summarise(&sidep, &sidet, o, r);
+    if (r->empty_pred || r->empty_truth) {
         double a = r->surface_pred, b = r->surface_truth;
         md_metrics_empty(r);
         r->surface_pred = a, r->surface_truth = b;
     }
 done:
     free(sp), free(st_), free(scratch), free(map);
-    side_free(&sidep), side_free(&sidet);
+    md_dist_table_free(&sidep.t), md_dist_table_free(&sidet.t);
     return st;
 }
 

@@ -86,9 +86,7 @@ void md_surface_weights(const double sp[3], int planar, double w[256])
         }
 }
 
-/* ---- selection by counting -------------------------------------------- */
-
-#define DIGITS 65536
+/* ---- distances counted by value ---------------------------------------- */
 
 static inline uint64_t key_of(double d)
 {
@@ -97,73 +95,109 @@ static inline uint64_t key_of(double d)
     return k;
 }
 
-/* The first bucket where below + the running sum reaches target (the last
- * non-empty one when rounding prevents it); *below gets the sum before it. */
-static int pick_bucket(const double *hist, double target, double *below)
+static inline size_t slot_of(uint64_t k, unsigned bits) { return (size_t)((k * 0x9E3779B97F4A7C15ull) >> (64 - bits)); }
+
+typedef struct Hash {
+    uint64_t *key;
+    uint32_t *at; /* 1 + index into the value arrays; 0 = empty slot */
+    unsigned bits;
+} Hash;
+
+static int hash_grow(Hash *h, const uint64_t *keys, size_t n)
 {
-    double cum = *below;
-    int last = -1;
-    for (int b = 0; b < DIGITS; b++) {
-        if (hist[b] == 0) continue;
-        if (cum + hist[b] >= target) {
-            *below = cum;
-            return b;
-        }
-        cum += hist[b];
-        last = b;
+    unsigned bits = h->bits ? h->bits + 1 : 12;
+    size_t cap = (size_t)1 << bits;
+    uint64_t *key = malloc(cap * sizeof *key);
+    uint32_t *at = calloc(cap, sizeof *at);
+    if (!key || !at) {
+        free(key), free(at);
+        return 0;
     }
-    if (last >= 0) *below = cum - hist[last];
-    return last;
+    for (size_t i = 0; i < n; i++) {
+        size_t s = slot_of(keys[i], bits);
+        while (at[s]) s = (s + 1) & (cap - 1);
+        key[s] = keys[i], at[s] = (uint32_t)i + 1;
+    }
+    free(h->key), free(h->at);
+    h->key = key, h->at = at, h->bits = bits;
+    return 1;
 }
 
-MdStatus md_surface_select(const MdSurfList *lists, int nl, const double w[256], double target, double *v,
-                           MdError *err)
+typedef struct KeyAt {
+    uint64_t key;
+    size_t at;
+} KeyAt;
+
+static int by_key(const void *a, const void *b)
 {
-    size_t total = 0;
-    for (int l = 0; l < nl; l++) total += lists[l].n;
-    *v = NAN;
-    if (total == 0) return MD_OK;
-    double *hist = calloc(DIGITS, sizeof *hist);
-    if (!hist) return md_error(err, MD_ENOMEM, "metrics: out of memory for a histogram");
-    /* level 1: the top 16 bits over every item */
-    for (int l = 0; l < nl; l++)
-        for (size_t i = 0; i < lists[l].n; i++) hist[key_of(lists[l].d[i]) >> 48] += w[lists[l].cls[i]];
-    double below = 0;
-    int b = pick_bucket(hist, target, &below);
-    uint64_t prefix = (uint64_t)b;
-    /* the candidates of that bucket, then 16 more bits at a time */
-    size_t nc = 0;
-    for (int l = 0; l < nl; l++)
-        for (size_t i = 0; i < lists[l].n; i++) nc += (key_of(lists[l].d[i]) >> 48) == prefix;
-    uint64_t *ck = malloc(nc * sizeof *ck);
-    double *cw = malloc(nc * sizeof *cw);
-    if (!ck || !cw) {
-        free(hist), free(ck), free(cw);
-        return md_error(err, MD_ENOMEM, "metrics: out of memory for %zu percentile candidates", nc);
-    }
-    size_t c = 0;
-    uint64_t kmin = UINT64_MAX, kmax = 0;
-    for (int l = 0; l < nl; l++)
-        for (size_t i = 0; i < lists[l].n; i++) {
-            uint64_t k = key_of(lists[l].d[i]);
-            if ((k >> 48) != prefix) continue;
-            ck[c] = k, cw[c] = w[lists[l].cls[i]], c++;
-            kmin = k < kmin ? k : kmin, kmax = k > kmax ? k : kmax;
+    uint64_t x = ((const KeyAt *)a)->key, y = ((const KeyAt *)b)->key;
+    return x < y ? -1 : x > y;
+}
+
+void md_dist_table_free(MdDistTable *t)
+{
+    free(t->d), free(t->w), free(t->count);
+    memset(t, 0, sizeof *t);
+}
+
+MdStatus md_dist_table(const uint8_t *sel, const double *map, size_t n, const double w[256], MdDistTable *t,
+                       MdError *err)
+{
+    memset(t, 0, sizeof *t);
+    Hash h = {0};
+    size_t cap = 0, m = 0;
+    uint64_t *keys = NULL;
+    double *ws = NULL;
+    int64_t *cs = NULL;
+    KeyAt *order = NULL;
+    int ok = hash_grow(&h, keys, 0);
+    for (size_t i = 0; i < n && ok; i++) {
+        if (!sel[i]) continue;
+        uint64_t k = key_of(map[i]);
+        size_t s = slot_of(k, h.bits), mask = ((size_t)1 << h.bits) - 1;
+        while (h.at[s] && h.key[s] != k) s = (s + 1) & mask;
+        if (h.at[s]) {
+            size_t j = h.at[s] - 1;
+            ws[j] += w[sel[i]], cs[j]++;
+            continue;
         }
-    for (int shift = 32; shift >= 0 && kmin != kmax; shift -= 16) {
-        memset(hist, 0, DIGITS * sizeof *hist);
-        size_t keep = 0;
-        for (size_t i = 0; i < nc; i++) hist[(ck[i] >> shift) & 0xffff] += cw[i];
-        int d = pick_bucket(hist, target, &below);
-        kmin = UINT64_MAX, kmax = 0;
-        for (size_t i = 0; i < nc; i++) {
-            if (((ck[i] >> shift) & 0xffff) != (uint64_t)d) continue;
-            ck[keep] = ck[i], cw[keep] = cw[i], keep++;
-            kmin = ck[i] < kmin ? ck[i] : kmin, kmax = ck[i] > kmax ? ck[i] : kmax;
+        if (m == cap) { /* a new distinct distance */
+            cap = cap ? 2 * cap : 1024;
+            uint64_t *k2 = realloc(keys, cap * sizeof *keys);
+            keys = k2 ? k2 : keys;
+            double *w2 = k2 ? realloc(ws, cap * sizeof *ws) : NULL;
+            ws = w2 ? w2 : ws;
+            int64_t *c2 = w2 ? realloc(cs, cap * sizeof *cs) : NULL;
+            cs = c2 ? c2 : cs;
+            if (!c2) {
+                ok = 0;
+                break;
+            }
         }
-        nc = keep;
+        keys[m] = k, ws[m] = w[sel[i]], cs[m] = 1;
+        h.key[s] = k, h.at[s] = (uint32_t)++m;
+        if (2 * m > ((size_t)1 << h.bits)) ok = hash_grow(&h, keys, m);
     }
-    memcpy(v, &kmin, sizeof *v);
-    free(hist), free(ck), free(cw);
+    free(h.key), free(h.at);
+    if (ok && m) {
+        order = malloc(m * sizeof *order);
+        t->d = malloc(m * sizeof *t->d), t->w = malloc(m * sizeof *t->w), t->count = malloc(m * sizeof *t->count);
+        ok = order && t->d && t->w && t->count;
+    }
+    if (ok && m) {
+        for (size_t j = 0; j < m; j++) order[j] = (KeyAt){keys[j], j};
+        /* the distinct values only: far fewer than the points */
+        qsort(order, m, sizeof *order, by_key);
+        for (size_t j = 0; j < m; j++) {
+            memcpy(&t->d[j], &order[j].key, sizeof(double));
+            t->w[j] = ws[order[j].at], t->count[j] = cs[order[j].at];
+        }
+        t->n = m;
+    }
+    free(keys), free(ws), free(cs), free(order);
+    if (!ok) {
+        md_dist_table_free(t);
+        return md_error(err, MD_ENOMEM, "metrics: out of memory counting surface distances");
+    }
     return MD_OK;
 }

@@ -32,20 +32,21 @@ void md_surface_boundary(const uint8_t *m, const int64_t n[3], int planar, uint8
  * each corner code for the given spacing; w[0] = 0. */
 void md_surface_weights(const double spacing[3], int planar, double w[256]);
 
-/* A list of surface points: distance and weight class (w[cls]). */
-typedef struct MdSurfList {
-    const double *d;
-    const uint8_t *cls;
-    size_t n;
-} MdSurfList;
+/* The distances of one surface's points, counted by value: the distinct
+ * distances in ascending order with the number of points and their total
+ * weight at each. Percentiles and means come from these counts, never from
+ * sorting the points themselves. */
+typedef struct MdDistTable {
+    size_t n;       /* distinct distances */
+    double *d;      /* ascending (+inf last when present) */
+    double *w;      /* total weight of the points at d[i] */
+    int64_t *count; /* number of points at d[i] */
+} MdDistTable;
 
-/* Over the items of the nl lists, each weighing w[cls]: the smallest value v
- * such that the total weight of items <= v reaches target. Falls back to the
- * largest value when rounding keeps the running sum below target. Values
- * must be >= 0 (inf allowed). Selection by radix counting on the bits of the
- * values, not by sorting; serial, so the result is the same on any thread
- * count. *v is NaN when the lists are empty. */
-MdStatus md_surface_select(const MdSurfList *lists, int nl, const double w[256], double target, double *v,
-                           MdError *err) MD_MUST_CHECK;
+/* Counts map[i] for every i < n with sel[i] != 0, each weighing w[sel[i]],
+ * in index order (so the weight sums do not depend on threads). */
+MdStatus md_dist_table(const uint8_t *sel, const double *map, size_t n, const double w[256], MdDistTable *t,
+                       MdError *err) MD_MUST_CHECK;
+void md_dist_table_free(MdDistTable *t);
 
 #endif
