@@ -12,7 +12,6 @@
 
 #include "../core/par.h"
 #include "../core/rows.h"
-#include "edt.h"
 #include "surface.h"
 
 /* ---- volumetric values ------------------------------------------------- */
@@ -45,29 +44,15 @@ typedef struct Side {
     double w, wd, wtol, max; /* total weight, weighted distance, weight within tolerance */
 } Side;
 
-/* map = distances (mm) from every grid point to the nearest surface point of
- * sel (non-zero); +inf everywhere when sel has none. */
-static MdStatus distance_map(const uint8_t *sel, const int64_t g[3], int planar, const double sp[3],
-                             uint8_t *scratch, double *map, MdError *err)
-{
-    size_t n = (size_t)(g[0] * g[1] * g[2]);
-#pragma omp parallel for schedule(static) if (md_par_worth((double)n))
-    for (size_t i = 0; i < n; i++) scratch[i] = sel[i] == 0;
-    MdBuffer bm = {scratch, n, 1}, bo = {map, n * sizeof *map, 1};
-    MdVolume vm, vo;
-    md_volume_init(&vm, MD_UINT8, planar ? 2 : 3, g);
-    md_volume_init(&vo, MD_FLOAT64, planar ? 2 : 3, g);
-    vm.buf = &bm, vo.buf = &bo;
-    MdEdtOpts eo = {{sp[0], sp[1], planar ? 1.0 : sp[2]}, 0, 0, 0};
-    return md_edt(&vm, &eo, &vo, NULL, err);
-}
-
-/* The distances at sel's surface points, counted by value, and their sums
- * (in ascending distance order). */
-static MdStatus tabulate(const uint8_t *sel, const double *map, size_t n, const double w[256], double tol, Side *s,
+/* The distances of query's surface points to site's surface, counted by
+ * value, and their sums (in ascending distance order). */
+static MdStatus tabulate(const uint8_t *site, const uint8_t *query, const int64_t g[3], int planar,
+                         const double sp[3], const double w[256], double tol, MdSurfWork *work, Side *s,
                          MdError *err)
 {
-    MdStatus st = md_dist_table(sel, map, n, w, &s->t, err);
+    size_t m;
+    MdStatus st = md_surface_distances(site, query, g, planar, sp, work, &m, err);
+    if (st == MD_OK) st = md_dist_table(work->d, work->cls, m, w, &s->t, err);
     if (st != MD_OK) return st;
     const MdDistTable *t = &s->t;
     double W = 0, WD = 0, WT = 0;
@@ -179,11 +164,11 @@ MdStatus md_metrics_surfaces(const uint8_t *P, const uint8_t *T, const int64_t m
         md_surface_weights(o->spacing, planar, w);
     else
         w[1] = 1;
-    uint8_t *sp = malloc(n), *st_ = malloc(n), *scratch = malloc(n);
-    double *map = malloc(n * sizeof *map);
+    uint8_t *sp = md_surface_big(n), *st_ = md_surface_big(n);
     Side sidep = {0}, sidet = {0};
+    MdSurfWork work = {0};
     MdStatus st = MD_OK;
-    if (!sp || !st_ || !scratch || !map) {
+    if (!sp || !st_) {
         st = md_error(err, MD_ENOMEM, "metrics: out of memory for a %lld x %lld x %lld surface grid",
                       (long long)g[0], (long long)g[1], (long long)g[2]);
         goto done;
@@ -200,10 +185,8 @@ MdStatus md_metrics_surfaces(const uint8_t *P, const uint8_t *T, const int64_t m
         goto done;
     }
     /* pred's surface points against truth's distance map, then the reverse */
-    if ((st = distance_map(st_, g, planar, o->spacing, scratch, map, err)) != MD_OK) goto done;
-    if ((st = tabulate(sp, map, n, w, o->tolerance_mm, &sidep, err)) != MD_OK) goto done;
-    if ((st = distance_map(sp, g, planar, o->spacing, scratch, map, err)) != MD_OK) goto done;
-    if ((st = tabulate(st_, map, n, w, o->tolerance_mm, &sidet, err)) != MD_OK) goto done;
+    if ((st = tabulate(st_, sp, g, planar, o->spacing, w, o->tolerance_mm, &work, &sidep, err)) != MD_OK) goto done;
+    if ((st = tabulate(sp, st_, g, planar, o->spacing, w, o->tolerance_mm, &work, &sidet, err)) != MD_OK) goto done;
     summarise(&sidep, &sidet, o, r);
     if (r->empty_pred || r->empty_truth) {
         double a = r->surface_pred, b = r->surface_truth;
@@ -211,7 +194,8 @@ MdStatus md_metrics_surfaces(const uint8_t *P, const uint8_t *T, const int64_t m
         r->surface_pred = a, r->surface_truth = b;
     }
 done:
-    free(sp), free(st_), free(scratch), free(map);
+    free(sp), free(st_);
+    md_surface_work_free(&work);
     md_dist_table_free(&sidep.t), md_dist_table_free(&sidet.t);
     return st;
 }
@@ -359,7 +343,7 @@ MdStatus md_metrics(const MdVolume *pred, const MdVolume *truth, const MdMetrics
         return MD_OK;
     }
     size_t cropn = (size_t)((hi[0] - lo[0] + 3) * (hi[1] - lo[1] + 3) * (hi[2] - lo[2] + (planar ? 1 : 3)));
-    uint8_t *P = malloc(cropn), *T = malloc(cropn);
+    uint8_t *P = md_surface_big(cropn), *T = md_surface_big(cropn);
     if (!P || !T) {
         free(P), free(T);
         return md_error(ctx->err, MD_ENOMEM, "metrics: out of memory for the %zu-voxel crop", cropn);

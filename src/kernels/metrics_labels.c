@@ -9,6 +9,7 @@
 #include "../core/par.h"
 #include "../core/rows.h"
 #include "metrics_impl.h"
+#include "surface.h"
 
 #define MAX_SPAN (1 << 24)
 
@@ -142,7 +143,7 @@ MdStatus md_metrics_labels(const MdVolume *pred, const MdVolume *truth, const in
         size_t need = (size_t)((hi[0] - lo[0] + 3) * (hi[1] - lo[1] + 3) * (hi[2] - lo[2] + (planar ? 1 : 3)));
         if (need > cap) {
             free(P), free(T);
-            P = malloc(need), T = malloc(need), cap = need;
+            P = md_surface_big(need), T = md_surface_big(need), cap = need;
             if (!P || !T) {
                 st = md_error(ctx->err, MD_ENOMEM, "metrics: out of memory for the %zu-voxel crop of label %d", need,
                               labels[l]);

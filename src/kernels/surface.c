@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "../core/par.h"
 #include "surfel_table.h"
@@ -86,6 +87,18 @@ void md_surface_weights(const double sp[3], int planar, double w[256])
         }
 }
 
+void *md_surface_big(size_t n)
+{
+    void *p = NULL;
+    size_t huge = (size_t)2 << 20;
+    if (n < huge) return malloc(n ? n : 1);
+    if (posix_memalign(&p, huge, n) != 0) return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, n, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
 /* ---- distances counted by value ---------------------------------------- */
 
 static inline uint64_t key_of(double d)
@@ -140,7 +153,7 @@ void md_dist_table_free(MdDistTable *t)
     memset(t, 0, sizeof *t);
 }
 
-MdStatus md_dist_table(const uint8_t *sel, const double *map, size_t n, const double w[256], MdDistTable *t,
+MdStatus md_dist_table(const double *d, const uint8_t *cls, size_t n, const double w[256], MdDistTable *t,
                        MdError *err)
 {
     memset(t, 0, sizeof *t);
@@ -150,15 +163,21 @@ MdStatus md_dist_table(const uint8_t *sel, const double *map, size_t n, const do
     double *ws = NULL;
     int64_t *cs = NULL;
     KeyAt *order = NULL;
+    uint64_t last_key = 0;
+    size_t last = 0;
     int ok = hash_grow(&h, keys, 0);
     for (size_t i = 0; i < n && ok; i++) {
-        if (!sel[i]) continue;
-        uint64_t k = key_of(map[i]);
+        uint64_t k = key_of(d[i]);
+        if (m && k == last_key) { /* runs of equal distances are common */
+            ws[last] += w[cls[i]], cs[last]++;
+            continue;
+        }
         size_t s = slot_of(k, h.bits), mask = ((size_t)1 << h.bits) - 1;
         while (h.at[s] && h.key[s] != k) s = (s + 1) & mask;
         if (h.at[s]) {
             size_t j = h.at[s] - 1;
-            ws[j] += w[sel[i]], cs[j]++;
+            ws[j] += w[cls[i]], cs[j]++;
+            last_key = k, last = j;
             continue;
         }
         if (m == cap) { /* a new distinct distance */
@@ -174,7 +193,8 @@ MdStatus md_dist_table(const uint8_t *sel, const double *map, size_t n, const do
                 break;
             }
         }
-        keys[m] = k, ws[m] = w[sel[i]], cs[m] = 1;
+        keys[m] = k, ws[m] = w[cls[i]], cs[m] = 1;
+        last_key = k, last = m;
         h.key[s] = k, h.at[s] = (uint32_t)++m;
         if (2 * m > ((size_t)1 << h.bits)) ok = hash_grow(&h, keys, m);
     }

@@ -43,10 +43,34 @@ typedef struct MdDistTable {
     int64_t *count; /* number of points at d[i] */
 } MdDistTable;
 
-/* Counts map[i] for every i < n with sel[i] != 0, each weighing w[sel[i]],
- * in index order (so the weight sums do not depend on threads). */
-MdStatus md_dist_table(const uint8_t *sel, const double *map, size_t n, const double w[256], MdDistTable *t,
+/* Counts the m distances d[i], each weighing w[cls[i]], in index order (so
+ * the weight sums do not depend on threads). */
+MdStatus md_dist_table(const double *d, const uint8_t *cls, size_t m, const double w[256], MdDistTable *t,
                        MdError *err) MD_MUST_CHECK;
+
+/* Buffers of md_surface_distances, kept between calls on one grid (start
+ * zeroed; md_surface_work_free releases them). d and cls hold the results. */
+typedef struct MdSurfWork {
+    int16_t *off;
+    size_t *start;
+    double *d;
+    uint8_t *cls;
+    size_t cap;
+} MdSurfWork;
+void md_surface_work_free(MdSurfWork *w);
+
+/* For every query point (query[i] != 0) of a grid of sides n (x fastest;
+ * n[2] ignored when planar), in raster order: the exact Euclidean distance
+ * in mm to the nearest site (site[i] != 0), +inf when there is none, into
+ * w->d, and its query[i] value into w->cls; *m = number of query points.
+ * Sides up to 32766. Polls the cancel flag. */
+MdStatus md_surface_distances(const uint8_t *site, const uint8_t *query, const int64_t n[3], int planar,
+                              const double sp[3], MdSurfWork *w, size_t *m, MdError *err) MD_MUST_CHECK;
+
+/* n bytes on 2 MB boundaries with transparent huge pages asked for, for
+ * grids touched once each (4 KB page faults would cost more than the work
+ * on them). free() releases it. */
+void *md_surface_big(size_t n);
 void md_dist_table_free(MdDistTable *t);
 
 #endif

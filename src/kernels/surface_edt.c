@@ -1,0 +1,279 @@
+/* Distances from one surface's points (queries) to the nearest point of the
+ * other surface (sites), exact, written only at the queries. The separable
+ * lower-envelope transform of Felzenszwalb & Huttenlocher, as in edt.c, but
+ * the last pass evaluates only query points and writes them to a compact
+ * array in raster order, so no distance map of the whole grid is made.
+ * Between passes each point keeps the integer offset (dx, dy) of its nearest
+ * site so far; distances are computed from the final offsets summed z, y,
+ * x, as scipy.ndimage.distance_transform_edt does. */
+#include "surface.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/par.h"
+
+#define TILE 16            /* columns gathered together: one cache line of offsets */
+#define NONE16 INT16_MIN   /* no site on this line */
+#define NONE32 INT32_MIN
+
+typedef struct Job {
+    int64_t n[3], ntiles;
+    int planar;
+    double sp[3];
+    const uint8_t *site, *query;
+    int16_t *off;          /* dx, dy per point */
+    const size_t *start;   /* rank of the first query of each (row, tile) */
+    double *out;
+} Job;
+
+typedef struct Scratch {
+    double *g, *h, *zb;
+    int16_t *a, *b;        /* gathered offsets, column-major (t * len + p) */
+    int32_t *v, *win, *res; /* envelope stack, winners, winners per (p, t) */
+} Scratch;
+
+static int scratch_new(Scratch *s, int64_t len)
+{
+    size_t n = (size_t)len;
+    s->g = malloc(TILE * n * sizeof *s->g);
+    s->h = malloc((n + 1) * sizeof *s->h);
+    s->zb = malloc((n + 1) * sizeof *s->zb);
+    s->a = malloc(TILE * n * sizeof *s->a);
+    s->b = malloc(TILE * n * sizeof *s->b);
+    s->v = malloc((n + 1) * sizeof *s->v);
+    s->win = malloc(n * sizeof *s->win);
+    s->res = malloc(TILE * n * sizeof *s->res);
+    return s->g && s->h && s->zb && s->a && s->b && s->v && s->win && s->res;
+}
+
+static void scratch_free(Scratch *s)
+{
+    free(s->g), free(s->h), free(s->zb), free(s->a), free(s->b), free(s->v), free(s->win), free(s->res);
+}
+
+/* win[p] for p in a..b = the q in lo..hi minimising (p - q)^2 + g[q] over
+ * finite g (NONE32: none). */
+static void segment(const double *restrict g, int64_t lo, int64_t hi, int64_t a, int64_t b, Scratch *s)
+{
+    int32_t *restrict v = s->v, *restrict win = s->win;
+    double *restrict h = s->h, *restrict zb = s->zb;
+    int64_t k = -1;
+    for (int64_t q = lo; q <= hi; q++) {
+        if (g[q] == HUGE_VAL) continue;
+        double dq = (double)q, hq = g[q] + dq * dq, x = -HUGE_VAL;
+        while (k >= 0) {
+            x = (hq - h[k]) / (2.0 * (dq - v[k]));
+            if (x > zb[k]) break;
+            k--;
+        }
+        k++;
+        v[k] = (int32_t)q, h[k] = hq, zb[k] = k == 0 ? -HUGE_VAL : x;
+    }
+    if (k < 0) {
+        for (int64_t p = a; p <= b; p++) win[p] = NONE32;
+        return;
+    }
+    int64_t c = 0;
+    for (int64_t p = a; p <= b; p++) {
+        while (c < k && zb[c + 1] < (double)p) c++;
+        win[p] = v[c];
+    }
+}
+
+/* win[p] for a whole column. A point z with g[z] <= 1 wins at z and hides
+ * every parabola beyond it (for p and q on either side, (p - q)^2 >=
+ * (p - z)^2 + 1), so the column splits into runs of g > 1 solved alone
+ * between their two bounding points; dense surfaces cost almost nothing. */
+static void envelope(const double *restrict g, int64_t n, Scratch *s)
+{
+    for (int64_t p = 0; p < n;) {
+        if (g[p] <= 1) {
+            s->win[p] = (int32_t)p;
+            p++;
+            continue;
+        }
+        int64_t a = p;
+        while (p < n && g[p] > 1) p++;
+        segment(g, a > 0 ? a - 1 : 0, p < n ? p : n - 1, a, p - 1, s);
+    }
+}
+
+/* Nearest site along each row (offset to it; ties go left). */
+static void pass_x(Job *j, int *fail)
+{
+    int64_t nx = j->n[0], nrows = j->n[1] * j->n[2];
+#pragma omp parallel for schedule(static) if (md_par_worth((double)(nrows * nx)))
+    for (int64_t r = 0; r < nrows; r++) {
+        if (md_par_poll_cancel(fail)) continue;
+        const uint8_t *m = j->site + r * nx;
+        int16_t *o = j->off + 2 * r * nx;
+        int64_t last = -1;
+        for (int64_t x = 0; x < nx; x++) {
+            if (m[x]) last = x;
+            o[2 * x] = last < 0 ? NONE16 : (int16_t)(last - x);
+            o[2 * x + 1] = 0;
+        }
+        int64_t next = -1;
+        for (int64_t x = nx - 1; x >= 0; x--) {
+            if (m[x]) next = x;
+            if (next >= 0 && (o[2 * x] == NONE16 || next - x < -o[2 * x])) o[2 * x] = (int16_t)(next - x);
+        }
+    }
+}
+
+/* The distance for offsets (dx, dy, dz), summed z, y, x. */
+static inline double dist(const Job *j, int dx, int dy, int dz)
+{
+    if (dx == NONE16) return HUGE_VAL;
+    double a = j->sp[2] * dz, b = j->sp[1] * dy, c = j->sp[0] * dx;
+    return sqrt(a * a + b * b + c * c);
+}
+
+/* Columns x0..x0+tw-1 of slice z along y; final (2-D): writes the queries. */
+static void tile_y(Job *j, Scratch *s, int64_t z, int64_t tile)
+{
+    int64_t nx = j->n[0], ny = j->n[1], x0 = tile * TILE, tw = nx - x0 < TILE ? nx - x0 : TILE;
+    double ratio = j->sp[0] * j->sp[0] / (j->sp[1] * j->sp[1]);
+    for (int64_t y = 0; y < ny; y++) {
+        const int16_t *o = j->off + 2 * ((z * ny + y) * nx + x0);
+        for (int64_t t = 0; t < tw; t++) {
+            int d = o[2 * t];
+            s->a[t * ny + y] = (int16_t)d;
+            s->g[t * ny + y] = d == NONE16 ? HUGE_VAL : (double)(d * d) * ratio;
+        }
+    }
+    for (int64_t t = 0; t < tw; t++) {
+        envelope(s->g + t * ny, ny, s);
+        for (int64_t y = 0; y < ny; y++) s->res[y * TILE + t] = s->win[y];
+    }
+    for (int64_t y = 0; y < ny; y++) {
+        size_t i = (size_t)((z * ny + y) * nx + x0);
+        if (j->planar) {
+            size_t k = j->start[(size_t)(z * ny + y) * (size_t)j->ntiles + (size_t)tile];
+            for (int64_t t = 0; t < tw; t++) {
+                if (!j->query[i + (size_t)t]) continue;
+                int32_t q = s->res[y * TILE + t];
+                j->out[k++] = q == NONE32 ? HUGE_VAL : dist(j, s->a[t * ny + q], (int)(q - y), 0);
+            }
+            continue;
+        }
+        int16_t *o = j->off + 2 * i;
+        for (int64_t t = 0; t < tw; t++) {
+            int32_t q = s->res[y * TILE + t];
+            o[2 * t] = q == NONE32 ? NONE16 : s->a[t * ny + q];
+            o[2 * t + 1] = (int16_t)(q == NONE32 ? 0 : q - y);
+        }
+    }
+}
+
+/* Columns x0..x0+tw-1 of row y along z; writes the queries. */
+static void tile_z(Job *j, Scratch *s, int64_t y, int64_t tile)
+{
+    int64_t nx = j->n[0], ny = j->n[1], nz = j->n[2], x0 = tile * TILE, tw = nx - x0 < TILE ? nx - x0 : TILE;
+    double w2 = j->sp[2] * j->sp[2], rx = j->sp[0] * j->sp[0] / w2, ry = j->sp[1] * j->sp[1] / w2;
+    for (int64_t z = 0; z < nz; z++) {
+        const int16_t *o = j->off + 2 * ((z * ny + y) * nx + x0);
+        for (int64_t t = 0; t < tw; t++) {
+            int dx = o[2 * t], dy = o[2 * t + 1];
+            s->a[t * nz + z] = (int16_t)dx, s->b[t * nz + z] = (int16_t)dy;
+            s->g[t * nz + z] = dx == NONE16 ? HUGE_VAL : (double)(dy * dy) * ry + (double)(dx * dx) * rx;
+        }
+    }
+    for (int64_t t = 0; t < tw; t++) {
+        envelope(s->g + t * nz, nz, s);
+        for (int64_t z = 0; z < nz; z++) s->res[z * TILE + t] = s->win[z];
+    }
+    for (int64_t z = 0; z < nz; z++) {
+        size_t i = (size_t)((z * ny + y) * nx + x0);
+        size_t k = j->start[(size_t)(z * ny + y) * (size_t)j->ntiles + (size_t)tile];
+        for (int64_t t = 0; t < tw; t++) {
+            if (!j->query[i + (size_t)t]) continue;
+            int32_t q = s->res[z * TILE + t];
+            j->out[k++] = q == NONE32 ? HUGE_VAL : dist(j, s->a[t * nz + q], s->b[t * nz + q], (int)(q - z));
+        }
+    }
+}
+
+/* A pass along y (axis 1) or z (axis 2), parallel over tiles of columns. */
+static void pass_cols(Job *j, int axis, int *fail)
+{
+    int64_t outer = axis == 1 ? j->n[2] : j->n[1], len = j->n[axis], ntiles = outer * j->ntiles;
+#pragma omp parallel if (md_par_worth((double)(ntiles * TILE * len)))
+    {
+        Scratch s;
+        int ok = scratch_new(&s, len);
+        if (!ok) md_par_fail(fail, MD_ENOMEM);
+#pragma omp for schedule(static)
+        for (int64_t t = 0; t < ntiles; t++) {
+            if (!ok || md_par_poll_cancel(fail)) continue;
+            if (axis == 1)
+                tile_y(j, &s, t / j->ntiles, t % j->ntiles);
+            else
+                tile_z(j, &s, t / j->ntiles, t % j->ntiles);
+        }
+        scratch_free(&s);
+    }
+}
+
+void md_surface_work_free(MdSurfWork *w)
+{
+    free(w->off), free(w->start), free(w->d), free(w->cls);
+    memset(w, 0, sizeof *w);
+}
+
+MdStatus md_surface_distances(const uint8_t *site, const uint8_t *query, const int64_t n[3], int planar,
+                              const double sp[3], MdSurfWork *w, size_t *nq, MdError *err)
+{
+    *nq = 0;
+    for (int a = 0; a < 3; a++)
+        if (n[a] > 32766)
+            return md_error(err, MD_EUNSUPPORTED, "metrics: the surface grid has %lld points on axis %d (at most 32766)",
+                            (long long)n[a], a + 1);
+    Job j = {{n[0], n[1], planar ? 1 : n[2]}, (n[0] + TILE - 1) / TILE, planar, {sp[0], sp[1], planar ? 1 : sp[2]},
+             site, query, NULL, NULL, NULL};
+    size_t rows = (size_t)(j.n[1] * j.n[2]), nt = (size_t)j.ntiles, count = rows * (size_t)j.n[0];
+    if (!w->off) w->off = md_surface_big(2 * count * sizeof *w->off);
+    if (!w->start) w->start = malloc((rows * nt + 1) * sizeof *w->start);
+    size_t *start = w->start;
+    if (!start || !w->off)
+        return md_error(err, MD_ENOMEM, "metrics: out of memory for the distances of a %zu-point grid", count);
+    j.off = w->off;
+    /* the rank of the first query of every (row, tile), in raster order */
+#pragma omp parallel for schedule(static) if (md_par_worth((double)count))
+    for (size_t r = 0; r < rows; r++)
+        for (size_t t = 0; t < nt; t++) {
+            const uint8_t *q = query + r * (size_t)j.n[0] + t * TILE;
+            size_t wd = (size_t)j.n[0] - t * TILE < TILE ? (size_t)j.n[0] - t * TILE : TILE, c = 0;
+            for (size_t x = 0; x < wd; x++) c += q[x] != 0;
+            start[r * nt + t + 1] = c;
+        }
+    start[0] = 0;
+    for (size_t i = 1; i <= rows * nt; i++) start[i] += start[i - 1];
+    size_t m = start[rows * nt];
+    if (m > w->cap) {
+        free(w->d), free(w->cls);
+        w->d = md_surface_big(m * sizeof *w->d);
+        w->cls = md_surface_big(m);
+        w->cap = w->d && w->cls ? m : 0;
+        if (!w->cap) return md_error(err, MD_ENOMEM, "metrics: out of memory for %zu surface distances", m);
+    }
+    j.start = start;
+    j.out = w->d;
+    uint8_t *c = w->cls;
+#pragma omp parallel for schedule(static) if (md_par_worth((double)count))
+    for (size_t r = 0; r < rows; r++) {
+        size_t k = start[r * nt];
+        const uint8_t *q = query + r * (size_t)j.n[0];
+        for (int64_t x = 0; x < j.n[0]; x++)
+            if (q[x]) c[k++] = q[x];
+    }
+    int fail = MD_OK;
+    pass_x(&j, &fail);
+    if (!fail) pass_cols(&j, 1, &fail);
+    if (!fail && !planar) pass_cols(&j, 2, &fail);
+    if (fail) return md_par_status(fail, "metrics", err);
+    *nq = m;
+    return MD_OK;
+}
