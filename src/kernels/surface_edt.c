@@ -29,7 +29,8 @@ typedef struct Job {
 } Job;
 
 typedef struct Scratch {
-    double *g, *h, *zb;
+    double *g, *h, *zb, *inv; /* inv[d] = 1 / (2d) */
+    uint8_t *want;            /* gathered query flags (final pass), column-major */
     int16_t *a, *b;        /* gathered offsets, column-major (t * len + p) */
     int32_t *v, *win, *res; /* envelope stack, winners, winners per (p, t) */
 } Scratch;
@@ -39,18 +40,25 @@ static int scratch_new(Scratch *s, int64_t len)
     size_t n = (size_t)len;
     s->g = malloc(TILE * n * sizeof *s->g);
     s->h = malloc((n + 1) * sizeof *s->h);
+    s->inv = malloc((n + 1) * sizeof *s->inv);
+    s->want = malloc(TILE * n);
     s->zb = malloc((n + 1) * sizeof *s->zb);
     s->a = malloc(TILE * n * sizeof *s->a);
     s->b = malloc(TILE * n * sizeof *s->b);
     s->v = malloc((n + 1) * sizeof *s->v);
     s->win = malloc(n * sizeof *s->win);
     s->res = malloc(TILE * n * sizeof *s->res);
-    return s->g && s->h && s->zb && s->a && s->b && s->v && s->win && s->res;
+    if (!(s->g && s->h && s->inv && s->want && s->zb && s->a && s->b && s->v && s->win && s->res)) return 0;
+    /* multiplying by 1 / (2d) instead of dividing: for the integer-valued
+     * inputs of isotropic grids the rounding cannot move an intersection
+     * across an integer, and elsewhere it moves it by an ulp at most */
+    for (size_t d = 1; d <= n; d++) s->inv[d] = 1.0 / (2.0 * (double)d);
+    return 1;
 }
 
 static void scratch_free(Scratch *s)
 {
-    free(s->g), free(s->h), free(s->zb), free(s->a), free(s->b), free(s->v), free(s->win), free(s->res);
+    free(s->g), free(s->h), free(s->inv), free(s->want), free(s->zb), free(s->a), free(s->b), free(s->v), free(s->win), free(s->res);
 }
 
 /* win[p] for p in a..b = the q in lo..hi minimising (p - q)^2 + g[q] over
@@ -64,7 +72,7 @@ static void segment(const double *restrict g, int64_t lo, int64_t hi, int64_t a,
         if (g[q] == HUGE_VAL) continue;
         double dq = (double)q, hq = g[q] + dq * dq, x = -HUGE_VAL;
         while (k >= 0) {
-            x = (hq - h[k]) / (2.0 * (dq - v[k]));
+            x = (hq - h[k]) * s->inv[q - v[k]];
             if (x > zb[k]) break;
             k--;
         }
@@ -85,8 +93,10 @@ static void segment(const double *restrict g, int64_t lo, int64_t hi, int64_t a,
 /* win[p] for a whole column. A point z with g[z] <= 1 wins at z and hides
  * every parabola beyond it (for p and q on either side, (p - q)^2 >=
  * (p - z)^2 + 1), so the column splits into runs of g > 1 solved alone
- * between their two bounding points; dense surfaces cost almost nothing. */
-static void envelope(const double *restrict g, int64_t n, Scratch *s)
+ * between their two bounding points; dense surfaces cost almost nothing.
+ * With want (the final pass), runs holding no wanted point are skipped:
+ * their win stays unset. That keeps the last pass near the surfaces. */
+static void envelope(const double *restrict g, const uint8_t *want, int64_t n, Scratch *s)
 {
     for (int64_t p = 0; p < n;) {
         if (g[p] <= 1) {
@@ -94,9 +104,9 @@ static void envelope(const double *restrict g, int64_t n, Scratch *s)
             p++;
             continue;
         }
-        int64_t a = p;
-        while (p < n && g[p] > 1) p++;
-        segment(g, a > 0 ? a - 1 : 0, p < n ? p : n - 1, a, p - 1, s);
+        int64_t a = p, any = !want;
+        while (p < n && g[p] > 1) any |= want && want[p], p++;
+        if (any) segment(g, a > 0 ? a - 1 : 0, p < n ? p : n - 1, a, p - 1, s);
     }
 }
 
@@ -137,15 +147,17 @@ static void tile_y(Job *j, Scratch *s, int64_t z, int64_t tile)
     int64_t nx = j->n[0], ny = j->n[1], x0 = tile * TILE, tw = nx - x0 < TILE ? nx - x0 : TILE;
     double ratio = j->sp[0] * j->sp[0] / (j->sp[1] * j->sp[1]);
     for (int64_t y = 0; y < ny; y++) {
-        const int16_t *o = j->off + 2 * ((z * ny + y) * nx + x0);
+        size_t i = (size_t)((z * ny + y) * nx + x0);
+        const int16_t *o = j->off + 2 * i;
         for (int64_t t = 0; t < tw; t++) {
             int d = o[2 * t];
             s->a[t * ny + y] = (int16_t)d;
             s->g[t * ny + y] = d == NONE16 ? HUGE_VAL : (double)(d * d) * ratio;
+            if (j->planar) s->want[t * ny + y] = j->query[i + (size_t)t] != 0;
         }
     }
     for (int64_t t = 0; t < tw; t++) {
-        envelope(s->g + t * ny, ny, s);
+        envelope(s->g + t * ny, j->planar ? s->want + t * ny : NULL, ny, s);
         for (int64_t y = 0; y < ny; y++) s->res[y * TILE + t] = s->win[y];
     }
     for (int64_t y = 0; y < ny; y++) {
@@ -174,15 +186,17 @@ static void tile_z(Job *j, Scratch *s, int64_t y, int64_t tile)
     int64_t nx = j->n[0], ny = j->n[1], nz = j->n[2], x0 = tile * TILE, tw = nx - x0 < TILE ? nx - x0 : TILE;
     double w2 = j->sp[2] * j->sp[2], rx = j->sp[0] * j->sp[0] / w2, ry = j->sp[1] * j->sp[1] / w2;
     for (int64_t z = 0; z < nz; z++) {
-        const int16_t *o = j->off + 2 * ((z * ny + y) * nx + x0);
+        size_t i = (size_t)((z * ny + y) * nx + x0);
+        const int16_t *o = j->off + 2 * i;
         for (int64_t t = 0; t < tw; t++) {
             int dx = o[2 * t], dy = o[2 * t + 1];
             s->a[t * nz + z] = (int16_t)dx, s->b[t * nz + z] = (int16_t)dy;
             s->g[t * nz + z] = dx == NONE16 ? HUGE_VAL : (double)(dy * dy) * ry + (double)(dx * dx) * rx;
+            s->want[t * nz + z] = j->query[i + (size_t)t] != 0;
         }
     }
     for (int64_t t = 0; t < tw; t++) {
-        envelope(s->g + t * nz, nz, s);
+        envelope(s->g + t * nz, s->want + t * nz, nz, s);
         for (int64_t z = 0; z < nz; z++) s->res[z * TILE + t] = s->win[z];
     }
     for (int64_t z = 0; z < nz; z++) {
