@@ -1,8 +1,8 @@
 /* The metrics driver: one pass over the volumes for the voxel counts and
  * the box of the union, then the surface work inside that box (padded by
- * one background voxel): surface points of each mask, the exact distance
- * map of each surface, the distances at the other mask's surface points,
- * and the sums and percentiles over them. Label maps share everything but
+ * one background voxel): surface points of each mask, the exact distance of
+ * each to the other surface (surface_edt.c), and the sums and percentiles
+ * over them, counted by distinct distance. Label maps share everything but
  * the first pass (metrics_labels.c). */
 #include "metrics_impl.h"
 
@@ -184,7 +184,7 @@ MdStatus md_metrics_surfaces(const uint8_t *P, const uint8_t *T, const int64_t m
         st = md_error(err, MD_ECANCELLED, "metrics cancelled");
         goto done;
     }
-    /* pred's surface points against truth's distance map, then the reverse */
+    /* distances from pred's surface points to truth's surface, then the reverse */
     if ((st = tabulate(st_, sp, g, planar, o->spacing, w, o->tolerance_mm, &work, &sidep, err)) != MD_OK) goto done;
     if ((st = tabulate(sp, st_, g, planar, o->spacing, w, o->tolerance_mm, &work, &sidet, err)) != MD_OK) goto done;
     summarise(&sidep, &sidet, o, r);

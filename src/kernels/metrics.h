@@ -9,7 +9,8 @@
  *             percentiles; ASSD pooled over both boundaries;
  *   MEDPY     boundary voxels; HD95 = the numpy percentile of both
  *             directions pooled; ASSD = the mean of the two directed means.
- * Distances are exact Euclidean (edt.h) in mm. Work is confined to the
+ * Distances are exact Euclidean in mm (scipy's distance_transform_edt
+ * values, computed only at surface points). Work is confined to the
  * bounding box of the union plus one voxel, which gives the same distances
  * as the whole grid. The volumetric values are common to all three. */
 #ifndef MD_METRICS_H

@@ -14,7 +14,7 @@
 
 #include "../core/par.h"
 
-#define TILE 16            /* columns gathered together: one cache line of offsets */
+#define TILE 64            /* columns gathered together: four cache lines of offsets */
 #define NONE16 INT16_MIN   /* no site on this line */
 #define NONE32 INT32_MIN
 
