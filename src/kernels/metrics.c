@@ -50,9 +50,7 @@ static MdStatus tabulate(const uint8_t *site, const uint8_t *query, const int64_
                          const double sp[3], const double w[256], double tol, MdSurfWork *work, Side *s,
                          MdError *err)
 {
-    size_t m;
-    MdStatus st = md_surface_distances(site, query, g, planar, sp, work, &m, err);
-    if (st == MD_OK) st = md_dist_table(work->d, work->cls, m, w, &s->t, err);
+    MdStatus st = md_surface_distances(site, query, g, planar, sp, w, work, &s->t, err);
     if (st != MD_OK) return st;
     const MdDistTable *t = &s->t;
     double W = 0, WD = 0, WT = 0;

@@ -43,34 +43,26 @@ typedef struct MdDistTable {
     int64_t *count; /* number of points at d[i] */
 } MdDistTable;
 
-/* Counts the m distances d[i], each weighing w[cls[i]], in index order (so
- * the weight sums do not depend on threads). */
-MdStatus md_dist_table(const double *d, const uint8_t *cls, size_t m, const double w[256], MdDistTable *t,
-                       MdError *err) MD_MUST_CHECK;
+void md_dist_table_free(MdDistTable *t);
 
-/* Buffers of md_surface_distances, kept between calls on one grid (start
- * zeroed; md_surface_work_free releases them). d and cls hold the results. */
+/* Buffers of md_surface_distances kept between calls on one grid (start
+ * zeroed; md_surface_work_free releases them). */
 typedef struct MdSurfWork {
     int16_t *off;
-    size_t *start;
-    double *d;
-    uint8_t *cls;
-    size_t cap;
 } MdSurfWork;
 void md_surface_work_free(MdSurfWork *w);
 
-/* For every query point (query[i] != 0) of a grid of sides n (x fastest;
- * n[2] ignored when planar), in raster order: the exact Euclidean distance
- * in mm to the nearest site (site[i] != 0), +inf when there is none, into
- * w->d, and its query[i] value into w->cls; *m = number of query points.
- * Sides up to 32766. Polls the cancel flag. */
+/* The distance table of the query points (query[i] != 0, each weighing
+ * w[query[i]]) of a grid of sides n (x fastest; n[2] ignored when planar):
+ * the exact Euclidean distance in mm from each to the nearest site
+ * (site[i] != 0), +inf when there is none. Sides up to 32766. Polls the
+ * cancel flag. t is empty on failure. */
 MdStatus md_surface_distances(const uint8_t *site, const uint8_t *query, const int64_t n[3], int planar,
-                              const double sp[3], MdSurfWork *w, size_t *m, MdError *err) MD_MUST_CHECK;
+                              const double sp[3], const double w[256], MdSurfWork *work, MdDistTable *t,
+                              MdError *err) MD_MUST_CHECK;
 
 /* n bytes on 2 MB boundaries with transparent huge pages asked for, for
  * grids touched once each (4 KB page faults would cost more than the work
  * on them). free() releases it. */
 void *md_surface_big(size_t n);
-void md_dist_table_free(MdDistTable *t);
-
 #endif

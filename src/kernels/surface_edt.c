@@ -1,8 +1,11 @@
 /* Distances from one surface's points (queries) to the nearest point of the
  * other surface (sites), exact, written only at the queries. The separable
  * lower-envelope transform of Felzenszwalb & Huttenlocher, as in edt.c, but
- * the last pass evaluates only query points and writes them to a compact
- * array in raster order, so no distance map of the whole grid is made.
+ * the last pass evaluates only query points and counts their distances
+ * right away, so neither a distance map nor a list of distances is made:
+ * each thread tallies (distance, weight class) pairs in integers, and the
+ * tallies are merged and sorted at the end, so the result does not depend
+ * on the thread count.
  * Between passes each point keeps the integer offset (dx, dy) of its nearest
  * site so far; distances are computed from the final offsets summed z, y,
  * x, as scipy.ndimage.distance_transform_edt does. */
@@ -24,9 +27,77 @@ typedef struct Job {
     double sp[3];
     const uint8_t *site, *query;
     int16_t *off;          /* dx, dy per point */
-    const size_t *start;   /* rank of the first query of each (row, tile) */
-    double *out;
+    struct Tally *tally;   /* one per thread */
 } Job;
+
+/* Integer counts of (distance, class) pairs: an open-addressing hash. */
+typedef struct Tally {
+    uint64_t *key;  /* distance bits */
+    uint8_t *cls;
+    int64_t *count; /* 0: empty slot */
+    unsigned bits;
+    size_t n;
+    size_t last;    /* slot of the last pair seen (runs repeat) */
+    int failed;
+} Tally;
+
+static inline size_t pair_slot(uint64_t k, uint8_t c, unsigned bits)
+{
+    return (size_t)(((k ^ ((uint64_t)c << 56)) * 0x9E3779B97F4A7C15ull) >> (64 - bits));
+}
+
+static int tally_grow(Tally *t)
+{
+    unsigned bits = t->bits ? t->bits + 1 : 10;
+    size_t cap = (size_t)1 << bits, old = t->bits ? (size_t)1 << t->bits : 0;
+    uint64_t *key = malloc(cap * sizeof *key);
+    uint8_t *cls = malloc(cap);
+    int64_t *count = calloc(cap, sizeof *count);
+    if (!key || !cls || !count) {
+        free(key), free(cls), free(count);
+        return 0;
+    }
+    for (size_t i = 0; i < old; i++) {
+        if (!t->count[i]) continue;
+        size_t s = pair_slot(t->key[i], t->cls[i], bits);
+        while (count[s]) s = (s + 1) & (cap - 1);
+        key[s] = t->key[i], cls[s] = t->cls[i], count[s] = t->count[i];
+    }
+    free(t->key), free(t->cls), free(t->count);
+    t->key = key, t->cls = cls, t->count = count, t->bits = bits, t->last = 0;
+    return 1;
+}
+
+static void tally_free(Tally *t)
+{
+    free(t->key), free(t->cls), free(t->count);
+    memset(t, 0, sizeof *t);
+}
+
+static void tally_add(Tally *t, double d, uint8_t c)
+{
+    uint64_t k;
+    memcpy(&k, &d, sizeof k);
+    if (t->count[t->last] && t->key[t->last] == k && t->cls[t->last] == c) {
+        t->count[t->last]++;
+        return;
+    }
+    size_t mask = ((size_t)1 << t->bits) - 1, s = pair_slot(k, c, t->bits);
+    while (t->count[s] && (t->key[s] != k || t->cls[s] != c)) s = (s + 1) & mask;
+    if (!t->count[s]) {
+        if (2 * (t->n + 1) > mask + 1) {
+            if (!tally_grow(t)) {
+                t->failed = 1;
+                return;
+            }
+            tally_add(t, d, c);
+            return;
+        }
+        t->key[s] = k, t->cls[s] = c, t->n++;
+    }
+    t->count[s]++;
+    t->last = s;
+}
 
 typedef struct Scratch {
     double *g, *h, *zb, *inv; /* inv[d] = 1 / (2d) */
@@ -142,7 +213,7 @@ static inline double dist(const Job *j, int dx, int dy, int dz)
 }
 
 /* Columns x0..x0+tw-1 of slice z along y; final (2-D): writes the queries. */
-static void tile_y(Job *j, Scratch *s, int64_t z, int64_t tile)
+static void tile_y(Job *j, Scratch *s, Tally *tl, int64_t z, int64_t tile)
 {
     int64_t nx = j->n[0], ny = j->n[1], x0 = tile * TILE, tw = nx - x0 < TILE ? nx - x0 : TILE;
     double ratio = j->sp[0] * j->sp[0] / (j->sp[1] * j->sp[1]);
@@ -163,11 +234,11 @@ static void tile_y(Job *j, Scratch *s, int64_t z, int64_t tile)
     for (int64_t y = 0; y < ny; y++) {
         size_t i = (size_t)((z * ny + y) * nx + x0);
         if (j->planar) {
-            size_t k = j->start[(size_t)(z * ny + y) * (size_t)j->ntiles + (size_t)tile];
             for (int64_t t = 0; t < tw; t++) {
-                if (!j->query[i + (size_t)t]) continue;
+                uint8_t c = j->query[i + (size_t)t];
+                if (!c) continue;
                 int32_t q = s->res[y * TILE + t];
-                j->out[k++] = q == NONE32 ? HUGE_VAL : dist(j, s->a[t * ny + q], (int)(q - y), 0);
+                tally_add(tl, q == NONE32 ? HUGE_VAL : dist(j, s->a[t * ny + q], (int)(q - y), 0), c);
             }
             continue;
         }
@@ -181,7 +252,7 @@ static void tile_y(Job *j, Scratch *s, int64_t z, int64_t tile)
 }
 
 /* Columns x0..x0+tw-1 of row y along z; writes the queries. */
-static void tile_z(Job *j, Scratch *s, int64_t y, int64_t tile)
+static void tile_z(Job *j, Scratch *s, Tally *tl, int64_t y, int64_t tile)
 {
     int64_t nx = j->n[0], ny = j->n[1], nz = j->n[2], x0 = tile * TILE, tw = nx - x0 < TILE ? nx - x0 : TILE;
     double w2 = j->sp[2] * j->sp[2], rx = j->sp[0] * j->sp[0] / w2, ry = j->sp[1] * j->sp[1] / w2;
@@ -201,11 +272,11 @@ static void tile_z(Job *j, Scratch *s, int64_t y, int64_t tile)
     }
     for (int64_t z = 0; z < nz; z++) {
         size_t i = (size_t)((z * ny + y) * nx + x0);
-        size_t k = j->start[(size_t)(z * ny + y) * (size_t)j->ntiles + (size_t)tile];
         for (int64_t t = 0; t < tw; t++) {
-            if (!j->query[i + (size_t)t]) continue;
+            uint8_t c = j->query[i + (size_t)t];
+            if (!c) continue;
             int32_t q = s->res[z * TILE + t];
-            j->out[k++] = q == NONE32 ? HUGE_VAL : dist(j, s->a[t * nz + q], s->b[t * nz + q], (int)(q - z));
+            tally_add(tl, q == NONE32 ? HUGE_VAL : dist(j, s->a[t * nz + q], s->b[t * nz + q], (int)(q - z)), c);
         }
     }
 }
@@ -217,15 +288,17 @@ static void pass_cols(Job *j, int axis, int *fail)
 #pragma omp parallel if (md_par_worth((double)(ntiles * TILE * len)))
     {
         Scratch s;
-        int ok = scratch_new(&s, len);
+        Tally *tl = &j->tally[md_par_thread()];
+        int ok = scratch_new(&s, len) && (tl->bits || tally_grow(tl));
         if (!ok) md_par_fail(fail, MD_ENOMEM);
 #pragma omp for schedule(static)
         for (int64_t t = 0; t < ntiles; t++) {
             if (!ok || md_par_poll_cancel(fail)) continue;
             if (axis == 1)
-                tile_y(j, &s, t / j->ntiles, t % j->ntiles);
+                tile_y(j, &s, tl, t / j->ntiles, t % j->ntiles);
             else
-                tile_z(j, &s, t / j->ntiles, t % j->ntiles);
+                tile_z(j, &s, tl, t / j->ntiles, t % j->ntiles);
+            if (tl->failed) md_par_fail(fail, MD_ENOMEM);
         }
         scratch_free(&s);
     }
@@ -233,61 +306,101 @@ static void pass_cols(Job *j, int axis, int *fail)
 
 void md_surface_work_free(MdSurfWork *w)
 {
-    free(w->off), free(w->start), free(w->d), free(w->cls);
+    free(w->off);
     memset(w, 0, sizeof *w);
 }
 
-MdStatus md_surface_distances(const uint8_t *site, const uint8_t *query, const int64_t n[3], int planar,
-                              const double sp[3], MdSurfWork *w, size_t *nq, MdError *err)
+typedef struct Pair {
+    uint64_t key;
+    uint8_t cls;
+    int64_t count;
+} Pair;
+
+static int by_pair(const void *a, const void *b)
 {
-    *nq = 0;
+    const Pair *x = a, *y = b;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return (x->cls > y->cls) - (x->cls < y->cls);
+}
+
+/* The merged, sorted tallies as a distance table (weights summed per
+ * distance in class order: the same on any thread count). */
+static MdStatus merge(Tally *tl, int nt, const double w[256], MdDistTable *out, MdError *err)
+{
+    size_t total = 0;
+    for (int k = 0; k < nt; k++) total += tl[k].n;
+    Pair *p = malloc((total ? total : 1) * sizeof *p);
+    if (!p) return md_error(err, MD_ENOMEM, "metrics: out of memory merging distance counts");
+    size_t m = 0;
+    for (int k = 0; k < nt; k++)
+        for (size_t i = 0; tl[k].bits && i < ((size_t)1 << tl[k].bits); i++)
+            if (tl[k].count[i]) p[m++] = (Pair){tl[k].key[i], tl[k].cls[i], tl[k].count[i]};
+    qsort(p, m, sizeof *p, by_pair);
+    size_t nd = 0;
+    for (size_t i = 0; i < m; i++) nd += i == 0 || p[i].key != p[i - 1].key;
+    out->d = malloc((nd ? nd : 1) * sizeof *out->d);
+    out->w = malloc((nd ? nd : 1) * sizeof *out->w);
+    out->count = malloc((nd ? nd : 1) * sizeof *out->count);
+    if (!out->d || !out->w || !out->count) {
+        free(p);
+        md_dist_table_free(out);
+        return md_error(err, MD_ENOMEM, "metrics: out of memory merging distance counts");
+    }
+    size_t e = (size_t)-1;
+    for (size_t i = 0; i < m; i++) {
+        if (i == 0 || p[i].key != p[i - 1].key) {
+            e++;
+            memcpy(&out->d[e], &p[i].key, sizeof(double));
+            out->w[e] = 0, out->count[e] = 0;
+        }
+        int64_t c = p[i].count;
+        if (i + 1 < m && p[i + 1].key == p[i].key && p[i + 1].cls == p[i].cls) { /* same pair, two threads */
+            p[i + 1].count += c;
+            continue;
+        }
+        out->w[e] += (double)c * w[p[i].cls];
+        out->count[e] += c;
+    }
+    out->n = nd;
+    free(p);
+    return MD_OK;
+}
+
+static int max_threads(void)
+{
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+MdStatus md_surface_distances(const uint8_t *site, const uint8_t *query, const int64_t n[3], int planar,
+                              const double sp[3], const double w[256], MdSurfWork *work, MdDistTable *t,
+                              MdError *err)
+{
+    memset(t, 0, sizeof *t);
     for (int a = 0; a < 3; a++)
         if (n[a] > 32766)
             return md_error(err, MD_EUNSUPPORTED, "metrics: the surface grid has %lld points on axis %d (at most 32766)",
                             (long long)n[a], a + 1);
     Job j = {{n[0], n[1], planar ? 1 : n[2]}, (n[0] + TILE - 1) / TILE, planar, {sp[0], sp[1], planar ? 1 : sp[2]},
-             site, query, NULL, NULL, NULL};
-    size_t rows = (size_t)(j.n[1] * j.n[2]), nt = (size_t)j.ntiles, count = rows * (size_t)j.n[0];
-    if (!w->off) w->off = md_surface_big(2 * count * sizeof *w->off);
-    if (!w->start) w->start = malloc((rows * nt + 1) * sizeof *w->start);
-    size_t *start = w->start;
-    if (!start || !w->off)
+             site, query, NULL, NULL};
+    size_t count = (size_t)(j.n[0] * j.n[1] * j.n[2]);
+    if (!work->off) work->off = md_surface_big(2 * count * sizeof *work->off);
+    int nt = max_threads();
+    j.tally = calloc((size_t)nt, sizeof *j.tally);
+    if (!work->off || !j.tally) {
+        free(j.tally);
         return md_error(err, MD_ENOMEM, "metrics: out of memory for the distances of a %zu-point grid", count);
-    j.off = w->off;
-    /* the rank of the first query of every (row, tile), in raster order */
-#pragma omp parallel for schedule(static) if (md_par_worth((double)count))
-    for (size_t r = 0; r < rows; r++)
-        for (size_t t = 0; t < nt; t++) {
-            const uint8_t *q = query + r * (size_t)j.n[0] + t * TILE;
-            size_t wd = (size_t)j.n[0] - t * TILE < TILE ? (size_t)j.n[0] - t * TILE : TILE, c = 0;
-            for (size_t x = 0; x < wd; x++) c += q[x] != 0;
-            start[r * nt + t + 1] = c;
-        }
-    start[0] = 0;
-    for (size_t i = 1; i <= rows * nt; i++) start[i] += start[i - 1];
-    size_t m = start[rows * nt];
-    if (m > w->cap) {
-        free(w->d), free(w->cls);
-        w->d = md_surface_big(m * sizeof *w->d);
-        w->cls = md_surface_big(m);
-        w->cap = w->d && w->cls ? m : 0;
-        if (!w->cap) return md_error(err, MD_ENOMEM, "metrics: out of memory for %zu surface distances", m);
     }
-    j.start = start;
-    j.out = w->d;
-    uint8_t *c = w->cls;
-#pragma omp parallel for schedule(static) if (md_par_worth((double)count))
-    for (size_t r = 0; r < rows; r++) {
-        size_t k = start[r * nt];
-        const uint8_t *q = query + r * (size_t)j.n[0];
-        for (int64_t x = 0; x < j.n[0]; x++)
-            if (q[x]) c[k++] = q[x];
-    }
+    j.off = work->off;
     int fail = MD_OK;
     pass_x(&j, &fail);
     if (!fail) pass_cols(&j, 1, &fail);
     if (!fail && !planar) pass_cols(&j, 2, &fail);
-    if (fail) return md_par_status(fail, "metrics", err);
-    *nq = m;
-    return MD_OK;
+    MdStatus st = fail ? md_par_status(fail, "metrics", err) : merge(j.tally, nt, w, t, err);
+    for (int k = 0; k < nt; k++) tally_free(&j.tally[k]);
+    free(j.tally);
+    return st;
 }
