@@ -136,6 +136,33 @@ describe("vol.metrics", function()
     end
   end)
 
+  it("reads hd95 at any percent: 100 is the Hausdorff distance, 0 the smallest", function()
+    local t = vol.phantom.sphere{shape={30, 30, 20}, radius_mm=9, spacing={1, 1, 1.5}, dtype="uint8"}
+    local p = vol.phantom.sphere{shape={30, 30, 20}, radius_mm=7, center={17, 15, 10.5}, spacing={1, 1, 1.5},
+      dtype="uint8"}
+    for _, d in ipairs(DEFS) do
+      local all = vol.metrics(p, t, {definition=d, percent=100})
+      assert.equal(all.hausdorff, all.hd95)
+      local lo, mid = vol.metrics(p, t, {definition=d, percent=0}), vol.metrics(p, t, {definition=d, percent=50})
+      assert.is_true(lo.hd95 <= mid.hd95 and mid.hd95 <= all.hd95)
+      local tight, loose = vol.metrics(p, t, {definition=d, tolerance_mm=0}), vol.metrics(p, t, {definition=d,
+        tolerance_mm=100})
+      assert.equal(1, loose.surface_dice)
+      assert.is_true(tight.surface_dice < 0.5)
+    end
+  end)
+
+  it("keeps no memory after many calls", function()
+    local t = vol.phantom.sphere{shape={40, 40, 30}, radius_mm=10, dtype="uint8"}
+    local p = vol.phantom.sphere{shape={40, 40, 30}, radius_mm=9, dtype="float32"}
+    vol.metrics(p, t)
+    collectgarbage(); collectgarbage()
+    local before = vol.live_bytes()
+    for _ = 1, 20 do vol.metrics(p, t, {definition="monai"}); vol.metrics_per_label(t, t) end
+    collectgarbage(); collectgarbage()
+    assert.equal(before, vol.live_bytes())
+  end)
+
   it("accepts 0/1 masks of any dtype and gives the same numbers", function()
     local a = vol.phantom.sphere{shape={20, 20, 20}, radius_mm=5}
     local b = vol.phantom.sphere{shape={20, 20, 20}, radius_mm=6, center={11, 10, 10}}

@@ -37,10 +37,19 @@ import metrics_ref
 sp = tuple(reversed(($sp)))
 metrics_ref.metrics(np.load('$D/$a'), np.load('$D/$b'), sp, '$def', 1.0, 95.0)"; }
   warm "$D/$a" "$D/$b"
+  # medula: best of RUNS; the peer (tens of seconds): best of runs
+  tm=$(best_ns m)
   saved=$RUNS
-  RUNS=$runs # the peer takes tens of seconds
-  measure "$task" "$target"
+  RUNS=$runs
+  tp=$(best_ns p)
   RUNS=$saved
+  RATIO=$(awk -v a="$tp" -v b="$tm" 'BEGIN { printf "%.2f", a / b }')
+  met=$(awk -v r="$RATIO" -v t="$target" 'BEGIN { print (r >= t) ? "yes" : "no" }')
+  [ "${EXTRA_OK:-yes}" = yes ] || met=no
+  printf '%-34s %9.3f %9.3f %7s %7s %5s %10s %8s\n' "$task" \
+    "$(awk -v t="$tm" 'BEGIN { print t / 1e9 }')" "$(awk -v t="$tp" 'BEGIN { print t / 1e9 }')" \
+    "$RATIO" ">=$target" "$met" "-" "-"
+  EXTRA_OK=yes
 }
 
 row_metrics_lung() {
@@ -51,10 +60,11 @@ row_metrics_lung_monai() {
 }
 row_metrics_random() {
   make_metrics_inputs
-  t0=$(best_ns sh -c "OMP_NUM_THREADS=2 '$BIN' -e \"local m = vol.metrics(vol.read('$D/rand_a.npy'), vol.read('$D/rand_b.npy'))\"")
+  rm_() { OMP_NUM_THREADS=2 "$BIN" -e "local m = vol.metrics(vol.read('$D/rand_a.npy'), vol.read('$D/rand_b.npy'))"; }
+  t0=$(best_ns rm_)
   [ "$t0" -le 1500000000 ] || EXTRA_OK=no
   metrics_row "metrics random 250^3 deepmind" 1 1 rand_a.npy rand_b.npy "1, 1, 1" deepmind
-  note "metrics random 250^3 deepmind: medula $(awk -v t="$t0" 'BEGIN { printf "%.3f", t / 1e9 }') s (target <= 1.5 s)"
+  note "metrics random 250^3 deepmind: medula $(awk -v t="$t0" 'BEGIN { printf "%.3f", t / 1e9 }') s, whole process (target <= 1.5 s)"
 }
 
 ROWS="${ROWS:-} row_metrics_lung row_metrics_lung_monai row_metrics_random"
