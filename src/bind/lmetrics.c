@@ -176,11 +176,20 @@ static int32_t *read_labels(lua_State *L, int idx, const MdVolume *p, const MdVo
     return arr;
 }
 
+/* True when the value at idx is an option table (string keys, no list). */
+static int is_options(lua_State *L, int idx)
+{
+    if (!lua_istable(L, idx) || lua_rawlen(L, idx) != 0) return 0;
+    lua_pushnil(L);
+    if (!lua_next(L, idx)) return 0;
+    int named = lua_type(L, -2) == LUA_TSTRING;
+    lua_pop(L, 2);
+    return named;
+}
+
 static int l_metrics_per_label(lua_State *L)
 {
-    /* (pred, truth, opts) is accepted for (pred, truth, nil, opts) */
-    if (lua_istable(L, 3) && lua_isnoneornil(L, 4) && lua_rawlen(L, 3) == 0 && lua_next(L, (lua_pushnil(L), 3))) {
-        lua_pop(L, 2);
+    if (lua_isnoneornil(L, 4) && is_options(L, 3)) { /* (pred, truth, opts): no labels */
         lua_settop(L, 3);
         lua_pushnil(L);
         lua_insert(L, 3);
