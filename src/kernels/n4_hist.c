@@ -1,0 +1,158 @@
+/* N4's histogram sharpening (a small radix-2 FFT does the Wiener
+ * deconvolution and the two Gaussian blurs) and Otsu's threshold. */
+#include "n4_hist.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/par.h"
+#include "../core/rows.h"
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+/* In-place complex FFT of n (a power of two) points; sign -1 forward, +1
+ * backward (unscaled). */
+static void fft(double *re, double *im, int n, int sign)
+{
+    for (int i = 1, j = 0; i < n; i++) {
+        int bit = n >> 1;
+        for (; j & bit; bit >>= 1) j ^= bit;
+        j ^= bit;
+        if (i < j) {
+            double t = re[i];
+            re[i] = re[j], re[j] = t;
+            t = im[i];
+            im[i] = im[j], im[j] = t;
+        }
+    }
+    for (int len = 2; len <= n; len <<= 1) {
+        double a = sign * 2 * M_PI / len;
+        for (int i = 0; i < n; i += len)
+            for (int k = 0; k < len / 2; k++) {
+                double wr = cos(a * k), wi = sin(a * k);
+                int p = i + k, q = p + len / 2;
+                double xr = re[q] * wr - im[q] * wi, xi = re[q] * wi + im[q] * wr;
+                re[q] = re[p] - xr, im[q] = im[p] - xi;
+                re[p] += xr, im[p] += xi;
+            }
+    }
+}
+
+/* Circular convolution of x with the kernel whose transform is the real
+ * sequence kf: x <- ifft(fft(x) * kf) (unscaled, as the ratio in E cancels
+ * the scale). im is scratch. */
+static void convolve(double *x, double *im, const double *kf, int n)
+{
+    memset(im, 0, (size_t)n * sizeof *im);
+    fft(x, im, n, -1);
+    for (int i = 0; i < n; i++) x[i] *= kf[i], im[i] *= kf[i];
+    fft(x, im, n, 1);
+}
+
+MdStatus md_n4_sharpen_map(const double *H, int bins, double lo, double slope, double fwhm, double noise,
+                           double *E, MdError *err)
+{
+    int n = 1;
+    while (n < bins) n <<= 1;
+    n <<= 1; /* 2^(ceil(log2 bins) + 1) */
+    int off = (n - bins) / 2;
+    double *buf = calloc(5 * (size_t)n, sizeof *buf);
+    if (!buf) return md_error(err, MD_ENOMEM, "n4: out of memory for the histogram");
+    double *u = buf, *im = buf + n, *ff = buf + 2 * n, *num = buf + 3 * n, *fim = buf + 4 * n;
+
+    /* The Gaussian in bins, centred on bin 0 of the circular sequence. */
+    double sf = fwhm / slope, ef = 4 * log(2.0) / (sf * sf), scale = 2 * sqrt(log(2.0) / M_PI) / sf;
+    ff[0] = scale;
+    for (int i = 1; i <= n / 2; i++) ff[i] = ff[n - i] = scale * exp(-(double)i * i * ef);
+    fft(ff, fim, n, -1); /* real and even: the transform is real */
+
+    /* Wiener deconvolution of the padded histogram, clipped at zero. */
+    double *gf = fim;
+    for (int i = 0; i < n; i++) gf[i] = ff[i] / (ff[i] * ff[i] + noise);
+    for (int i = 0; i < bins; i++) u[off + i] = H[i];
+    convolve(u, im, gf, n);
+    for (int i = 0; i < n; i++) u[i] = u[i] > 0 ? u[i] : 0;
+
+    /* E = blur(v * u) / blur(u). */
+    for (int i = 0; i < n; i++) num[i] = (lo + (double)(i - off) * slope) * u[i];
+    convolve(num, im, ff, n);
+    convolve(u, im, ff, n);
+    for (int i = 0; i < bins; i++) E[i] = u[off + i] != 0 ? num[off + i] / u[off + i] : 0;
+    free(buf);
+    return MD_OK;
+}
+
+/* Per slice: min and max, then the histogram, partials combined in slice order. */
+MdStatus md_n4_otsu(const MdVolume *v, int bins, double *thr, MdError *err)
+{
+    int64_t nx = v->dim[0], ny = v->dim[1], nz = (int64_t)(md_volume_count(v) / (size_t)(nx * ny));
+    const void *src = md_volume_data(v);
+    double *part = malloc((size_t)nz * (2 + (size_t)bins) * sizeof *part);
+    if (!part) return md_error(err, MD_ENOMEM, "n4: out of memory for Otsu's histogram");
+    int fail = MD_OK;
+    double lo = INFINITY, hi = -INFINITY;
+    for (int pass = 0; pass < 2; pass++) {
+        double width = (hi - lo) / bins;
+#pragma omp parallel if (md_par_worth((double)nx * ny * nz))
+        {
+            double *row = malloc((size_t)nx * sizeof *row);
+            if (!row) md_par_fail(&fail, MD_ENOMEM);
+#pragma omp for schedule(static)
+            for (int64_t z = 0; z < nz; z++) {
+                if (md_par_poll_cancel(&fail)) continue;
+                double *p = part + (size_t)z * (2 + bins), mn = INFINITY, mx = -INFINITY;
+                if (pass) memset(p + 2, 0, (size_t)bins * sizeof *p);
+                for (int64_t y = 0; y < ny; y++) {
+                    md_rows_to_f64(src, v->dtype, (size_t)((z * ny + y) * nx), (size_t)nx, row);
+                    for (int64_t x = 0; x < nx; x++) {
+                        double a = row[x];
+                        if (!pass) {
+                            mn = a < mn ? a : mn, mx = a > mx ? a : mx;
+                            continue;
+                        }
+                        int b = width > 0 ? (int)((a - lo) / width) : 0;
+                        p[2 + (b >= bins ? bins - 1 : b < 0 ? 0 : b)] += 1;
+                    }
+                }
+                p[0] = mn, p[1] = mx;
+            }
+            free(row);
+        }
+        if (fail) break;
+        if (!pass)
+            for (int64_t z = 0; z < nz; z++) {
+                lo = fmin(lo, part[z * (2 + bins)]);
+                hi = fmax(hi, part[z * (2 + bins) + 1]);
+            }
+    }
+    if (fail) {
+        free(part);
+        return md_par_status(fail, "n4", err);
+    }
+    if (!(hi > lo)) {
+        *thr = lo;
+        free(part);
+        return MD_OK;
+    }
+    double *h = part; /* slice 0's histogram accumulates the rest, in order */
+    for (int64_t z = 1; z < nz; z++)
+        for (int b = 0; b < bins; b++) h[2 + b] += part[z * (2 + bins) + 2 + b];
+    double width = (hi - lo) / bins, total = 0, sum = 0;
+    for (int b = 0; b < bins; b++) total += h[2 + b], sum += h[2 + b] * (lo + (b + 0.5) * width);
+    double w0 = 0, s0 = 0, best = -1;
+    int at = 0;
+    for (int b = 0; b < bins - 1; b++) {
+        w0 += h[2 + b];
+        s0 += h[2 + b] * (lo + (b + 0.5) * width);
+        double w1 = total - w0;
+        if (w0 <= 0 || w1 <= 0) continue;
+        double d = s0 / w0 - (sum - s0) / w1, var = w0 * w1 * d * d;
+        if (var > best) best = var, at = b;
+    }
+    *thr = lo + (at + 1) * width;
+    free(part);
+    return MD_OK;
+}
