@@ -186,10 +186,10 @@ static MdStatus residual(N4 *s4, const double *E, MdError *err)
     return md_par_status(fail, "n4", err);
 }
 
-/* field <- the lattice on the shrunk grid; returns through *cv the
- * coefficient of variation of exp(new - old) over the used voxels and
- * updates lo/hi. Per-slice partials: count, mean, M2, min, max. */
-static MdStatus update_field(N4 *s4, double *cv, MdError *err)
+/* field <- the lattice on the shrunk grid, with the range of
+ * log(in) - field over the used voxels (per-slice partials) and, in res,
+ * each used voxel's exp(old - new) in single precision (0 elsewhere). */
+static MdStatus update_field(N4 *s4, MdError *err)
 {
     int64_t nx = s4->n[0], ny = s4->n[1], nz = s4->n[2];
     int m0 = s4->lat.m[0];
@@ -202,7 +202,7 @@ static MdStatus update_field(N4 *s4, double *cv, MdError *err)
 #pragma omp for schedule(static)
         for (int64_t l = 0; l < nz; l++) {
             if (md_par_poll_cancel(&fail)) continue;
-            double *r = q + plane, *row = r + m0, cnt = 0, mean = 0, m2 = 0, mn = INFINITY, mx = -INFINITY;
+            double *r = q + plane, *row = r + m0, mn = INFINITY, mx = -INFINITY;
             md_n4_eval_plane(&s4->lat, &s4->ax[2], l, q);
             for (int64_t j = 0; j < ny; j++) {
                 md_n4_eval_row(&s4->lat, &s4->ax[0], &s4->ax[1], q, j, r, row);
@@ -210,33 +210,50 @@ static MdStatus update_field(N4 *s4, double *cv, MdError *err)
                 for (int64_t i = 0; i < nx; i++) {
                     double old = s4->field[o + i];
                     s4->field[o + i] = row[i];
+                    s4->res[o + i] = 0;
                     if (s4->wc[o + i] == 0) continue;
-                    double e = exp(row[i] - old), d = e - mean, u = s4->login[o + i] - row[i];
-                    cnt += 1;
-                    mean += d / cnt;
-                    m2 += d * (e - mean);
+                    s4->res[o + i] = expf((float)old - (float)row[i]);
+                    double u = s4->login[o + i] - row[i];
                     mn = u < mn ? u : mn, mx = u > mx ? u : mx;
                 }
             }
             double *p = s4->part + (size_t)l * s4->plen;
-            p[0] = cnt, p[1] = mean, p[2] = m2, p[3] = mn, p[4] = mx;
+            p[0] = mn, p[1] = mx;
         }
         free(q);
     }
     if (fail) return md_par_status(fail, "n4", err);
-    double cnt = 0, mean = 0, m2 = 0, mn = INFINITY, mx = -INFINITY;
-    for (int64_t l = 0; l < nz; l++) { /* Chan et al.'s pairwise update, in slice order */
+    double mn = INFINITY, mx = -INFINITY;
+    for (int64_t l = 0; l < nz; l++) {
         const double *p = s4->part + (size_t)l * s4->plen;
-        if (p[0] == 0) continue;
-        double n = cnt + p[0], d = p[1] - mean;
-        mean += d * p[0] / n;
-        m2 += p[2] + d * d * cnt * p[0] / n;
-        cnt = n;
-        mn = fmin(mn, p[3]), mx = fmax(mx, p[4]);
+        mn = fmin(mn, p[0]), mx = fmax(mx, p[1]);
     }
-    *cv = cnt > 1 ? sqrt(m2 / (cnt - 1)) / mean : 0;
     s4->lo = mn, s4->hi = mx;
     return MD_OK;
+}
+
+/* The convergence measure: the coefficient of variation of exp(old - new)
+ * over the used voxels, accumulated as ITK accumulates it (single precision,
+ * running mean and variance in voxel order). Its rounding decides on which
+ * iteration a level stops, and so whether the result follows ITK's, so it is
+ * reproduced rather than computed more exactly; being serial, it is the same
+ * on any thread count. */
+static double convergence(const N4 *s4)
+{
+    float mu = 0, sigma = 0, n = 0; /* stored in single, updated in double, as ITK's expressions are */
+    for (size_t i = 0; i < s4->count; i++) {
+        if (s4->wc[i] == 0) continue;
+        float x = (float)s4->res[i], d;
+        n = (float)((double)n + 1.0);
+        if ((double)n > 1.0) {
+            d = (x - mu) * (x - mu);
+            sigma = (float)((double)sigma + (double)d * ((double)n - 1.0) / (double)n);
+        }
+        mu = (float)((double)mu * (1.0 - 1.0 / (double)n) + (double)(x / n));
+    }
+    if (n < 2) return 0;
+    sigma = (float)sqrt((double)sigma / ((double)n - 1.0));
+    return (double)(sigma / mu);
 }
 
 static MdStatus set_axes(N4 *s4, MdError *err)
@@ -268,7 +285,8 @@ static MdStatus iterate(N4 *s4, MdN4Report *rep, MdCtx *ctx, size_t total)
                 break;
             size_t nlat = (size_t)s4->lat.m[0] * s4->lat.m[1] * s4->lat.m[2];
             for (size_t c = 0; c < nlat; c++) s4->lat.phi[c] += s4->upd.phi[c];
-            if ((st = update_field(s4, &cv, ctx->err))) break;
+            if ((st = update_field(s4, ctx->err))) break;
+            cv = convergence(s4);
             if (rep && rep->trace) rep->trace[step + it - 1] = cv;
             md_ctx_progress(ctx, ++done, total);
         }

@@ -122,11 +122,18 @@ MdStatus md_n4_otsu(const MdVolume *v, int bins, double *thr, MdError *err)
             free(row);
         }
         if (fail) break;
-        if (!pass)
-            for (int64_t z = 0; z < nz; z++) {
-                lo = fmin(lo, part[z * (2 + bins)]);
-                hi = fmax(hi, part[z * (2 + bins) + 1]);
-            }
+        if (pass) break;
+        for (int64_t z = 0; z < nz; z++) {
+            lo = fmin(lo, part[z * (2 + bins)]);
+            hi = fmax(hi, part[z * (2 + bins) + 1]);
+        }
+        if (!(hi > lo)) break;
+        if (v->dtype == MD_UINT8 || v->dtype == MD_INT8) { /* ITK bins the whole type range for 8-bit types */
+            lo = v->dtype == MD_UINT8 ? -0.5 : -128.5;
+            hi = lo + 256;
+        } else if (hi > lo) { /* and otherwise widens the top by 1% of a bin, so the maximum falls inside */
+            hi += (hi - lo) / bins / 100;
+        }
     }
     if (fail) {
         free(part);

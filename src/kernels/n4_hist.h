@@ -18,9 +18,12 @@ MdStatus md_n4_sharpen_map(const double *H, int bins, double lo, double slope, d
                            double *E, MdError *err) MD_MUST_CHECK;
 
 /* Otsu's threshold of v (any dtype, all voxels) on a histogram of `bins`
- * equal bins spanning [min, max]: the upper edge of the bin that maximises
- * the between-class variance, so the foreground is v > *thr. A constant
- * volume gives its value. Parallel over slices, deterministic. */
+ * equal bins laid out as ITK's OtsuThresholdImageFilter lays them out
+ * ([-0.5, 255.5] for uint8, [-128.5, 127.5] for int8, otherwise [min, max]
+ * with the top widened by 1/100 of a bin): the upper edge of the first bin
+ * that maximises the between-class variance, so the foreground is
+ * v > *thr. A constant volume gives its value. Parallel over slices,
+ * deterministic. */
 MdStatus md_n4_otsu(const MdVolume *v, int bins, double *thr, MdError *err) MD_MUST_CHECK;
 
 #endif
