@@ -6,7 +6,7 @@
 # mask (200 bins), shrink by 3, run {20,10,10,5} iterations, and evaluate
 # the field and the corrected image at full resolution; neither writes them.
 # Inputs: the real T1 ch2 (181x217x181 uint8) from the sample data, and the
-# same brain resampled to 256x256x192 (cubic, float32), made once in $D.
+# same brain resampled to 256x256x192 (cubic, stored as int16 as scanners store T1s), made once in $D.
 
 n4_find_ch2() {
   for d in "$HERE/../../shared/data" "${MEDULA_SAMPLES:-}" "$HERE/../build/samples"; do
@@ -21,7 +21,7 @@ n4_prepare() {
   N4_CH2=$(n4_find_ch2)
   if [ ! -e "$D/t1_256.nii.gz" ]; then
     echo "bench: making $D/t1_256.nii.gz (once)" >&2
-    "$BIN" -e "vol.read('$N4_CH2'):astype('float32'):resample{shape={256, 256, 192}, interpolation='cubic'}:clamp(0, 1e9):write('$D/t1_256.nii.gz')"
+    "$BIN" -e "vol.read('$N4_CH2'):astype('float32'):resample{shape={256, 256, 192}, interpolation='cubic'}:clamp(0, 1e9):astype('int16'):write('$D/t1_256.nii.gz')"
   fi
 }
 

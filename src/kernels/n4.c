@@ -37,7 +37,9 @@ typedef struct N4 {
     double *field;  /* current log bias */
     double *res;    /* residual to fit */
     double *wc;     /* point weight, 0 = not used */
-    double *part;   /* per-slice partials: max(bins, 6) per slice */
+    double *part;   /* per-slice partials: max(bins, 8) per slice */
+    double *ka, *kb; /* (k - 1)/k and 1 - 1/k for the k-th used voxel (k from 1) */
+    double *planes, *omega; /* the fit's per-slice planes and denominator lattice */
     int plen;
     MdN4Lattice lat, upd;
     MdN4Axis ax[3];
@@ -74,6 +76,7 @@ static void shrink_voxel(const Shrink *s, int64_t x, double **rows, const uint8_
         }
     int used = s->average ? 2 * n_in >= n_all && n_in > 0 : n_in == 1;
     double v = used ? sum_in / n_in : sum_all / n_all;
+    if (!isfinite(v)) used = 0, v = 0; /* NaN or inf voxels are left out */
     *val = v > 0 ? log(v) : v;
     *w = used ? wsum / n_all : 0;
     if (!(*w > 0)) *w = 0;
@@ -131,7 +134,7 @@ static MdStatus sharpen_map(N4 *s4, double *E, MdError *err)
 {
     int bins = s4->o->bins;
     int64_t nxy = s4->n[0] * s4->n[1], nz = s4->n[2];
-    double slope = (s4->hi - s4->lo) / (bins - 1), lo = s4->lo;
+    double slope = (s4->hi - s4->lo) / (bins - 1), lo = s4->lo, inv = 1 / slope;
     int fail = MD_OK;
 #pragma omp parallel for schedule(static) if (md_par_worth((double)nxy * nz))
     for (int64_t l = 0; l < nz; l++) {
@@ -141,10 +144,10 @@ static MdStatus sharpen_map(N4 *s4, double *E, MdError *err)
         size_t o = (size_t)(l * nxy);
         for (int64_t i = 0; i < nxy; i++) {
             if (s4->wc[o + i] == 0) continue;
-            double c = (s4->login[o + i] - s4->field[o + i] - lo) / slope, fl = floor(c);
-            int b = (int)fl;
-            double t = c - fl;
-            if (b < 0 || b >= bins) continue;
+            double c = (s4->login[o + i] - s4->field[o + i] - lo) * inv; /* >= 0: lo is the minimum */
+            int b = (int)c;
+            double t = c - b;
+            if (b >= bins) continue;
             if (t == 0) {
                 h[b] += 1;
             } else if (b < bins - 1) {
@@ -161,29 +164,41 @@ static MdStatus sharpen_map(N4 *s4, double *E, MdError *err)
     return md_n4_sharpen_map(H, bins, lo, slope, s4->o->fwhm, s4->o->noise, E, err);
 }
 
-/* res = u - E(u) with u = log(in) - field, over the used voxels. */
-static MdStatus residual(N4 *s4, const double *E, MdError *err)
+/* The residual u - E(u), u = log(in) - field, over the used voxels (into
+ * res), gathered slice by slice into the fit's planes; then the update
+ * lattice s4->upd. */
+static MdStatus fit_residual(N4 *s4, const double *E, MdError *err)
 {
-    int bins = s4->o->bins;
+    int bins = s4->o->bins, m0 = s4->upd.m[0], m1 = s4->upd.m[1];
     int64_t nxy = s4->n[0] * s4->n[1], nz = s4->n[2];
-    double slope = (s4->hi - s4->lo) / (bins - 1), lo = s4->lo;
+    double slope = (s4->hi - s4->lo) / (bins - 1), lo = s4->lo, inv = 1 / slope;
+    size_t plane2 = 2 * (size_t)m0 * m1;
     int fail = MD_OK;
-#pragma omp parallel for schedule(static) if (md_par_worth((double)nxy * nz))
-    for (int64_t l = 0; l < nz; l++) {
-        if (md_par_poll_cancel(&fail)) continue;
-        size_t o = (size_t)(l * nxy);
-        for (int64_t i = 0; i < nxy; i++) {
-            if (s4->wc[o + i] == 0) {
-                s4->res[o + i] = 0;
-                continue;
+#pragma omp parallel if (md_par_worth((double)nxy * nz))
+    {
+        double *row = malloc(2 * (size_t)m0 * sizeof *row);
+        if (!row) md_par_fail(&fail, MD_ENOMEM);
+#pragma omp for schedule(static)
+        for (int64_t l = 0; l < nz; l++) {
+            if (md_par_poll_cancel(&fail)) continue;
+            size_t o = (size_t)(l * nxy);
+            for (int64_t i = 0; i < nxy; i++) {
+                if (s4->wc[o + i] == 0) {
+                    s4->res[o + i] = 0;
+                    continue;
+                }
+                double u = s4->login[o + i] - s4->field[o + i], c = (u - lo) * inv;
+                int b = (int)c;
+                double sharp = b < bins - 1 ? E[b] + (E[b + 1] - E[b]) * (c - b) : E[bins - 1];
+                s4->res[o + i] = u - sharp;
             }
-            double u = s4->login[o + i] - s4->field[o + i], c = (u - lo) / slope, fl = floor(c);
-            int b = (int)fl;
-            double sharp = b >= 0 && b < bins - 1 ? E[b] + (E[b + 1] - E[b]) * (c - fl) : E[bins - 1];
-            s4->res[o + i] = u - sharp;
+            md_n4_fit_slice(s4->ax, s4->res + o, s4->wc + o, m0, m1, row, s4->planes + (size_t)l * plane2);
         }
+        free(row);
     }
-    return md_par_status(fail, "n4", err);
+    if (fail) return md_par_status(fail, "n4", err);
+    md_n4_fit_fold(&s4->ax[2], s4->planes, &s4->upd, s4->omega);
+    return MD_OK;
 }
 
 /* field <- the lattice on the shrunk grid, with the range of
@@ -241,15 +256,14 @@ static MdStatus update_field(N4 *s4, MdError *err)
 static double convergence(const N4 *s4)
 {
     float mu = 0, sigma = 0, n = 0; /* stored in single, updated in double, as ITK's expressions are */
+    size_t k = 0;
     for (size_t i = 0; i < s4->count; i++) {
         if (s4->wc[i] == 0) continue;
-        float x = (float)s4->res[i], d;
+        float x = (float)s4->res[i], d = (x - mu) * (x - mu);
         n = (float)((double)n + 1.0);
-        if ((double)n > 1.0) {
-            d = (x - mu) * (x - mu);
-            sigma = (float)((double)sigma + (double)d * ((double)n - 1.0) / (double)n);
-        }
-        mu = (float)((double)mu * (1.0 - 1.0 / (double)n) + (double)(x / n));
+        if (k) sigma = (float)((double)sigma + (double)d * s4->ka[k]);
+        mu = (float)((double)mu * s4->kb[k] + (double)(x / n));
+        k++;
     }
     if (n < 2) return 0;
     sigma = (float)sqrt((double)sigma / ((double)n - 1.0));
@@ -276,14 +290,20 @@ static MdStatus iterate(N4 *s4, MdN4Report *rep, MdCtx *ctx, size_t total)
     for (int level = 0; !st && level < o->levels; level++) {
         if ((st = set_axes(s4, ctx->err))) break;
         if ((st = md_n4_lattice_new(&s4->upd, s4->lat.m, o->order, ctx->err))) break;
+        size_t nlat = (size_t)s4->lat.m[0] * s4->lat.m[1] * s4->lat.m[2];
+        free(s4->planes);
+        free(s4->omega);
+        s4->planes = malloc((size_t)s4->n[2] * 2 * (size_t)s4->lat.m[0] * s4->lat.m[1] * sizeof(double));
+        s4->omega = malloc(nlat * sizeof(double));
+        if (!s4->planes || !s4->omega) {
+            st = md_error(ctx->err, MD_ENOMEM, "n4: out of memory for the B-spline fit");
+            break;
+        }
         double cv = DBL_MAX;
         int it = 0;
         while (it < o->iterations[level] && cv > o->convergence && s4->hi > s4->lo) {
             it++;
-            if ((st = sharpen_map(s4, E, ctx->err)) || (st = residual(s4, E, ctx->err)) ||
-                (st = md_n4_fit(s4->ax, s4->res, s4->wc, &s4->upd, ctx->err)))
-                break;
-            size_t nlat = (size_t)s4->lat.m[0] * s4->lat.m[1] * s4->lat.m[2];
+            if ((st = sharpen_map(s4, E, ctx->err)) || (st = fit_residual(s4, E, ctx->err))) break;
             for (size_t c = 0; c < nlat; c++) s4->lat.phi[c] += s4->upd.phi[c];
             if ((st = update_field(s4, ctx->err))) break;
             cv = convergence(s4);
@@ -401,6 +421,10 @@ static void n4_free(N4 *s4)
     free(s4->res);
     free(s4->wc);
     free(s4->part);
+    free(s4->ka);
+    free(s4->kb);
+    free(s4->planes);
+    free(s4->omega);
     md_n4_lattice_free(&s4->lat);
     md_n4_lattice_free(&s4->upd);
     for (int a = 0; a < 3; a++) md_n4_axis_free(&s4->ax[a]);
@@ -461,6 +485,16 @@ MdStatus md_n4(const MdVolume *in, const MdVolume *mask, const MdVolume *weight,
         return md_error(ctx->err, MD_EINVAL, "n4: no voxel left in the mask%s (shrunk grid %lldx%lldx%lld)",
                         o->otsu ? " above Otsu's threshold" : "", (long long)s4.n[0], (long long)s4.n[1],
                         (long long)s4.n[2]);
+    }
+    s4.ka = malloc(used * sizeof(double));
+    s4.kb = malloc(used * sizeof(double));
+    if (!s4.ka || !s4.kb) {
+        n4_free(&s4);
+        return md_error(ctx->err, MD_ENOMEM, "n4: out of memory (%zu voxels used)", used);
+    }
+    for (size_t k = 0; k < used; k++) {
+        double n = (double)(float)(k + 1);
+        s4.ka[k] = (n - 1.0) / n, s4.kb[k] = 1.0 - 1.0 / n;
     }
     s4.lo = INFINITY, s4.hi = -INFINITY;
     for (size_t i = 0; i < s4.count; i++)

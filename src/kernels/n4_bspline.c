@@ -120,47 +120,30 @@ static void fit_row(const MdN4Axis ax[3], const double *z, const double *wc, int
     }
 }
 
-MdStatus md_n4_fit(const MdN4Axis ax[3], const double *z, const double *wc, MdN4Lattice *out, MdError *err)
+void md_n4_fit_slice(const MdN4Axis ax[3], const double *z, const double *wc, int m0, int m1, double *row,
+                     double *planes)
 {
-    int m0 = out->m[0], m1 = out->m[1], m2 = out->m[2], k = out->order + 1;
-    int64_t n0 = ax[0].n, n1 = ax[1].n, n2 = ax[2].n;
-    size_t plane = (size_t)m0 * m1, nlat = plane * m2;
-    double *planes = calloc((size_t)n2 * 2 * plane, sizeof *planes);
-    double *omega = calloc(nlat, sizeof *omega);
-    if (!planes || !omega) {
-        free(planes);
-        free(omega);
-        return md_error(err, MD_ENOMEM, "n4: out of memory for the B-spline fit");
+    size_t plane = (size_t)m0 * m1;
+    memset(planes, 0, 2 * plane * sizeof *planes);
+    for (int64_t j = 0; j < ax[1].n; j++) {
+        size_t at = (size_t)j * ax[0].n;
+        fit_row(ax, z + at, wc + at, j, m0, row, planes, planes + plane);
     }
-    int fail = MD_OK;
-#pragma omp parallel if (md_par_worth((double)n0 * n1 * n2))
-    {
-        double *row = malloc(2 * (size_t)m0 * sizeof *row);
-        if (!row) md_par_fail(&fail, MD_ENOMEM);
-#pragma omp for schedule(static)
-        for (int64_t l = 0; l < n2; l++) {
-            if (md_par_poll_cancel(&fail)) continue;
-            double *pd = planes + (size_t)l * 2 * plane, *po = pd + plane;
-            for (int64_t j = 0; j < n1; j++) {
-                size_t at = ((size_t)l * n1 + j) * n0;
-                fit_row(ax, z + at, wc + at, j, m0, row, pd, po);
-            }
-        }
-        free(row);
-    }
-    if (fail) {
-        free(planes);
-        free(omega);
-        return md_par_status(fail, "n4", err);
-    }
+}
+
+void md_n4_fit_fold(const MdN4Axis *az, const double *planes, MdN4Lattice *out, double *omega)
+{
+    int k = out->order + 1;
+    size_t plane = (size_t)out->m[0] * out->m[1], nlat = plane * out->m[2];
     double *delta = out->phi;
     memset(delta, 0, nlat * sizeof *delta);
-    for (int64_t l = 0; l < n2; l++) { /* slice order: the same sums on any thread count */
-        const double *pd = planes + (size_t)l * 2 * plane, *po = pd + plane, *w = ax[2].w + l * k;
-        double inv = 1 / ax[2].s2[l];
+    memset(omega, 0, nlat * sizeof *omega);
+    for (int64_t l = 0; l < az->n; l++) { /* slice order: the same sums on any thread count */
+        const double *pd = planes + (size_t)l * 2 * plane, *po = pd + plane, *w = az->w + l * k;
+        double inv = 1 / az->s2[l];
         for (int r = 0; r < k; r++) {
             double t2 = w[r] * w[r], a = t2 * w[r] * inv;
-            double *d = delta + (size_t)(ax[2].span[l] + r) * plane, *o = omega + (size_t)(ax[2].span[l] + r) * plane;
+            double *d = delta + (size_t)(az->span[l] + r) * plane, *o = omega + (size_t)(az->span[l] + r) * plane;
             for (size_t c = 0; c < plane; c++) {
                 d[c] += a * pd[c];
                 o[c] += t2 * po[c];
@@ -168,9 +151,6 @@ MdStatus md_n4_fit(const MdN4Axis ax[3], const double *z, const double *wc, MdN4
         }
     }
     for (size_t c = 0; c < nlat; c++) delta[c] = omega[c] != 0 ? delta[c] / omega[c] : 0;
-    free(planes);
-    free(omega);
-    return MD_OK;
 }
 
 /* One axis of the lattice doubled: q_l = 2^-k sum_j C(k+1, l - 2j + k) p_j

@@ -44,15 +44,22 @@ void md_n4_lattice_free(MdN4Lattice *lat);
 MdStatus md_n4_axis_new(MdN4Axis *ax, int64_t n, int m, int order, MdError *err) MD_MUST_CHECK;
 void md_n4_axis_free(MdN4Axis *ax);
 
-/* Least-squares B-spline fit of the grid values z (n[0]*n[1]*n[2], x
- * fastest) with point weights wc (0 excludes a point) onto out (already
- * sized, overwritten): phi = sum(wc t^3 z / w2) / sum(wc t^2) per control
- * point, where t is a point's tensor weight for it and w2 the point's sum of
- * squared tensor weights; control points no point touches get 0. Parallel
- * over z slices, same result on any thread count. Fails when cancelled or
- * out of memory. */
-MdStatus md_n4_fit(const MdN4Axis ax[3], const double *z, const double *wc, MdN4Lattice *out,
-                   MdError *err) MD_MUST_CHECK;
+/* Least-squares B-spline fit of grid values z with point weights wc (0
+ * excludes a point), in two steps so that callers can fuse their own
+ * per-slice work and run slices in parallel:
+ *   md_n4_fit_slice gathers grid slice l (z and wc point at the slice's
+ *     n0*n1 values) into planes[0 .. 2*m0*m1): the numerator and
+ *     denominator sums of each (x, y) control point; row holds 2*m0 values.
+ *   md_n4_fit_fold spreads the slices' planes (slice l at planes +
+ *     l*2*m0*m1) along z in slice order and sets out->phi = numerator /
+ *     denominator (0 where no point reaches); omega holds the lattice's size.
+ * Per control point this is sum(wc t^3 z / w2) / sum(wc t^2), t the point's
+ * tensor weight for it and w2 its sum of squared tensor weights: ITK's
+ * one-level BSplineScatteredDataPointSetToImageFilter. The result does not
+ * depend on how slices were shared among threads. */
+void md_n4_fit_slice(const MdN4Axis ax[3], const double *z, const double *wc, int m0, int m1, double *row,
+                     double *planes);
+void md_n4_fit_fold(const MdN4Axis *az, const double *planes, MdN4Lattice *out, double *omega);
 
 /* Doubles the spans of lat on every axis (m -> 2(m - order) + order), the
  * same spline on a finer lattice (binomial subdivision). In place. */

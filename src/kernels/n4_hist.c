@@ -85,8 +85,78 @@ MdStatus md_n4_sharpen_map(const double *H, int bins, double lo, double slope, d
     return MD_OK;
 }
 
-/* Per slice: min and max, then the histogram, partials combined in slice order. */
-MdStatus md_n4_otsu(const MdVolume *v, int bins, double *thr, MdError *err)
+/* Integer types of at most 16 bits: counts of each value (per-thread
+ * integer counts, so the sum is exact whatever the order). counts has 65536
+ * slots, value x at x - base. */
+static MdStatus count_values(const MdVolume *v, int64_t base, uint64_t *counts, MdError *err)
+{
+    size_t n = md_volume_count(v), nxy = (size_t)(v->dim[0] * v->dim[1]);
+    int64_t nz = (int64_t)(n / nxy);
+    const void *src = md_volume_data(v);
+    int fail = MD_OK;
+#pragma omp parallel if (md_par_worth((double)n))
+    {
+        uint64_t *c = calloc(65536, sizeof *c);
+        if (!c) md_par_fail(&fail, MD_ENOMEM);
+#pragma omp for schedule(static)
+        for (int64_t z = 0; z < nz; z++) {
+            if (md_par_poll_cancel(&fail)) continue;
+            size_t o = (size_t)z * nxy;
+            switch (v->dtype) {
+            case MD_UINT8: for (size_t i = 0; i < nxy; i++) c[((const uint8_t *)src)[o + i] - base]++; break;
+            case MD_INT8: for (size_t i = 0; i < nxy; i++) c[((const int8_t *)src)[o + i] - base]++; break;
+            case MD_UINT16: for (size_t i = 0; i < nxy; i++) c[((const uint16_t *)src)[o + i] - base]++; break;
+            default: for (size_t i = 0; i < nxy; i++) c[((const int16_t *)src)[o + i] - base]++; break;
+            }
+        }
+        if (c) {
+#pragma omp critical(md_n4_counts)
+            for (int i = 0; i < 65536; i++) counts[i] += c[i];
+        }
+        free(c);
+    }
+    return md_par_status(fail, "n4", err);
+}
+
+/* ITK's histogram layout for Otsu: the whole range of an 8-bit type,
+ * otherwise [min, max] with the top widened by 1/100 of a bin. */
+static void otsu_range(MdDtype t, int bins, double *lo, double *hi)
+{
+    if (t == MD_UINT8 || t == MD_INT8) {
+        *lo = t == MD_UINT8 ? -0.5 : -128.5;
+        *hi = *lo + 256;
+    } else if (*hi > *lo) {
+        *hi += (*hi - *lo) / bins / 100;
+    }
+}
+
+/* The histogram of a small integer type through its value counts. */
+static MdStatus hist_small(const MdVolume *v, int bins, double *h, double *lo, double *hi, MdError *err)
+{
+    int64_t base = v->dtype == MD_INT8 ? -128 : v->dtype == MD_INT16 ? -32768 : 0;
+    uint64_t *counts = calloc(65536, sizeof *counts);
+    if (!counts) return md_error(err, MD_ENOMEM, "n4: out of memory for Otsu's histogram");
+    MdStatus st = count_values(v, base, counts, err);
+    int first = -1, last = -1;
+    for (int i = 0; i < 65536 && !st; i++)
+        if (counts[i]) last = i, first = first < 0 ? i : first;
+    if (!st && first >= 0) {
+        *lo = (double)(first + base), *hi = (double)(last + base);
+        otsu_range(v->dtype, bins, lo, hi);
+        double width = (*hi - *lo) / bins;
+        for (int i = first; i <= last && *hi > *lo; i++) {
+            if (!counts[i]) continue;
+            int b = (int)(((double)(i + base) - *lo) / width);
+            h[b >= bins ? bins - 1 : b < 0 ? 0 : b] += (double)counts[i];
+        }
+    }
+    free(counts);
+    return st;
+}
+
+/* Any other type: per slice min and max, then the histogram, partials
+ * combined in slice order. */
+static MdStatus hist_any(const MdVolume *v, int bins, double *h, double *lo_out, double *hi_out, MdError *err)
 {
     int64_t nx = v->dim[0], ny = v->dim[1], nz = (int64_t)(md_volume_count(v) / (size_t)(nx * ny));
     const void *src = md_volume_data(v);
@@ -128,38 +198,44 @@ MdStatus md_n4_otsu(const MdVolume *v, int bins, double *thr, MdError *err)
             hi = fmax(hi, part[z * (2 + bins) + 1]);
         }
         if (!(hi > lo)) break;
-        if (v->dtype == MD_UINT8 || v->dtype == MD_INT8) { /* ITK bins the whole type range for 8-bit types */
-            lo = v->dtype == MD_UINT8 ? -0.5 : -128.5;
-            hi = lo + 256;
-        } else if (hi > lo) { /* and otherwise widens the top by 1% of a bin, so the maximum falls inside */
-            hi += (hi - lo) / bins / 100;
-        }
+        otsu_range(v->dtype, bins, &lo, &hi);
     }
-    if (fail) {
-        free(part);
-        return md_par_status(fail, "n4", err);
+    if (!fail && hi > lo)
+        for (int64_t z = 0; z < nz; z++)
+            for (int b = 0; b < bins; b++) h[b] += part[z * (2 + bins) + 2 + b];
+    free(part);
+    *lo_out = lo, *hi_out = hi;
+    return md_par_status(fail, "n4", err);
+}
+
+MdStatus md_n4_otsu(const MdVolume *v, int bins, double *thr, MdError *err)
+{
+    double *h = calloc((size_t)bins, sizeof *h), lo = 0, hi = 0;
+    if (!h) return md_error(err, MD_ENOMEM, "n4: out of memory for Otsu's histogram");
+    int small = v->dtype == MD_UINT8 || v->dtype == MD_INT8 || v->dtype == MD_UINT16 || v->dtype == MD_INT16;
+    MdStatus st = small ? hist_small(v, bins, h, &lo, &hi, err) : hist_any(v, bins, h, &lo, &hi, err);
+    if (st) {
+        free(h);
+        return st;
     }
     if (!(hi > lo)) {
         *thr = lo;
-        free(part);
+        free(h);
         return MD_OK;
     }
-    double *h = part; /* slice 0's histogram accumulates the rest, in order */
-    for (int64_t z = 1; z < nz; z++)
-        for (int b = 0; b < bins; b++) h[2 + b] += part[z * (2 + bins) + 2 + b];
     double width = (hi - lo) / bins, total = 0, sum = 0;
-    for (int b = 0; b < bins; b++) total += h[2 + b], sum += h[2 + b] * (lo + (b + 0.5) * width);
+    for (int b = 0; b < bins; b++) total += h[b], sum += h[b] * (lo + (b + 0.5) * width);
     double w0 = 0, s0 = 0, best = -1;
     int at = 0;
     for (int b = 0; b < bins - 1; b++) {
-        w0 += h[2 + b];
-        s0 += h[2 + b] * (lo + (b + 0.5) * width);
+        w0 += h[b];
+        s0 += h[b] * (lo + (b + 0.5) * width);
         double w1 = total - w0;
         if (w0 <= 0 || w1 <= 0) continue;
         double d = s0 / w0 - (sum - s0) / w1, var = w0 * w1 * d * d;
         if (var > best) best = var, at = b;
     }
     *thr = lo + (at + 1) * width;
-    free(part);
+    free(h);
     return MD_OK;
 }
