@@ -162,6 +162,12 @@ describe("v:n4", function()
     local c3, b3 = v:n4(opts)
     assert.is_true(identical(c1, c2) and identical(b1, b2))
     assert.is_true(identical(c2, c3) and identical(b2, b3))
+    -- full resolution: the iteration passes run in parallel too (grids from 1M voxels)
+    local f1, g1 = v:n4{iterations={2, 1}}
+    vol.set_threads(1)
+    local f2, g2 = v:n4{iterations={2, 1}}
+    assert.is_true(identical(f1, f2) and identical(g1, g2))
+    vol.set_threads(2)
     local a1 = v:n4{shrink=4, shrink_mode="average", iterations={3, 3}}
     vol.set_threads(1)
     local a2 = v:n4{shrink=4, shrink_mode="average", iterations={3, 3}}
