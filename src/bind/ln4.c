@@ -44,7 +44,8 @@ static void opt_iterations(lua_State *L, int arg, MdN4Opts *o)
     if (n < 1 || n > MD_N4_MAX_LEVELS)
         luaL_argerror(L, arg, lua_pushfstring(L, "option 'iterations' must list 1 to %d iteration counts, one per "
                                                  "level (got %s)", MD_N4_MAX_LEVELS,
-                                              n ? lua_pushfstring(L, "%d", n) : luaL_typename(L, -1)));
+                                              lua_type(L, -1) == LUA_TTABLE ? lua_pushfstring(L, "%d entries", n)
+                                                                            : luaL_typename(L, -1)));
     double d[MD_N4_MAX_LEVELS];
     md_lua_checknumbers(L, -1, d, n, "iterations");
     for (int l = 0; l < n; l++) {

@@ -35,8 +35,8 @@ typedef struct N4 {
     size_t count;
     double *login;  /* log intensity (used voxels) */
     double *field;  /* current log bias */
-    double *res;    /* residual to fit */
-    double *wc;     /* point weight, 0 = not used */
+    float *res;     /* residual to fit, then each voxel's exp(old - new) */
+    float *wc;      /* point weight, 0 = not used */
     double *part;   /* per-slice partials: max(bins, 8) per slice */
     double *ka, *kb; /* (k - 1)/k and 1 - 1/k for the k-th used voxel (k from 1) */
     double *planes, *omega; /* the fit's per-slice planes and denominator lattice */
@@ -59,7 +59,7 @@ typedef struct Shrink {
 /* One shrunk voxel from the input rows around it: rows[r] holds input row r
  * of the block (f[1]*f[2] rows, or 1 for nearest), masks and weights likewise. */
 static void shrink_voxel(const Shrink *s, int64_t x, double **rows, const uint8_t **mrows, const float **wrows,
-                         int nrows, double *val, double *w)
+                         int nrows, double *val, float *w)
 {
     int fx = s->average ? s->f[0] : 1;
     int64_t x0 = s->off[0] + x * s->f[0];
@@ -78,7 +78,7 @@ static void shrink_voxel(const Shrink *s, int64_t x, double **rows, const uint8_
     double v = used ? sum_in / n_in : sum_all / n_all;
     if (!isfinite(v)) used = 0, v = 0; /* NaN or inf voxels are left out */
     *val = v > 0 ? log(v) : v;
-    *w = used ? wsum / n_all : 0;
+    *w = used ? (float)(wsum / n_all) : 0;
     if (!(*w > 0)) *w = 0;
 }
 
@@ -201,7 +201,7 @@ static MdStatus fit_residual(N4 *s4, const double *E, MdError *err)
                 double u = s4->login[o + i] - s4->field[o + i], c = (u - lo) * inv;
                 int b = (int)c;
                 double sharp = b < bins - 1 ? E[b] + (E[b + 1] - E[b]) * (c - b) : E[bins - 1];
-                s4->res[o + i] = u - sharp;
+                s4->res[o + i] = (float)(u - sharp);
             }
             md_n4_fit_slice(s4->ax, s4->res + o, s4->wc + o, m0, m1, row, s4->planes + (size_t)l * plane2);
         }
@@ -270,7 +270,7 @@ static double convergence(const N4 *s4)
     size_t k = 0;
     for (size_t i = 0; i < s4->count; i++) {
         if (s4->wc[i] == 0) continue;
-        float x = (float)s4->res[i], d = (x - mu) * (x - mu);
+        float x = s4->res[i], d = (x - mu) * (x - mu);
         n = (float)((double)n + 1.0);
         if (k) sigma = (float)((double)sigma + (double)d * s4->ka[k]);
         mu = (float)((double)mu * s4->kb[k] + (double)(x / n));
@@ -474,8 +474,8 @@ MdStatus md_n4(const MdVolume *in, const MdVolume *mask, const MdVolume *weight,
     s4.plen = o->bins > 8 ? o->bins : 8;
     s4.login = malloc(s4.count * sizeof(double));
     s4.field = calloc(s4.count, sizeof(double));
-    s4.res = malloc(s4.count * sizeof(double));
-    s4.wc = malloc(s4.count * sizeof(double));
+    s4.res = malloc(s4.count * sizeof(float));
+    s4.wc = malloc(s4.count * sizeof(float));
     s4.part = malloc((size_t)s4.n[2] * (size_t)s4.plen * sizeof(double));
     if (!s4.login || !s4.field || !s4.res || !s4.wc || !s4.part) {
         n4_free(&s4);

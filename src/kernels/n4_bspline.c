@@ -87,7 +87,7 @@ void md_n4_axis_free(MdN4Axis *ax)
 
 /* Row j of slice l gathered along x, then spread along y into the slice's
  * numerator plane pd and denominator plane po. row holds 2*m0 values. */
-static void fit_row(const MdN4Axis ax[3], const double *z, const double *wc, int64_t j, int m0, double *row,
+static void fit_row(const MdN4Axis ax[3], const float *z, const float *wc, int64_t j, int m0, double *row,
                     double *pd, double *po)
 {
     int k = ax[0].order + 1;
@@ -95,10 +95,10 @@ static void fit_row(const MdN4Axis ax[3], const double *z, const double *wc, int
     memset(row, 0, 2 * (size_t)m0 * sizeof *row);
     int any = 0;
     for (int64_t i = 0; i < ax[0].n; i++) {
-        double c = wc[i];
+        double c = (double)wc[i];
         if (c == 0) continue;
         any = 1;
-        double g = c * z[i] / ax[0].s2[i];
+        double g = c * (double)z[i] / ax[0].s2[i];
         const double *w = ax[0].w + i * k;
         int s = ax[0].span[i];
         for (int r = 0; r < k; r++) {
@@ -120,7 +120,7 @@ static void fit_row(const MdN4Axis ax[3], const double *z, const double *wc, int
     }
 }
 
-void md_n4_fit_slice(const MdN4Axis ax[3], const double *z, const double *wc, int m0, int m1, double *row,
+void md_n4_fit_slice(const MdN4Axis ax[3], const float *z, const float *wc, int m0, int m1, double *row,
                      double *planes)
 {
     size_t plane = (size_t)m0 * m1;

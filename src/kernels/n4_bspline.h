@@ -57,7 +57,7 @@ void md_n4_axis_free(MdN4Axis *ax);
  * tensor weight for it and w2 its sum of squared tensor weights: ITK's
  * one-level BSplineScatteredDataPointSetToImageFilter. The result does not
  * depend on how slices were shared among threads. */
-void md_n4_fit_slice(const MdN4Axis ax[3], const double *z, const double *wc, int m0, int m1, double *row,
+void md_n4_fit_slice(const MdN4Axis ax[3], const float *z, const float *wc, int m0, int m1, double *row,
                      double *planes);
 void md_n4_fit_fold(const MdN4Axis *az, const double *planes, MdN4Lattice *out, double *omega);
 
