@@ -175,6 +175,26 @@ describe("v:n4", function()
     assert.is_true(identical(a1, a2))
   end)
 
+  it("stops on Ctrl-C inside the kernel", function()
+    local q = data.shell_quote
+    local chunk = "vol.read(" .. ("%q"):format(ch2) .. "):n4{iterations={10000}, convergence=0}"
+    local errfile = os.tmpname()
+    local t0 = os.time()
+    local p = io.popen("sh -c " .. q(q(data.medula()) .. " -e " .. q(chunk) .. " 2>" .. q(errfile)
+      .. " & pid=$!; sleep 3; kill -INT $pid; wait $pid; echo rc=$?"))
+    local out = p:read("a")
+    p:close()
+    local f = io.open(errfile)
+    local err = f:read("a")
+    f:close()
+    os.remove(errfile)
+    assert.truthy(out:find("rc=1", 1, true), out)
+    -- the kernel stops; the host's interrupt hook names it on the way out
+    assert.truthy(err:find("n4 cancelled", 1, true) or err:find("interrupted!", 1, true), err)
+    assert.truthy(err:find("method 'n4'", 1, true), err)
+    assert.is_true(os.time() - t0 < 60) -- 10000 full-resolution iterations would take hours
+  end)
+
   it("reads its options: shrink_mm, spline_distance_mm, weight, shrink_mode", function()
     local v = vol.read(ch2)
     local base = {mask="otsu", iterations={3, 2}}
