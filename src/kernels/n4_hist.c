@@ -14,8 +14,8 @@
 #endif
 
 /* In-place complex FFT of n (a power of two) points; sign -1 forward, +1
- * backward (unscaled). */
-static void fft(double *re, double *im, int n, int sign)
+ * backward (unscaled). tw holds cos and sin of 2 pi j / n for j < n/2. */
+static void fft(double *re, double *im, int n, int sign, const double *tw)
 {
     for (int i = 1, j = 0; i < n; i++) {
         int bit = n >> 1;
@@ -29,10 +29,10 @@ static void fft(double *re, double *im, int n, int sign)
         }
     }
     for (int len = 2; len <= n; len <<= 1) {
-        double a = sign * 2 * M_PI / len;
+        int step = n / len;
         for (int i = 0; i < n; i += len)
             for (int k = 0; k < len / 2; k++) {
-                double wr = cos(a * k), wi = sin(a * k);
+                double wr = tw[2 * k * step], wi = sign * tw[2 * k * step + 1];
                 int p = i + k, q = p + len / 2;
                 double xr = re[q] * wr - im[q] * wi, xi = re[q] * wi + im[q] * wr;
                 re[q] = re[p] - xr, im[q] = im[p] - xi;
@@ -44,12 +44,12 @@ static void fft(double *re, double *im, int n, int sign)
 /* Circular convolution of x with the kernel whose transform is the real
  * sequence kf: x <- ifft(fft(x) * kf) (unscaled, as the ratio in E cancels
  * the scale). im is scratch. */
-static void convolve(double *x, double *im, const double *kf, int n)
+static void convolve(double *x, double *im, const double *kf, int n, const double *tw)
 {
     memset(im, 0, (size_t)n * sizeof *im);
-    fft(x, im, n, -1);
+    fft(x, im, n, -1, tw);
     for (int i = 0; i < n; i++) x[i] *= kf[i], im[i] *= kf[i];
-    fft(x, im, n, 1);
+    fft(x, im, n, 1, tw);
 }
 
 MdStatus md_n4_sharpen_map(const double *H, int bins, double lo, double slope, double fwhm, double noise,
@@ -59,27 +59,28 @@ MdStatus md_n4_sharpen_map(const double *H, int bins, double lo, double slope, d
     while (n < bins) n <<= 1;
     n <<= 1; /* 2^(ceil(log2 bins) + 1) */
     int off = (n - bins) / 2;
-    double *buf = calloc(5 * (size_t)n, sizeof *buf);
+    double *buf = calloc(6 * (size_t)n, sizeof *buf);
     if (!buf) return md_error(err, MD_ENOMEM, "n4: out of memory for the histogram");
-    double *u = buf, *im = buf + n, *ff = buf + 2 * n, *num = buf + 3 * n, *fim = buf + 4 * n;
+    double *u = buf, *im = buf + n, *ff = buf + 2 * n, *num = buf + 3 * n, *fim = buf + 4 * n, *tw = buf + 5 * n;
+    for (int j = 0; j < n / 2; j++) tw[2 * j] = cos(2 * M_PI * j / n), tw[2 * j + 1] = sin(2 * M_PI * j / n);
 
     /* The Gaussian in bins, centred on bin 0 of the circular sequence. */
     double sf = fwhm / slope, ef = 4 * log(2.0) / (sf * sf), scale = 2 * sqrt(log(2.0) / M_PI) / sf;
     ff[0] = scale;
     for (int i = 1; i <= n / 2; i++) ff[i] = ff[n - i] = scale * exp(-(double)i * i * ef);
-    fft(ff, fim, n, -1); /* real and even: the transform is real */
+    fft(ff, fim, n, -1, tw); /* real and even: the transform is real */
 
     /* Wiener deconvolution of the padded histogram, clipped at zero. */
     double *gf = fim;
     for (int i = 0; i < n; i++) gf[i] = ff[i] / (ff[i] * ff[i] + noise);
     for (int i = 0; i < bins; i++) u[off + i] = H[i];
-    convolve(u, im, gf, n);
+    convolve(u, im, gf, n, tw);
     for (int i = 0; i < n; i++) u[i] = u[i] > 0 ? u[i] : 0;
 
     /* E = blur(v * u) / blur(u). */
     for (int i = 0; i < n; i++) num[i] = (lo + (double)(i - off) * slope) * u[i];
-    convolve(num, im, ff, n);
-    convolve(u, im, ff, n);
+    convolve(num, im, ff, n, tw);
+    convolve(u, im, ff, n, tw);
     for (int i = 0; i < bins; i++) E[i] = u[off + i] != 0 ? num[off + i] / u[off + i] : 0;
     free(buf);
     return MD_OK;
