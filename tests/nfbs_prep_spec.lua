@@ -70,7 +70,7 @@ describe("nfbs_prep", function()
     local corrected = nfbs.bias_correct(t1)
     -- white matter (the inner ball) varies less after correction
     local wm = t1:gt(0):band(mask):band(t1:gt(600))
-    local before, after = t1:stats{mask = wm}, corrected:stats{mask = wm}
+    local before, after = t1:stats(wm), corrected:stats(wm)
     assert.is_true(after.std / after.mean < before.std / before.mean)
   end)
 

@@ -55,7 +55,7 @@ function nfbs.normalize(img, how, mask)
     if range == 0 then return img:astype("float32") * 0 end
     return ((img:astype("float32") - s.min) * (255 / range)):astype("float32")
   elseif how == "zscore" then -- over the mask when given, else the whole image
-    local s = mask and img:stats{mask = mask} or img:stats()
+    local s = mask and img:stats(mask) or img:stats()
     return ((img:astype("float32") - s.mean) * (1 / (s.std > 0 and s.std or 1))):astype("float32")
   end
   error(("bad argument #2 to 'normalize' (rescale or zscore expected, got %s)"):format(tostring(how)), 2)
