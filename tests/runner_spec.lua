@@ -307,6 +307,8 @@ describe("medula -s run", function()
     end
     local text = fx.run(dir, { "recipe.lua", "in", odd, "--emit", "slurm", "--chunk", "3" })
     assert.truthy(text:find("#SBATCH --array=0-1\n", 1, true), text) -- 4 cases in chunks of 3
+    text = fx.run(dir, { "recipe.lua", "in", dir .. "/100% done", "--emit", "slurm" })
+    assert.truthy(text:find('#SBATCH --output="' .. dir .. '/100%% done/logs/slurm-%A_%a.out"\n', 1, true), text)
     text = fx.run(dir, { "recipe.lua", "in", odd, "--emit", "snakemake" })
     assert.truthy(text:find("MEDULA_TASKS = range(4)", 1, true), text)
     local _, err, rc = fx.run(dir, { "recipe.lua", "in", odd, "--emit", "slurm", "--shard", "0/2" })

@@ -23,6 +23,13 @@ make_runner_inputs() {
   touch "$D/runner64/.complete" "$D/runner256/.complete"
 }
 
+# CPU seconds (user + system, children included) of the shell function $1.
+cpu_s() {
+  ( "$1" >/dev/null 2>&1; times ) | awk 'NR == 2 {
+    split($1, u, "m"); split($2, s, "m"); sub("s", "", u[2]); sub("s", "", s[2])
+    printf "%.2f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }'
+}
+
 row_runner_overhead() {
   make_runner_inputs
   recipe=$HERE/runner_recipe.lua
@@ -45,6 +52,10 @@ row_runner_overhead() {
     "$(awk -v t="$tm" 'BEGIN { print t / 1e9 }')" "$(awk -v t="$tp" 'BEGIN { print t / 1e9 }')" \
     "${per}ms" "<=15ms" "$ok" "-" "-"
   note "runner overhead: 1000 cases in $(awk -v t="$tm" 'BEGIN { printf "%.1f", t / 1e9 }') s with --jobs 1 against $(awk -v t="$tp" 'BEGIN { printf "%.1f", t / 1e9 }') s in one process: ${per} ms per case (process start, ledger row, SHA-256 of the output, renames)"
+  # CPU seconds too (user + system of the processes): on a loaded machine
+  # the wall time stretches with the queue for the cores, CPU time much less
+  cm=$(cpu_s m) cp=$(cpu_s p)
+  note "runner overhead in CPU time: $cm s against $cp s, $(awk -v a="$cm" -v b="$cp" 'BEGIN { printf "%.1f", (a - b) }') ms per case"
 }
 
 row_runner_scaling() {

@@ -224,6 +224,10 @@ local function strip_location(msg)
   return msg
 end
 cli.strip_location = strip_location
+doc(cli.strip_location, [[
+cli.strip_location(message) -> string
+The message without leading "file.lua:12: " and "[C]: " locations.
+  cli.strip_location("scripts/x.lua:3: bad input")  --> "bad input"]])
 
 function cli.main(name, body)
   if type(name) ~= "string" or type(body) ~= "function" then

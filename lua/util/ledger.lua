@@ -54,6 +54,12 @@ function ledger.latest(out, files)
   return latest
 end
 
+doc(ledger.latest, [[
+ledger.latest(out [, files]) -> {case = row}
+The latest row of each case over every ledger of the output folder out (ledger.csv
+and ledgers/*.csv): the one finished last, later rows winning ties.
+  local row = require("util.ledger").latest("out").case1]])
+
 -- "2026-01-02T03:04:05.678Z" <-> seconds since 1970 (UTC).
 function ledger.format_time(t)
   local s = math.floor(t)
@@ -125,6 +131,12 @@ function ledger.open(path)
   if not fp then error(path .. ": cannot append (" .. msg .. ")", 0) end
   return setmetatable({ fp = fp, path = path }, Writer)
 end
+
+doc(ledger.open, [[
+ledger.open(path) -> writer
+Opens a ledger for appending (writer:add(row), writer:close()), first rewriting it
+atomically with the latest row of each case it holds (a row cut short is dropped).
+  local w = require("util.ledger").open("out/ledger.csv")]])
 
 function ledger.merge(out, into)
   local latest = ledger.latest(out)

@@ -77,6 +77,11 @@ function runner.parse_shard(s)
   return { k, n }
 end
 
+doc(runner.parse_shard, [[
+runner.parse_shard(s) -> {K, N} | nil, message
+Reads a shard "K/N" (0 <= K < N), as --shard takes it.
+  runner.parse_shard("1/4")  --> {1, 4}]])
+
 -- The cases this process runs, and the name of its ledger (nil: the whole run).
 function runner.select(cases, o)
   local getenv = o.getenv or os.getenv
@@ -106,6 +111,14 @@ function runner.select(cases, o)
   end
   return cases, nil
 end
+
+doc(runner.select, [[
+runner.select(cases, {shard=, chunk=, task=, getenv=}) -> cases, name
+The cases one process runs: every N-th from K+1 for shard "K/N" (or {K, N}), cases
+K*M+1 .. K*M+M for chunk=M, task=K; under a SLURM array (SLURM_ARRAY_TASK_ID, _MIN,
+_COUNT) the task id picks them when neither shard nor task is given. name is the
+ledger's name ("shard-K-of-N", "chunk-K-size-M"), nil for all cases.
+  local mine = runner.select(cases, {shard="0/4"})]])
 
 -- Which file of the recipe: a path (has '/' or ends in .lua) or a module name.
 local function resolve_recipe(recipe)

@@ -61,7 +61,8 @@ function emit.slurm(o)
     ("#SBATCH --array=0-%d%s"):format(tasks - 1, o.max_running and ("%" .. o.max_running) or ""),
     ("#SBATCH --cpus-per-task=%d"):format(threads),
     ('#SBATCH --chdir="%s"'):format(o.cwd),
-    ('#SBATCH --output="%s/slurm-%%A_%%a.out"'):format(logs),
+    -- '%' starts a SLURM file name pattern: a literal one is doubled
+    ('#SBATCH --output="%s/slurm-%%A_%%a.out"'):format((logs:gsub("%%", "%%%%"))),
     "set -u",
     "cd " .. shq(o.cwd) .. " || exit 1",
     command(concat(o.command, { "--chunk", tostring(chunk), "--threads", tostring(threads) })),

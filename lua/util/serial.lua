@@ -2,6 +2,7 @@
 -- a runner and its workers exchange: nil, booleans, numbers (exact),
 -- strings and tables of them. Loading runs in an empty environment.
 local serial = {}
+local doc = require("vol.help").doc
 
 local function dump(v, out, depth)
   local t = type(v)
@@ -46,10 +47,20 @@ function serial.dump(v)
   return table.concat(out)
 end
 
+doc(serial.dump, [[
+serial.dump(value) -> string
+Lua source "return ..." for nil, booleans, numbers (exact), strings and tables of them.
+  local text = serial.dump({a = 1, b = {"x"}})]])
+
 function serial.load(text, name)
   local f, err = load(text, "=" .. (name or "serial"), "t", { math = { huge = math.huge } })
   if not f then error(err, 0) end
   return f()
 end
+
+doc(serial.load, [[
+serial.load(text [, name]) -> value
+Runs what serial.dump wrote, in an empty environment, and returns the value.
+  local t = serial.load(serial.dump({1, 2}))]])
 
 return serial

@@ -98,6 +98,12 @@ function worker.run_case(run, case)
     sha256 = table.concat(sums, ";") })
 end
 
+require("vol.help").doc(worker.run_case, [[
+worker.run_case(run, case)
+Runs one case in this process: run = {recipe=, params=, out=, threads=, budget_mb=};
+writes OUT/.medula-tmp/ID.result for the runner, outputs into OUT/ID/.
+  require("util.worker").run_case(run, {id = "c1", path = "c1.nii.gz"})]])
+
 if ... == "util.worker" then return worker end
 
 -- Run as a script: the run file and the case from the command line.
