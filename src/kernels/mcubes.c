@@ -1,0 +1,318 @@
+/* Marching cubes in two parallel passes over layers of cubes (the cubes
+ * between sample planes k and k+1): the first counts crossed edges and
+ * triangles per layer, a serial prefix sum turns the counts into offsets,
+ * the second writes vertices and faces at those offsets. Vertex numbering
+ * is fixed by position (plane by plane, raster order), never by thread.
+ * Case tables: mcubes_table.c. Measures and editing: mesh.c. */
+#include "mcubes.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/par.h"
+#include "../core/rows.h"
+#include "mcubes_table.h"
+
+typedef struct Grid {
+    const MdVolume *v;
+    const MdMcubesOpts *o;
+    int64_t n[3];      /* samples per axis after step */
+    size_t plane;      /* n[0] * n[1] */
+    double m[9], t[3]; /* index -> world: world = m * idx + t */
+    int flip;          /* the index->world map mirrors: reverse the winding */
+} Grid;
+
+/* Per-thread scratch: two planes of values and inside flags, vertex ids of
+ * both planes' x and y edges and of the z edges between them. */
+typedef struct Scratch {
+    double *val[2];
+    unsigned char *in[2];
+    int32_t *xid[2], *yid[2], *zid;
+    double *row;
+} Scratch;
+
+static void scratch_free(Scratch *s)
+{
+    free(s->val[0]);
+    free(s->val[1]);
+    free(s->in[0]);
+    free(s->in[1]);
+    free(s->xid[0]);
+    free(s->xid[1]);
+    free(s->yid[0]);
+    free(s->yid[1]);
+    free(s->zid);
+    free(s->row);
+}
+
+static int scratch_new(Scratch *s, const Grid *g, int ids)
+{
+    memset(s, 0, sizeof *s);
+    size_t n = g->plane;
+    int ok = 1;
+    for (int i = 0; i < 2; i++) {
+        ok &= (s->val[i] = malloc(n * sizeof(double))) != NULL;
+        ok &= (s->in[i] = malloc(n)) != NULL;
+        if (ids) {
+            ok &= (s->xid[i] = malloc(n * sizeof(int32_t))) != NULL;
+            ok &= (s->yid[i] = malloc(n * sizeof(int32_t))) != NULL;
+        }
+    }
+    if (ids) ok &= (s->zid = malloc(n * sizeof(int32_t))) != NULL;
+    ok &= (s->row = malloc((size_t)g->v->dim[0] * sizeof(double))) != NULL;
+    if (!ok) {
+        scratch_free(s);
+        memset(s, 0, sizeof *s);
+    }
+    return ok;
+}
+
+/* Loads sample plane k into val/in. */
+static void load_plane(const Grid *g, int64_t k, double *val, unsigned char *in, double *row)
+{
+    const MdVolume *v = g->v;
+    const MdMcubesOpts *o = g->o;
+    int64_t step = o->step, nx = g->n[0];
+    size_t z = (size_t)(k * step), dx = (size_t)v->dim[0], dy = (size_t)v->dim[1];
+    const void *data = md_volume_data(v);
+    for (int64_t y = 0; y < g->n[1]; y++) {
+        size_t start = (z * dy + (size_t)(y * step)) * dx;
+        double *dst = val + y * nx;
+        if (step == 1) {
+            md_rows_to_f64(data, v->dtype, start, (size_t)nx, dst);
+        } else {
+            md_rows_to_f64(data, v->dtype, start, dx, row);
+            for (int64_t x = 0; x < nx; x++) dst[x] = row[x * step];
+        }
+        unsigned char *f = in + y * nx;
+        if (o->label_mode) {
+            for (int64_t x = 0; x < nx; x++) {
+                f[x] = dst[x] == o->label;
+                dst[x] = f[x];
+            }
+        } else {
+            double level = o->level;
+            for (int64_t x = 0; x < nx; x++) f[x] = dst[x] >= level;
+        }
+    }
+}
+
+static inline int cube_case(const unsigned char *a, const unsigned char *b, size_t i, int64_t nx)
+{
+    return a[i] | a[i + 1] << 1 | a[i + nx] << 2 | a[i + nx + 1] << 3 | b[i] << 4 | b[i + 1] << 5 |
+           b[i + nx] << 6 | b[i + nx + 1] << 7;
+}
+
+/* Corner order of the tables is x | y << 1 | z << 2; cube_case packs
+ * (x, y) of plane a in bits 0-3 and of plane b in bits 4-7, which is the
+ * same numbering. */
+
+/* Counts of layer k: in-plane crossings of plane k, z crossings k -> k+1,
+ * triangles of the cubes between. */
+typedef struct LayerCount {
+    int64_t verts, tris;
+} LayerCount;
+
+static void count_layer(const Grid *g, const MdMcTable *tab, int64_t k, Scratch *s, LayerCount *out)
+{
+    int64_t nx = g->n[0], ny = g->n[1];
+    load_plane(g, k, s->val[0], s->in[0], s->row);
+    const unsigned char *a = s->in[0], *b = NULL;
+    int64_t nv = 0, nt = 0;
+    for (int64_t y = 0; y < ny; y++)
+        for (int64_t x = 0; x < nx; x++) {
+            size_t i = (size_t)(y * nx + x);
+            if (x + 1 < nx) nv += a[i] != a[i + 1];
+            if (y + 1 < ny) nv += a[i] != a[i + nx];
+        }
+    if (k + 1 < g->n[2]) {
+        load_plane(g, k + 1, s->val[1], s->in[1], s->row);
+        b = s->in[1];
+        for (size_t i = 0; i < g->plane; i++) nv += a[i] != b[i];
+        for (int64_t y = 0; y + 1 < ny; y++)
+            for (int64_t x = 0; x + 1 < nx; x++) nt += tab->cases[cube_case(a, b, (size_t)(y * nx + x), nx)].ntri;
+    }
+    out->verts = nv;
+    out->tris = nt;
+}
+
+/* Where along edge a -> b the level lies. */
+static inline double cross_at(const MdMcubesOpts *o, double a, double b)
+{
+    double t = o->label_mode ? 0.5 : (o->level - a) / (b - a);
+    return isfinite(t) ? t : 0.5;
+}
+
+static void put_vertex(const Grid *g, float *out, double i, double j, double k)
+{
+    for (int r = 0; r < 3; r++)
+        out[r] = (float)(g->m[3 * r] * i + g->m[3 * r + 1] * j + g->m[3 * r + 2] * k + g->t[r]);
+}
+
+/* Numbers plane k's in-plane crossings from base (x edge then y edge at
+ * each point, raster order) and, when verts is given, writes them. Returns
+ * the next free id. */
+static int64_t number_plane(const Grid *g, int64_t k, const double *val, const unsigned char *in,
+                            int32_t *xid, int32_t *yid, int64_t id, float *verts)
+{
+    int64_t nx = g->n[0], ny = g->n[1];
+    for (int64_t y = 0; y < ny; y++)
+        for (int64_t x = 0; x < nx; x++) {
+            size_t i = (size_t)(y * nx + x);
+            if (x + 1 < nx && in[i] != in[i + 1]) {
+                if (verts) put_vertex(g, verts + 3 * id, (double)x + cross_at(g->o, val[i], val[i + 1]), (double)y, (double)k);
+                xid[i] = (int32_t)id++;
+            }
+            if (y + 1 < ny && in[i] != in[i + nx]) {
+                if (verts) put_vertex(g, verts + 3 * id, (double)x, (double)y + cross_at(g->o, val[i], val[i + nx]), (double)k);
+                yid[i] = (int32_t)id++;
+            }
+        }
+    return id;
+}
+
+/* Writes layer k's vertices (plane k's, the z edges', and plane k+1's when
+ * it is the last plane) and the faces of its cubes. */
+static void emit_layer(const Grid *g, const MdMcTable *tab, int64_t k, Scratch *s, const int64_t *vbase,
+                       const int64_t *tbase, float *verts, int32_t *faces)
+{
+    int64_t nx = g->n[0], ny = g->n[1], nz = g->n[2];
+    load_plane(g, k, s->val[0], s->in[0], s->row);
+    int64_t id = number_plane(g, k, s->val[0], s->in[0], s->xid[0], s->yid[0], vbase[k], verts);
+    if (k + 1 >= nz) return;
+    load_plane(g, k + 1, s->val[1], s->in[1], s->row);
+    const unsigned char *a = s->in[0], *b = s->in[1];
+    const double *va = s->val[0], *vb = s->val[1];
+    for (size_t i = 0; i < g->plane; i++)
+        if (a[i] != b[i]) {
+            int64_t x = (int64_t)i % nx, y = (int64_t)i / nx;
+            put_vertex(g, verts + 3 * id, (double)x, (double)y, (double)k + cross_at(g->o, va[i], vb[i]));
+            s->zid[i] = (int32_t)id++;
+        }
+    number_plane(g, k + 1, s->val[1], s->in[1], s->xid[1], s->yid[1], vbase[k + 1],
+                 k + 2 == nz ? verts : NULL);
+    int32_t *f = faces + 3 * tbase[k];
+    for (int64_t y = 0; y + 1 < ny; y++)
+        for (int64_t x = 0; x + 1 < nx; x++) {
+            size_t i = (size_t)(y * nx + x);
+            const MdMcCase *cs = &tab->cases[cube_case(a, b, i, nx)];
+            if (!cs->ntri) continue;
+            int32_t ev[12] = {s->xid[0][i], s->xid[0][i + nx], s->xid[1][i], s->xid[1][i + nx],
+                              s->yid[0][i], s->yid[0][i + 1], s->yid[1][i], s->yid[1][i + 1],
+                              s->zid[i], s->zid[i + 1], s->zid[i + nx], s->zid[i + nx + 1]};
+            for (int t = 0; t < cs->ntri; t++) {
+                f[0] = ev[cs->tri[t][0]];
+                f[1] = ev[cs->tri[t][g->flip ? 2 : 1]];
+                f[2] = ev[cs->tri[t][g->flip ? 1 : 2]];
+                f += 3;
+            }
+        }
+}
+
+static MdStatus setup(Grid *g, const MdVolume *v, const MdMcubesOpts *o, MdError *err)
+{
+    if (v->ndim != 3 && !(v->ndim == 4 && v->dim[3] == 1))
+        return md_error(err, MD_EINVAL, "marching cubes needs a 3-D volume (got %d-D)", v->ndim);
+    if (o->step < 1) return md_error(err, MD_EINVAL, "step must be >= 1 (got %d)", o->step);
+    g->v = v;
+    g->o = o;
+    for (int a = 0; a < 3; a++) {
+        g->n[a] = (v->dim[a] - 1) / o->step + 1;
+        if (g->n[a] < 2)
+            return md_error(err, MD_EINVAL, "marching cubes needs at least 2 samples on each axis "
+                            "(axis %d has %lld after step %d)", a + 1, (long long)g->n[a], o->step);
+    }
+    g->plane = (size_t)(g->n[0] * g->n[1]);
+    for (int r = 0; r < 3; r++) {
+        for (int c = 0; c < 3; c++) g->m[3 * r + c] = v->direction[3 * r + c] * v->spacing[c] * o->step;
+        g->t[r] = v->origin[r];
+    }
+    const double *m = g->m;
+    double det = m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) +
+                 m[2] * (m[3] * m[7] - m[4] * m[6]);
+    g->flip = det < 0;
+    return MD_OK;
+}
+
+MdStatus md_mcubes(const MdVolume *v, const MdMcubesOpts *o, MdMesh *out, MdCtx *ctx)
+{
+    MdError *err = ctx->err;
+    Grid g;
+    MdStatus st = setup(&g, v, o, err);
+    if (st != MD_OK) return st;
+    const MdMcTable *tab = md_mc_table();
+    int64_t nz = g.n[2];
+    LayerCount *cnt = calloc((size_t)nz, sizeof *cnt);
+    int64_t *vbase = malloc((size_t)(nz + 1) * sizeof(int64_t));
+    int64_t *tbase = malloc((size_t)(nz + 1) * sizeof(int64_t));
+    int fail = MD_OK;
+    if (!cnt || !vbase || !tbase) {
+        st = md_error(err, MD_ENOMEM, "marching cubes: out of memory for %lld layer counts", (long long)nz);
+        goto done;
+    }
+    double work = (double)g.plane * (double)nz;
+    size_t done_layers = 0;
+#pragma omp parallel if (md_par_worth(work)) num_threads(ctx->threads)
+    {
+        Scratch s;
+        if (!scratch_new(&s, &g, 0)) md_par_fail(&fail, MD_ENOMEM);
+#pragma omp for schedule(static)
+        for (int64_t k = 0; k < nz; k++) {
+            if (md_par_stopped(&fail) || md_par_poll_cancel(&fail)) continue;
+            count_layer(&g, tab, k, &s, &cnt[k]);
+            if (md_par_thread() == 0) md_ctx_progress(ctx, __atomic_add_fetch(&done_layers, 1, __ATOMIC_RELAXED), 2 * (size_t)nz);
+            else __atomic_add_fetch(&done_layers, 1, __ATOMIC_RELAXED);
+        }
+        scratch_free(&s);
+    }
+    if (fail) {
+        st = md_par_status(fail, "marching cubes", err);
+        goto done;
+    }
+    vbase[0] = tbase[0] = 0;
+    for (int64_t k = 0; k < nz; k++) {
+        vbase[k + 1] = vbase[k] + cnt[k].verts;
+        tbase[k + 1] = tbase[k] + cnt[k].tris;
+    }
+    if (vbase[nz] > INT32_MAX) {
+        st = md_error(err, MD_ETOOBIG, "marching cubes: %lld vertices exceed the 2^31 - 1 a mesh can index",
+                      (long long)vbase[nz]);
+        goto done;
+    }
+    st = md_mesh_alloc(out, vbase[nz], tbase[nz], err);
+    if (st != MD_OK) goto done;
+    float *verts = md_mesh_verts(out);
+    int32_t *faces = md_mesh_faces(out);
+#pragma omp parallel if (md_par_worth(work)) num_threads(ctx->threads)
+    {
+        Scratch s;
+        int ok = scratch_new(&s, &g, 1);
+        if (!ok) md_par_fail(&fail, MD_ENOMEM);
+#pragma omp for schedule(static)
+        for (int64_t k = 0; k < nz; k++) {
+            if (md_par_stopped(&fail) || md_par_poll_cancel(&fail)) continue;
+            emit_layer(&g, tab, k, &s, vbase, tbase, verts, faces);
+            size_t d = __atomic_add_fetch(&done_layers, 1, __ATOMIC_RELAXED);
+            if (md_par_thread() == 0) md_ctx_progress(ctx, d, 2 * (size_t)nz);
+        }
+        scratch_free(&s);
+    }
+    if (fail) {
+        md_mesh_release(out);
+        st = md_par_status(fail, "marching cubes", err);
+        goto done;
+    }
+    md_ctx_finish(ctx, 2 * (size_t)nz);
+done:
+    free(cnt);
+    free(vbase);
+    free(tbase);
+    return st;
+}
+
+int md_mcubes_case_triangles(int c)
+{
+    if (c < 0 || c > 255) return -1;
+    return md_mc_table()->cases[c].ntri;
+}
