@@ -61,7 +61,7 @@ void md_render_layout(const MdVolume *v, int axis, const MdSliceStyle *s, MdPane
     l->row_flip ^= s->flip_v;
 }
 
-static int same_grid(const MdVolume *a, const MdVolume *b)
+int md_render_same_grid(const MdVolume *a, const MdVolume *b)
 {
     for (int i = 0; i < 3; i++) {
         if (a->dim[i] != b->dim[i]) return 0;
@@ -76,7 +76,7 @@ static int same_grid(const MdVolume *a, const MdVolume *b)
 static MdStatus check_overlay(const MdVolume *v, const MdVolume *o, const char *what, MdError *err)
 {
     if (!o) return MD_OK;
-    if (!same_grid(v, o) || (o->ndim > 3 && o->dim[3] != 1))
+    if (!md_render_same_grid(v, o) || (o->ndim > 3 && o->dim[3] != 1))
         return md_error(err, MD_EINVAL,
                         "%s is on another grid (shape %lldx%lldx%lld, image %lldx%lldx%lld; spacing, origin "
                         "and direction must also agree): resample it onto the image first",
@@ -97,7 +97,7 @@ MdStatus md_render_panel_size(const MdPanel *p, int64_t *w, int64_t *h, MdError 
                         (long long)p->index + 1, (long long)v->dim[p->axis], p->axis + 1);
     if (!(p->style.scale > 0) || !isfinite(p->style.scale))
         return md_error(err, MD_EINVAL, "scale must be > 0 (got %g)", p->style.scale);
-    MdStatus st = check_overlay(v, p->style.overlay, "overlay", err);
+    MdStatus st = check_overlay(v, p->style.overlay, p->style.truth ? "prediction" : "overlay", err);
     if (st == MD_OK) st = check_overlay(v, p->style.truth, "truth", err);
     if (st != MD_OK) return st;
     MdPanelLayout l;

@@ -69,6 +69,10 @@ typedef struct MdPanelLayout {
 } MdPanelLayout;
 void md_render_layout(const MdVolume *v, int axis, const MdSliceStyle *s, MdPanelLayout *l);
 
+/* 1 when b has a's first three dims, spacing, origin and direction (within
+ * rounding): an overlay must. */
+int md_render_same_grid(const MdVolume *a, const MdVolume *b);
+
 /* Intensity projection along axis (0..2): mode 0 max, 1 min, 2 mean.
  * out has v's dims with that axis 1; max/min keep the dtype, mean is
  * float32 (summed in double). NaN is skipped by max/min. */

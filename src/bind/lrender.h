@@ -1,0 +1,10 @@
+/* Entry points of the picture bindings (picked up by lvol.c as weak symbols). */
+#ifndef MD_LRENDER_H
+#define MD_LRENDER_H
+
+#include "lutil.h"
+
+void md_open_render(lua_State *L, int module);
+void md_open_plot(lua_State *L, int module);
+
+#endif
