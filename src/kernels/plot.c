@@ -138,7 +138,8 @@ static void draw_series(const MdCanvas *c, const MdPlotFrame *f, const MdSeries 
             double w = s->n > 1 ? (s->x[s->n - 1] - s->x[0]) / (double)(s->n - 1) : 1;
             a = s->x[i] - 0.4 * w, b = s->x[i] + 0.4 * w;
         }
-        int64_t x0 = md_plot_px(f, a), x1 = md_plot_px(f, b) - (s->kind == MD_PLOT_HIST ? 1 : 0);
+        int64_t x0 = md_plot_px(f, a), x1 = md_plot_px(f, b);
+        if (s->kind == MD_PLOT_HIST) x1 -= x1 - x0 >= 4 ? 2 : 1; /* a one-pixel gap between wide bars */
         if (x1 < x0) x1 = x0;
         int64_t y = md_plot_py(f, s->y[i]);
         if (y != base) fill(c, x0, y, x1, y < base ? base - 1 : base + 1, s->rgb);
