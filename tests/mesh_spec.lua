@@ -246,3 +246,55 @@ describe("mesh:smooth and mesh:decimate", function()
     assert.error_matches(function() return s.area end, "released mesh")
   end)
 end)
+
+describe("mesh:png", function()
+  -- a slab 30 x 10 x 20 voxels (x = L, y = P, z = S), padded
+  local box = vol.phantom.box{shape={40, 20, 30}, lo={6, 6, 6}, hi={35, 15, 25}}
+  local m = box:mesh()
+
+  -- The box's extent in the picture: columns and rows holding non-background pixels.
+  local function extent(pic)
+    local x0, x1, y0, y1 = math.huge, -1, math.huge, -1
+    for y = 1, pic.shape[2] do
+      for x = 1, pic.shape[1] do
+        if pic:get(x, y, 1, 1) + pic:get(x, y, 1, 2) + pic:get(x, y, 1, 3) > 0 then
+          x0, x1, y0, y1 = math.min(x0, x), math.max(x1, x), math.min(y0, y), math.max(y1, y)
+        end
+      end
+    end
+    return x1 - x0 + 1, y1 - y0 + 1
+  end
+
+  it("shades faces toward the camera in full colour and fits the picture", function()
+    local pic = m:picture{size=100, color={200, 100, 50}}
+    assert.same({100, 100, 1, 3}, pic.shape)
+    assert.same({200, 100, 50}, {pic:get(50, 50, 1, 1), pic:get(50, 50, 1, 2), pic:get(50, 50, 1, 3)})
+    assert.same({0, 0, 0}, {pic:get(1, 1, 1, 1), pic:get(1, 1, 1, 2), pic:get(1, 1, 1, 3)})
+    -- front: width is the L extent (30), height the S extent (20): 90 x 60 pixels
+    local w, h = extent(pic)
+    assert.is_true(math.abs(w - 90) <= 1 and math.abs(h - 60) <= 1, w .. "x" .. h)
+    local tw, th = extent(m:picture{size=100, view="top"})
+    assert.is_true(math.abs(tw - 90) <= 1 and math.abs(th - 30) <= 1, tw .. "x" .. th)
+    local lw, lh = extent(m:picture{size=100, view="left"})
+    assert.is_true(math.abs(lw - 45) <= 1 and math.abs(lh - 90) <= 1, lw .. "x" .. lh)
+  end)
+
+  it("writes the same bytes on 1 and 2 threads", function()
+    local dir = data.tmpdir()
+    local ball = vol.phantom.sphere{shape={30, 30, 30}, radius_mm=10}:mesh()
+    local n = vol.threads()
+    vol.set_threads(1)
+    ball:png(dir .. "/a.png", {view="iso", size={300, 200}})
+    vol.set_threads(2)
+    ball:png(dir .. "/b.png", {view="iso", size={300, 200}})
+    vol.set_threads(n)
+    local a, b = io.open(dir .. "/a.png", "rb"), io.open(dir .. "/b.png", "rb")
+    assert.equal(a:read("a"), b:read("a"))
+    a:close()
+    b:close()
+    assert.same({300, 200, 1, 3}, vol.read(dir .. "/a.png").shape)
+    assert.error_matches(function() ball:png(dir .. "/c.png", {view="side"}) end, "option 'view' must be one of front")
+    assert.error_matches(function() ball:png(dir .. "/c.png", {size=4}) end, "'size' must be")
+    assert.error_matches(function() ball:png(dir .. "/c.png", {elevation=100}) end, "between %-90 and 90")
+  end)
+end)
