@@ -162,6 +162,26 @@ describe("v:mesh", function()
   end)
 end)
 
+describe("v:meshes", function()
+  it("gives each label the surface v:mesh{label=} gives", function()
+    local aal = vol.read(data.path("labels/aal.nii.gz"))
+    local ms = aal:meshes()
+    local n = 0
+    for k in pairs(ms) do n = n + 1 end
+    assert.equal(116, n)
+    for _, k in ipairs{1, 2, 45, 116} do
+      assert.is_true(same_mesh(ms[k], aal:mesh{label=k}), "label " .. k)
+      assert.is_true(ms[k].volume > 0)
+    end
+    -- volumes near the voxel counts
+    local count = aal:eq(45):stats().sum
+    assert.is_true(rel(ms[45].volume, count) < 0.1)
+    local f = vol.new{shape={3, 3, 3}}
+    f:set(2, 2, 2, 1.5)
+    assert.error_matches(function() f:meshes() end, "label volumes hold integers %(found 1.5 at voxel 2, 2, 2%)")
+  end)
+end)
+
 describe("mesh:write", function()
   local ball = vol.phantom.sphere{shape={24, 22, 20}, radius_mm=7, spacing={0.9, 1.1, 1.3}}
   ball:set_origin{-5, 3, 100}

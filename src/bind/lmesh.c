@@ -4,6 +4,7 @@
 #include "lmesh.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../io/mesh_write.h"
@@ -165,6 +166,47 @@ static int l_mesh(lua_State *L)
     if (md_mcubes(v, &o, m, &ctx) != MD_OK) return md_lua_raise(L, &err);
     account(L, m);
     post_process(L, 2, m);
+    return 1;
+}
+
+static int l_meshes(lua_State *L)
+{
+    static const char *const keys[] = {"step", "smooth", "lambda", "mu", "decimate", NULL};
+    MdVolume *v = md_lua_checkvolume(L, 1);
+    md_lua_checkopts(L, 2, keys);
+    MdMcubesOpts o = {0};
+    o.step = (int)md_lua_optintfield(L, 2, "step", 1, 1);
+    o.label_mode = 1;
+    luaL_argcheck(L, v->ndim == 3 || (v->ndim == 4 && v->dim[3] == 1), 1, "label surfaces need a 3-D volume");
+    MdError err;
+    MdCtx ctx = md_ctx_init(&err, "label surfaces");
+    double *labels;
+    int64_t *boxes, n;
+    if (md_mcubes_label_boxes(v, &labels, &boxes, &n, &ctx) != MD_OK) return md_lua_raise(L, &err);
+    /* keep the arrays in a box userdata so an error below frees nothing twice */
+    double *lab = lua_newuserdatauv(L, (size_t)(n + 1) * sizeof(double), 0);
+    int64_t *box = lua_newuserdatauv(L, (size_t)(n + 1) * 6 * sizeof(int64_t), 0);
+    memcpy(lab, labels, (size_t)n * sizeof(double));
+    memcpy(box, boxes, (size_t)n * 6 * sizeof(int64_t));
+    free(labels);
+    free(boxes);
+    lua_createtable(L, 0, (int)n);
+    for (int64_t i = 0; i < n; i++) {
+        o.label = lab[i];
+        for (int a = 0; a < 3; a++) o.box_lo[a] = box[6 * i + a], o.box_hi[a] = box[6 * i + 3 + a];
+        MdMesh *m = md_lua_newmesh(L);
+        int64_t k = 0;
+        for (int a = 0; a < 3; a++) k += o.box_hi[a] - o.box_lo[a] >= o.step;
+        if (k == 3) {
+            MdCtx c2 = md_ctx_init(&err, "label surfaces");
+            if (md_mcubes(v, &o, m, &c2) != MD_OK) return md_lua_raise(L, &err);
+        } else if (md_mesh_alloc(m, 0, 0, &err) != MD_OK) {
+            return md_lua_raise(L, &err); /* a box too thin for a cube */
+        }
+        account(L, m);
+        post_process(L, 2, m);
+        lua_rawseti(L, -2, (lua_Integer)lab[i]);
+    }
     return 1;
 }
 
@@ -339,6 +381,14 @@ static const MdLuaReg volume_methods[] = {
      "Objects touching the volume's border are left open there: pad first.\n"
      "Errors: not 3-D, fewer than 2 samples on an axis, no level for a non-mask.\n"
      "  local bone = ct:mesh{level=400}  print(bone.area, bone.volume)"},
+    {"meshes", l_meshes,
+     "v:meshes{step=1, smooth=0, decimate=} -> {[label] = Mesh}\n"
+     "One surface per label of a label volume (integer values, 0 = background): one\n"
+     "pass finds the labels and their bounding boxes, then each surface is extracted\n"
+     "from its box as v:mesh{label=k} would (vertices at edge middles, so two labels\n"
+     "that touch give two coincident surfaces). Returns a table keyed by label.\n"
+     "Errors: non-integer values, not 3-D.\n"
+     "  for k, m in pairs(aal:meshes()) do m:write((\"label%d.stl\"):format(k)) end"},
     {NULL, NULL, NULL}};
 
 static const MdLuaReg mesh_methods[] = {

@@ -18,6 +18,7 @@ typedef struct Grid {
     const MdVolume *v;
     const MdMcubesOpts *o;
     int64_t n[3];      /* samples per axis after step */
+    int64_t lo[3];     /* voxel index of sample 0 */
     size_t plane;      /* n[0] * n[1] */
     double m[9], t[3]; /* index -> world: world = m * idx + t */
     int flip;          /* the index->world map mirrors: reverse the winding */
@@ -74,15 +75,15 @@ static void load_plane(const Grid *g, int64_t k, double *val, unsigned char *in,
     const MdVolume *v = g->v;
     const MdMcubesOpts *o = g->o;
     int64_t step = o->step, nx = g->n[0];
-    size_t z = (size_t)(k * step), dx = (size_t)v->dim[0], dy = (size_t)v->dim[1];
+    size_t z = (size_t)(g->lo[2] + k * step), dx = (size_t)v->dim[0], dy = (size_t)v->dim[1];
     const void *data = md_volume_data(v);
     for (int64_t y = 0; y < g->n[1]; y++) {
-        size_t start = (z * dy + (size_t)(y * step)) * dx;
+        size_t start = (z * dy + (size_t)(g->lo[1] + y * step)) * dx + (size_t)g->lo[0];
         double *dst = val + y * nx;
         if (step == 1) {
             md_rows_to_f64(data, v->dtype, start, (size_t)nx, dst);
         } else {
-            md_rows_to_f64(data, v->dtype, start, dx, row);
+            md_rows_to_f64(data, v->dtype, start, (size_t)((nx - 1) * step + 1), row);
             for (int64_t x = 0; x < nx; x++) dst[x] = row[x * step];
         }
         unsigned char *f = in + y * nx;
@@ -217,16 +218,26 @@ static MdStatus setup(Grid *g, const MdVolume *v, const MdMcubesOpts *o, MdError
     if (o->step < 1) return md_error(err, MD_EINVAL, "step must be >= 1 (got %d)", o->step);
     g->v = v;
     g->o = o;
+    int boxed = 0;
+    for (int a = 0; a < 3; a++) boxed |= o->box_lo[a] || o->box_hi[a];
     for (int a = 0; a < 3; a++) {
-        g->n[a] = (v->dim[a] - 1) / o->step + 1;
+        int64_t lo = boxed ? o->box_lo[a] : 0, hi = boxed ? o->box_hi[a] : v->dim[a] - 1;
+        if (lo < 0 || hi >= v->dim[a] || lo > hi)
+            return md_error(err, MD_EINVAL, "box %lld..%lld is outside axis %d (0..%lld)", (long long)lo,
+                            (long long)hi, a + 1, (long long)v->dim[a] - 1);
+        g->lo[a] = lo;
+        g->n[a] = (hi - lo) / o->step + 1;
         if (g->n[a] < 2)
             return md_error(err, MD_EINVAL, "marching cubes needs at least 2 samples on each axis "
                             "(axis %d has %lld after step %d)", a + 1, (long long)g->n[a], o->step);
     }
     g->plane = (size_t)(g->n[0] * g->n[1]);
     for (int r = 0; r < 3; r++) {
-        for (int c = 0; c < 3; c++) g->m[3 * r + c] = v->direction[3 * r + c] * v->spacing[c] * o->step;
         g->t[r] = v->origin[r];
+        for (int c = 0; c < 3; c++) {
+            g->m[3 * r + c] = v->direction[3 * r + c] * v->spacing[c] * o->step;
+            g->t[r] += v->direction[3 * r + c] * v->spacing[c] * (double)g->lo[c];
+        }
     }
     const double *m = g->m;
     double det = m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) +
@@ -315,4 +326,103 @@ int md_mcubes_case_triangles(int c)
 {
     if (c < 0 || c > 255) return -1;
     return md_mc_table()->cases[c].ntri;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+MdStatus md_mcubes_label_boxes(const MdVolume *v, double **labels, int64_t **boxes, int64_t *n, MdCtx *ctx)
+{
+    MdError *err = ctx->err;
+    *labels = NULL;
+    *boxes = NULL;
+    *n = 0;
+    size_t nx = (size_t)v->dim[0], ny = (size_t)v->dim[1], nz = (size_t)v->dim[2];
+    double *row = malloc(nx * sizeof(double));
+    size_t cap = 16, cnt = 0;
+    double *lab = malloc(cap * sizeof(double));
+    int64_t *box = malloc(cap * 6 * sizeof(int64_t));
+    MdStatus st = MD_OK;
+    if (!row || !lab || !box) {
+        st = md_error(err, MD_ENOMEM, "label surfaces: out of memory");
+        goto done;
+    }
+    double last = 0;
+    size_t at = 0; /* index of the last label seen: runs of one label are common */
+    for (size_t z = 0; z < nz && st == MD_OK; z++) {
+        if (md_ctx_cancelled(ctx)) {
+            st = md_error(err, MD_ECANCELLED, "label surfaces cancelled");
+            break;
+        }
+        for (size_t y = 0; y < ny && st == MD_OK; y++) {
+            md_rows_to_f64(md_volume_data(v), v->dtype, (z * ny + y) * nx, nx, row);
+            for (size_t x = 0; x < nx; x++) {
+                double l = row[x];
+                if (l == 0) continue;
+                if (l != floor(l) || !isfinite(l)) {
+                    st = md_error(err, MD_EINVAL, "label volumes hold integers (found %g at voxel %zu, %zu, %zu)",
+                                  l, x + 1, y + 1, z + 1);
+                    break;
+                }
+                if (!(cnt && l == last)) {
+                    at = cnt;
+                    for (size_t i = 0; i < cnt; i++)
+                        if (lab[i] == l) at = i;
+                    if (at == cnt) {
+                        if (cnt == cap) {
+                            cap *= 2;
+                            double *nl = realloc(lab, cap * sizeof(double));
+                            if (nl) lab = nl;
+                            int64_t *nb = realloc(box, cap * 6 * sizeof(int64_t));
+                            if (nb) box = nb;
+                            if (!nl || !nb || cap > 1000000) {
+                                st = md_error(err, MD_ENOMEM, "label surfaces: too many labels (over %zu)", cnt);
+                                break;
+                            }
+                        }
+                        lab[cnt] = l;
+                        int64_t *b = box + 6 * cnt++;
+                        b[0] = b[3] = (int64_t)x, b[1] = b[4] = (int64_t)y, b[2] = b[5] = (int64_t)z;
+                    }
+                    last = l;
+                }
+                int64_t *b = box + 6 * at, p[3] = {(int64_t)x, (int64_t)y, (int64_t)z};
+                for (int a = 0; a < 3; a++) {
+                    if (p[a] < b[a]) b[a] = p[a];
+                    if (p[a] > b[3 + a]) b[3 + a] = p[a];
+                }
+            }
+        }
+    }
+    if (st != MD_OK) goto done;
+    /* increasing label order, boxes widened by one voxel */
+    double *sorted = malloc((cnt + 1) * sizeof(double));
+    int64_t *sb = malloc((cnt + 1) * 6 * sizeof(int64_t));
+    if (!sorted || !sb) {
+        free(sorted);
+        free(sb);
+        st = md_error(err, MD_ENOMEM, "label surfaces: out of memory");
+        goto done;
+    }
+    memcpy(sorted, lab, cnt * sizeof(double));
+    qsort(sorted, cnt, sizeof(double), cmp_double);
+    for (size_t i = 0; i < cnt; i++) {
+        size_t j = 0;
+        while (lab[j] != sorted[i]) j++;
+        for (int a = 0; a < 3; a++) {
+            sb[6 * i + a] = box[6 * j + a] > 0 ? box[6 * j + a] - 1 : 0;
+            sb[6 * i + 3 + a] = box[6 * j + 3 + a] + 1 < v->dim[a] ? box[6 * j + 3 + a] + 1 : v->dim[a] - 1;
+        }
+    }
+    *labels = sorted;
+    *boxes = sb;
+    *n = (int64_t)cnt;
+done:
+    free(row);
+    free(lab);
+    free(box);
+    return st;
 }
