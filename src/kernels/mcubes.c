@@ -24,27 +24,43 @@ typedef struct Grid {
     int flip;          /* the index->world map mirrors: reverse the winding */
 } Grid;
 
-/* Per-thread scratch: two planes of values and inside flags, vertex ids of
- * both planes' x and y edges and of the z edges between them. */
+/* Where a row of inside flags changes: flags before lo all equal first,
+ * flags after hi all equal last (lo = n, hi = -1 for a uniform row). Every
+ * crossing near the row lies within [lo - 1, hi]: the trimming of flying
+ * edges. */
+typedef struct RowSpan {
+    int32_t lo, hi;
+    unsigned char first, last;
+} RowSpan;
+
+/* One loaded sample plane: values, inside flags, spans of its rows. */
+typedef struct Plane {
+    int64_t k; /* which plane, -1: none */
+    double *val;
+    unsigned char *in;
+    RowSpan *span;
+} Plane;
+
+/* Per-thread scratch: two planes (the layer's lower and upper), vertex ids
+ * of both planes' x and y edges and of the z edges between them. */
 typedef struct Scratch {
-    double *val[2];
-    unsigned char *in[2];
+    Plane p[2];
     int32_t *xid[2], *yid[2], *zid;
     double *row;
 } Scratch;
 
 static void scratch_free(Scratch *s)
 {
-    free(s->val[0]);
-    free(s->val[1]);
-    free(s->in[0]);
-    free(s->in[1]);
-    free(s->xid[0]);
-    free(s->xid[1]);
-    free(s->yid[0]);
-    free(s->yid[1]);
+    for (int i = 0; i < 2; i++) {
+        free(s->p[i].val);
+        free(s->p[i].in);
+        free(s->p[i].span);
+        free(s->xid[i]);
+        free(s->yid[i]);
+    }
     free(s->zid);
     free(s->row);
+    memset(s, 0, sizeof *s);
 }
 
 static int scratch_new(Scratch *s, const Grid *g, int ids)
@@ -53,8 +69,10 @@ static int scratch_new(Scratch *s, const Grid *g, int ids)
     size_t n = g->plane;
     int ok = 1;
     for (int i = 0; i < 2; i++) {
-        ok &= (s->val[i] = malloc(n * sizeof(double))) != NULL;
-        ok &= (s->in[i] = malloc(n)) != NULL;
+        s->p[i].k = -1;
+        ok &= (s->p[i].val = malloc(n * sizeof(double))) != NULL;
+        ok &= (s->p[i].in = malloc(n)) != NULL;
+        ok &= (s->p[i].span = malloc((size_t)g->n[1] * sizeof(RowSpan))) != NULL;
         if (ids) {
             ok &= (s->xid[i] = malloc(n * sizeof(int32_t))) != NULL;
             ok &= (s->yid[i] = malloc(n * sizeof(int32_t))) != NULL;
@@ -62,15 +80,12 @@ static int scratch_new(Scratch *s, const Grid *g, int ids)
     }
     if (ids) ok &= (s->zid = malloc(n * sizeof(int32_t))) != NULL;
     ok &= (s->row = malloc((size_t)g->v->dim[0] * sizeof(double))) != NULL;
-    if (!ok) {
-        scratch_free(s);
-        memset(s, 0, sizeof *s);
-    }
+    if (!ok) scratch_free(s);
     return ok;
 }
 
-/* Loads sample plane k into val/in. */
-static void load_plane(const Grid *g, int64_t k, double *val, unsigned char *in, double *row)
+/* Loads sample plane k into p (values, flags, row spans). */
+static void load_plane(const Grid *g, int64_t k, Plane *p, double *row)
 {
     const MdVolume *v = g->v;
     const MdMcubesOpts *o = g->o;
@@ -79,14 +94,14 @@ static void load_plane(const Grid *g, int64_t k, double *val, unsigned char *in,
     const void *data = md_volume_data(v);
     for (int64_t y = 0; y < g->n[1]; y++) {
         size_t start = (z * dy + (size_t)(g->lo[1] + y * step)) * dx + (size_t)g->lo[0];
-        double *dst = val + y * nx;
+        double *dst = p->val + y * nx;
         if (step == 1) {
             md_rows_to_f64(data, v->dtype, start, (size_t)nx, dst);
         } else {
             md_rows_to_f64(data, v->dtype, start, (size_t)((nx - 1) * step + 1), row);
             for (int64_t x = 0; x < nx; x++) dst[x] = row[x * step];
         }
-        unsigned char *f = in + y * nx;
+        unsigned char *f = p->in + y * nx;
         if (o->label_mode) {
             for (int64_t x = 0; x < nx; x++) {
                 f[x] = dst[x] == o->label;
@@ -96,7 +111,42 @@ static void load_plane(const Grid *g, int64_t k, double *val, unsigned char *in,
             double level = o->level;
             for (int64_t x = 0; x < nx; x++) f[x] = dst[x] >= level;
         }
+        RowSpan *sp = &p->span[y];
+        sp->first = f[0];
+        sp->last = f[nx - 1];
+        int64_t lo = 0, hi = nx - 1;
+        while (lo < nx && f[lo] == f[0]) lo++;
+        while (hi >= 0 && f[hi] == f[nx - 1]) hi--;
+        sp->lo = (int32_t)lo;
+        sp->hi = (int32_t)hi;
     }
+    p->k = k;
+}
+
+/* Makes plane k the scratch's plane slot (0 lower, 1 upper), reusing the
+ * other slot's plane when it holds k (the next layer's lower plane is this
+ * layer's upper one). */
+static Plane *use_plane(const Grid *g, Scratch *s, int slot, int64_t k)
+{
+    if (s->p[slot].k != k) {
+        if (s->p[1 - slot].k == k) {
+            Plane t = s->p[slot];
+            s->p[slot] = s->p[1 - slot];
+            s->p[1 - slot] = t;
+        } else {
+            load_plane(g, k, &s->p[slot], s->row);
+        }
+    }
+    return &s->p[slot];
+}
+
+/* The x range [*xs, *xe] outside which rows a and b (spans) agree with
+ * each other everywhere and are constant: nothing crosses there. */
+static void pair_range(const RowSpan *a, const RowSpan *b, int64_t n, int64_t *xs, int64_t *xe)
+{
+    int64_t lo = a->lo < b->lo ? a->lo : b->lo, hi = a->hi > b->hi ? a->hi : b->hi;
+    *xs = a->first == b->first ? lo : 0;
+    *xe = a->last == b->last ? hi : n - 1;
 }
 
 static inline int cube_case(const unsigned char *a, const unsigned char *b, size_t i, int64_t nx)
@@ -109,30 +159,48 @@ static inline int cube_case(const unsigned char *a, const unsigned char *b, size
  * (x, y) of plane a in bits 0-3 and of plane b in bits 4-7, which is the
  * same numbering. */
 
+/* The cubes of row y between planes a and b that can hold triangles. */
+static void cube_range(const Plane *a, const Plane *b, int64_t y, int64_t nx, int64_t *xs, int64_t *xe)
+{
+    int64_t s1, e1, s2, e2, s3, e3;
+    pair_range(&a->span[y], &a->span[y + 1], nx, &s1, &e1);
+    pair_range(&b->span[y], &b->span[y + 1], nx, &s2, &e2);
+    pair_range(&a->span[y], &b->span[y], nx, &s3, &e3);
+    int64_t s = s1 < s2 ? s1 : s2, e = e1 > e2 ? e1 : e2;
+    s = s < s3 ? s : s3;
+    e = e > e3 ? e : e3;
+    *xs = s > 0 ? s - 1 : 0;
+    *xe = e < nx - 2 ? e : nx - 2;
+}
+
 /* Counts of layer k: in-plane crossings of plane k, z crossings k -> k+1,
  * triangles of the cubes between. */
 typedef struct LayerCount {
     int64_t verts, tris;
 } LayerCount;
 
+/* Numbers plane p's in-plane crossings from id (x edge then y edge at each
+ * point, raster order) into xid/yid (when given) and writes their vertices
+ * (when verts is given). Returns the next free id. */
+static int64_t number_plane(const Grid *g, const Plane *p, int32_t *xid, int32_t *yid, int64_t id, float *verts);
+
 static void count_layer(const Grid *g, const MdMcTable *tab, int64_t k, Scratch *s, LayerCount *out)
 {
     int64_t nx = g->n[0], ny = g->n[1];
-    load_plane(g, k, s->val[0], s->in[0], s->row);
-    const unsigned char *a = s->in[0], *b = NULL;
-    int64_t nv = 0, nt = 0;
-    for (int64_t y = 0; y < ny; y++)
-        for (int64_t x = 0; x < nx; x++) {
-            size_t i = (size_t)(y * nx + x);
-            if (x + 1 < nx) nv += a[i] != a[i + 1];
-            if (y + 1 < ny) nv += a[i] != a[i + nx];
-        }
+    const Plane *a = use_plane(g, s, 0, k);
+    int64_t nv = number_plane(g, a, NULL, NULL, 0, NULL), nt = 0;
     if (k + 1 < g->n[2]) {
-        load_plane(g, k + 1, s->val[1], s->in[1], s->row);
-        b = s->in[1];
-        for (size_t i = 0; i < g->plane; i++) nv += a[i] != b[i];
-        for (int64_t y = 0; y + 1 < ny; y++)
-            for (int64_t x = 0; x + 1 < nx; x++) nt += tab->cases[cube_case(a, b, (size_t)(y * nx + x), nx)].ntri;
+        const Plane *b = use_plane(g, s, 1, k + 1);
+        for (int64_t y = 0; y < ny; y++) {
+            int64_t xs, xe;
+            pair_range(&a->span[y], &b->span[y], nx, &xs, &xe);
+            for (int64_t x = xs; x <= xe; x++) nv += a->in[y * nx + x] != b->in[y * nx + x];
+        }
+        for (int64_t y = 0; y + 1 < ny; y++) {
+            int64_t xs, xe;
+            cube_range(a, b, y, nx, &xs, &xe);
+            for (int64_t x = xs; x <= xe; x++) nt += tab->cases[cube_case(a->in, b->in, (size_t)(y * nx + x), nx)].ntri;
+        }
     }
     out->verts = nv;
     out->tris = nt;
@@ -151,25 +219,32 @@ static void put_vertex(const Grid *g, float *out, double i, double j, double k)
         out[r] = (float)(g->m[3 * r] * i + g->m[3 * r + 1] * j + g->m[3 * r + 2] * k + g->t[r]);
 }
 
-/* Numbers plane k's in-plane crossings from base (x edge then y edge at
- * each point, raster order) and, when verts is given, writes them. Returns
- * the next free id. */
-static int64_t number_plane(const Grid *g, int64_t k, const double *val, const unsigned char *in,
-                            int32_t *xid, int32_t *yid, int64_t id, float *verts)
+static int64_t number_plane(const Grid *g, const Plane *p, int32_t *xid, int32_t *yid, int64_t id, float *verts)
 {
     int64_t nx = g->n[0], ny = g->n[1];
-    for (int64_t y = 0; y < ny; y++)
-        for (int64_t x = 0; x < nx; x++) {
+    const unsigned char *in = p->in;
+    const double *val = p->val;
+    double k = (double)p->k;
+    for (int64_t y = 0; y < ny; y++) {
+        const RowSpan *sp = &p->span[y];
+        int64_t xs = sp->lo - 1, xe = sp->hi, ys = nx, ye = -1; /* x edges, y edges */
+        if (y + 1 < ny) pair_range(sp, &p->span[y + 1], nx, &ys, &ye);
+        int64_t s = xs < ys ? xs : ys, e = xe > ye ? xe : ye;
+        if (s < 0) s = 0;
+        for (int64_t x = s; x <= e; x++) {
             size_t i = (size_t)(y * nx + x);
             if (x + 1 < nx && in[i] != in[i + 1]) {
-                if (verts) put_vertex(g, verts + 3 * id, (double)x + cross_at(g->o, val[i], val[i + 1]), (double)y, (double)k);
-                xid[i] = (int32_t)id++;
+                if (verts) put_vertex(g, verts + 3 * id, (double)x + cross_at(g->o, val[i], val[i + 1]), (double)y, k);
+                if (xid) xid[i] = (int32_t)id;
+                id++;
             }
             if (y + 1 < ny && in[i] != in[i + nx]) {
-                if (verts) put_vertex(g, verts + 3 * id, (double)x, (double)y + cross_at(g->o, val[i], val[i + nx]), (double)k);
-                yid[i] = (int32_t)id++;
+                if (verts) put_vertex(g, verts + 3 * id, (double)x, (double)y + cross_at(g->o, val[i], val[i + nx]), k);
+                if (yid) yid[i] = (int32_t)id;
+                id++;
             }
         }
+    }
     return id;
 }
 
@@ -179,25 +254,28 @@ static void emit_layer(const Grid *g, const MdMcTable *tab, int64_t k, Scratch *
                        const int64_t *tbase, float *verts, int32_t *faces)
 {
     int64_t nx = g->n[0], ny = g->n[1], nz = g->n[2];
-    load_plane(g, k, s->val[0], s->in[0], s->row);
-    int64_t id = number_plane(g, k, s->val[0], s->in[0], s->xid[0], s->yid[0], vbase[k], verts);
+    const Plane *a = use_plane(g, s, 0, k);
+    int64_t id = number_plane(g, a, s->xid[0], s->yid[0], vbase[k], verts);
     if (k + 1 >= nz) return;
-    load_plane(g, k + 1, s->val[1], s->in[1], s->row);
-    const unsigned char *a = s->in[0], *b = s->in[1];
-    const double *va = s->val[0], *vb = s->val[1];
-    for (size_t i = 0; i < g->plane; i++)
-        if (a[i] != b[i]) {
-            int64_t x = (int64_t)i % nx, y = (int64_t)i / nx;
-            put_vertex(g, verts + 3 * id, (double)x, (double)y, (double)k + cross_at(g->o, va[i], vb[i]));
+    const Plane *b = use_plane(g, s, 1, k + 1);
+    for (int64_t y = 0; y < ny; y++) {
+        int64_t xs, xe;
+        pair_range(&a->span[y], &b->span[y], nx, &xs, &xe);
+        for (int64_t x = xs; x <= xe; x++) {
+            size_t i = (size_t)(y * nx + x);
+            if (a->in[i] == b->in[i]) continue;
+            put_vertex(g, verts + 3 * id, (double)x, (double)y, (double)k + cross_at(g->o, a->val[i], b->val[i]));
             s->zid[i] = (int32_t)id++;
         }
-    number_plane(g, k + 1, s->val[1], s->in[1], s->xid[1], s->yid[1], vbase[k + 1],
-                 k + 2 == nz ? verts : NULL);
+    }
+    number_plane(g, b, s->xid[1], s->yid[1], vbase[k + 1], k + 2 == nz ? verts : NULL);
     int32_t *f = faces + 3 * tbase[k];
-    for (int64_t y = 0; y + 1 < ny; y++)
-        for (int64_t x = 0; x + 1 < nx; x++) {
+    for (int64_t y = 0; y + 1 < ny; y++) {
+        int64_t xs, xe;
+        cube_range(a, b, y, nx, &xs, &xe);
+        for (int64_t x = xs; x <= xe; x++) {
             size_t i = (size_t)(y * nx + x);
-            const MdMcCase *cs = &tab->cases[cube_case(a, b, i, nx)];
+            const MdMcCase *cs = &tab->cases[cube_case(a->in, b->in, i, nx)];
             if (!cs->ntri) continue;
             int32_t ev[12] = {s->xid[0][i], s->xid[0][i + nx], s->xid[1][i], s->xid[1][i + nx],
                               s->yid[0][i], s->yid[0][i + 1], s->yid[1][i], s->yid[1][i + 1],
@@ -209,6 +287,7 @@ static void emit_layer(const Grid *g, const MdMcTable *tab, int64_t k, Scratch *
                 f += 3;
             }
         }
+    }
 }
 
 static MdStatus setup(Grid *g, const MdVolume *v, const MdMcubesOpts *o, MdError *err)
