@@ -2,6 +2,7 @@
  * (area, volume, counts, bounds), mesh:write, mesh:smooth, mesh:decimate,
  * mesh:vertices, mesh:faces. The renderer's mesh:png is bound in lrender.c. */
 #include "lmesh.h"
+#include "lrender.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -340,6 +341,7 @@ static int l_mesh_png(lua_State *L)
     push_render(L, 3);
     MdWriteOpts wo;
     memset(&wo, 0, sizeof wo);
+    wo.level = PICTURE_PNG_LEVEL;
     MdError err;
     if (md_png_write(path, md_lua_checkvolume(L, -1), &wo, &err) != MD_OK) return md_lua_raise(L, &err);
     lua_settop(L, 1);

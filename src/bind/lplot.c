@@ -78,6 +78,7 @@ static void write_if(lua_State *L, int idx, MdVolume *pic, const char *path)
     if (!path) return;
     MdWriteOpts wo;
     memset(&wo, 0, sizeof wo);
+    wo.level = PICTURE_PNG_LEVEL;
     MdError err;
     if (md_png_write(path, pic, &wo, &err) != MD_OK) md_lua_raise(L, &err);
 }

@@ -141,6 +141,7 @@ static void write_picture(lua_State *L, const char *path)
     MdVolume *pic = md_lua_checkvolume(L, -1);
     MdWriteOpts wo;
     memset(&wo, 0, sizeof wo);
+    wo.level = PICTURE_PNG_LEVEL;
     MdError err;
     if (md_png_write(path, pic, &wo, &err) != MD_OK) md_lua_raise(L, &err);
 }

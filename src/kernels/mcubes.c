@@ -33,10 +33,10 @@ typedef struct RowSpan {
     unsigned char first, last;
 } RowSpan;
 
-/* One loaded sample plane: values, inside flags, spans of its rows. */
+/* One loaded sample plane: inside flags and the spans of its rows. Values
+ * are read from the volume only where an edge crosses. */
 typedef struct Plane {
     int64_t k; /* which plane, -1: none */
-    double *val;
     unsigned char *in;
     RowSpan *span;
 } Plane;
@@ -46,20 +46,17 @@ typedef struct Plane {
 typedef struct Scratch {
     Plane p[2];
     int32_t *xid[2], *yid[2], *zid;
-    double *row;
 } Scratch;
 
 static void scratch_free(Scratch *s)
 {
     for (int i = 0; i < 2; i++) {
-        free(s->p[i].val);
         free(s->p[i].in);
         free(s->p[i].span);
         free(s->xid[i]);
         free(s->yid[i]);
     }
     free(s->zid);
-    free(s->row);
     memset(s, 0, sizeof *s);
 }
 
@@ -70,7 +67,6 @@ static int scratch_new(Scratch *s, const Grid *g, int ids)
     int ok = 1;
     for (int i = 0; i < 2; i++) {
         s->p[i].k = -1;
-        ok &= (s->p[i].val = malloc(n * sizeof(double))) != NULL;
         ok &= (s->p[i].in = malloc(n)) != NULL;
         ok &= (s->p[i].span = malloc((size_t)g->n[1] * sizeof(RowSpan))) != NULL;
         if (ids) {
@@ -79,46 +75,128 @@ static int scratch_new(Scratch *s, const Grid *g, int ids)
         }
     }
     if (ids) ok &= (s->zid = malloc(n * sizeof(int32_t))) != NULL;
-    ok &= (s->row = malloc((size_t)g->v->dim[0] * sizeof(double))) != NULL;
     if (!ok) scratch_free(s);
     return ok;
 }
 
-/* Loads sample plane k into p (values, flags, row spans). */
-static void load_plane(const Grid *g, int64_t k, Plane *p, double *row)
+/* Inside flags of n samples of type T from src (stride step): value >=
+ * level, or == level in label mode. Integer types compare against the
+ * level rounded up (or the exact label) in their own type, which gives the
+ * same flags and lets the loop vectorise. */
+#define FLAG_CASE(tag, name, ctype, isf)                                                    \
+    case MD_##tag: {                                                                        \
+        const ctype *q = (const ctype *)src + start;                                        \
+        if (isf || label) {                                                                 \
+            for (int64_t x = 0; x < n; x++) {                                               \
+                double d = (double)q[x * step];                                             \
+                f[x] = label ? d == level : d >= level;                                     \
+            }                                                                               \
+        } else {                                                                            \
+            double c = ceil(level);                                                         \
+            if (c <= (double)type_min(t)) {                                                 \
+                memset(f, 1, (size_t)n);                                                    \
+            } else if (c > (double)type_max(t)) {                                           \
+                memset(f, 0, (size_t)n);                                                    \
+            } else {                                                                        \
+                ctype th = (ctype)c;                                                        \
+                if (step == 1)                                                              \
+                    for (int64_t x = 0; x < n; x++) f[x] = q[x] >= th;                      \
+                else                                                                        \
+                    for (int64_t x = 0; x < n; x++) f[x] = q[x * step] >= th;               \
+            }                                                                               \
+        }                                                                                   \
+    } break;
+
+static double type_min(MdDtype t)
+{
+    switch (t) {
+    case MD_INT8: return -128;
+    case MD_INT16: return -32768;
+    case MD_INT32: return -2147483648.0;
+    default: return 0;
+    }
+}
+
+static double type_max(MdDtype t)
+{
+    switch (t) {
+    case MD_UINT8: return 255;
+    case MD_INT8: return 127;
+    case MD_UINT16: return 65535;
+    case MD_INT16: return 32767;
+    case MD_UINT32: return 4294967295.0;
+    default: return 2147483647.0;
+    }
+}
+
+static void flag_row(const void *src, MdDtype t, size_t start, int64_t n, int64_t step, double level, int label,
+                     unsigned char *f)
+{
+    switch (t) {
+        MD_DTYPE_LIST(FLAG_CASE)
+    default: break;
+    }
+}
+#undef FLAG_CASE
+
+/* Index of the first of f[0..n) that differs from b, n if none (eight at a time). */
+static int64_t first_not(const unsigned char *f, int64_t n, unsigned char b)
+{
+    uint64_t pat = b ? 0x0101010101010101ull : 0;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, f + i, 8);
+        if (w != pat) break;
+    }
+    while (i < n && f[i] == b) i++;
+    return i;
+}
+
+/* Index of the last of f[0..n) that differs from b, -1 if none. */
+static int64_t last_not(const unsigned char *f, int64_t n, unsigned char b)
+{
+    uint64_t pat = b ? 0x0101010101010101ull : 0;
+    int64_t i = n;
+    for (; i >= 8; i -= 8) {
+        uint64_t w;
+        memcpy(&w, f + i - 8, 8);
+        if (w != pat) break;
+    }
+    while (i > 0 && f[i - 1] == b) i--;
+    return i - 1;
+}
+
+/* The sample (x, y, k) as double. */
+static double sample(const Grid *g, int64_t x, int64_t y, int64_t k)
+{
+    const MdVolume *v = g->v;
+    int64_t s = g->o->step;
+    size_t i = ((size_t)(g->lo[2] + k * s) * (size_t)v->dim[1] + (size_t)(g->lo[1] + y * s)) * (size_t)v->dim[0] +
+               (size_t)(g->lo[0] + x * s);
+    double d;
+    md_rows_to_f64(md_volume_data(v), v->dtype, i, 1, &d);
+    return d;
+}
+
+/* Loads sample plane k's flags and row spans into p. */
+static void load_plane(const Grid *g, int64_t k, Plane *p)
 {
     const MdVolume *v = g->v;
     const MdMcubesOpts *o = g->o;
     int64_t step = o->step, nx = g->n[0];
     size_t z = (size_t)(g->lo[2] + k * step), dx = (size_t)v->dim[0], dy = (size_t)v->dim[1];
     const void *data = md_volume_data(v);
+    double level = o->label_mode ? o->label : o->level;
     for (int64_t y = 0; y < g->n[1]; y++) {
         size_t start = (z * dy + (size_t)(g->lo[1] + y * step)) * dx + (size_t)g->lo[0];
-        double *dst = p->val + y * nx;
-        if (step == 1) {
-            md_rows_to_f64(data, v->dtype, start, (size_t)nx, dst);
-        } else {
-            md_rows_to_f64(data, v->dtype, start, (size_t)((nx - 1) * step + 1), row);
-            for (int64_t x = 0; x < nx; x++) dst[x] = row[x * step];
-        }
         unsigned char *f = p->in + y * nx;
-        if (o->label_mode) {
-            for (int64_t x = 0; x < nx; x++) {
-                f[x] = dst[x] == o->label;
-                dst[x] = f[x];
-            }
-        } else {
-            double level = o->level;
-            for (int64_t x = 0; x < nx; x++) f[x] = dst[x] >= level;
-        }
+        flag_row(data, v->dtype, start, nx, step, level, o->label_mode, f);
         RowSpan *sp = &p->span[y];
         sp->first = f[0];
         sp->last = f[nx - 1];
-        int64_t lo = 0, hi = nx - 1;
-        while (lo < nx && f[lo] == f[0]) lo++;
-        while (hi >= 0 && f[hi] == f[nx - 1]) hi--;
-        sp->lo = (int32_t)lo;
-        sp->hi = (int32_t)hi;
+        sp->lo = (int32_t)first_not(f, nx, f[0]);
+        sp->hi = (int32_t)last_not(f, nx, f[nx - 1]);
     }
     p->k = k;
 }
@@ -134,7 +212,7 @@ static Plane *use_plane(const Grid *g, Scratch *s, int slot, int64_t k)
             s->p[slot] = s->p[1 - slot];
             s->p[1 - slot] = t;
         } else {
-            load_plane(g, k, &s->p[slot], s->row);
+            load_plane(g, k, &s->p[slot]);
         }
     }
     return &s->p[slot];
@@ -206,10 +284,14 @@ static void count_layer(const Grid *g, const MdMcTable *tab, int64_t k, Scratch 
     out->tris = nt;
 }
 
-/* Where along edge a -> b the level lies. */
-static inline double cross_at(const MdMcubesOpts *o, double a, double b)
+/* Where along the edge from sample (x, y, k) to the next sample on axis
+ * `axis` the level lies. */
+static double cross_at(const Grid *g, int64_t x, int64_t y, int64_t k, int axis)
 {
-    double t = o->label_mode ? 0.5 : (o->level - a) / (b - a);
+    if (g->o->label_mode) return 0.5;
+    double a = sample(g, x, y, k);
+    double b = sample(g, x + (axis == 0), y + (axis == 1), k + (axis == 2));
+    double t = (g->o->level - a) / (b - a);
     return isfinite(t) ? t : 0.5;
 }
 
@@ -223,7 +305,6 @@ static int64_t number_plane(const Grid *g, const Plane *p, int32_t *xid, int32_t
 {
     int64_t nx = g->n[0], ny = g->n[1];
     const unsigned char *in = p->in;
-    const double *val = p->val;
     double k = (double)p->k;
     for (int64_t y = 0; y < ny; y++) {
         const RowSpan *sp = &p->span[y];
@@ -234,12 +315,12 @@ static int64_t number_plane(const Grid *g, const Plane *p, int32_t *xid, int32_t
         for (int64_t x = s; x <= e; x++) {
             size_t i = (size_t)(y * nx + x);
             if (x + 1 < nx && in[i] != in[i + 1]) {
-                if (verts) put_vertex(g, verts + 3 * id, (double)x + cross_at(g->o, val[i], val[i + 1]), (double)y, k);
+                if (verts) put_vertex(g, verts + 3 * id, (double)x + cross_at(g, x, y, p->k, 0), (double)y, k);
                 if (xid) xid[i] = (int32_t)id;
                 id++;
             }
             if (y + 1 < ny && in[i] != in[i + nx]) {
-                if (verts) put_vertex(g, verts + 3 * id, (double)x, (double)y + cross_at(g->o, val[i], val[i + nx]), k);
+                if (verts) put_vertex(g, verts + 3 * id, (double)x, (double)y + cross_at(g, x, y, p->k, 1), k);
                 if (yid) yid[i] = (int32_t)id;
                 id++;
             }
@@ -264,7 +345,7 @@ static void emit_layer(const Grid *g, const MdMcTable *tab, int64_t k, Scratch *
         for (int64_t x = xs; x <= xe; x++) {
             size_t i = (size_t)(y * nx + x);
             if (a->in[i] == b->in[i]) continue;
-            put_vertex(g, verts + 3 * id, (double)x, (double)y, (double)k + cross_at(g->o, a->val[i], b->val[i]));
+            put_vertex(g, verts + 3 * id, (double)x, (double)y, (double)k + cross_at(g, x, y, k, 2));
             s->zid[i] = (int32_t)id++;
         }
     }
