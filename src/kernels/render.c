@@ -132,20 +132,17 @@ MdStatus md_render_grid_size(const MdPanel *p, int n, int cols, int64_t *w, int6
     return MD_OK;
 }
 
-/* The slice's values at (c, r) in column/row voxel order into dst. */
-static void gather(const MdVolume *v, const MdPanelLayout *l, int axis, int64_t index, double *dst)
+/* Row r of the slice (voxels c = 0..nc-1 along the column axis) into dst. */
+static void gather_row(const MdVolume *v, const MdPanelLayout *l, int axis, int64_t index, int64_t r, double *dst)
 {
     int64_t st[3] = {1, v->dim[0], v->dim[0] * v->dim[1]};
-    int64_t nc = v->dim[l->col_axis], nr = v->dim[l->row_axis];
+    int64_t nc = v->dim[l->col_axis];
     const void *data = md_volume_data(v);
-    for (int64_t r = 0; r < nr; r++) {
-        size_t base = (size_t)(index * st[axis] + r * st[l->row_axis]);
-        if (l->col_axis == 0) {
-            md_rows_to_f64(data, v->dtype, base, (size_t)nc, dst + r * nc);
-        } else {
-            for (int64_t c = 0; c < nc; c++)
-                md_rows_to_f64(data, v->dtype, base + (size_t)(c * st[l->col_axis]), 1, dst + r * nc + c);
-        }
+    size_t base = (size_t)(index * st[axis] + r * st[l->row_axis]);
+    if (l->col_axis == 0) {
+        md_rows_to_f64(data, v->dtype, base, (size_t)nc, dst);
+    } else {
+        for (int64_t c = 0; c < nc; c++) md_rows_to_f64(data, v->dtype, base + (size_t)(c * st[l->col_axis]), 1, dst + c);
     }
 }
 
@@ -190,27 +187,15 @@ static int render_panel(const MdPanel *p, const Target *t, int64_t pw, int64_t p
     const MdSliceStyle *s = &p->style;
     MdPanelLayout l;
     md_render_layout(v, p->axis, s, &l);
-    int64_t nc = v->dim[l.col_axis], nr = v->dim[l.row_axis], n = nc * nr;
-    double *val = malloc((size_t)n * sizeof(double));
-    unsigned char *ci = malloc((size_t)n);
-    int64_t *lab = s->overlay ? malloc((size_t)n * sizeof(int64_t)) : NULL;
+    int64_t nc = v->dim[l.col_axis], nr = v->dim[l.row_axis], np = pw * ph;
+    /* colour index and label of every picture pixel, from the voxel rows
+     * the picture samples (each such row converted once) */
+    double *row = malloc((size_t)nc * sizeof(double));
+    unsigned char *ci = malloc((size_t)np);
+    int64_t *lab = s->overlay ? malloc((size_t)np * sizeof(int64_t)) : NULL;
     int64_t *xs = malloc((size_t)pw * sizeof(int64_t)), *ys = malloc((size_t)ph * sizeof(int64_t));
-    int ok = val && ci && xs && ys && (!s->overlay || lab);
+    int ok = row && ci && xs && ys && (!s->overlay || lab);
     if (!ok) goto done;
-    gather(v, &l, p->axis, p->index, val);
-    for (int64_t i = 0; i < n; i++) ci[i] = window_index(val[i], s->lo, s->hi);
-    if (s->overlay) {
-        gather(s->overlay, &l, p->axis, p->index, val);
-        for (int64_t i = 0; i < n; i++) lab[i] = label_of(val[i]);
-        if (s->truth) {
-            gather(s->truth, &l, p->axis, p->index, val);
-            for (int64_t i = 0; i < n; i++) {
-                int cls = (lab[i] != 0) | (label_of(val[i]) != 0) << 1;
-                int bit = cls == 3 ? 4 : cls;
-                lab[i] = s->agree_show & bit ? cls : 0;
-            }
-        }
-    }
     for (int64_t x = 0; x < pw; x++) {
         int64_t c = (int64_t)floor(((double)x + 0.5) * (double)nc / (double)pw);
         c = c >= nc ? nc - 1 : c;
@@ -219,12 +204,34 @@ static int render_panel(const MdPanel *p, const Target *t, int64_t pw, int64_t p
     for (int64_t y = 0; y < ph; y++) {
         int64_t r = (int64_t)floor(((double)y + 0.5) * (double)nr / (double)ph);
         r = r >= nr ? nr - 1 : r;
-        ys[y] = (l.row_flip ? nr - 1 - r : r) * nc;
+        ys[y] = l.row_flip ? nr - 1 - r : r;
+    }
+    for (int64_t y = 0; y < ph; y++) {
+        unsigned char *cy = ci + y * pw;
+        int64_t *ly = lab ? lab + y * pw : NULL;
+        if (y > 0 && ys[y] == ys[y - 1]) {
+            memcpy(cy, cy - pw, (size_t)pw);
+            if (ly) memcpy(ly, ly - pw, (size_t)pw * sizeof(int64_t));
+            continue;
+        }
+        gather_row(v, &l, p->axis, p->index, ys[y], row);
+        for (int64_t x = 0; x < pw; x++) cy[x] = window_index(row[xs[x]], s->lo, s->hi);
+        if (!ly) continue;
+        gather_row(s->overlay, &l, p->axis, p->index, ys[y], row);
+        for (int64_t x = 0; x < pw; x++) ly[x] = label_of(row[xs[x]]);
+        if (s->truth) {
+            gather_row(s->truth, &l, p->axis, p->index, ys[y], row);
+            for (int64_t x = 0; x < pw; x++) {
+                int cls = (ly[x] != 0) | (label_of(row[xs[x]]) != 0) << 1;
+                int bit = cls == 3 ? 4 : cls;
+                ly[x] = s->agree_show & bit ? cls : 0;
+            }
+        }
     }
     int a8 = (int)floor(s->alpha * 255 + 0.5);
     for (int64_t y = 0; y < ph; y++)
         for (int64_t x = 0; x < pw; x++) {
-            int64_t i = ys[y] + xs[x];
+            int64_t i = y * pw + x;
             unsigned char rgb[3];
             memcpy(rgb, s->cmap + 3 * ci[i], 3);
             int64_t lb = lab ? lab[i] : 0;
@@ -233,9 +240,8 @@ static int render_panel(const MdPanel *p, const Target *t, int64_t pw, int64_t p
                 overlay_rgb(s, lb, oc);
                 int edge = 0;
                 if (s->contour) {
-                    edge = x == 0 || y == 0 || x == pw - 1 || y == ph - 1 || lab[ys[y] + xs[x - 1]] != lb ||
-                           lab[ys[y] + xs[x + 1]] != lb || lab[ys[y - 1] + xs[x]] != lb ||
-                           lab[ys[y + 1] + xs[x]] != lb;
+                    edge = x == 0 || y == 0 || x == pw - 1 || y == ph - 1 || lab[i - 1] != lb || lab[i + 1] != lb ||
+                           lab[i - pw] != lb || lab[i + pw] != lb;
                 }
                 if (edge) {
                     memcpy(rgb, oc, 3);
@@ -261,7 +267,7 @@ static int render_panel(const MdPanel *p, const Target *t, int64_t pw, int64_t p
         md_font_draw(&cv, 2, 2, p->title, white, 1);
     }
 done:
-    free(val);
+    free(row);
     free(ci);
     free(lab);
     free(xs);
