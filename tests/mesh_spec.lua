@@ -152,6 +152,27 @@ describe("v:mesh", function()
     assert.equal(a.area, b.area)
   end)
 
+  it("frees its buffers when meshes are collected", function()
+    local ball = vol.phantom.sphere{shape={30, 30, 30}, radius_mm=10}
+    collectgarbage()
+    collectgarbage()
+    local before = vol.live_bytes()
+    for _ = 1, 20 do
+      local m = ball:mesh():smooth{iterations=2}:decimate(2)
+      assert.is_true(m.face_count > 0)
+    end
+    collectgarbage()
+    collectgarbage()
+    assert.equal(before, vol.live_bytes())
+    -- mesh buffers count against the memory budget
+    local big = vol.phantom.sphere{shape={60, 60, 60}, radius_mm=25}
+    vol.set_memory_budget(vol.live_bytes() / 1048576 + 0.05)
+    local ok, err = pcall(function() return big:mesh() end)
+    vol.set_memory_budget(0)
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find("budget", 1, true), tostring(err))
+  end)
+
   it("rejects bad arguments", function()
     assert.error_matches(function() vol.new{shape={4, 4}}:mesh{level=0} end, "needs a 3%-D volume")
     assert.error_matches(function() vol.new{shape={4, 4, 1}}:mesh{level=0} end, "at least 2 samples")

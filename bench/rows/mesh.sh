@@ -25,6 +25,13 @@ v, f, n, val = measure.marching_cubes(a, 0.5, spacing=(1.0, 0.7, 0.7))"; }
   saved=$RUNS
   RUNS=1 # skimage takes tens of seconds
   measure "mcubes lungs (skimage)" 10 "$D/lungs.npy"
+  # the surface alone: each side's time minus its loading (and imports)
+  m0() { OMP_NUM_THREADS=2 "$BIN" -e "local m = vol.read('$D/lungs.npy')"; }
+  p0() { OMP_NUM_THREADS=2 "$PY" -c "import numpy as np
+from skimage import measure
+a = np.load('$D/lungs.npy')"; }
+  tm=$(best_ns m) tm0=$(best_ns m0) tp=$(best_ns p) tp0=$(best_ns p0)
+  note "mcubes lungs, surface only (time minus loading and imports): medula $(awk -v a="$tm" -v b="$tm0" 'BEGIN { printf "%.3f", (a - b) / 1e9 }') s, skimage $(awk -v a="$tp" -v b="$tp0" 'BEGIN { printf "%.3f", (a - b) / 1e9 }') s, ratio $(awk -v a="$tm" -v b="$tm0" -v c="$tp" -v d="$tp0" 'BEGIN { printf "%.1f", (c - d) / (a - b) }')"
   RUNS=$saved
   peak=$(/usr/bin/time -f %M "$BIN" -e "local m = vol.read('$D/lungs.npy'):mesh{level=0.5}; io.write(m.vertex_count * 12 + m.face_count * 12)" 2>"$D/peak.txt")
   rss=$(tail -n 1 "$D/peak.txt")
