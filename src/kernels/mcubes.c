@@ -423,6 +423,7 @@ MdStatus md_mcubes(const MdVolume *v, const MdMcubesOpts *o, MdMesh *out, MdCtx 
         goto done;
     }
     double work = (double)g.plane * (double)nz;
+    (void)work; /* used by the OpenMP if clauses only */
     size_t done_layers = 0;
 #pragma omp parallel if (md_par_worth(work)) num_threads(ctx->threads)
     {
