@@ -167,6 +167,26 @@ describe("v:png", function()
     assert.equal(slurp(dir .. "/a.png"), slurp(dir .. "/b.png"))
   end)
 
+  it("writes pictures at zlib level 1, and v:write honours other levels", function()
+    local ct = vol.phantom.chest{shape={96, 96, 8}}
+    local dir = data.tmpdir()
+    ct:png(dir .. "/a.png", {window={-600, 1500}})
+    local pic = ct:picture{window={-600, 1500}}
+    pic:write(dir .. "/b.png", {level=1})
+    pic:write(dir .. "/c.png", {level=9})
+    pic:write(dir .. "/d.png", {level=0})
+    assert.equal(slurp(dir .. "/a.png"), slurp(dir .. "/b.png"))
+    assert.is_true(#slurp(dir .. "/c.png") < #slurp(dir .. "/b.png"))
+    assert.is_true(#slurp(dir .. "/d.png") > 96 * 96 * 3)
+    local a, c, d = decode(dir .. "/a.png", dir .. "/c.png", dir .. "/d.png")
+    for _, xy in ipairs{{1, 1}, {48, 48}, {30, 70}, {96, 96}} do
+      assert.same(a.px(xy[1], xy[2]), c.px(xy[1], xy[2]))
+      assert.same(a.px(xy[1], xy[2]), d.px(xy[1], xy[2]))
+      assert.same({pic:get(xy[1], xy[2], 1, 1), pic:get(xy[1], xy[2], 1, 2), pic:get(xy[1], xy[2], 1, 3)},
+                  a.px(xy[1], xy[2]))
+    end
+  end)
+
   it("rejects bad arguments with clear messages", function()
     local v = vol.new{shape={4, 4, 3}}
     local path = data.tmpdir() .. "/x.png"
