@@ -239,11 +239,14 @@ static void make_row(const MdVolume *v, size_t y, int channels, int bits, int wi
 }
 
 static MdStatus write_png(PngCtx *c, const MdVolume *v, int channels, int bits, int window,
-                          double lo, double hi, MdError *err)
+                          double lo, double hi, int level, MdError *err)
 {
     static const int types[] = {PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB,
                                 PNG_COLOR_TYPE_RGB_ALPHA};
     png_init_io(c->png, c->out.fp);
+    if (level >= 0 && level <= 9) png_set_compression_level(c->png, level);
+    if (level == 1) /* speed first: one cheap row filter instead of trying all five */
+        png_set_filter(c->png, PNG_FILTER_TYPE_BASE, PNG_FILTER_SUB);
     png_set_IHDR(c->png, c->info, (png_uint_32)v->dim[0], (png_uint_32)v->dim[1], bits,
                  types[channels - 1], PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
                  PNG_FILTER_TYPE_DEFAULT);
@@ -263,7 +266,7 @@ static MdStatus write_png(PngCtx *c, const MdVolume *v, int channels, int bits, 
 }
 
 static MdStatus write_any(const char *path, const MdVolume *v, int bits, int window, double lo,
-                          double hi, MdError *err)
+                          double hi, int level, MdError *err)
 {
     PngCtx *c = calloc(1, sizeof *c);
     if (!c) return md_error(err, MD_ENOMEM, "out of memory");
@@ -278,7 +281,7 @@ static MdStatus write_any(const char *path, const MdVolume *v, int bits, int win
     } else if (setjmp(png_jmpbuf(c->png))) {
         st = md_error(err, MD_EIO, "PNG write failed: %s", c->msg);
     } else {
-        st = write_png(c, v, c->channels, bits, window, lo, hi, err);
+        st = write_png(c, v, c->channels, bits, window, lo, hi, level, err);
         if (st == MD_OK) st = md_atomic_commit(&c->out, err);
     }
     close_ctx(c, 1);
@@ -288,13 +291,12 @@ static MdStatus write_any(const char *path, const MdVolume *v, int bits, int win
 
 MdStatus md_png_write(const char *path, const MdVolume *v, const MdWriteOpts *opts, MdError *err)
 {
-    (void)opts;
     MdStatus st;
     if (v->dtype != MD_UINT8 && v->dtype != MD_UINT16)
         st = md_error(err, MD_EINVAL, "PNG stores uint8 or uint16 samples (got %s): use "
                       "v:write_png(path, {window={lo, hi}}) or v:astype", md_dtype_name(v->dtype));
     else
-        st = write_any(path, v, v->dtype == MD_UINT16 ? 16 : 8, 0, 0, 0, err);
+        st = write_any(path, v, v->dtype == MD_UINT16 ? 16 : 8, 0, 0, 0, opts ? opts->level : -1, err);
     if (st != MD_OK) md_error_prefix(err, path);
     return st;
 }
@@ -308,7 +310,7 @@ MdStatus md_png_write_window(const char *path, const MdVolume *v, int bits, doub
     else if (!isfinite(lo) || !isfinite(hi) || !(hi >= lo))
         st = md_error(err, MD_EINVAL, "the window must be finite with lo <= hi (got %g, %g)", lo, hi);
     else
-        st = write_any(path, v, bits, 1, lo, hi, err);
+        st = write_any(path, v, bits, 1, lo, hi, -1, err);
     if (st != MD_OK) md_error_prefix(err, path);
     return st;
 }
