@@ -2,8 +2,8 @@
 -- (files matched by name, any format medula reads) under one named
 -- definition; writes one CSV row per case and label, and a summary per label
 -- (mean, sd, median) next to it; a failing case is reported and the others go
--- on. Runs the cases one after the other (parallel runs over a dataset belong
--- to the dataset runner).
+-- on. --jobs N runs the cases in N worker processes through the dataset
+-- runner.
 -- Usage: medula -s evaluate preds/ labels/ --labels 1,2 --out results.csv
 local evaluate = require "recipes.evaluate"
 
@@ -16,6 +16,8 @@ usage: medula -s evaluate PRED_DIR TRUTH_DIR [options]
   --percent P           the percentile reported as hd95 (default 95)
   --out FILE.csv        results (default results.csv); the summary goes to
                         FILE_summary.csv
+  --jobs N              cases in N worker processes (the dataset runner; its
+                        per-case files and ledger go to FILE.cases/)
   -h, --help            this text
 ]]
 
@@ -25,7 +27,8 @@ local function usage_error(msg)
 end
 
 local opts, pos = {out="results.csv"}, {}
-local takes = {["--labels"]=true, ["--definition"]=true, ["--tolerance"]=true, ["--percent"]=true, ["--out"]=true}
+local takes = {["--labels"]=true, ["--definition"]=true, ["--tolerance"]=true, ["--percent"]=true, ["--out"]=true,
+               ["--jobs"]=true}
 local i = 1
 while i <= #arg do
   local a = arg[i]
@@ -56,6 +59,10 @@ while i <= #arg do
         usage_error("--definition must be deepmind, monai or medpy (got '" .. val .. "')")
       end
       opts.definition = val
+    elseif key == "--jobs" then
+      local n = math.tointeger(tonumber(val))
+      if not n or n < 1 then usage_error("--jobs takes an integer >= 1 (got '" .. val .. "')") end
+      opts.jobs = n
     elseif key == "--tolerance" or key == "--percent" then
       local x = tonumber(val)
       if not x then usage_error(key .. " takes a number (got '" .. val .. "')") end

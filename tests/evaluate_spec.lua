@@ -69,6 +69,26 @@ describe("scripts/evaluate.lua", function()
     assert.is_nil(leftovers:find("tmp", 1, true)) -- written through a temporary name
   end)
 
+  it("gives the same results with --jobs 2 through the dataset runner", function()
+    local dir = data.tmpdir()
+    vol.fs.mkdir(dir .. "/p"); vol.fs.mkdir(dir .. "/t")
+    sphere(6):write(dir .. "/p/a.nii.gz"); sphere(7):write(dir .. "/t/a.nii")
+    sphere(7):write(dir .. "/p/b.npy"); sphere(7):write(dir .. "/t/b.mha")
+    sphere(7, {24, 24, 25}):write(dir .. "/p/c.nii.gz"); sphere(7):write(dir .. "/t/c.nii.gz")
+    sphere(7):write(dir .. "/t/d.nii.gz") -- no prediction
+    local c1, o1 = run{"-s", "evaluate", dir .. "/p", dir .. "/t", "--out", dir .. "/one.csv"}
+    local c2, o2, e2 = run{"-s", "evaluate", dir .. "/p", dir .. "/t", "--out", dir .. "/two.csv", "--jobs", "2"}
+    assert.equal(1, c1)
+    assert.equal(1, c2)
+    assert.truthy(e2:find("c: grids differ: shape 24x24x25 vs reference 24x24x24", 1, true), e2)
+    assert.equal(o1:gsub("one%.csv", "X"):gsub("one_summary", "X"), o2:gsub("two%.csv", "X"):gsub("two_summary", "X"))
+    local a, b = read_csv(dir .. "/one.csv"), read_csv(dir .. "/two.csv")
+    assert.equal(#a, #b)
+    for i = 1, #a do
+      for _, k in ipairs({"case", "status", "dice", "hd95", "assd", "surface_dice"}) do assert.equal(a[i][k], b[i][k]) end
+    end
+  end)
+
   it("evaluates label maps per label", function()
     local dir = data.tmpdir()
     os.execute("mkdir -p " .. dir .. "/p " .. dir .. "/t")

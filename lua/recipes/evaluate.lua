@@ -11,8 +11,6 @@ M.COLUMNS = {"dice", "jaccard", "precision", "recall", "specificity", "volume_pr
   "hausdorff", "hd95", "assd", "asd_pred_to_truth", "asd_truth_to_pred", "surface_overlap_pred",
   "surface_overlap_truth", "surface_dice"}
 
-local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
-
 -- The case name of a file medula reads (its name without the format's
 -- suffix), or nil for other files (detached .raw data, text, ...).
 function M.case_name(file)
@@ -22,13 +20,12 @@ end
 
 -- name -> file name, for the readable files directly inside dir.
 function M.list_cases(dir)
-  local p = io.popen("find " .. shell_quote(dir) .. " -mindepth 1 -maxdepth 1 ! -type d -printf '%f\\0' 2>/dev/null")
-  local all = p:read("a")
-  local ok = p:close()
-  if not ok then error(("evaluate: cannot list folder '%s'"):format(dir), 0) end
+  local st = vol.fs.stat(dir)
+  if not st or st.kind ~= "dir" then error(("evaluate: cannot list folder '%s'"):format(dir), 0) end
   local cases = {}
-  for f in all:gmatch("[^%z]+") do
-    local name = M.case_name(f)
+  for _, f in ipairs(vol.fs.list(dir)) do
+    local kind = (vol.fs.stat(dir .. "/" .. f) or {}).kind
+    local name = kind == "file" and M.case_name(f)
     if name then
       if cases[name] then error(("evaluate: %s holds two files for case '%s' (%s, %s)"):format(
         dir, name, cases[name], f), 0) end
@@ -200,6 +197,8 @@ end
 --[[ run(pred_dir, truth_dir, opts) -> rows, summary, failed
 opts: definition ("deepmind"), tolerance_mm (1), percent (95), labels (nil: binary
 masks; a list of integers; or "all"), out (CSV path; nil: nothing written),
+jobs (> 1: cases in worker processes through the dataset runner, their rows and
+ledger in workdir, default OUT.cases/),
 on_error(case, message) called for each failing case. Cases are the files of
 truth_dir; a case without a prediction, or whose grids differ, or that fails in
 any other way is a row with status "error" and the others go on. ]]
@@ -212,32 +211,82 @@ function M.run(pred_dir, truth_dir, opts)
   table.sort(names)
   if #names == 0 then error(("evaluate: no image files in %s"):format(truth_dir), 0) end
   local rows, failed = {}, 0
-  local bar = progress(#names, "evaluate")
-  for _, name in ipairs(names) do
-    local ok, res
-    if not preds[name] then
-      ok, res = false, "no prediction in " .. pred_dir
-    else
-      ok, res = pcall(M.evaluate_case, pred_dir .. "/" .. preds[name], truth_dir .. "/" .. truths[name], name, opts)
-    end
-    if ok then
-      for _, r in ipairs(res) do rows[#rows + 1] = r end
-    else
-      failed = failed + 1
-      local msg = tostring(res)
-      rows[#rows + 1] = {case=name, status="error", error=msg}
-      if opts.on_error then opts.on_error(name, msg) end
-    end
-    collectgarbage("step", 0)
-    bar:step()
+  local function fail(name, msg)
+    failed = failed + 1
+    rows[#rows + 1] = {case=name, status="error", error=msg}
+    if opts.on_error then opts.on_error(name, msg) end
   end
-  bar:done()
+  if (opts.jobs or 1) > 1 then
+    -- the dataset runner: each case in a worker process, its rows in a CSV
+    local csv, ledger, runner = require "util.csv", require "util.ledger", require "util.runner"
+    local work = opts.workdir or ((opts.out or "results.csv"):match("^(.*)%.csv$") or opts.out) .. ".cases"
+    local cases = {}
+    for _, name in ipairs(names) do
+      if preds[name] then
+        cases[#cases + 1] = {id=name, pred=vol.fs.absolute(pred_dir .. "/" .. preds[name]),
+                             truth=vol.fs.absolute(truth_dir .. "/" .. truths[name])}
+      end
+    end
+    runner.run{recipe="recipes.evaluate_case", cases=cases, out=work, jobs=opts.jobs, force=true, log=false,
+               params={definition=opts.definition, tolerance_mm=opts.tolerance_mm, percent=opts.percent,
+                       labels=type(opts.labels) == "table" and table.concat(opts.labels, ",") or opts.labels}}
+    local latest = ledger.latest(work)
+    for _, name in ipairs(names) do
+      local path = work .. "/" .. name .. "/rows.csv"
+      if not preds[name] then
+        fail(name, "no prediction in " .. pred_dir)
+      elseif latest[name] and latest[name].status == "ok" and vol.fs.exists(path) then
+        local cols = {"label"}
+        for _, c in ipairs(M.COLUMNS) do cols[#cols + 1] = c end
+        for _, r in ipairs(csv.read(path, {numbers=cols})) do
+          r.case, r.status = name, "ok"
+          rows[#rows + 1] = r
+        end
+      else
+        fail(name, latest[name] and latest[name].message or "the worker gave no result")
+      end
+    end
+  else
+    local bar = progress(#names, "evaluate")
+    for _, name in ipairs(names) do
+      local ok, res
+      if not preds[name] then
+        ok, res = false, "no prediction in " .. pred_dir
+      else
+        ok, res = pcall(M.evaluate_case, pred_dir .. "/" .. preds[name], truth_dir .. "/" .. truths[name], name, opts)
+      end
+      if ok then
+        for _, r in ipairs(res) do rows[#rows + 1] = r end
+      else
+        fail(name, tostring(res))
+      end
+      collectgarbage("step", 0)
+      bar:step()
+    end
+    bar:done()
+  end
   local summary = M.summarise(rows)
   if opts.out then
     M.write_atomic(opts.out, M.csv_lines(rows, opts.definition))
     M.write_atomic(M.summary_path(opts.out), M.summary_lines(summary, opts.definition))
   end
   return rows, summary, failed
+end
+
+-- One case in a runner worker: the rows of evaluate_case in OUT/<case>/rows.csv.
+function M.run_case(case, out, params)
+  local labels = params.labels
+  if labels and labels ~= "all" then
+    local list = {}
+    for x in tostring(labels):gmatch("[^,]+") do list[#list + 1] = math.tointeger(tonumber(x)) end
+    labels = list
+  end
+  local rows = M.evaluate_case(case.pred, case.truth, case.id, {definition=params.definition,
+    tolerance_mm=params.tolerance_mm, percent=params.percent, labels=labels})
+  local cols = {"label"}
+  for _, c in ipairs(M.COLUMNS) do cols[#cols + 1] = c end
+  require("util.csv").write(out:path("rows.csv"), rows, cols)
+  return {rows = #rows}
 end
 
 return M
