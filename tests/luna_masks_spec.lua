@@ -86,6 +86,7 @@ describe("luna_masks", function()
       local has = uid == keep_uid
       assert.equal(has, m:stats().sum > 0)
       assert.equal(has, vol.fs.exists(out .. "/" .. uid .. "/images_" .. uid .. ".npy"))
+      assert.equal(has, vol.fs.exists(out .. "/" .. uid .. "/" .. uid .. "_nodule1.png"))
       local c = vol.read(out .. "/" .. uid .. "/" .. uid .. "_candidates.npy")
       local idx = csv.read(out .. "/" .. uid .. "/" .. uid .. "_candidates.csv", {numbers = {"class"}})
       assert.equal(#idx, c.shape[4] or 1)

@@ -34,6 +34,8 @@ describe("lung_segment", function()
       local t = truth:astype("float32"):resample{reference = m, interpolation = "linear"}:ge(0.5)
       local d = 2 * m:band(t):stats().sum / (m:stats().sum + t:stats().sum)
       assert.is_true(d >= 0.98, ("%s: Dice %.4f"):format(id, d))
+      local pic = vol.read(out .. "/" .. id .. "/montage.png")
+      assert.equal(3, pic.shape[4] or pic.shape[3]) -- an RGB montage
       local img, mask = vol.read(out .. "/" .. id .. "/image.npy"), vol.read(out .. "/" .. id .. "/mask.npy")
       assert.same(img.shape, mask.shape)
       assert.equal("float32", img.dtype)

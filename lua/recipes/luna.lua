@@ -105,6 +105,20 @@ function luna.patches(ct, points, size, fill)
   return out
 end
 
+-- One picture per nodule: the axial slice through its centre, lung window,
+-- the nodule masks outlined.
+function luna.pictures(ct, nodules, mask, prefix)
+  local paths = {}
+  for n, nod in ipairs(nodules or {}) do
+    local _, _, k = ct:world_to_index(nod.x, nod.y, nod.z)
+    local path = ("%s_nodule%d.png"):format(prefix, n)
+    ct:png(path, {index = math.min(math.max(math.floor(k + 0.5), 1), ct.shape[3]), window = {-600, 1500},
+                  overlay = mask, contour = true, scale = 2})
+    paths[n] = path
+  end
+  return paths
+end
+
 function luna.run_case(case, out, params)
   params = params or {}
   local ct = vol.read(case.path)
@@ -113,6 +127,7 @@ function luna.run_case(case, out, params)
   local mask = luna.nodule_mask(ct, ann)
   mask:write(out:path(uid .. "_nodule_mask.nii.gz"))
   mask:write(out:path(uid .. "_nodule_mask.npy"))
+  if #ann > 0 and params.pictures ~= 0 then luna.pictures(ct, ann, mask, out:path(uid)) end
   if #ann > 0 and params.slices ~= 0 then
     local imgs, masks = luna.slices(ct, ann, {legacy = params.legacy == 1})
     vol.save_npy_stack(out:path("images_" .. uid .. ".npy"), imgs)
@@ -153,10 +168,15 @@ code: distance compared with the diameter, within a box of int(d/spacing + 5)).]
 doc(luna.patches, [[
 luna.patches(ct, points [, size=64, fill=-1000]) -> {Volume, ...}
 size^3 cubes of ct centred at the nearest voxel of each world point, fill outside.]])
+doc(luna.pictures, [[
+luna.pictures(ct, nodules, mask, prefix) -> {path, ...}
+PREFIX_noduleN.png for each nodule: the axial slice through its centre in the lung
+window (-600, 1500) with the nodule masks outlined.]])
 doc(luna.run_case, [[
 luna.run_case(case, out, params) -> summary
 The luna_masks workflow for one scan: <uid>_nodule_mask.nii.gz and .npy; with
-nodules, images_<uid>.npy and masks_<uid>.npy (3 slices per nodule); with
+nodules, images_<uid>.npy and masks_<uid>.npy (3 slices per nodule) and
+<uid>_noduleN.png (params.pictures=0 skips them); with
 params.candidates, <uid>_candidates.npy (N cubes) and <uid>_candidates.csv.]])
 
 return luna

@@ -148,6 +148,15 @@ function lung.prepare(ct, mask, opts)
   return crop, dilated:crop(box), box
 end
 
+-- A montage of every k-th axial slice of the prepared image with the mask's
+-- outline, for a look before training.
+function lung.pictures(img, mask, path, opts)
+  opts = opts or {}
+  local n = img.shape[3]
+  return vol.montage(img, {every = opts.every or math.max(1, n // 16), range = {-0.25, 0.75}, cmap = "bone",
+                           overlay = mask, contour = true, labels = true, path = path})
+end
+
 -- One case of the runner: reads case.path (a DICOM series folder or any
 -- image file), resamples, masks, prepares and writes image and mask as
 -- .npy ((z, y, x), SimpleITK's array order) and .nii.gz.
@@ -171,6 +180,7 @@ function lung.run_case(case, out, params)
   dilated:write(out:path("mask.npy"))
   dilated:write(out:path("mask.nii.gz"))
   lungs:write(out:path("lungs.nii.gz"))
+  if params.pictures ~= 0 then lung.pictures(img, dilated, out:path("montage.png")) end
   return {voxels = lungs:stats().sum, shape = table.concat(img.shape, "x")}
 end
 
@@ -211,12 +221,17 @@ The steps after the mask: the mask dilated by a ball of dilate_mm (so nodules on
 pleura stay inside), the CT normalised as the DSB2017 tutorial does ([-1000, 400] HU
 to [0, 1], clipped, minus pixel_mean) as float32, and both cropped to the dilated
 mask's box grown by margin_vox voxels.]])
+doc(lung.pictures, [[
+lung.pictures(img, mask, path [, {every=}]) -> picture
+A montage of every k-th axial slice (about 16 in all) of the prepared image (bone
+colours over its [-0.25, 0.75] range) with the mask's outline, written to path.]])
 doc(lung.run_case, [[
 lung.run_case(case, out, params) -> summary
 The lung_segment workflow for one scan (the runner's recipe): reads case.path,
 resamples to params.spacing mm (1; resample="dsb" for the tutorial's resample),
 masks (params.background, keep, airways), prepares and writes image.npy/.nii.gz,
-mask.npy/.nii.gz (dilated, cropped) and lungs.nii.gz (the lung mask before the crop).]])
+mask.npy/.nii.gz (dilated, cropped), lungs.nii.gz (the lung mask before the crop)
+and montage.png (slices with the mask's outline; params.pictures=0 skips it).]])
 doc(lung.cases, [[
 lung.cases(inputs) -> {case, ...}
 The cases of lung_segment's inputs: a file is a case, a folder holding a DICOM series
