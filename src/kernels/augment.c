@@ -69,12 +69,13 @@ MdStatus md_aug_stats(const MdVolume *v, MdAugStats *out, MdCtx *ctx)
 }
 
 /* Normal pair m of the stream: Box-Muller in single precision (the noise
- * is added to float32 voxels) on counters 2m and 2m+1, both outputs used:
- * voxel 2m takes the cosine, 2m+1 the sine. */
+ * is added to float32 voxels) on two 24-bit uniforms cut from word m of the
+ * stream, both outputs used: voxel 2m takes the cosine, 2m+1 the sine. */
 static inline void normal_pair(uint64_t key, uint64_t m, float *a, float *b)
 {
-    float u1 = (float)((md_rng_u64(key, 2 * m) >> 40) + 1) * 0x1.0p-24f; /* (0, 1] */
-    float u2 = (float)(md_rng_u64(key, 2 * m + 1) >> 40) * 0x1.0p-24f;   /* [0, 1) */
+    const uint64_t w = md_rng_u64(key, m);
+    float u1 = (float)((w >> 40) + 1) * 0x1.0p-24f;           /* (0, 1] */
+    float u2 = (float)((w >> 16) & 0xFFFFFF) * 0x1.0p-24f;    /* [0, 1) */
     float r = sqrtf(-2.0f * logf(u1)), s, c;
     sincosf(6.2831853f * u2, &s, &c);
     *a = r * c, *b = r * s;
@@ -86,14 +87,15 @@ MdStatus md_aug_noise(MdVolume *v, uint64_t key, double std, MdCtx *ctx)
     if (st != MD_OK) return st;
     const size_t n = md_volume_count(v);
     const int64_t npair = (int64_t)((n + 1) / 2);
+    const float sd = (float)std;
     float *x = md_volume_data(v);
 #pragma omp parallel for schedule(static) num_threads(ctx->threads) if (md_par_worth((double)n))
     for (int64_t m = 0; m < npair; m++) {
         float a, b;
         normal_pair(key, (uint64_t)m, &a, &b);
         size_t i = 2 * (size_t)m;
-        x[i] = (float)((double)x[i] + std * (double)a);
-        if (i + 1 < n) x[i + 1] = (float)((double)x[i + 1] + std * (double)b);
+        x[i] += sd * a;
+        if (i + 1 < n) x[i + 1] += sd * b;
     }
     return MD_OK;
 }

@@ -21,7 +21,8 @@ typedef struct MdAugStats {
 MdStatus md_aug_stats(const MdVolume *v, MdAugStats *st, MdCtx *ctx) MD_MUST_CHECK;
 
 /* v += N(0, std^2): voxels 2m and 2m+1 take the two outputs of Box-Muller
- * on counters 2m and 2m+1 of the stream `key` (any thread count, same bits). */
+ * on two 24-bit uniforms of word m of the stream `key` (any thread count,
+ * same bits). */
 MdStatus md_aug_noise(MdVolume *v, uint64_t key, double std, MdCtx *ctx) MD_MUST_CHECK;
 
 /* nnU-Net's gamma: x -> ((x - min) / (range + 1e-7))^gamma * range + min over
