@@ -271,11 +271,47 @@ static const MdLuaReg methods[] = {
      "std is the population standard deviation (numpy's default, ddof=0).\nNaN and inf are skipped and counted in nonfinite."},
     {NULL, NULL, NULL}};
 
+/* vol._arith_reference(on): every element-wise kernel takes the double path
+ * (for specs comparing the fast paths with it). Not public. */
+static int l_arith_reference(lua_State *L)
+{
+    md_arith_use_reference(lua_toboolean(L, 1));
+    return 0;
+}
+
+/* vol._same_bytes(a, b) -> true | false, first differing voxel (1-based
+ * linear index): the specs' bit-for-bit comparison (NaN payloads, -0). */
+static int l_same_bytes(lua_State *L)
+{
+    MdVolume *a = md_lua_checkvolume(L, 1), *b = md_lua_checkvolume(L, 2);
+    if (a->dtype != b->dtype || md_volume_count(a) != md_volume_count(b)) {
+        lua_pushboolean(L, 0);
+        lua_pushliteral(L, "dtype or voxel count differs");
+        return 2;
+    }
+    const size_t es = md_dtype_size(a->dtype), n = md_volume_count(a);
+    const char *x = md_volume_data(a), *y = md_volume_data(b);
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(x + i * es, y + i * es, es) != 0) {
+            lua_pushboolean(L, 0);
+            lua_pushinteger(L, (lua_Integer)i + 1);
+            return 2;
+        }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 /* vol.where: its own function value, so that it carries its own docstring. */
 static int l_vol_where(lua_State *L) { return l_where(L); }
 
 static const MdLuaReg functions[] = {
     {"where", l_vol_where, "vol.where(v, mask, a, b) -> Volume\nSame as v:where(mask, a, b)."},
+    {"_same_bytes", l_same_bytes,
+     "vol._same_bytes(a, b) -> true | false, index\nFor specs: whether two volumes hold the same dtype and the same bytes;\n"
+     "otherwise the 1-based linear index of the first voxel that differs."},
+    {"_arith_reference", l_arith_reference,
+     "vol._arith_reference(on)\nFor specs: element-wise kernels take the plain double path that defines\n"
+     "their results (on = true) or their typed fast paths (on = false, the default)."},
     {NULL, NULL, NULL}};
 
 void md_open_arith(lua_State *L, int module)
