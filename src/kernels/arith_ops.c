@@ -274,7 +274,8 @@ static void plan_clamp(UnPlan *u, double p1, double p2)
 
 #define UN_LOOP(T, isf, EXPR)                                                               \
     MD_SIMD for (size_t i = 0; i < n; i++) {                                                \
-        WT a = (WT)x[i], r = EXPR;                                                          \
+        WT a = (WT)x[i], r = 0;                                                             \
+        r = EXPR;                                                                           \
         STORE(T, isf, r);                                                                   \
     }
 
@@ -282,6 +283,9 @@ static void plan_clamp(UnPlan *u, double p1, double p2)
  * the float32 square root (double rounding is harmless for sqrt too). */
 #define ABS_OF(isf, a) ((isf) ? (WT)fabs((double)(a)) : (a) < 0 ? -(a) : (a))
 #define SQRT_OF(a) ((WT)sqrt((double)(a)))
+/* x < p1 ? p1 : x > p2 ? p2 : x as two selects (the second wins, as the
+ * first test does in the nested form), which vectorise as two blends. */
+#define CLAMP_OF(a) (r = (a) > c2 ? v2 : (a), (a) < c1 ? v1 : r)
 
 MD_VECTOR_CLONES static void fused_unary_block(const UnPlan *u, const void *px, void *pd, size_t n)
 {
@@ -297,7 +301,7 @@ MD_VECTOR_CLONES static void fused_unary_block(const UnPlan *u, const void *px, 
         case MD_UN_ABS: UN_LOOP(ctype, isf, ABS_OF(isf, a)) break;                               \
         case MD_UN_NEG: UN_LOOP(ctype, isf, -a) break;                                      \
         case MD_UN_SQRT: if (isf) { UN_LOOP(ctype, isf, SQRT_OF(a)) } break;                \
-        default: UN_LOOP(ctype, isf, a < c1 ? v1 : a > c2 ? v2 : a) break;                  \
+        default: UN_LOOP(ctype, isf, CLAMP_OF(a)) break;                                   \
         }                                                                                   \
     } break;
         MD_DTYPE_LIST(MD_X)
