@@ -19,6 +19,31 @@ void md_arith_use_reference(int on) { __atomic_store_n(&reference_only, on != 0,
 int md_arith_reference_on(void) { return __atomic_load_n(&reference_only, __ATOMIC_RELAXED); }
 
 
+/* The double path's store, written out per voxel with the scalar rounding
+ * rule: the fast paths and the row converters are checked against it, so it
+ * shares no loop with them. */
+static void reference_store(void *dst, MdDtype t, size_t start, size_t n, const double *src, MdRounding r)
+{
+    switch (t) {
+#define MD_X(tag, name, ctype, isf)                                               \
+    case MD_##tag: {                                                              \
+        ctype *d = (ctype *)dst + start;                                          \
+        const double lo = md_dtype_min(t), hi = md_dtype_max(t);                  \
+        for (size_t i = 0; i < n; i++) {                                          \
+            double x = src[i];                                                    \
+            if (!isf) {                                                           \
+                x = x != x ? 0.0 : md_rows_round(x, r);                           \
+                x = x < lo ? lo : x > hi ? hi : x;                                \
+            }                                                                     \
+            d[i] = (ctype)x;                                                      \
+        }                                                                         \
+    } break;
+        MD_DTYPE_LIST(MD_X)
+#undef MD_X
+    default: break;
+    }
+}
+
 static void load_operand(MdOperand o, size_t start, size_t n, double *dst)
 {
     if (o.vol)
@@ -80,7 +105,7 @@ MdStatus md_arith_binary(MdOperand a, MdOperand b, MdBinaryOp op, MdVolume *out,
             load_operand(a, s, m, x);
             load_operand(b, s, m, y);
             apply_binary(x, y, m, op);
-            md_rows_from_f64(od, out->dtype, s, m, x, MD_ROUND_NEAREST);
+            reference_store(od, out->dtype, s, m, x, MD_ROUND_NEAREST);
         }
     }
     return MD_OK;
@@ -131,7 +156,7 @@ MdStatus md_arith_unary(const MdVolume *a, MdUnaryOp op, double p1, double p2, M
             size_t s = blk * BLOCK, m = n - s < BLOCK ? n - s : BLOCK;
             if (op != MD_UN_FILL) md_rows_to_f64(md_volume_data(a), a->dtype, s, m, x);
             apply_unary(x, m, op, p1, p2);
-            md_rows_from_f64(od, out->dtype, s, m, x, r);
+            reference_store(od, out->dtype, s, m, x, r);
         }
     }
     return MD_OK;
@@ -159,7 +184,7 @@ MdStatus md_arith_where(const MdVolume *mask, MdOperand a, MdOperand b, MdVolume
             load_operand(b, s, m, y);
             for (size_t i = 0; i < m; i++)
                 if (m8[i] == 0) x[i] = y[i];
-            md_rows_from_f64(od, out->dtype, s, m, x, MD_ROUND_NEAREST);
+            reference_store(od, out->dtype, s, m, x, MD_ROUND_NEAREST);
         }
     }
     return MD_OK;

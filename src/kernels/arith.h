@@ -50,12 +50,6 @@ MdStatus md_arith_where(const MdVolume *mask, MdOperand a, MdOperand b, MdVolume
  * integral when b_integral). Division always gives a float type. */
 MdDtype md_arith_result_dtype(MdDtype a, int b_dtype, int b_integral, MdBinaryOp op);
 
-/* dst[0..n) = src[0..n) converted from dtype st to dt as astype does:
- * integer destinations round by mode r (half away from zero for NEAREST),
- * saturate and take NaN as 0; float destinations round to nearest. Plain
- * typed loops, no per-voxel switch; other kernels may use it for rows. */
-void md_arith_convert(const void *src, MdDtype st, void *dst, MdDtype dt, size_t n, MdRounding r);
-
 /* on != 0: every element-wise kernel takes the plain double path (each block
  * converted to double and back), which defines the results; the fast paths
  * are checked against it. Process-wide, for specs and benchmarks. */

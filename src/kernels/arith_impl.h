@@ -16,20 +16,6 @@
  * needs (converted operands) stays in the first-level caches. */
 #define MD_ARITH_BLOCK 4096
 
-/* Asks the compiler to vectorise the next loop (OpenMP's simd construct; a
- * no-op when built without OpenMP). */
-#define MD_SIMD _Pragma("omp simd")
-
-/* The hot loops are also compiled for AVX2 and chosen when the processor
- * has it (GCC on x86-64): integer min/max and widening moves make the
- * 16-bit paths several times shorter. The results are the same bits: the
- * same operations in the same order, without contraction into FMA. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(MD_NO_CLONES)
-#define MD_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define MD_VECTOR_CLONES
-#endif
-
 /* True while md_arith_use_reference is on. */
 int md_arith_reference_on(void);
 

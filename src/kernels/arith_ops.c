@@ -203,7 +203,7 @@ static void fill_doubles(double *buf, MdOperand o)
 static void store_doubles(MdVolume *out, size_t s, size_t n, const double *r)
 {
     char *od = (char *)md_volume_data(out) + s * md_dtype_size(out->dtype);
-    if ((const void *)r != (const void *)od) md_arith_convert(r, MD_FLOAT64, od, out->dtype, n, MD_ROUND_NEAREST);
+    if ((const void *)r != (const void *)od) md_rows_convert(r, MD_FLOAT64, od, out->dtype, n, MD_ROUND_NEAREST);
 }
 
 static double *result_block(MdVolume *out, size_t s, double *buf)
@@ -357,7 +357,7 @@ int md_arith_fast_unary(const MdVolume *a, MdUnaryOp op, double p1, double p2, M
 #pragma omp parallel for schedule(static) if (md_par_worth((double)n))
         for (size_t k = 0; k < nb; k++) {
             size_t s = k * MD_ARITH_BLOCK, m = n - s < MD_ARITH_BLOCK ? n - s : MD_ARITH_BLOCK;
-            md_arith_convert(ad + s * ein, a->dtype, od + s * es, t, m, (MdRounding)(int)p1);
+            md_rows_convert(ad + s * ein, a->dtype, od + s * es, t, m, (MdRounding)(int)p1);
         }
         return 1;
     }

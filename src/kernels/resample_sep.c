@@ -16,52 +16,7 @@
 #include <string.h>
 
 #include "../core/ctx.h"
-
-/* ---- row converters ---------------------------------------------------- */
-
-void md_row_load(const void *src, MdDtype t, size_t start, int64_t n, double *dst)
-{
-    switch (t) {
-#define MD_X(tag, name, ctype, isf)                                  \
-    case MD_##tag: {                                                 \
-        const ctype *s = (const ctype *)src + start;                 \
-        _Pragma("omp simd")                                          \
-        for (int64_t i = 0; i < n; i++) dst[i] = (double)s[i];       \
-    } break;
-        MD_DTYPE_LIST(MD_X)
-#undef MD_X
-    default: break;
-    }
-}
-
-void md_row_store(void *dst, MdDtype t, size_t start, int64_t n, const double *src)
-{
-    switch (t) {
-#define MD_X(tag, name, ctype, isf)                                               \
-    case MD_##tag: {                                                              \
-        ctype *d = (ctype *)dst + start;                                          \
-        if (isf) {                                                                \
-            _Pragma("omp simd")                                                   \
-            for (int64_t i = 0; i < n; i++) d[i] = (ctype)src[i];                 \
-        } else {                                                                  \
-            const double lo = md_dtype_min(t), hi = md_dtype_max(t);              \
-            _Pragma("omp simd")                                                   \
-            for (int64_t i = 0; i < n; i++) {                                     \
-                /* branch-free: NaN -> 0, half away from zero (the cast          \
-                 * truncates), then saturate */                                   \
-                double x = src[i] == src[i] ? src[i] : 0.0;                       \
-                x += x < 0 ? -0.5 : 0.5;                                          \
-                x = x < lo ? lo : x;                                              \
-                x = x > hi ? hi : x;                                              \
-                d[i] = (ctype)x;                                                  \
-            }                                                                     \
-        }                                                                         \
-    } break;
-        MD_DTYPE_LIST(MD_X)
-#undef MD_X
-    default: break;
-    }
-}
+#include "../core/rows.h"
 
 /* ---- axis plans -------------------------------------------------------- */
 
@@ -243,7 +198,7 @@ static int scratch_alloc(Scratch *w, const Engine *e, int rings, int64_t zblock)
 static void load_row(const Engine *e, int64_t y, int64_t z, int64_t f, double *d)
 {
     size_t off = (size_t)(((f * e->nz + z) * e->ny + y) * e->nx);
-    md_row_load(md_volume_data(e->in), e->in->dtype, off, e->nx, d);
+    md_rows_to_f64(md_volume_data(e->in), e->in->dtype, off, (size_t)e->nx, d);
     if (e->s->vote)
         for (int64_t i = 0; i < e->nx; i++) d[i] = d[i] == e->label;
 }
@@ -343,7 +298,7 @@ static void emit_row(const Engine *e, double *row, int64_t oy, int64_t oz, int64
     }
     size_t off = (size_t)(((f * e->onz + oz) * e->ony + oy) * e->onx);
     if (!e->s->vote) {
-        md_row_store(md_volume_data(e->out), e->out->dtype, off, e->onx, row);
+        md_rows_from_f64(md_volume_data(e->out), e->out->dtype, off, (size_t)e->onx, row, MD_ROUND_NEAREST);
         return;
     }
     void *od = md_volume_data(e->out);
@@ -530,7 +485,7 @@ static const double *slices_get(const Engine *e, Slices *s, int64_t z, int64_t f
     for (int i = 0; i < 2; i++)
         if (s->key[i] == (int64_t)key) return s->slot[i];
     int i = s->key[0] == f * e->nz + keep ? 1 : 0;
-    md_row_load(md_volume_data(e->in), e->in->dtype, key * plane, (int64_t)plane, s->slot[i]);
+    md_rows_to_f64(md_volume_data(e->in), e->in->dtype, key * plane, plane, s->slot[i]);
     s->key[i] = (int64_t)key;
     return s->slot[i];
 }
@@ -747,7 +702,7 @@ static MdStatus collect_labels(const MdVolume *v, const MdSepSpec *s, double *la
         label_insert(lab, n, md_saturate(s->fill, v->dtype));
     for (size_t i = 0; i < total; i += 4096) {
         int64_t m = total - i < 4096 ? (int64_t)(total - i) : 4096;
-        md_row_load(md_volume_data(v), v->dtype, i, m, buf);
+        md_rows_to_f64(md_volume_data(v), v->dtype, i, (size_t)m, buf);
         for (int64_t k = 0; k < m; k++) {
             if (buf[k] == last) continue; /* runs are the common case */
             last = buf[k];

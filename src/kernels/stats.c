@@ -236,7 +236,7 @@ MdStatus md_stats(const MdVolume *v, const MdVolume *mask, MdStats *out, MdError
             small_int_block(vd, t, s, m, mk, q);
         } else {
             /* a copy even for float64: double_block marks the unmasked voxels in it */
-            md_arith_convert((const char *)vd + s * md_dtype_size(t), t, bx, MD_FLOAT64, m, MD_ROUND_NEAREST);
+            md_rows_convert((const char *)vd + s * md_dtype_size(t), t, bx, MD_FLOAT64, m, MD_ROUND_NEAREST);
             double_block(bx, m, mk, !md_dtype_is_float(t), q);
         }
     }
