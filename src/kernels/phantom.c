@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "../core/ctx.h"
+#include "../core/rng.h"
 
 #define PI 3.14159265358979323846
 
@@ -52,18 +53,13 @@ typedef struct Slice {
     double vessel_d[NVESSEL][3], vessel_len2[NVESSEL];
 } Slice;
 
-static uint64_t mix64(uint64_t x)
-{
-    x += 0x9E3779B97F4A7C15u;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9u;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBu;
-    return x ^ (x >> 31);
-}
-
-/* Uniform integer noise in [-MD_PH_NOISE, MD_PH_NOISE] for voxel idx. */
+/* Uniform integer noise in [-MD_PH_NOISE, MD_PH_NOISE] for voxel idx: a
+ * pure function of (seed, idx) through rng.h's mixer, laid out as the
+ * phantom always has been so that its voxel values stay the same. */
 static int noise(uint64_t seed, uint64_t idx)
 {
-    return (int)(mix64(mix64(seed) ^ idx) % (2 * MD_PH_NOISE + 1)) - MD_PH_NOISE;
+    const uint64_t key = md_rng_mix(seed + MD_RNG_GOLDEN);
+    return (int)(md_rng_mix((key ^ idx) + MD_RNG_GOLDEN) % (2 * MD_PH_NOISE + 1)) - MD_PH_NOISE;
 }
 
 static double frac(double x) { return x - floor(x); }
