@@ -15,10 +15,7 @@ local function methods()
   return module().Volume or {}
 end
 
-local function is_volume(x)
-  local mt = type(x) == "userdata" and getmetatable(x)
-  return type(mt) == "table" and mt.__name == "Volume"
-end
+local is_volume = require("vol.check").is_volume
 
 local function first_line(text)
   return text and text:match("^[^\n]*") or "(no documentation)"

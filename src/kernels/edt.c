@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/par.h"
 #include "../core/ctx.h"
 #include "morph_slices.h"
 
@@ -42,7 +43,7 @@ static inline int is_site(const Job *j, uint8_t m) { return (m != 0) == j->site_
 static void pass_x(Job *j)
 {
     int64_t nx = j->n[0], nrows = j->n[1] * j->n[2];
-#pragma omp parallel for schedule(static) if (nrows * nx > 65536)
+#pragma omp parallel for schedule(static) if (md_par_worth((double)(nrows * nx)))
     for (int64_t r = 0; r < nrows; r++) {
         const uint8_t *m = j->mask + r * nx;
         int16_t *o = j->off + 2 * r * nx;
@@ -296,7 +297,7 @@ static MdStatus pass_cols(Job *j, int axis, int final, MdError *err)
     int64_t outer = axis == 1 ? j->n[2] : j->n[1], len = j->n[axis];
     int64_t ntiles = outer * ntx;
     int failed = 0, cancelled = 0;
-#pragma omp parallel if (ntiles * TILE * len > 65536)
+#pragma omp parallel if (md_par_worth((double)(ntiles * TILE * len)))
     {
         Scratch s;
         int ok = scratch_new(&s, len);
@@ -417,7 +418,7 @@ static MdStatus work_new(Work *w, const MdVolume *mask, const MdEdtOpts *o, cons
 static void fill_slice_index(int32_t *dst, const int32_t *ix, const int64_t m[3])
 {
     size_t plane = (size_t)(m[0] * m[1]);
-#pragma omp parallel for schedule(static) if (m[2] * (int64_t)plane > 65536)
+#pragma omp parallel for schedule(static) if (md_par_worth((double)(m[2] * (int64_t)plane)))
     for (int64_t w = 0; w < m[2]; w++)
         for (size_t i = 0; i < plane; i++) {
             size_t k = (size_t)w * plane + i;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/par.h"
 #include "../core/ctx.h"
 #include "morph_slices.h"
 
@@ -189,7 +190,7 @@ static MdStatus count_runs(MdComps *c, const Job *j, MdError *err)
 {
     int64_t nrows = c->n[1] * c->n[2], nx = c->n[0];
     int failed = 0;
-#pragma omp parallel if (nrows * nx > 65536)
+#pragma omp parallel if (md_par_worth((double)(nrows * nx)))
     {
         double *tmp = malloc((size_t)nx * sizeof *tmp);
         if (!tmp) {
@@ -269,7 +270,7 @@ static MdStatus number_roots(MdComps *c, Job *j, MdError *err)
         for (int64_t i = lo; i < hi; i++)
             if (p[i] == i) c->comp[i] = (int32_t)++k;
     }
-#pragma omp parallel for schedule(static) if (c->nruns > 65536)
+#pragma omp parallel for schedule(static) if (md_par_worth((double)(c->nruns)))
     for (int64_t i = 0; i < c->nruns; i++) {
         int32_t r = (int32_t)i;
         while (p[r] != r) r = p[r]; /* read-only: other threads read p too */
@@ -334,7 +335,7 @@ void md_comps_free(MdComps *c)
 void md_comps_write_labels(const MdComps *c, int32_t *out)
 {
     int64_t nrows = c->n[1] * c->n[2], nx = c->n[0];
-#pragma omp parallel for schedule(static) if (nrows * nx > 65536)
+#pragma omp parallel for schedule(static) if (md_par_worth((double)(nrows * nx)))
     for (int64_t r = 0; r < nrows; r++) {
         int32_t *o = out + r * nx;
         memset(o, 0, (size_t)nx * sizeof *o);
@@ -346,7 +347,7 @@ void md_comps_write_labels(const MdComps *c, int32_t *out)
 void md_comps_write_mask(const MdComps *c, const uint8_t *keep, const uint8_t *base, uint8_t *out)
 {
     int64_t nrows = c->n[1] * c->n[2], nx = c->n[0];
-#pragma omp parallel for schedule(static) if (nrows * nx > 65536)
+#pragma omp parallel for schedule(static) if (md_par_worth((double)(nrows * nx)))
     for (int64_t r = 0; r < nrows; r++) {
         uint8_t *o = out + r * nx;
         if (base)
@@ -361,7 +362,7 @@ void md_comps_write_mask(const MdComps *c, const uint8_t *keep, const uint8_t *b
 void md_comps_clear(const MdComps *c, const uint8_t *clear, void *data, size_t esize)
 {
     int64_t nrows = c->n[1] * c->n[2], nx = c->n[0];
-#pragma omp parallel for schedule(static) if (nrows * nx > 65536)
+#pragma omp parallel for schedule(static) if (md_par_worth((double)(nrows * nx)))
     for (int64_t r = 0; r < nrows; r++)
         for (int64_t i = c->row_start[r]; i < c->row_start[r + 1]; i++)
             if (clear[c->comp[i]])

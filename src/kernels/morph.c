@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/par.h"
 #include "../core/ctx.h"
 #include "edt.h"
 #include "morph_slices.h"
@@ -46,7 +47,7 @@ static void pack(const uint8_t *src, const Grid *g, int invert, uint64_t *dst)
 {
     int64_t nrows = g->ny * g->nz;
     uint64_t inv = fill_word(invert);
-#pragma omp parallel for schedule(static) if (nrows * g->nx > 65536)
+#pragma omp parallel for schedule(static) if (md_par_worth((double)(nrows * g->nx)))
     for (int64_t r = 0; r < nrows; r++) {
         const uint8_t *s = src + r * g->nx;
         uint64_t *d = dst + r * g->W;
@@ -90,7 +91,7 @@ static void unpack(const uint64_t *src, const Grid *g, int invert, uint8_t *dst)
         }
     int64_t nrows = g->ny * g->nz;
     uint64_t inv = fill_word(invert);
-#pragma omp parallel for schedule(static) if (nrows * g->nx > 65536)
+#pragma omp parallel for schedule(static) if (md_par_worth((double)(nrows * g->nx)))
     for (int64_t r = 0; r < nrows; r++) {
         const uint64_t *s = src + r * g->W;
         uint8_t *d = dst + r * g->nx;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/par.h"
 #include "../core/ctx.h"
 #include "../core/rows.h"
 
@@ -488,7 +489,7 @@ static MdStatus emit(const MdPatchMerger *m, int64_t p0, int64_t p1, double fill
     size_t plane = (size_t)m->plane, es = md_dtype_size(dst->dtype);
     size_t dst_cstride = (size_t)dst->dim[A] * plane;
     size_t jobs = (size_t)(p1 - p0) * (size_t)channels;
-#pragma omp parallel for schedule(static) if (jobs * plane > 65536)
+#pragma omp parallel for schedule(static) if (md_par_worth((double)(jobs * plane)))
     for (size_t k = 0; k < jobs; k++) {
         int64_t p = p0 + (int64_t)(k % (size_t)(p1 - p0)), c = (int64_t)(k / (size_t)(p1 - p0));
         unsigned char *d = (unsigned char *)md_volume_data(dst) +

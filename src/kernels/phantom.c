@@ -7,6 +7,7 @@
 
 #include <math.h>
 
+#include "../core/par.h"
 #include "../core/ctx.h"
 #include "../core/rng.h"
 
@@ -230,18 +231,13 @@ MdStatus md_phantom_chest(MdVolume *out, uint64_t seed, MdError *err)
     f.kz = out->spacing[2] / f.mm_per_refz;
     int16_t *data = md_volume_data(out);
     size_t plane = (size_t)f.nx * (size_t)f.ny;
-    int cancelled = 0;
-#pragma omp parallel for schedule(static) if (plane * (size_t)f.nz > 65536)
+    int fail = MD_OK;
+#pragma omp parallel for schedule(static) if (md_par_worth((double)(plane * (size_t)f.nz)))
     for (int64_t k = 0; k < f.nz; k++) {
-        if (md_cancel_requested()) {
-#pragma omp atomic write
-            cancelled = 1;
-            continue;
-        }
+        if (md_par_poll_cancel(&fail)) continue;
         chest_slice(&f, k, data + (size_t)k * plane);
     }
-    if (cancelled) return md_error(err, MD_ECANCELLED, "chest phantom: interrupted");
-    return MD_OK;
+    return md_par_status(fail, "chest phantom", err);
 }
 
 static MdStatus check_shape(const MdVolume *v, MdError *err)
@@ -263,7 +259,7 @@ MdStatus md_phantom_sphere(MdVolume *out, const double center[3], double radius_
     const int64_t nx = out->dim[0], ny = out->dim[1], nz = out->dim[2];
     const double *sp = out->spacing;
     void *data = md_volume_data(out);
-#pragma omp parallel for schedule(static) if (nx * ny * nz > 65536)
+#pragma omp parallel for schedule(static) if (md_par_worth((double)(nx * ny * nz)))
     for (int64_t k = 0; k < nz; k++) {
         double dz = ((double)k - center[2]) * sp[2];
         for (int64_t j = 0; j < ny; j++) {
@@ -287,7 +283,7 @@ MdStatus md_phantom_box(MdVolume *out, const int64_t lo[3], const int64_t hi[3],
     double fg = md_saturate(value, out->dtype), bg = md_saturate(background, out->dtype);
     const int64_t nx = out->dim[0], ny = out->dim[1], nz = out->dim[2];
     void *data = md_volume_data(out);
-#pragma omp parallel for schedule(static) if (nx * ny * nz > 65536)
+#pragma omp parallel for schedule(static) if (md_par_worth((double)(nx * ny * nz)))
     for (int64_t k = 0; k < nz; k++) {
         int zin = k >= lo[2] && k <= hi[2];
         for (int64_t j = 0; j < ny; j++) {

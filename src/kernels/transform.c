@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/par.h"
 #include "../core/ctx.h"
 #include "../core/rows.h"
 #include "resample_sep.h"
@@ -220,7 +221,7 @@ static MdStatus run_frame(const MdAffineSpec *s, const Coef *c, const MdVolume *
 {
     const int64_t onx = out->dim[0], ony = out->dim[1], onz = out->dim[2];
     int cancelled = 0;
-#pragma omp parallel if ((double)onx * (double)ony * (double)onz > 65536)
+#pragma omp parallel if (md_par_worth((double)((double)onx * (double)ony * (double)onz)))
     {
         double *row = malloc((size_t)onx * sizeof *row);
 #pragma omp for schedule(static)
