@@ -81,4 +81,13 @@ static inline int md_par_thread(void)
 #endif
 }
 
+/* Progress from a parallel loop: every finished iteration adds one to
+ * *done, and thread 0 (the calling thread) reports done of total through
+ * ctx (throttled there; NULL ctx: silent). */
+static inline void md_par_progress(MdCtx *ctx, size_t *done, size_t total)
+{
+    size_t d = __atomic_add_fetch(done, 1, __ATOMIC_RELAXED);
+    if (ctx && md_par_thread() == 0) md_ctx_progress(ctx, d, total);
+}
+
 #endif

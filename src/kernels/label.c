@@ -217,6 +217,8 @@ static MdStatus join_runs(MdComps *c, Job *j, MdError *err)
 {
     int64_t nrows = c->n[1] * c->n[2], nx = c->n[0];
     int nchunks = md_threads(), failed = 0, cancelled = 0;
+    MdCtx ctx = md_ctx_init(err, "label");
+    size_t slices_done = 0;
     if (nrows * nx <= 65536 || nchunks < 1) nchunks = 1;
     if (nchunks > nrows) nchunks = (int)nrows;
 #pragma omp parallel for schedule(static) num_threads(nchunks) if (nchunks > 1)
@@ -232,6 +234,7 @@ static MdStatus join_runs(MdComps *c, Job *j, MdError *err)
             row_runs(j, r, nx, tmp, c->x0 + s, c->x1 + s, j->val ? j->val + s : NULL);
             for (int64_t i = s; i < c->row_start[r + 1]; i++) j->parent[i] = (int32_t)i;
             link_row(c, j, r, lo);
+            if (r % c->n[1] == c->n[1] - 1) md_par_progress(&ctx, &slices_done, (size_t)c->n[2]);
             if (r % c->n[1] == 0 && md_cancel_requested()) {
 #pragma omp atomic write
                 cancelled = 1;
@@ -240,6 +243,7 @@ static MdStatus join_runs(MdComps *c, Job *j, MdError *err)
         }
         free(tmp);
     }
+    md_ctx_finish(&ctx, (size_t)c->n[2]);
     if (failed) return md_error(err, MD_ENOMEM, "out of memory labelling");
     if (cancelled) return md_error(err, MD_ECANCELLED, "labelling cancelled");
     for (int ch = 1; ch < nchunks; ch++) {

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "../core/ctx.h"
+#include "../core/par.h"
 #include "../core/rows.h"
 
 /* ---- axis plans -------------------------------------------------------- */
@@ -152,6 +153,8 @@ typedef struct Engine {
     int xfill;      /* some output x sample is a whole fill */
     double label;   /* vote: the label whose indicator is resampled */
     float *best;    /* vote: best score per output voxel */
+    MdCtx *ctx;     /* progress of the call */
+    size_t done;    /* units finished (slices or rows), for progress */
 } Engine;
 
 /* Per-thread scratch. */
@@ -574,38 +577,30 @@ static MdStatus run_slices(Engine *e, int direct, MdError *err)
 {
     const int64_t K = e->frames * e->onz;
     const int slots = e->ax[2].ntaps;
-    int failed = 0, cancelled = 0;
+    int fail = MD_OK;
 #pragma omp parallel if ((double)e->onx * (double)e->ony * (double)K > 262144)
     {
         Scratch w;
         Slices s = {{NULL, NULL}, NULL, {-1, -1}};
         memset(&w, 0, sizeof w);
         int ok = direct ? slices_open(e, &s) : scratch_alloc(&w, e, slots, 0);
-        if (!ok) {
-#pragma omp atomic write
-            failed = 1;
-        }
+        if (!ok) md_par_fail(&fail, MD_ENOMEM);
 #pragma omp for schedule(static)
         for (int64_t k = 0; k < K; k++) {
-            if (!ok || failed || cancelled) continue;
-            if (md_cancel_requested()) {
-#pragma omp atomic write
-                cancelled = 1;
-                continue;
-            }
+            if (md_par_stopped(&fail) || md_par_poll_cancel(&fail)) continue;
             if (direct)
                 direct_slice(e, &s, k);
             else
                 stream_slice(e, &w, k);
+            md_par_progress(e->ctx, &e->done, (size_t)K);
         }
         if (direct)
             slices_close(&s);
         else
             scratch_free(&w);
     }
-    if (failed) return md_error(err, MD_ENOMEM, "out of memory for resampling scratch");
-    if (cancelled) return md_error(err, MD_ECANCELLED, "resampling cancelled");
-    return MD_OK;
+    if (fail == MD_ENOMEM) return md_error(err, MD_ENOMEM, "out of memory for resampling scratch");
+    return md_par_status(fail, "resampling", err);
 }
 
 /* ---- nearest: a gather of whole elements ------------------------------- */
@@ -651,15 +646,11 @@ static MdStatus run_nearest(Engine *e, MdError *err)
     const int64_t rows = e->frames * e->onz * e->ony;
     const char *in = md_volume_data(e->in);
     char *out = md_volume_data(e->out);
-    int cancelled = 0;
+    int fail = MD_OK;
 #pragma omp parallel for schedule(static) if ((double)rows * (double)e->onx > 262144)
     for (int64_t r = 0; r < rows; r++) {
-        if (cancelled) continue;
-        if (md_cancel_requested()) {
-#pragma omp atomic write
-            cancelled = 1;
-            continue;
-        }
+        if (md_par_stopped(&fail) || (r % e->ony == 0 && md_par_poll_cancel(&fail))) continue;
+        if (r % e->ony == e->ony - 1) md_par_progress(e->ctx, &e->done, (size_t)(rows / e->ony));
         int64_t oy = r % e->ony, oz = (r / e->ony) % e->onz, f = r / (e->ony * e->onz);
         int64_t ty = e->ax[1].fillout[oy] ? -1 : e->ax[1].tap[oy];
         int64_t tz = e->ax[2].fillout[oz] ? -1 : e->ax[2].tap[oz];
@@ -667,8 +658,7 @@ static MdStatus run_nearest(Engine *e, MdError *err)
         gather_row(src, out + (size_t)r * (size_t)e->onx * es, tx, e->onx, es, fillb, anyfill);
     }
     free(tx);
-    if (cancelled) return md_error(err, MD_ECANCELLED, "resampling cancelled");
-    return MD_OK;
+    return md_par_status(fail, "resampling", err);
 }
 
 /* ---- labels: per-label linear voting ----------------------------------- */
@@ -746,6 +736,8 @@ MdStatus md_resample_separable(const MdVolume *in, const MdSepSpec *s, MdVolume 
                         (long long)out->dim[3], (long long)in->dim[3]);
     Engine e;
     memset(&e, 0, sizeof e);
+    MdCtx ctx = md_ctx_init(err, "resample");
+    e.ctx = &ctx;
     e.in = in;
     e.out = out;
     e.s = s;
@@ -769,5 +761,6 @@ MdStatus md_resample_separable(const MdVolume *in, const MdSepSpec *s, MdVolume 
             st = stream ? run_slices(&e, 0, err) : run_block(&e, err);
     }
     for (int a = 0; a < 3; a++) axis_free(&e.ax[a]);
+    md_ctx_finish(&ctx, e.done);
     return st;
 }
