@@ -24,13 +24,6 @@ static MdOperand check_operand(lua_State *L, int idx)
 
 static int is_integral(double x) { return x == floor(x) && fabs(x) < 9007199254740992.0; }
 
-static void check_same_shape(lua_State *L, const MdVolume *a, const MdVolume *b)
-{
-    if (a->ndim != b->ndim || memcmp(a->dim, b->dim, sizeof a->dim) != 0)
-        luaL_error(L, "shapes differ (%dx%dx%dx%d and %dx%dx%dx%d)", (int)a->dim[0], (int)a->dim[1],
-                   (int)a->dim[2], (int)a->dim[3], (int)b->dim[0], (int)b->dim[1], (int)b->dim[2],
-                   (int)b->dim[3]);
-}
 
 /* New volume = a op b, shaped like the first volume operand. */
 static int binary_new(lua_State *L, MdBinaryOp op)
@@ -38,7 +31,7 @@ static int binary_new(lua_State *L, MdBinaryOp op)
     MdOperand a = check_operand(L, 1), b = check_operand(L, 2);
     const MdVolume *shape = a.vol ? a.vol : b.vol;
     if (!shape) return luaL_error(L, "at least one operand must be a Volume");
-    if (a.vol && b.vol) check_same_shape(L, a.vol, b.vol);
+    if (a.vol && b.vol) md_lua_argshape(L, 2, a.vol, b.vol);
     MdDtype t;
     if (a.vol && b.vol)
         t = md_arith_result_dtype(a.vol->dtype, b.vol->dtype, 0, op);
@@ -55,7 +48,7 @@ static int binary_inplace(lua_State *L, MdBinaryOp op)
 {
     MdVolume *v = md_lua_checkvolume(L, 1);
     MdOperand a = {v, 0}, b = check_operand(L, 2);
-    if (b.vol) check_same_shape(L, v, b.vol);
+    if (b.vol) md_lua_argshape(L, 2, v, b.vol);
     MdError err;
     if (md_arith_binary(a, b, op, v, &err) != MD_OK) return md_lua_raise(L, &err);
     lua_settop(L, 1);
@@ -161,11 +154,8 @@ static int l_astype(lua_State *L)
     md_lua_checkvolume(L, 1);
     MdDtype t = md_lua_checkdtype(L, 2, -1);
     md_lua_checkopts(L, 3, keys);
-    const char *r = md_lua_optstrfield(L, 3, "rounding", "nearest");
-    int mode = -1;
-    for (int i = 0; modes[i]; i++)
-        if (strcmp(modes[i], r) == 0) mode = i;
-    if (mode < 0) luaL_argerror(L, 3, lua_pushfstring(L, "rounding must be nearest, trunc, floor or ceil (got '%s')", r));
+    int mode = 0;
+    if (lua_istable(L, 3) && lua_getfield(L, 3, "rounding") != LUA_TNIL) mode = md_lua_argchoice(L, 3, -1, modes, "rounding");
     return unary_new(L, MD_UN_COPY, mode, 0, t);
 }
 
@@ -184,7 +174,7 @@ static int l_where(lua_State *L)
 {
     MdVolume *v = md_lua_checkvolume(L, 1);
     MdVolume *mask = md_lua_checkvolume(L, 2);
-    check_same_shape(L, v, mask);
+    md_lua_argshape(L, 2, v, mask);
     MdOperand a = {v, 0}, b = {v, 0};
     if (!lua_isnoneornil(L, 3)) a = check_operand(L, 3);
     if (!lua_isnoneornil(L, 4)) b = check_operand(L, 4);
@@ -192,7 +182,7 @@ static int l_where(lua_State *L)
     for (int k = 0; k < 2; k++) {
         MdOperand o = k ? b : a;
         if (o.vol) {
-            check_same_shape(L, v, o.vol);
+            md_lua_argshape(L, 3 + k, v, o.vol);
             t = md_arith_result_dtype(t, o.vol->dtype, 0, MD_OP_ADD);
         } else {
             t = md_arith_result_dtype(t, -1, is_integral(o.scalar), MD_OP_ADD);
@@ -214,7 +204,7 @@ static int l_stats(lua_State *L)
 {
     MdVolume *v = md_lua_checkvolume(L, 1);
     MdVolume *mask = lua_isnoneornil(L, 2) ? NULL : md_lua_checkvolume(L, 2);
-    if (mask) check_same_shape(L, v, mask);
+    if (mask) md_lua_argshape(L, 2, v, mask);
     MdStats s;
     MdError err;
     if (md_stats(v, mask, &s, &err) != MD_OK) return md_lua_raise(L, &err);

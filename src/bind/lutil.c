@@ -172,20 +172,70 @@ const char *md_lua_optstrfield(lua_State *L, int idx, const char *key, const cha
     return r;
 }
 
-void md_lua_checknumbers(lua_State *L, int idx, double *out, int n, const char *what)
+/* Raises the formatted message against argument arg (0: no argument to name). */
+static int arg_fail(lua_State *L, int arg, const char *msg)
+{
+    return arg > 0 ? luaL_argerror(L, arg, msg) : luaL_error(L, "%s", msg);
+}
+
+void md_lua_argnumbers(lua_State *L, int arg, int idx, double *out, int n, const char *what)
 {
     idx = lua_absindex(L, idx);
     if (lua_type(L, idx) != LUA_TTABLE)
-        luaL_error(L, "%s must be a table of %d numbers (got %s)", what, n, luaL_typename(L, idx));
+        arg_fail(L, arg, lua_pushfstring(L, "%s must be a table of %d numbers (got %s)", what, n, luaL_typename(L, idx)));
     if ((int)lua_rawlen(L, idx) != n)
-        luaL_error(L, "%s must have %d numbers (got %d)", what, n, (int)lua_rawlen(L, idx));
+        arg_fail(L, arg, lua_pushfstring(L, "%s must have %d numbers (got %d)", what, n, (int)lua_rawlen(L, idx)));
     for (int i = 0; i < n; i++) {
         lua_rawgeti(L, idx, i + 1);
         if (!lua_isnumber(L, -1))
-            luaL_error(L, "%s[%d] must be a number (got %s)", what, i + 1, luaL_typename(L, -1));
+            arg_fail(L, arg, lua_pushfstring(L, "%s[%d] must be a number (got %s)", what, i + 1, luaL_typename(L, -1)));
         out[i] = lua_tonumber(L, -1);
         lua_pop(L, 1);
     }
+}
+
+void md_lua_checknumbers(lua_State *L, int idx, double *out, int n, const char *what)
+{
+    md_lua_argnumbers(L, 0, idx, out, n, what);
+}
+
+void md_lua_argaxes(lua_State *L, int arg, int idx, double *out, int n, const char *what)
+{
+    idx = lua_absindex(L, idx);
+    if (lua_type(L, idx) == LUA_TNUMBER) {
+        for (int i = 0; i < n; i++) out[i] = lua_tonumber(L, idx);
+        return;
+    }
+    if (lua_type(L, idx) != LUA_TTABLE)
+        arg_fail(L, arg, lua_pushfstring(L, "%s must be a number or a table of %d numbers (got %s)", what, n,
+                                         luaL_typename(L, idx)));
+    md_lua_argnumbers(L, arg, idx, out, n, what);
+}
+
+int md_lua_argchoice(lua_State *L, int arg, int idx, const char *const names[], const char *what)
+{
+    idx = lua_absindex(L, idx);
+    const char *s = lua_type(L, idx) == LUA_TSTRING ? lua_tostring(L, idx) : NULL;
+    if (s)
+        for (int i = 0; names[i]; i++)
+            if (strcmp(names[i], s) == 0) return i;
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int i = 0; names[i]; i++) {
+        if (i) luaL_addstring(&b, ", ");
+        luaL_addstring(&b, names[i]);
+    }
+    luaL_pushresult(&b);
+    return arg_fail(L, arg, lua_pushfstring(L, "%s must be one of %s (got %s%s%s)", what, lua_tostring(L, -1),
+                                            s ? "'" : "", s ? s : luaL_typename(L, idx), s ? "'" : ""));
+}
+
+void md_lua_argshape(lua_State *L, int arg, const MdVolume *a, const MdVolume *b)
+{
+    if (a->ndim == b->ndim && memcmp(a->dim, b->dim, sizeof a->dim) == 0) return;
+    arg_fail(L, arg, lua_pushfstring(L, "shapes differ (%dx%dx%dx%d and %dx%dx%dx%d)", (int)a->dim[0],
+                                     (int)a->dim[1], (int)a->dim[2], (int)a->dim[3], (int)b->dim[0],
+                                     (int)b->dim[1], (int)b->dim[2], (int)b->dim[3]));
 }
 
 #define DTYPE_LIST "uint8, int8, uint16, int16, uint32, int32, float32, float64"

@@ -54,6 +54,19 @@ int md_lua_optboolfield(lua_State *L, int idx, const char *key, int def);
 const char *md_lua_optstrfield(lua_State *L, int idx, const char *key, const char *def);
 /* Reads a list of n numbers from the table at idx (raises naming what). */
 void md_lua_checknumbers(lua_State *L, int idx, double *out, int n, const char *what);
+
+/* Argument readers: each failure raises through luaL_argerror, so every
+ * message reads "bad argument #arg to 'f' (...)". idx is the stack slot of
+ * the value: the argument itself, or a field of the option table at arg.
+ *   md_lua_argnumbers  a list of exactly n numbers ("spacing must have 3
+ *                      numbers (got 2)")
+ *   md_lua_argaxes     one number for every axis, or a list of n
+ *   md_lua_argchoice   a string among names (NULL-terminated); returns its index
+ *   md_lua_argshape    b has a's shape (masks, second operands) */
+void md_lua_argnumbers(lua_State *L, int arg, int idx, double *out, int n, const char *what);
+void md_lua_argaxes(lua_State *L, int arg, int idx, double *out, int n, const char *what);
+int md_lua_argchoice(lua_State *L, int arg, int idx, const char *const names[], const char *what);
+void md_lua_argshape(lua_State *L, int arg, const MdVolume *a, const MdVolume *b);
 /* Reads a dtype name at idx, or def when absent. */
 MdDtype md_lua_checkdtype(lua_State *L, int idx, int def);
 /* Reads option dtype of the table at idx (absent or no table: def), raising

@@ -54,45 +54,51 @@ static int l_set(lua_State *L)
     return 1;
 }
 
+/* The geometry readers raise against argument arg (the table of vol.new,
+ * or the value of a setter); idx is the value's stack slot. */
+
 /* Reads a direction given as 3 rows of 3 numbers or 9 numbers row-major. */
-static void check_direction(lua_State *L, int idx, double d[9])
+static void check_direction(lua_State *L, int arg, int idx, double d[9])
 {
     idx = lua_absindex(L, idx);
-    luaL_checktype(L, idx, LUA_TTABLE);
+    if (lua_type(L, idx) != LUA_TTABLE)
+        luaL_argerror(L, arg, lua_pushfstring(L, "direction must be a table (got %s)", luaL_typename(L, idx)));
     if (lua_rawlen(L, idx) == 9) {
-        md_lua_checknumbers(L, idx, d, 9, "direction");
+        md_lua_argnumbers(L, arg, idx, d, 9, "direction");
     } else {
-        if (lua_rawlen(L, idx) != 3) luaL_error(L, "direction must be 3 rows of 3 numbers or 9 numbers");
+        if (lua_rawlen(L, idx) != 3) luaL_argerror(L, arg, "direction must be 3 rows of 3 numbers or 9 numbers");
         for (int r = 0; r < 3; r++) {
             lua_rawgeti(L, idx, r + 1);
-            md_lua_checknumbers(L, -1, d + 3 * r, 3, "direction row");
+            md_lua_argnumbers(L, arg, -1, d + 3 * r, 3, "direction row");
             lua_pop(L, 1);
         }
     }
     double m[9];
     for (int i = 0; i < 9; i++) m[i] = d[i];
     double inv[9];
-    if (!md_geom_inv3(m, inv)) luaL_error(L, "direction matrix is singular");
+    if (!md_geom_inv3(m, inv)) luaL_argerror(L, arg, "direction matrix is singular");
     for (int c = 0; c < 3; c++) {
         double n = sqrt(d[c] * d[c] + d[3 + c] * d[3 + c] + d[6 + c] * d[6 + c]);
-        if (fabs(n - 1) > 1e-3) luaL_error(L, "direction column %d must have unit length (got %f)", c + 1, n);
+        if (fabs(n - 1) > 1e-3)
+            luaL_argerror(L, arg, lua_pushfstring(L, "direction column %d must have unit length (got %f)", c + 1, n));
         for (int r = 0; r < 3; r++) d[r * 3 + c] /= n;
     }
 }
 
-static void check_spacing(lua_State *L, int idx, double s[3])
+static void check_spacing(lua_State *L, int arg, int idx, double s[3])
 {
-    md_lua_checknumbers(L, idx, s, 3, "spacing");
+    md_lua_argnumbers(L, arg, idx, s, 3, "spacing");
     for (int i = 0; i < 3; i++)
         if (!(s[i] > 0) || !isfinite(s[i]))
-            luaL_error(L, "spacing must be > 0 (got %f on axis %d)", s[i], i + 1);
+            luaL_argerror(L, arg, lua_pushfstring(L, "spacing must be > 0 (got %f on axis %d)", s[i], i + 1));
 }
 
-static void check_origin(lua_State *L, int idx, double o[3])
+static void check_origin(lua_State *L, int arg, int idx, double o[3])
 {
-    md_lua_checknumbers(L, idx, o, 3, "origin");
+    md_lua_argnumbers(L, arg, idx, o, 3, "origin");
     for (int i = 0; i < 3; i++)
-        if (!isfinite(o[i])) luaL_error(L, "origin must be finite (got %f on axis %d)", o[i], i + 1);
+        if (!isfinite(o[i]))
+            luaL_argerror(L, arg, lua_pushfstring(L, "origin must be finite (got %f on axis %d)", o[i], i + 1));
 }
 
 static int l_new(lua_State *L)
@@ -118,9 +124,9 @@ static int l_new(lua_State *L)
     lua_pop(L, 1);
     MdVolume *v = md_lua_newvolume(L);
     md_volume_init(v, t, ndim, dim);
-    if (lua_getfield(L, 1, "spacing") != LUA_TNIL) check_spacing(L, -1, v->spacing);
-    if (lua_getfield(L, 1, "origin") != LUA_TNIL) check_origin(L, -1, v->origin);
-    if (lua_getfield(L, 1, "direction") != LUA_TNIL) check_direction(L, -1, v->direction);
+    if (lua_getfield(L, 1, "spacing") != LUA_TNIL) check_spacing(L, 1, -1, v->spacing);
+    if (lua_getfield(L, 1, "origin") != LUA_TNIL) check_origin(L, 1, -1, v->origin);
+    if (lua_getfield(L, 1, "direction") != LUA_TNIL) check_direction(L, 1, -1, v->direction);
     lua_pop(L, 3);
     MdError err;
     if (md_volume_check_dims(ndim, dim, &err) != MD_OK) return md_lua_raise(L, &err);
@@ -262,7 +268,7 @@ static int l_set_spacing(lua_State *L)
 {
     MdVolume *v = md_lua_checkvolume(L, 1);
     double s[3];
-    check_spacing(L, 2, s);
+    check_spacing(L, 2, 2, s);
     memcpy(v->spacing, s, sizeof s);
     lua_settop(L, 1);
     return 1;
@@ -272,7 +278,7 @@ static int l_set_origin(lua_State *L)
 {
     MdVolume *v = md_lua_checkvolume(L, 1);
     double o[3];
-    check_origin(L, 2, o);
+    check_origin(L, 2, 2, o);
     memcpy(v->origin, o, sizeof o);
     lua_settop(L, 1);
     return 1;
@@ -282,7 +288,7 @@ static int l_set_direction(lua_State *L)
 {
     MdVolume *v = md_lua_checkvolume(L, 1);
     double d[9];
-    check_direction(L, 2, d);
+    check_direction(L, 2, 2, d);
     memcpy(v->direction, d, sizeof d);
     lua_settop(L, 1);
     return 1;
