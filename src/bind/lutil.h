@@ -74,6 +74,25 @@ MdDtype md_lua_checkdtype(lua_State *L, int idx, int def);
  * dtype ...". */
 MdDtype md_lua_optdtype(lua_State *L, int idx, MdDtype def);
 
+/* ---- mask arguments, shared by the mask bindings and any other ---- */
+
+/* The 2-D or 3-D Volume at idx as a uint8 mask (non-zero = object). A
+ * volume of another dtype is converted and the copy replaces it at idx
+ * (so it lives as long as the call). Stack: unchanged. */
+MdVolume *md_lua_checkmask(lua_State *L, int idx);
+
+/* Reads per_slice and axis from the option table at idx (absent: 0 = the
+ * whole volume; per_slice=true: axis 3; axis=k alone implies per_slice).
+ * Raises on an axis outside 1..3, or 1..2 for a 2-D volume. */
+int md_lua_sliceaxis(lua_State *L, int idx, const MdVolume *v);
+
+/* Index of the string option key among choices (NULL-terminated), def
+ * when absent; raises listing the choices. */
+int md_lua_optchoice(lua_State *L, int idx, const char *key, int def, const char *const choices[]);
+
+/* An integer option >= lo (def when absent); raises otherwise. */
+lua_Integer md_lua_optintfield(lua_State *L, int idx, const char *key, lua_Integer def, lua_Integer lo);
+
 /* Pushes a Lua list of n numbers. Stack: +1. */
 void md_lua_pushnumbers(lua_State *L, const double *x, int n);
 
