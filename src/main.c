@@ -2,8 +2,8 @@
  * program (options -e -l -i -v -E -W -- -, the `arg` table, LUA_INIT, exit
  * status, error messages) plus `-s NAME` to run a bundled script. All the
  * work runs inside one function called with lua_pcall. The REPL lives in
- * repl.c, the preloaded host modules and bundle folders in hostlib.c. */
-#include <signal.h>
+ * repl.c, running a chunk (traceback, Ctrl-C) in hostrun.c, the preloaded
+ * host modules and bundle folders in hostlib.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,71 +74,6 @@ static void print_usage(const char *badoption)
             "  -         stop handling options and execute stdin\n",
             progname);
     fflush(stderr);
-}
-
-void md_host_print_version(void)
-{
-    printf("medula %s (%s)\n", MD_VERSION, LUA_COPYRIGHT);
-    fflush(stdout);
-}
-
-/* ---- running chunks: traceback handler and Ctrl-C ---------------------- */
-
-static lua_State *running_L; /* the state a Ctrl-C interrupts */
-
-/* Hook set by the signal handler: raises at the next Lua instruction. */
-static void interrupt_hook(lua_State *L, lua_Debug *ar)
-{
-    (void)ar;
-    lua_sethook(L, NULL, 0, 0);
-    luaL_error(L, "interrupted!");
-}
-
-/* SIGINT handler (installed with SA_RESETHAND: a second Ctrl-C ends the
- * program). Lua code stops at its next instruction through the hook; a
- * kernel running C code sees the cancel flag at its next slice and returns
- * MD_ECANCELLED, which its binding raises. Both calls are signal-safe. */
-static void on_sigint(int sig)
-{
-    (void)sig;
-    md_cancel_request();
-    lua_sethook(running_L, interrupt_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
-}
-
-static void catch_sigint(int on)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sigemptyset(&sa.sa_mask);
-    sa.sa_handler = on ? on_sigint : SIG_DFL;
-    sa.sa_flags = on ? (SA_RESETHAND | SA_RESTART) : 0;
-    sigaction(SIGINT, &sa, NULL);
-}
-
-/* Message handler: adds a traceback to the error message. */
-static int msghandler(lua_State *L)
-{
-    const char *msg = lua_tostring(L, 1);
-    if (msg == NULL) {
-        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
-        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-    }
-    luaL_traceback(L, L, msg, 1);
-    return 1;
-}
-
-int md_host_docall(lua_State *L, int narg, int nres)
-{
-    int base = lua_gettop(L) - narg;
-    lua_pushcfunction(L, msghandler);
-    lua_insert(L, base);
-    md_cancel_clear();
-    running_L = L;
-    catch_sigint(1);
-    int status = lua_pcall(L, narg, nres, base);
-    catch_sigint(0);
-    lua_remove(L, base);
-    return status;
 }
 
 static int dochunk(lua_State *L, int status)
