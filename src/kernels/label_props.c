@@ -4,13 +4,14 @@
  * index their accumulator directly; larger ones go through a hash table of
  * the labels present, so time and memory follow the voxel count and the
  * number of distinct labels, never the label values. */
+#include "label_props.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../core/ctx.h"
 #include "../core/rows.h"
-#include "label.h"
 
 /* Labels up to this value index a table directly (at most a few MB). */
 #define DIRECT_MAX 65536
