@@ -182,29 +182,20 @@ static void erode_slice(const uint64_t *in, uint64_t *out, const Grid *g, const 
 static MdStatus erode_packed(const uint64_t *in, uint64_t *out, const Grid *g, const MdStrelRows *rs, int border,
                              MdError *err)
 {
-    int failed = 0, cancelled = 0;
+    int fail = MD_OK;
 #pragma omp parallel if (g->ny * g->nz * g->W > 4096)
     {
         uint64_t *win = malloc((size_t)(g->ny * g->S) * sizeof *win);
-        if (!win) {
-#pragma omp atomic write
-            failed = 1;
-        }
+        if (!win) md_par_fail(&fail, MD_ENOMEM);
 #pragma omp for schedule(static)
         for (int64_t z = 0; z < g->nz; z++) {
-            if (!win) continue;
-            if (md_cancel_requested()) {
-#pragma omp atomic write
-                cancelled = 1;
-                continue;
-            }
+            if (md_par_stopped(&fail) || md_par_poll_cancel(&fail)) continue;
             erode_slice(in, out, g, rs, border, z, win);
         }
         free(win);
     }
-    if (failed) return md_error(err, MD_ENOMEM, "out of memory in morphology");
-    if (cancelled) return md_error(err, MD_ECANCELLED, "morphology cancelled");
-    return MD_OK;
+    if (fail == MD_ENOMEM) return md_error(err, MD_ENOMEM, "out of memory in morphology");
+    return md_par_status(fail, "morphology", err);
 }
 
 /* A step: erosion (with border bit) or dilation. */

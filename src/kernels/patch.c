@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../core/ctx.h"
+#include "../core/par.h"
 #include "../core/rng.h"
 
 static const char *const mode_names[] = {"cover", "pad", "drop"};
@@ -224,25 +225,20 @@ static MdStatus copy_boxes(const MdVolume *src, const int64_t *starts, size_t bo
     int zero = memcmp(elem, zeros, es) == 0;
     size_t rows_per_box = (size_t)ext[1] * (size_t)ext[2] * (size_t)channels;
     size_t rows = rows_per_box * boxes, row_bytes = (size_t)ext[0] * es;
-    int cancelled = 0;
+    int fail = MD_OK;
     /* one patch at a time (grid:patches, grid:map) stays on one thread below
      * MD_PATCH_PARALLEL voxels: a thread team per 96^3 patch costs more than
      * it saves, and on a busy machine far more */
 #pragma omp parallel for schedule(static) if (rows * (size_t)ext[0] > MD_PATCH_PARALLEL)
     for (size_t r = 0; r < rows; r++) {
-        if (__atomic_load_n(&cancelled, __ATOMIC_RELAXED)) continue;
-        if ((r & 1023) == 0 && md_cancel_requested()) {
-            __atomic_store_n(&cancelled, 1, __ATOMIC_RELAXED);
-            continue;
-        }
+        if (md_par_stopped(&fail) || ((r & 1023) == 0 && md_par_poll_cancel(&fail))) continue;
         size_t b = r / rows_per_box, q = r % rows_per_box;
         int64_t y = (int64_t)(q % (size_t)ext[1]);
         q /= (size_t)ext[1];
         int64_t z = (int64_t)(q % (size_t)ext[2]), c = (int64_t)(q / (size_t)ext[2]);
         copy_row(src, starts + 3 * b, ext, y, z, c, elem, zero, dst + r * row_bytes);
     }
-    if (cancelled) return md_error(err, MD_ECANCELLED, "patch copy interrupted");
-    return MD_OK;
+    return md_par_status(fail, "patch copy", err);
 }
 
 MdStatus md_patch_copy_box(const MdVolume *src, const int64_t start[3], const int64_t ext[3],

@@ -343,15 +343,14 @@ static MdStatus add_rows(MdPatchMerger *m, const RowJob *j, const MdVolume *patc
     size_t n = (size_t)(j->x1 - j->x0), pc = patch_voxels(g), ac = (size_t)(m->window * m->plane);
     const unsigned char *pdata = md_volume_data(patch);
     size_t pes = md_dtype_size(patch->dtype), wes = md_dtype_size(m->wtype);
-    int failed = 0, cancelled = 0;
+    int fail = MD_OK;
 #pragma omp parallel if (j->rows * n > MD_PATCH_PARALLEL)
     {
         void *scratch = malloc(2 * (size_t)g->patch[0] * es);
-        if (!scratch) __atomic_store_n(&failed, 1, __ATOMIC_RELAXED);
+        if (!scratch) md_par_fail(&fail, MD_ENOMEM);
 #pragma omp for schedule(static)
         for (size_t r = 0; r < j->rows; r++) {
-            if (!scratch || __atomic_load_n(&cancelled, __ATOMIC_RELAXED)) continue;
-            if ((r & 255) == 0 && md_cancel_requested()) __atomic_store_n(&cancelled, 1, __ATOMIC_RELAXED);
+            if (md_par_stopped(&fail) || ((r & 255) == 0 && md_par_poll_cancel(&fail))) continue;
             int64_t ky = (int64_t)(r % (size_t)g->patch[1]), kz = (int64_t)(r / (size_t)g->patch[1]);
             int64_t off = acc_row(m, j->start[1] + ky, j->start[2] + kz);
             if (off < 0) continue;
@@ -364,9 +363,8 @@ static MdStatus add_rows(MdPatchMerger *m, const RowJob *j, const MdVolume *patc
         }
         free(scratch);
     }
-    if (failed) return md_error(err, MD_ENOMEM, "out of memory for a row buffer");
-    if (cancelled) return md_error(err, MD_ECANCELLED, "merge interrupted");
-    return MD_OK;
+    if (fail == MD_ENOMEM) return md_error(err, MD_ENOMEM, "out of memory for a row buffer");
+    return md_par_status(fail, "merge", err);
 }
 
 MdStatus md_merge_add(MdPatchMerger *m, size_t n, const MdVolume *patch, MdError *err)
