@@ -189,20 +189,17 @@ static void link_row(const MdComps *c, const Job *j, int64_t r, int64_t lo)
 static MdStatus count_runs(MdComps *c, const Job *j, MdError *err)
 {
     int64_t nrows = c->n[1] * c->n[2], nx = c->n[0];
-    int failed = 0;
+    int fail = MD_OK;
 #pragma omp parallel if (md_par_worth((double)(nrows * nx)))
     {
         double *tmp = malloc((size_t)nx * sizeof *tmp);
-        if (!tmp) {
-#pragma omp atomic write
-            failed = 1;
-        }
+        if (!tmp) md_par_fail(&fail, MD_ENOMEM);
 #pragma omp for schedule(static)
         for (int64_t r = 0; r < nrows; r++)
             if (tmp) c->row_start[r + 1] = row_runs(j, r, nx, tmp, NULL, NULL, NULL);
         free(tmp);
     }
-    if (failed) return md_error(err, MD_ENOMEM, "out of memory labelling");
+    if (fail) return md_error(err, MD_ENOMEM, "out of memory labelling");
     c->row_start[0] = 0;
     for (int64_t r = 0; r < nrows; r++) c->row_start[r + 1] += c->row_start[r];
     c->nruns = c->row_start[nrows];
@@ -216,7 +213,7 @@ static MdStatus count_runs(MdComps *c, const Job *j, MdError *err)
 static MdStatus join_runs(MdComps *c, Job *j, MdError *err)
 {
     int64_t nrows = c->n[1] * c->n[2], nx = c->n[0];
-    int nchunks = md_threads(), failed = 0, cancelled = 0;
+    int nchunks = md_threads(), fail = MD_OK;
     MdCtx ctx = md_ctx_init(err, "label");
     size_t slices_done = 0;
     if (nrows * nx <= 65536 || nchunks < 1) nchunks = 1;
@@ -225,27 +222,20 @@ static MdStatus join_runs(MdComps *c, Job *j, MdError *err)
     for (int ch = 0; ch < nchunks; ch++) {
         int64_t lo = nrows * ch / nchunks, hi = nrows * (ch + 1) / nchunks;
         double *tmp = malloc((size_t)nx * sizeof *tmp);
-        if (!tmp) {
-#pragma omp atomic write
-            failed = 1;
-        }
+        if (!tmp) md_par_fail(&fail, MD_ENOMEM);
         for (int64_t r = lo; r < hi && tmp; r++) {
             int64_t s = c->row_start[r];
             row_runs(j, r, nx, tmp, c->x0 + s, c->x1 + s, j->val ? j->val + s : NULL);
             for (int64_t i = s; i < c->row_start[r + 1]; i++) j->parent[i] = (int32_t)i;
             link_row(c, j, r, lo);
             if (r % c->n[1] == c->n[1] - 1) md_par_progress(&ctx, &slices_done, (size_t)c->n[2]);
-            if (r % c->n[1] == 0 && md_cancel_requested()) {
-#pragma omp atomic write
-                cancelled = 1;
-                break;
-            }
+            if (r % c->n[1] == 0 && md_par_poll_cancel(&fail)) break;
         }
         free(tmp);
     }
     md_ctx_finish(&ctx, (size_t)c->n[2]);
-    if (failed) return md_error(err, MD_ENOMEM, "out of memory labelling");
-    if (cancelled) return md_error(err, MD_ECANCELLED, "labelling cancelled");
+    if (fail == MD_ENOMEM) return md_error(err, MD_ENOMEM, "out of memory labelling");
+    if (fail) return md_par_status(fail, "labelling", err);
     for (int ch = 1; ch < nchunks; ch++) {
         int64_t lo = nrows * ch / nchunks, hi = nrows * (ch + 1) / nchunks;
         for (int64_t r = lo; r < hi && r <= lo + c->n[1]; r++) link_row(c, j, r, 0);
