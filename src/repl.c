@@ -33,8 +33,7 @@
 /* ---- completion --------------------------------------------------------- */
 
 /* Read-only fields served by the Volume's __index function (not in the
- * methods table); a metatable field __fields, when the binding provides
- * one, takes precedence. */
+ * methods table). */
 static const char *const volume_fields[] = {"shape", "dtype", "ndim", "spacing", "origin",
                                             "direction", "tstep", "meta", NULL};
 
@@ -159,23 +158,7 @@ static void add_keys(lua_State *L, int set, const char *prefix, int methods)
             push_volume_methods(L);
             if (lua_type(L, -1) == LUA_TTABLE) add_table_keys(L, set, lua_gettop(L), prefix, methods);
             lua_pop(L, 1);
-            if (!methods) {
-                lua_getmetatable(L, obj);
-                if (lua_getfield(L, -1, "__fields") == LUA_TTABLE) {
-                    for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TSTRING; i++) {
-                        if (strncmp(lua_tostring(L, -1), prefix, strlen(prefix)) == 0) {
-                            lua_pushboolean(L, 1);
-                            lua_rawset(L, set);
-                        } else {
-                            lua_pop(L, 1);
-                        }
-                    }
-                    lua_pop(L, 1);
-                } else {
-                    add_names(L, set, volume_fields, prefix);
-                }
-                lua_pop(L, 2);
-            }
+            if (!methods) add_names(L, set, volume_fields, prefix);
             break;
         }
         if (!lua_getmetatable(L, obj)) break;

@@ -7,27 +7,9 @@ local doc = require("vol.help").doc
 
 local Volume = core.Volume
 
-local function is_volume(x)
-  local mt = type(x) == "userdata" and getmetatable(x)
-  return type(mt) == "table" and mt.__name == "Volume"
-end
+local is_volume = require("vol.check").is_volume
 
-local function check_opts(fname, argn, opts, valid)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then
-    error(("bad argument #%d to '%s' (table expected, got %s)"):format(argn, fname, type(opts)), 3)
-  end
-  for k in pairs(opts) do
-    if not valid[k] then
-      local names = {}
-      for n in pairs(valid) do names[#names + 1] = n end
-      table.sort(names)
-      error(("bad argument #%d to '%s' (unknown option '%s' (valid: %s))")
-        :format(argn, fname, tostring(k), table.concat(names, ", ")), 3)
-    end
-  end
-  return opts
-end
+local check_opts = require("vol.check").opts
 
 -- numpy's round (and Python 3's): halves go to the even neighbour.
 local function round_half_even(x)

@@ -11,10 +11,7 @@ local progress = require "vol.progress"
 
 local Grid = core.PatchGrid
 
-local function is_volume(x)
-  local mt = type(x) == "userdata" and getmetatable(x)
-  return type(mt) == "table" and mt.__name == "Volume"
-end
+local is_volume = require("vol.check").is_volume
 
 -- grid:map's options: grid:merger's, plus progress (handled here).
 local map_keys = { dtype = true, weight = true, sigma_scale = true, fill = true, out = true,

@@ -24,13 +24,6 @@ static MdOperand check_operand(lua_State *L, int idx)
 
 static int is_integral(double x) { return x == floor(x) && fabs(x) < 9007199254740992.0; }
 
-static void check_same_shape(lua_State *L, const MdVolume *a, const MdVolume *b)
-{
-    char sa[96], sb[96];
-    if (a->ndim != b->ndim || memcmp(a->dim, b->dim, sizeof a->dim) != 0)
-        luaL_error(L, "shapes differ (%s and %s)", md_volume_shape_text(a, sa, sizeof sa),
-                   md_volume_shape_text(b, sb, sizeof sb));
-}
 
 /* New volume = a op b, shaped like the first volume operand. */
 static int binary_new(lua_State *L, MdBinaryOp op)
@@ -38,7 +31,7 @@ static int binary_new(lua_State *L, MdBinaryOp op)
     MdOperand a = check_operand(L, 1), b = check_operand(L, 2);
     const MdVolume *shape = a.vol ? a.vol : b.vol;
     if (!shape) return luaL_error(L, "at least one operand must be a Volume");
-    if (a.vol && b.vol) check_same_shape(L, a.vol, b.vol);
+    if (a.vol && b.vol) md_lua_argshape(L, 2, a.vol, b.vol);
     MdDtype t;
     if (a.vol && b.vol)
         t = md_arith_result_dtype(a.vol->dtype, b.vol->dtype, 0, op);
@@ -55,7 +48,7 @@ static int binary_inplace(lua_State *L, MdBinaryOp op)
 {
     MdVolume *v = md_lua_checkvolume(L, 1);
     MdOperand a = {v, 0}, b = check_operand(L, 2);
-    if (b.vol) check_same_shape(L, v, b.vol);
+    if (b.vol) md_lua_argshape(L, 2, v, b.vol);
     MdError err;
     if (md_arith_binary(a, b, op, v, &err) != MD_OK) return md_lua_raise(L, &err);
     lua_settop(L, 1);
@@ -161,11 +154,8 @@ static int l_astype(lua_State *L)
     md_lua_checkvolume(L, 1);
     MdDtype t = md_lua_checkdtype(L, 2, -1);
     md_lua_checkopts(L, 3, keys);
-    const char *r = md_lua_optstrfield(L, 3, "rounding", "nearest");
-    int mode = -1;
-    for (int i = 0; modes[i]; i++)
-        if (strcmp(modes[i], r) == 0) mode = i;
-    if (mode < 0) luaL_argerror(L, 3, lua_pushfstring(L, "rounding must be nearest, trunc, floor or ceil (got '%s')", r));
+    int mode = 0;
+    if (lua_istable(L, 3) && lua_getfield(L, 3, "rounding") != LUA_TNIL) mode = md_lua_argchoice(L, 3, -1, modes, "rounding");
     return unary_new(L, MD_UN_COPY, mode, 0, t);
 }
 
@@ -184,7 +174,7 @@ static int l_where(lua_State *L)
 {
     MdVolume *v = md_lua_checkvolume(L, 1);
     MdVolume *mask = md_lua_checkvolume(L, 2);
-    check_same_shape(L, v, mask);
+    md_lua_argshape(L, 2, v, mask);
     MdOperand a = {v, 0}, b = {v, 0};
     if (!lua_isnoneornil(L, 3)) a = check_operand(L, 3);
     if (!lua_isnoneornil(L, 4)) b = check_operand(L, 4);
@@ -192,7 +182,7 @@ static int l_where(lua_State *L)
     for (int k = 0; k < 2; k++) {
         MdOperand o = k ? b : a;
         if (o.vol) {
-            check_same_shape(L, v, o.vol);
+            md_lua_argshape(L, 3 + k, v, o.vol);
             t = md_arith_result_dtype(t, o.vol->dtype, 0, MD_OP_ADD);
         } else {
             t = md_arith_result_dtype(t, -1, is_integral(o.scalar), MD_OP_ADD);
@@ -214,7 +204,7 @@ static int l_stats(lua_State *L)
 {
     MdVolume *v = md_lua_checkvolume(L, 1);
     MdVolume *mask = lua_isnoneornil(L, 2) ? NULL : md_lua_checkvolume(L, 2);
-    if (mask) check_same_shape(L, v, mask);
+    if (mask) md_lua_argshape(L, 2, v, mask);
     MdStats s;
     MdError err;
     if (md_stats(v, mask, &s, &err) != MD_OK) return md_lua_raise(L, &err);
@@ -272,11 +262,47 @@ static const MdLuaReg methods[] = {
      "std is the population standard deviation (numpy's default, ddof=0).\nNaN and inf are skipped and counted in nonfinite."},
     {NULL, NULL, NULL}};
 
+/* vol._arith_reference(on): every element-wise kernel takes the double path
+ * (for specs comparing the fast paths with it). Not public. */
+static int l_arith_reference(lua_State *L)
+{
+    md_arith_use_reference(lua_toboolean(L, 1));
+    return 0;
+}
+
+/* vol._same_bytes(a, b) -> true | false, first differing voxel (1-based
+ * linear index): the specs' bit-for-bit comparison (NaN payloads, -0). */
+static int l_same_bytes(lua_State *L)
+{
+    MdVolume *a = md_lua_checkvolume(L, 1), *b = md_lua_checkvolume(L, 2);
+    if (a->dtype != b->dtype || md_volume_count(a) != md_volume_count(b)) {
+        lua_pushboolean(L, 0);
+        lua_pushliteral(L, "dtype or voxel count differs");
+        return 2;
+    }
+    const size_t es = md_dtype_size(a->dtype), n = md_volume_count(a);
+    const char *x = md_volume_data(a), *y = md_volume_data(b);
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(x + i * es, y + i * es, es) != 0) {
+            lua_pushboolean(L, 0);
+            lua_pushinteger(L, (lua_Integer)i + 1);
+            return 2;
+        }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 /* vol.where: its own function value, so that it carries its own docstring. */
 static int l_vol_where(lua_State *L) { return l_where(L); }
 
 static const MdLuaReg functions[] = {
     {"where", l_vol_where, "vol.where(v, mask, a, b) -> Volume\nSame as v:where(mask, a, b)."},
+    {"_same_bytes", l_same_bytes,
+     "vol._same_bytes(a, b) -> true | false, index\nFor specs: whether two volumes hold the same dtype and the same bytes;\n"
+     "otherwise the 1-based linear index of the first voxel that differs."},
+    {"_arith_reference", l_arith_reference,
+     "vol._arith_reference(on)\nFor specs: element-wise kernels take the plain double path that defines\n"
+     "their results (on = true) or their typed fast paths (on = false, the default)."},
     {NULL, NULL, NULL}};
 
 void md_open_arith(lua_State *L, int module)

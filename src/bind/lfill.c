@@ -2,7 +2,7 @@
  * clear_border, remove_small_objects, keep_largest. Registered by
  * md_open_morph. */
 #include "../kernels/fill.h"
-#include "lmorph.h"
+#include "lfill.h"
 #include "lvolume.h"
 
 /* Connectivity option (0 = the kernel's default). */

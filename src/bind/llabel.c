@@ -4,6 +4,7 @@
 
 #include "../core/geom.h"
 #include "../kernels/label.h"
+#include "../kernels/label_props.h"
 #include "lmorph.h"
 #include "lvolume.h"
 

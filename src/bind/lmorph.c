@@ -1,6 +1,6 @@
 /* Binding of structuring elements (vol.strel) and binary morphology
- * (m:erode, m:dilate, m:open, m:close), plus the argument helpers the other
- * mask bindings share. The mask clean-up methods are bound in lfill.c. */
+ * (m:erode, m:dilate, m:open, m:close). The mask clean-up methods are bound
+ * in lfill.c; the mask argument helpers live in lutil.c. */
 #include "lmorph.h"
 
 #include <math.h>
@@ -9,60 +9,8 @@
 #include "../kernels/arith.h"
 #include "../kernels/morph.h"
 #include "../kernels/strel.h"
+#include "lfill.h"
 #include "lvolume.h"
-
-MdVolume *md_lua_checkmask(lua_State *L, int idx)
-{
-    idx = lua_absindex(L, idx);
-    MdVolume *v = md_lua_checkvolume(L, idx);
-    if (v->ndim < 2 || v->ndim > 3)
-        luaL_argerror(L, idx, lua_pushfstring(L, "expected a 2-D or 3-D volume (got %d-D)", v->ndim));
-    if (v->dtype == MD_UINT8) return v;
-    MdVolume *m = md_lua_newlike(L, v, MD_UINT8, 0);
-    MdOperand a = {v, 0}, zero = {NULL, 0};
-    MdError err;
-    if (md_arith_binary(a, zero, MD_OP_NE, m, &err) != MD_OK) md_lua_raise(L, &err);
-    lua_replace(L, idx);
-    return m;
-}
-
-int md_lua_sliceaxis(lua_State *L, int idx, const MdVolume *v)
-{
-    int per = md_lua_optboolfield(L, idx, "per_slice", 0);
-    double a = md_lua_optnumfield(L, idx, "axis", -1);
-    if (a == -1) return per ? 3 : 0;
-    int lo = v->ndim == 2 ? 3 : 1;
-    if (a != floor(a) || a < lo || a > 3)
-        luaL_argerror(L, idx, v->ndim == 2 ? "axis must be 3 for a 2-D volume"
-                                           : lua_pushfstring(L, "axis must be 1, 2 or 3 (got %f)", a));
-    return (int)a;
-}
-
-int md_lua_optchoice(lua_State *L, int idx, const char *key, int def, const char *const choices[])
-{
-    const char *s = md_lua_optstrfield(L, idx, key, NULL);
-    if (!s) return def;
-    for (int i = 0; choices[i]; i++)
-        if (strcmp(choices[i], s) == 0) return i;
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    for (int i = 0; choices[i]; i++) {
-        if (i) luaL_addstring(&b, ", ");
-        luaL_addstring(&b, choices[i]);
-    }
-    luaL_pushresult(&b);
-    return luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be one of %s (got '%s')", key,
-                                                 lua_tostring(L, -1), s));
-}
-
-lua_Integer md_lua_optintfield(lua_State *L, int idx, const char *key, lua_Integer def, lua_Integer lo)
-{
-    double x = md_lua_optnumfield(L, idx, key, (double)def);
-    if (x != floor(x) || x < (double)lo || x > 9.0e15)
-        luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be an integer >= %I (got %f)", key,
-                                              (LUAI_UACINT)lo, x));
-    return (lua_Integer)x;
-}
 
 /* ---- vol.strel --------------------------------------------------------- */
 

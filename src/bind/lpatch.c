@@ -10,6 +10,7 @@
 #include "../core/geom.h"
 #include "../kernels/arith.h"
 #include "../kernels/patch_merge.h"
+#include "lpatch_merge.h"
 #include "lvolume.h"
 
 static const char *const mode_names[] = {"cover", "pad", "drop", NULL};

@@ -37,11 +37,7 @@ void md_lua_sigma_scale(lua_State *L, int idx, int ndim, double sigma[3]);
 int md_lua_weightkind(lua_State *L, int idx);
 
 
-/* The area's entry point, found by lvol.c through a weak symbol. */
+/* The area's entry point, called from lvol.c's table of areas. */
 void md_open_patch(lua_State *L, int module);
-
-/* Adds the merger functions: grid:merger, grid:merge (to the grid methods
- * table at idx). Stack: unchanged. */
-void md_open_patch_merge(lua_State *L, int methods);
 
 #endif

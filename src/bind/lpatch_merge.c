@@ -11,6 +11,7 @@
 #include "../io/npy_stream.h"
 #include "../kernels/patch_merge.h"
 #include "lpatch.h"
+#include "lpatch_merge.h"
 #include "lvolume.h"
 
 typedef enum { SINK_NONE, SINK_VOLUME, SINK_FUNCTION, SINK_FILE } SinkKind;

@@ -31,6 +31,12 @@ static int l_live_bytes(lua_State *L)
     return 1;
 }
 
+static int l_clock(lua_State *L)
+{
+    lua_pushnumber(L, md_now_seconds());
+    return 1;
+}
+
 static const MdLuaReg functions[] = {
     {"set_threads", l_set_threads,
      "vol.set_threads(n)\nUse n threads in the kernels (default: OMP_NUM_THREADS or all cores).\n"
@@ -41,6 +47,11 @@ static const MdLuaReg functions[] = {
      "an allocation past it raises a Lua error instead of exhausting the machine."},
     {"live_bytes", l_live_bytes,
      "vol.live_bytes() -> integer\nBytes held by all live voxel buffers (for leak checks and budgets)."},
+    {"clock", l_clock,
+     "vol.clock() -> number\nWall-clock seconds from a monotonic clock (the origin is arbitrary): the\n"
+     "difference of two calls times the work between them, whatever the thread count\n"
+     "(os.clock adds up the processor time of all threads).\n"
+     "Example: local t = vol.clock(); ct:lt(-320); print(vol.clock() - t)"},
     {NULL, NULL, NULL}};
 
 void md_open_runtime(lua_State *L, int module)

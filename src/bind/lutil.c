@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "../kernels/arith.h"
+
 #define DOCS_KEY "medula.docs"
 #define AREAS_KEY "medula.areas"
 
@@ -207,17 +209,23 @@ const char *md_lua_optstrfield(lua_State *L, int idx, const char *key, const cha
     return r;
 }
 
-void md_lua_checknumbers(lua_State *L, int idx, double *out, int n, const char *what)
+/* Raises the formatted message against argument arg (0: no argument to name). */
+static int arg_fail(lua_State *L, int arg, const char *msg)
+{
+    return arg > 0 ? luaL_argerror(L, arg, msg) : luaL_error(L, "%s", msg);
+}
+
+void md_lua_argnumbers(lua_State *L, int arg, int idx, double *out, int n, const char *what)
 {
     idx = lua_absindex(L, idx);
     if (lua_type(L, idx) != LUA_TTABLE)
-        luaL_error(L, "%s must be a table of %d numbers (got %s)", what, n, luaL_typename(L, idx));
+        arg_fail(L, arg, lua_pushfstring(L, "%s must be a table of %d numbers (got %s)", what, n, luaL_typename(L, idx)));
     if ((int)lua_rawlen(L, idx) != n)
-        luaL_error(L, "%s must have %d numbers (got %d)", what, n, (int)lua_rawlen(L, idx));
+        arg_fail(L, arg, lua_pushfstring(L, "%s must have %d numbers (got %d)", what, n, (int)lua_rawlen(L, idx)));
     for (int i = 0; i < n; i++) {
         lua_rawgeti(L, idx, i + 1);
         if (!lua_isnumber(L, -1))
-            luaL_error(L, "%s[%d] must be a number (got %s)", what, i + 1, luaL_typename(L, -1));
+            arg_fail(L, arg, lua_pushfstring(L, "%s[%d] must be a number (got %s)", what, i + 1, luaL_typename(L, -1)));
         out[i] = lua_tonumber(L, -1);
         lua_pop(L, 1);
     }
@@ -235,6 +243,50 @@ int md_lua_checkaxes(lua_State *L, int idx, double out[3], int ndim, const char 
         luaL_error(L, "%s must have 2 or 3 numbers for a 2-D volume (got %d)", what, n);
     md_lua_checknumbers(L, idx, out, 3, what);
     return 3;
+}
+
+void md_lua_checknumbers(lua_State *L, int idx, double *out, int n, const char *what)
+{
+    md_lua_argnumbers(L, 0, idx, out, n, what);
+}
+
+void md_lua_argaxes(lua_State *L, int arg, int idx, double *out, int n, const char *what)
+{
+    idx = lua_absindex(L, idx);
+    if (lua_type(L, idx) == LUA_TNUMBER) {
+        for (int i = 0; i < n; i++) out[i] = lua_tonumber(L, idx);
+        return;
+    }
+    if (lua_type(L, idx) != LUA_TTABLE)
+        arg_fail(L, arg, lua_pushfstring(L, "%s must be a number or a table of %d numbers (got %s)", what, n,
+                                         luaL_typename(L, idx)));
+    md_lua_argnumbers(L, arg, idx, out, n, what);
+}
+
+int md_lua_argchoice(lua_State *L, int arg, int idx, const char *const names[], const char *what)
+{
+    idx = lua_absindex(L, idx);
+    const char *s = lua_type(L, idx) == LUA_TSTRING ? lua_tostring(L, idx) : NULL;
+    if (s)
+        for (int i = 0; names[i]; i++)
+            if (strcmp(names[i], s) == 0) return i;
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int i = 0; names[i]; i++) {
+        if (i) luaL_addstring(&b, ", ");
+        luaL_addstring(&b, names[i]);
+    }
+    luaL_pushresult(&b);
+    return arg_fail(L, arg, lua_pushfstring(L, "%s must be one of %s (got %s%s%s)", what, lua_tostring(L, -1),
+                                            s ? "'" : "", s ? s : luaL_typename(L, idx), s ? "'" : ""));
+}
+
+void md_lua_argshape(lua_State *L, int arg, const MdVolume *a, const MdVolume *b)
+{
+    if (a->ndim == b->ndim && memcmp(a->dim, b->dim, sizeof a->dim) == 0) return;
+    char sa[96], sb[96]; /* the real shapes, not padded to 4-D */
+    arg_fail(L, arg, lua_pushfstring(L, "shapes differ (%s and %s)", md_volume_shape_text(a, sa, sizeof sa),
+                                     md_volume_shape_text(b, sb, sizeof sb)));
 }
 
 #define DTYPE_LIST "uint8, int8, uint16, int16, uint32, int32, float32, float64"
@@ -284,4 +336,59 @@ void md_lua_pushnumbers(lua_State *L, const double *x, int n)
         lua_pushnumber(L, x[i]);
         lua_rawseti(L, -2, i + 1);
     }
+}
+
+/* ---- mask arguments (morphology, labels, distances, fills) ---- */
+
+MdVolume *md_lua_checkmask(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    MdVolume *v = md_lua_checkvolume(L, idx);
+    if (v->ndim < 2 || v->ndim > 3)
+        luaL_argerror(L, idx, lua_pushfstring(L, "expected a 2-D or 3-D volume (got %d-D)", v->ndim));
+    if (v->dtype == MD_UINT8) return v;
+    MdVolume *m = md_lua_newlike(L, v, MD_UINT8, 0);
+    MdOperand a = {v, 0}, zero = {NULL, 0};
+    MdError err;
+    if (md_arith_binary(a, zero, MD_OP_NE, m, &err) != MD_OK) md_lua_raise(L, &err);
+    lua_replace(L, idx);
+    return m;
+}
+
+int md_lua_sliceaxis(lua_State *L, int idx, const MdVolume *v)
+{
+    int per = md_lua_optboolfield(L, idx, "per_slice", 0);
+    double a = md_lua_optnumfield(L, idx, "axis", -1);
+    if (a == -1) return per ? 3 : 0;
+    int lo = v->ndim == 2 ? 3 : 1;
+    if (a != floor(a) || a < lo || a > 3)
+        luaL_argerror(L, idx, v->ndim == 2 ? "axis must be 3 for a 2-D volume"
+                                           : lua_pushfstring(L, "axis must be 1, 2 or 3 (got %f)", a));
+    return (int)a;
+}
+
+int md_lua_optchoice(lua_State *L, int idx, const char *key, int def, const char *const choices[])
+{
+    const char *s = md_lua_optstrfield(L, idx, key, NULL);
+    if (!s) return def;
+    for (int i = 0; choices[i]; i++)
+        if (strcmp(choices[i], s) == 0) return i;
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int i = 0; choices[i]; i++) {
+        if (i) luaL_addstring(&b, ", ");
+        luaL_addstring(&b, choices[i]);
+    }
+    luaL_pushresult(&b);
+    return luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be one of %s (got '%s')", key,
+                                                 lua_tostring(L, -1), s));
+}
+
+lua_Integer md_lua_optintfield(lua_State *L, int idx, const char *key, lua_Integer def, lua_Integer lo)
+{
+    double x = md_lua_optnumfield(L, idx, key, (double)def);
+    if (x != floor(x) || x < (double)lo || x > 9.0e15)
+        luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be an integer >= %I (got %f)", key,
+                                              (LUAI_UACINT)lo, x));
+    return (lua_Integer)x;
 }

@@ -66,6 +66,19 @@ void md_lua_checknumbers(lua_State *L, int idx, double *out, int n, const char *
  * axes: 3 numbers, or for a 2-D volume 2 as well (out[2] then keeps its
  * value). Raises naming what. Returns how many were read. */
 int md_lua_checkaxes(lua_State *L, int idx, double out[3], int ndim, const char *what);
+
+/* Argument readers: each failure raises through luaL_argerror, so every
+ * message reads "bad argument #arg to 'f' (...)". idx is the stack slot of
+ * the value: the argument itself, or a field of the option table at arg.
+ *   md_lua_argnumbers  a list of exactly n numbers ("spacing must have 3
+ *                      numbers (got 2)")
+ *   md_lua_argaxes     one number for every axis, or a list of n
+ *   md_lua_argchoice   a string among names (NULL-terminated); returns its index
+ *   md_lua_argshape    b has a's shape (masks, second operands) */
+void md_lua_argnumbers(lua_State *L, int arg, int idx, double *out, int n, const char *what);
+void md_lua_argaxes(lua_State *L, int arg, int idx, double *out, int n, const char *what);
+int md_lua_argchoice(lua_State *L, int arg, int idx, const char *const names[], const char *what);
+void md_lua_argshape(lua_State *L, int arg, const MdVolume *a, const MdVolume *b);
 /* Reads a dtype name at idx, or def when absent. */
 MdDtype md_lua_checkdtype(lua_State *L, int idx, int def);
 /* Reads option dtype of the table at idx (absent or no table: def), raising
@@ -79,6 +92,25 @@ MdDtype md_lua_optdtype(lua_State *L, int idx, MdDtype def);
 void md_lua_pushexact(lua_State *L, double x, int integral);
 /* Pushes a Lua list of n whole numbers as integers (indices, boxes). Stack: +1. */
 void md_lua_pushintegers(lua_State *L, const double *x, int n);
+/* ---- mask arguments, shared by the mask bindings and any other ---- */
+
+/* The 2-D or 3-D Volume at idx as a uint8 mask (non-zero = object). A
+ * volume of another dtype is converted and the copy replaces it at idx
+ * (so it lives as long as the call). Stack: unchanged. */
+MdVolume *md_lua_checkmask(lua_State *L, int idx);
+
+/* Reads per_slice and axis from the option table at idx (absent: 0 = the
+ * whole volume; per_slice=true: axis 3; axis=k alone implies per_slice).
+ * Raises on an axis outside 1..3, or 1..2 for a 2-D volume. */
+int md_lua_sliceaxis(lua_State *L, int idx, const MdVolume *v);
+
+/* Index of the string option key among choices (NULL-terminated), def
+ * when absent; raises listing the choices. */
+int md_lua_optchoice(lua_State *L, int idx, const char *key, int def, const char *const choices[]);
+
+/* An integer option >= lo (def when absent); raises otherwise. */
+lua_Integer md_lua_optintfield(lua_State *L, int idx, const char *key, lua_Integer def, lua_Integer lo);
+
 /* Pushes a Lua list of n numbers. Stack: +1. */
 void md_lua_pushnumbers(lua_State *L, const double *x, int n);
 

@@ -47,6 +47,8 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+double md_now_seconds(void) { return (double)now_ns() * 1e-9; }
+
 MdCtx md_ctx_init(MdError *err, const char *label)
 {
     MdCtx c = {.err = err, .threads = md_threads(), .label = label ? label : "working",

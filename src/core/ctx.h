@@ -24,6 +24,9 @@ int md_cancel_requested(void);
 void md_set_threads(int n);
 int md_threads(void);
 
+/* Seconds on a monotonic clock (for timing; the origin is arbitrary). */
+double md_now_seconds(void);
+
 /* Progress: done of total units of the call labelled `label`; done == total
  * ends the bar. Called from the calling thread only, never inside a parallel
  * region's other threads. Must not raise (it is plain C). md_ctx_init

@@ -30,18 +30,3 @@ void md_error_prefix(MdError *err, const char *prefix)
     tmp[n + 2 + m] = 0;
     memcpy(err->msg, tmp, sizeof tmp);
 }
-
-const char *md_status_name(MdStatus status)
-{
-    switch (status) {
-    case MD_OK: return "ok";
-    case MD_EINVAL: return "invalid argument";
-    case MD_ENOMEM: return "out of memory";
-    case MD_ETOOBIG: return "size too large";
-    case MD_EIO: return "input/output error";
-    case MD_EFORMAT: return "bad file format";
-    case MD_EUNSUPPORTED: return "unsupported";
-    case MD_ECANCELLED: return "cancelled";
-    }
-    return "unknown error";
-}

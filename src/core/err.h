@@ -38,7 +38,4 @@ MdStatus md_error(MdError *err, MdStatus status, const char *fmt, ...) MD_PRINTF
 /* Prefixes the message already in err with "prefix: " (used once, by readers, for the path). */
 void md_error_prefix(MdError *err, const char *prefix);
 
-/* Short name of a status ("out of memory", ...). */
-const char *md_status_name(MdStatus status);
-
 #endif

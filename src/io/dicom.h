@@ -9,7 +9,7 @@
 #include "../core/meta.h"
 #include "../core/volume.h"
 #include "dicom_pixels.h"
-#include "formats.h"
+#include "ioopts.h"
 
 /* Called from the calling thread between batches of files (headers read,
  * or slices decoded) with the number done so far and the total; nonzero

@@ -1,5 +1,6 @@
-/* Suffix table and dispatch to the readers and writers. Sniffing the magic
- * bytes catches a file whose suffix lies. */
+/* The format table and dispatch to the readers and writers: each format is
+ * one row {name, suffix, sniffer, reader, writer}. Sniffing the magic bytes
+ * finds a file whose suffix says nothing. */
 #include "formats.h"
 
 #include <errno.h>
@@ -14,13 +15,39 @@
 #include "npy.h"
 #include "png.h"
 
+/* First bytes of a file, enough for every sniffer. */
+enum { SNIFF_BYTES = 548 };
+
+static int sniff_nifti(const unsigned char *b, size_t n)
+{
+    return (n >= 348 && (memcmp(b + 344, "n+1", 4) == 0 || memcmp(b + 344, "ni1", 4) == 0)) ||
+           (n >= 8 && (memcmp(b + 4, "n+2", 4) == 0 || memcmp(b + 4, "ni2", 4) == 0));
+}
+static int sniff_gzip(const unsigned char *b, size_t n) { return n >= 2 && b[0] == 0x1f && b[1] == 0x8b; }
+static int sniff_npy(const unsigned char *b, size_t n) { return n >= 6 && memcmp(b, "\x93NUMPY", 6) == 0; }
+static int sniff_png(const unsigned char *b, size_t n) { return md_png_sniff(b, n); }
+
+typedef MdStatus (*ReadFn)(const char *, const MdReadOpts *, MdVolume *, MdMeta *, MdError *);
+typedef MdStatus (*WriteFn)(const char *, const MdVolume *, const MdWriteOpts *, MdError *);
+
+/* One row per format: a new format is one more row. Suffixes are tried in
+ * table order (.nii.gz before .nii); sniffers in table order too. */
 static const struct {
-    const char *suffix;
     MdFormat format;
-} suffixes[] = {
-    {".nii.gz", MD_FMT_NIFTI_GZ}, {".nii", MD_FMT_NIFTI}, {".mhd", MD_FMT_MHD},
-    {".mha", MD_FMT_MHA},         {".npy", MD_FMT_NPY},   {".png", MD_FMT_PNG},
+    const char *name;
+    const char *suffix;
+    int (*sniff)(const unsigned char *b, size_t n); /* NULL: found by suffix only */
+    ReadFn read;
+    WriteFn write;
+} formats[] = {
+    {MD_FMT_NIFTI_GZ, "NIfTI (gzip)", ".nii.gz", sniff_gzip, md_nifti_read, md_nifti_write},
+    {MD_FMT_NIFTI, "NIfTI", ".nii", sniff_nifti, md_nifti_read, md_nifti_write},
+    {MD_FMT_MHD, "MetaImage (.mhd)", ".mhd", NULL, md_metaimage_read, md_metaimage_write},
+    {MD_FMT_MHA, "MetaImage (.mha)", ".mha", NULL, md_metaimage_read, md_metaimage_write},
+    {MD_FMT_NPY, "NumPy (.npy)", ".npy", sniff_npy, md_npy_read, md_npy_write},
+    {MD_FMT_PNG, "PNG", ".png", sniff_png, md_png_read, md_png_write},
 };
+enum { NFORMATS = sizeof formats / sizeof formats[0] };
 
 static int ends_with(const char *s, const char *suffix)
 {
@@ -28,41 +55,37 @@ static int ends_with(const char *s, const char *suffix)
     return n >= m && strcasecmp(s + n - m, suffix) == 0;
 }
 
+/* The row of format f, or -1. */
+static int row_of(MdFormat f)
+{
+    for (int i = 0; i < NFORMATS; i++)
+        if (formats[i].format == f) return i;
+    return -1;
+}
+
 MdFormat md_format_from_path(const char *path)
 {
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++)
-        if (ends_with(path, suffixes[i].suffix)) return suffixes[i].format;
+    for (int i = 0; i < NFORMATS; i++)
+        if (ends_with(path, formats[i].suffix)) return formats[i].format;
     return MD_FMT_UNKNOWN;
 }
 
 const char *md_format_name(MdFormat f)
 {
-    switch (f) {
-    case MD_FMT_NIFTI: return "NIfTI";
-    case MD_FMT_NIFTI_GZ: return "NIfTI (gzip)";
-    case MD_FMT_MHD: return "MetaImage (.mhd)";
-    case MD_FMT_MHA: return "MetaImage (.mha)";
-    case MD_FMT_NPY: return "NumPy (.npy)";
-    case MD_FMT_PNG: return "PNG";
-    default: return "unknown";
-    }
+    int i = row_of(f);
+    return i < 0 ? "unknown" : formats[i].name;
 }
 
-/* Looks at the first bytes: gzip, NIfTI-1/2 magic, NumPy magic. */
+/* Looks at the first bytes (a file whose suffix says nothing). */
 static MdFormat sniff(const char *path)
 {
-    unsigned char b[548] = {0};
+    unsigned char b[SNIFF_BYTES] = {0};
     FILE *fp = fopen(path, "rb");
     if (!fp) return MD_FMT_UNKNOWN;
     size_t n = fread(b, 1, sizeof b, fp);
     fclose(fp);
-    if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) return MD_FMT_NIFTI_GZ;
-    if (n >= 6 && memcmp(b, "\x93NUMPY", 6) == 0) return MD_FMT_NPY;
-    if (md_png_sniff(b, n)) return MD_FMT_PNG;
-    if (n >= 348 && (memcmp(b + 344, "n+1", 4) == 0 || memcmp(b + 344, "ni1", 4) == 0))
-        return MD_FMT_NIFTI;
-    if (n >= 8 && (memcmp(b + 4, "n+2", 4) == 0 || memcmp(b + 4, "ni2", 4) == 0))
-        return MD_FMT_NIFTI;
+    for (int i = 0; i < NFORMATS; i++)
+        if (formats[i].sniff && formats[i].sniff(b, n)) return formats[i].format;
     return MD_FMT_UNKNOWN;
 }
 
@@ -83,38 +106,22 @@ MdStatus md_read(const char *path, const MdReadOpts *opts, MdVolume *out, MdMeta
     MdFormat f = md_format_from_path(path);
     if (f == MD_FMT_UNKNOWN) f = sniff(path);
     if (f == MD_FMT_UNKNOWN && md_dicom_is_candidate(path)) return md_dicom_read(path, opts, out, meta, err);
-    MdStatus st;
-    switch (f) {
-    case MD_FMT_NIFTI:
-    case MD_FMT_NIFTI_GZ: st = md_nifti_read(path, opts, out, meta, err); break;
-    case MD_FMT_MHD:
-    case MD_FMT_MHA: st = md_metaimage_read(path, opts, out, meta, err); break;
-    case MD_FMT_NPY: st = md_npy_read(path, opts, out, meta, err); break;
-    case MD_FMT_PNG: st = md_png_read(path, opts, out, meta, err); break;
-    default:
-        md_error(err, MD_EUNSUPPORTED,
-                 "unknown file format (expected .nii, .nii.gz, .mhd, .mha, .npy, .png, DICOM or a DICOM folder)");
-        md_error_prefix(err, path);
-        return MD_EUNSUPPORTED;
-    }
-    return st;
+    int i = row_of(f);
+    if (i >= 0) return formats[i].read(path, opts, out, meta, err);
+    md_error(err, MD_EUNSUPPORTED,
+             "unknown file format (expected .nii, .nii.gz, .mhd, .mha, .npy, .png, DICOM or a DICOM folder)");
+    md_error_prefix(err, path);
+    return MD_EUNSUPPORTED;
 }
 
 MdStatus md_write(const char *path, const MdVolume *v, const MdWriteOpts *opts, MdError *err)
 {
     static const MdWriteOpts defaults = {-1, 0, 0};
     if (!opts) opts = &defaults;
-    switch (md_format_from_path(path)) {
-    case MD_FMT_NIFTI:
-    case MD_FMT_NIFTI_GZ: return md_nifti_write(path, v, opts, err);
-    case MD_FMT_MHD:
-    case MD_FMT_MHA: return md_metaimage_write(path, v, opts, err);
-    case MD_FMT_NPY: return md_npy_write(path, v, opts, err);
-    case MD_FMT_PNG: return md_png_write(path, v, opts, err);
-    default:
-        md_error(err, MD_EUNSUPPORTED,
-                 "cannot tell the format from the name (use .nii, .nii.gz, .mhd, .mha, .npy or .png)");
-        md_error_prefix(err, path);
-        return MD_EUNSUPPORTED;
-    }
+    int i = row_of(md_format_from_path(path));
+    if (i >= 0 && formats[i].write) return formats[i].write(path, v, opts, err);
+    md_error(err, MD_EUNSUPPORTED,
+             "cannot tell the format from the name (use .nii, .nii.gz, .mhd, .mha, .npy or .png)");
+    md_error_prefix(err, path);
+    return MD_EUNSUPPORTED;
 }

@@ -1,10 +1,12 @@
 /* The file formats: which reader or writer a path goes to (by suffix, and
- * by sniffing the first bytes when reading), and the options they share. */
+ * by sniffing the first bytes when reading). The options they share are in
+ * ioopts.h. */
 #ifndef MD_FORMATS_H
 #define MD_FORMATS_H
 
 #include "../core/meta.h"
 #include "../core/volume.h"
+#include "ioopts.h"
 
 typedef enum {
     MD_FMT_UNKNOWN = 0,
@@ -15,16 +17,6 @@ typedef enum {
     MD_FMT_NPY,       /* .npy */
     MD_FMT_PNG        /* .png */
 } MdFormat;
-
-typedef struct MdReadOpts {
-    int raw; /* 1: keep stored values (NIfTI: no scl_slope/scl_inter) */
-} MdReadOpts;
-
-typedef struct MdWriteOpts {
-    int level;     /* compression level 0-9 (or libdeflate's 0-12); -1 = default */
-    int compress;  /* MetaImage: write CompressedData (.zraw / zlib in .mha) */
-    int nifti2;    /* NIfTI: write NIfTI-2 */
-} MdWriteOpts;
 
 MdFormat md_format_from_path(const char *path);
 const char *md_format_name(MdFormat f);

@@ -20,38 +20,6 @@
 #include "../core/ctx.h"
 #include "deflate_walk.h"
 
-MdStatus md_file_read_all(const char *path, void **data, size_t *n, MdError *err)
-{
-    *data = NULL;
-    *n = 0;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return md_error(err, MD_EIO, "cannot open (%s)", strerror(errno));
-    MdStatus st = MD_OK;
-    char *buf = NULL;
-    long len;
-    if (fseek(fp, 0, SEEK_END) != 0 || (len = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) != 0) {
-        st = md_error(err, MD_EIO, "cannot determine file size");
-        goto out;
-    }
-    buf = malloc((size_t)len + 1);
-    if (!buf) {
-        st = md_error(err, MD_ENOMEM, "out of memory reading %ld bytes", len);
-        goto out;
-    }
-    if (fread(buf, 1, (size_t)len, fp) != (size_t)len) {
-        st = md_error(err, MD_EIO, "read failed");
-        goto out;
-    }
-    buf[len] = 0;
-    *data = buf;
-    *n = (size_t)len;
-    buf = NULL;
-out:
-    free(buf);
-    fclose(fp);
-    return st;
-}
-
 MdStatus md_zlib_inflate(const void *in, size_t n, void *out, size_t cap, size_t *got,
                          MdError *err)
 {

@@ -10,9 +10,6 @@
 #include "../core/err.h"
 #include "atomicfile.h"
 
-/* Reads a whole file into a new malloc'd buffer (*data, caller frees). */
-MdStatus md_file_read_all(const char *path, void **data, size_t *n, MdError *err) MD_MUST_CHECK;
-
 /* Inflates zlib-format (RFC 1950) data into out[0..cap); *got = bytes produced.
  * Fails when the stream is corrupt or produces more than cap bytes. */
 MdStatus md_zlib_inflate(const void *in, size_t n, void *out, size_t cap, size_t *got,

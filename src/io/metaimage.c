@@ -659,10 +659,10 @@ static MdStatus write_impl(const char *path, const MdVolume *v, const MdWriteOpt
     if (!v->buf) return md_error(err, MD_EINVAL, "volume has no voxel data");
     if (v->ndim < 2 || v->ndim > 4)
         return md_error(err, MD_EINVAL, "volume has %d dimensions (expected 2 to 4)", v->ndim);
-    MdFormat fmt = md_format_from_path(path);
-    if (fmt != MD_FMT_MHD && fmt != MD_FMT_MHA)
+    size_t plen = strlen(path);
+    int mha = plen >= 4 && strcasecmp(path + plen - 4, ".mha") == 0;
+    if (!mha && !(plen >= 4 && strcasecmp(path + plen - 4, ".mhd") == 0))
         return md_error(err, MD_EINVAL, "a MetaImage name ends in .mhd or .mha");
-    int mha = fmt == MD_FMT_MHA;
     void *z = NULL;
     size_t zn = 0;
     char *dpath = NULL;

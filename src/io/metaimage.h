@@ -3,7 +3,7 @@
 #ifndef MD_METAIMAGE_H
 #define MD_METAIMAGE_H
 
-#include "formats.h"
+#include "ioopts.h"
 
 MdStatus md_metaimage_read(const char *path, const MdReadOpts *opts, MdVolume *out, MdMeta *meta,
                            MdError *err) MD_MUST_CHECK;

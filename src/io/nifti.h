@@ -4,7 +4,7 @@
 #ifndef MD_NIFTI_H
 #define MD_NIFTI_H
 
-#include "formats.h"
+#include "ioopts.h"
 
 MdStatus md_nifti_read(const char *path, const MdReadOpts *opts, MdVolume *out, MdMeta *meta,
                        MdError *err) MD_MUST_CHECK;

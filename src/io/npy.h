@@ -5,7 +5,7 @@
 #define MD_NPY_H
 
 #include "atomicfile.h"
-#include "formats.h"
+#include "ioopts.h"
 
 MdStatus md_npy_read(const char *path, const MdReadOpts *opts, MdVolume *out, MdMeta *meta,
                      MdError *err) MD_MUST_CHECK;

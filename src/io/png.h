@@ -10,7 +10,7 @@
 #ifndef MD_PNG_H
 #define MD_PNG_H
 
-#include "formats.h"
+#include "ioopts.h"
 
 MdStatus md_png_read(const char *path, const MdReadOpts *opts, MdVolume *out, MdMeta *meta,
                      MdError *err) MD_MUST_CHECK;

@@ -1,57 +1,41 @@
-/* Element-wise kernels over blocks of doubles, and statistics. Results are
- * independent of the thread count: every block is computed alone and
- * statistics combine per-block partials serially in block order. */
+/* Element-wise kernels: argument checks, the choice between a fast path
+ * and the double path, the double path itself (the definition of every
+ * result: blocks loaded as double through the row converters, the operation
+ * in double, stored back rounded and saturated), and dtype promotion. The
+ * fast paths live in arith_ops.c and arith_mask.c, statistics in stats.c. */
 #include "arith.h"
+
+#include "arith_impl.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define BLOCK 4096
+#define BLOCK MD_ARITH_BLOCK
 
-/* dst[0..n) = src[start..start+n) as double. */
-static void load_block(const void *src, MdDtype t, size_t start, size_t n, double *dst)
-{
-    switch (t) {
-#define MD_X(tag, name, ctype, isf)                                      \
-    case MD_##tag: {                                                     \
-        const ctype *s = (const ctype *)src + start;                     \
-        for (size_t i = 0; i < n; i++) dst[i] = (double)s[i];            \
-    } break;
-        MD_DTYPE_LIST(MD_X)
-#undef MD_X
-    default: break;
-    }
-}
+static int reference_only;
 
-static double round_mode(double x, MdRounding r)
-{
-    switch (r) {
-    case MD_ROUND_TRUNC: return trunc(x);
-    case MD_ROUND_FLOOR: return floor(x);
-    case MD_ROUND_CEIL: return ceil(x);
-    default: return round(x);
-    }
-}
+void md_arith_use_reference(int on) { __atomic_store_n(&reference_only, on != 0, __ATOMIC_RELAXED); }
+int md_arith_reference_on(void) { return __atomic_load_n(&reference_only, __ATOMIC_RELAXED); }
 
-/* dst[start..start+n) = src converted: integer types round (mode r) and
- * saturate, NaN -> 0. */
-static void store_block(void *dst, MdDtype t, size_t start, size_t n, const double *src,
-                        MdRounding r)
+
+/* The double path's store, written out per voxel with the scalar rounding
+ * rule: the fast paths and the row converters are checked against it, so it
+ * shares no loop with them. */
+static void reference_store(void *dst, MdDtype t, size_t start, size_t n, const double *src, MdRounding r)
 {
     switch (t) {
 #define MD_X(tag, name, ctype, isf)                                               \
     case MD_##tag: {                                                              \
         ctype *d = (ctype *)dst + start;                                          \
-        if (isf) {                                                                \
-            for (size_t i = 0; i < n; i++) d[i] = (ctype)src[i];                  \
-        } else {                                                                  \
-            const double lo = md_dtype_min(t), hi = md_dtype_max(t);              \
-            for (size_t i = 0; i < n; i++) {                                      \
-                double x = src[i];                                                \
-                x = x != x ? 0.0 : round_mode(x, r);                              \
-                d[i] = (ctype)(x < lo ? lo : x > hi ? hi : x);                    \
+        const double lo = md_dtype_min(t), hi = md_dtype_max(t);                  \
+        for (size_t i = 0; i < n; i++) {                                          \
+            double x = src[i];                                                    \
+            if (!isf) {                                                           \
+                x = x != x ? 0.0 : md_rows_round(x, r);                           \
+                x = x < lo ? lo : x > hi ? hi : x;                                \
             }                                                                     \
+            d[i] = (ctype)x;                                                      \
         }                                                                         \
     } break;
         MD_DTYPE_LIST(MD_X)
@@ -63,7 +47,7 @@ static void store_block(void *dst, MdDtype t, size_t start, size_t n, const doub
 static void load_operand(MdOperand o, size_t start, size_t n, double *dst)
 {
     if (o.vol)
-        load_block(md_volume_data(o.vol), o.vol->dtype, start, n, dst);
+        md_rows_to_f64(md_volume_data(o.vol), o.vol->dtype, start, n, dst);
     else
         for (size_t i = 0; i < n; i++) dst[i] = o.scalar;
 }
@@ -104,6 +88,11 @@ MdStatus md_arith_binary(MdOperand a, MdOperand b, MdBinaryOp op, MdVolume *out,
     MdStatus st;
     if ((st = check_count(a.vol, out, "left operand", err)) != MD_OK) return st;
     if ((st = check_count(b.vol, out, "right operand", err)) != MD_OK) return st;
+    if (!a.vol && !b.vol) return md_error(err, MD_EINVAL, "at least one operand must be a volume");
+    if (!md_arith_reference_on()) {
+        if (op >= MD_OP_GT ? md_arith_fast_compare(a, b, op, out) : md_arith_fast_binary(a, b, op, out))
+            return MD_OK;
+    }
     size_t n = md_volume_count(out);
     size_t nblocks = (n + BLOCK - 1) / BLOCK;
     void *od = md_volume_data(out);
@@ -116,7 +105,7 @@ MdStatus md_arith_binary(MdOperand a, MdOperand b, MdBinaryOp op, MdVolume *out,
             load_operand(a, s, m, x);
             load_operand(b, s, m, y);
             apply_binary(x, y, m, op);
-            store_block(od, out->dtype, s, m, x, MD_ROUND_NEAREST);
+            reference_store(od, out->dtype, s, m, x, MD_ROUND_NEAREST);
         }
     }
     return MD_OK;
@@ -154,15 +143,20 @@ MdStatus md_arith_unary(const MdVolume *a, MdUnaryOp op, double p1, double p2, M
         if (md_volume_data(a) != od) memcpy(od, md_volume_data(a), md_volume_nbytes(out));
         return MD_OK;
     }
+    if (!md_arith_reference_on()) {
+        if (op == MD_UN_NOT || op == MD_UN_BETWEEN ? md_arith_fast_mask_unary(a, op, p1, p2, out)
+                                                   : md_arith_fast_unary(a, op, p1, p2, out))
+            return MD_OK;
+    }
 #pragma omp parallel if (n > 65536)
     {
         double x[BLOCK];
 #pragma omp for schedule(static)
         for (size_t blk = 0; blk < nblocks; blk++) {
             size_t s = blk * BLOCK, m = n - s < BLOCK ? n - s : BLOCK;
-            if (op != MD_UN_FILL) load_block(md_volume_data(a), a->dtype, s, m, x);
+            if (op != MD_UN_FILL) md_rows_to_f64(md_volume_data(a), a->dtype, s, m, x);
             apply_unary(x, m, op, p1, p2);
-            store_block(od, out->dtype, s, m, x, r);
+            reference_store(od, out->dtype, s, m, x, r);
         }
     }
     return MD_OK;
@@ -175,6 +169,7 @@ MdStatus md_arith_where(const MdVolume *mask, MdOperand a, MdOperand b, MdVolume
     if ((st = check_count(mask, out, "mask", err)) != MD_OK) return st;
     if ((st = check_count(a.vol, out, "first value", err)) != MD_OK) return st;
     if ((st = check_count(b.vol, out, "second value", err)) != MD_OK) return st;
+    if (!md_arith_reference_on() && md_arith_fast_where(mask, a, b, out)) return MD_OK;
     size_t n = md_volume_count(out);
     size_t nblocks = (n + BLOCK - 1) / BLOCK;
     void *od = md_volume_data(out);
@@ -184,12 +179,12 @@ MdStatus md_arith_where(const MdVolume *mask, MdOperand a, MdOperand b, MdVolume
 #pragma omp for schedule(static)
         for (size_t blk = 0; blk < nblocks; blk++) {
             size_t s = blk * BLOCK, m = n - s < BLOCK ? n - s : BLOCK;
-            load_block(md_volume_data(mask), mask->dtype, s, m, m8);
+            md_rows_to_f64(md_volume_data(mask), mask->dtype, s, m, m8);
             load_operand(a, s, m, x);
             load_operand(b, s, m, y);
             for (size_t i = 0; i < m; i++)
                 if (m8[i] == 0) x[i] = y[i];
-            store_block(od, out->dtype, s, m, x, MD_ROUND_NEAREST);
+            reference_store(od, out->dtype, s, m, x, MD_ROUND_NEAREST);
         }
     }
     return MD_OK;
@@ -227,88 +222,4 @@ MdDtype md_arith_result_dtype(MdDtype a, int b_dtype, int b_integral, MdBinaryOp
     if ((op == MD_OP_DIV || op == MD_OP_POW) && !md_dtype_is_float(r))
         r = (r == MD_INT32 || r == MD_UINT32) ? MD_FLOAT64 : MD_FLOAT32;
     return r;
-}
-
-typedef struct {
-    double min, max, sum;
-    size_t count, nonfinite, nan, neg_inf;
-} Partial;
-
-MdStatus md_stats(const MdVolume *v, const MdVolume *mask, MdStats *out, MdError *err)
-{
-    MdStatus st;
-    if ((st = check_count(mask, v, "mask", err)) != MD_OK) return st;
-    size_t n = md_volume_count(v);
-    size_t nblocks = (n + BLOCK - 1) / BLOCK;
-    Partial *p = malloc((nblocks ? nblocks : 1) * sizeof *p);
-    double *sq = malloc((nblocks ? nblocks : 1) * sizeof *sq);
-    if (!p || !sq) {
-        free(p);
-        free(sq);
-        return md_error(err, MD_ENOMEM, "out of memory for statistics");
-    }
-    const void *vd = md_volume_data(v);
-#pragma omp parallel if (n > 65536)
-    {
-        double x[BLOCK], m8[BLOCK];
-#pragma omp for schedule(static)
-        for (size_t blk = 0; blk < nblocks; blk++) {
-            size_t s = blk * BLOCK, m = n - s < BLOCK ? n - s : BLOCK;
-            load_block(vd, v->dtype, s, m, x);
-            if (mask) load_block(md_volume_data(mask), mask->dtype, s, m, m8);
-            Partial q = {HUGE_VAL, -HUGE_VAL, 0.0, 0, 0, 0, 0};
-            for (size_t i = 0; i < m; i++) {
-                if (mask && m8[i] == 0) continue;
-                if (!isfinite(x[i])) {
-                    q.nonfinite++;
-                    if (isnan(x[i])) q.nan++;
-                    else if (x[i] < 0) q.neg_inf++;
-                    continue;
-                }
-                if (x[i] < q.min) q.min = x[i];
-                if (x[i] > q.max) q.max = x[i];
-                q.sum += x[i];
-                q.count++;
-            }
-            p[blk] = q;
-        }
-    }
-    MdStats s = {HUGE_VAL, -HUGE_VAL, 0, 0, 0, 0, 0, 0, 0, 0};
-    for (size_t b = 0; b < nblocks; b++) {
-        if (p[b].min < s.min) s.min = p[b].min;
-        if (p[b].max > s.max) s.max = p[b].max;
-        s.sum += p[b].sum;
-        s.count += p[b].count;
-        s.nonfinite += p[b].nonfinite;
-        s.nan += p[b].nan;
-        s.neg_inf += p[b].neg_inf;
-    }
-    s.pos_inf = s.nonfinite - s.nan - s.neg_inf;
-    s.mean = s.count ? s.sum / (double)s.count : (double)NAN;
-    const double mean = s.mean;
-#pragma omp parallel if (n > 65536)
-    {
-        double x[BLOCK], m8[BLOCK];
-#pragma omp for schedule(static)
-        for (size_t blk = 0; blk < nblocks; blk++) {
-            size_t st0 = blk * BLOCK, m = n - st0 < BLOCK ? n - st0 : BLOCK;
-            load_block(vd, v->dtype, st0, m, x);
-            if (mask) load_block(md_volume_data(mask), mask->dtype, st0, m, m8);
-            double acc = 0;
-            for (size_t i = 0; i < m; i++) {
-                if ((mask && m8[i] == 0) || !isfinite(x[i])) continue;
-                double d = x[i] - mean;
-                acc += d * d;
-            }
-            sq[blk] = acc;
-        }
-    }
-    double ss = 0;
-    for (size_t b = 0; b < nblocks; b++) ss += sq[b];
-    s.std = s.count ? sqrt(ss / (double)s.count) : (double)NAN;
-    if (!s.count) s.min = s.max = (double)NAN;
-    free(p);
-    free(sq);
-    *out = s;
-    return MD_OK;
 }

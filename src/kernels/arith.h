@@ -1,7 +1,8 @@
 /* Element-wise arithmetic, comparisons, logic, conversion and selection.
- * Values pass through double in blocks (one dtype switch per block); integer
- * outputs round half away from zero and saturate at the type's range, NaN
- * becomes 0. The output volume is allocated by the caller with the output
+ * The results are defined by a double path: each value converted to double,
+ * the operation done in double, integer outputs rounded half away from zero
+ * and saturated at the type's range, NaN -> 0. Typed fast paths give the same
+ * bits wherever they apply (see arith_impl.h). The output volume is allocated by the caller with the output
  * dtype and the same voxel count; it may be the same volume as an input
  * (in-place operations). */
 #ifndef MD_ARITH_H
@@ -49,14 +50,12 @@ MdStatus md_arith_where(const MdVolume *mask, MdOperand a, MdOperand b, MdVolume
  * integral when b_integral). Division always gives a float type. */
 MdDtype md_arith_result_dtype(MdDtype a, int b_dtype, int b_integral, MdBinaryOp op);
 
-/* Statistics over finite values (within mask != 0 when mask is given). */
-typedef struct MdStats {
-    double min, max, mean, std, sum; /* std: population (ddof = 0) */
-    size_t count;                    /* finite values counted */
-    size_t nonfinite;                /* NaN and inf values skipped */
-    size_t nan, neg_inf, pos_inf;    /* nonfinite by kind */
-} MdStats;
+/* on != 0: every element-wise kernel takes the plain double path (each block
+ * converted to double and back), which defines the results; the fast paths
+ * are checked against it. Process-wide, for specs and benchmarks. */
+void md_arith_use_reference(int on);
 
-MdStatus md_stats(const MdVolume *v, const MdVolume *mask, MdStats *out, MdError *err) MD_MUST_CHECK;
+/* md_stats moved to stats.h; included here for code that found it here. */
+#include "stats.h"
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/par.h"
 #include "../core/ctx.h"
 #include "morph_slices.h"
 
@@ -34,6 +35,8 @@ typedef struct Job {
     const uint8_t *mask;
     int16_t *off; /* dx, dy per voxel */
     Sink sink;
+    MdCtx *ctx;          /* progress (NULL: silent) */
+    size_t done, total;  /* column tiles finished, of all passes */
 } Job;
 
 static inline int is_site(const Job *j, uint8_t m) { return (m != 0) == j->site_nonzero; }
@@ -42,7 +45,7 @@ static inline int is_site(const Job *j, uint8_t m) { return (m != 0) == j->site_
 static void pass_x(Job *j)
 {
     int64_t nx = j->n[0], nrows = j->n[1] * j->n[2];
-#pragma omp parallel for schedule(static) if (nrows * nx > 65536)
+#pragma omp parallel for schedule(static) if (md_par_worth((double)(nrows * nx)))
     for (int64_t r = 0; r < nrows; r++) {
         const uint8_t *m = j->mask + r * nx;
         int16_t *o = j->off + 2 * r * nx;
@@ -295,34 +298,26 @@ static MdStatus pass_cols(Job *j, int axis, int final, MdError *err)
     int64_t nx = j->n[0], ntx = (nx + TILE - 1) / TILE;
     int64_t outer = axis == 1 ? j->n[2] : j->n[1], len = j->n[axis];
     int64_t ntiles = outer * ntx;
-    int failed = 0, cancelled = 0;
-#pragma omp parallel if (ntiles * TILE * len > 65536)
+    int fail = MD_OK;
+#pragma omp parallel if (md_par_worth((double)(ntiles * TILE * len)))
     {
         Scratch s;
         int ok = scratch_new(&s, len);
-        if (!ok) {
-#pragma omp atomic write
-            failed = 1;
-        }
+        if (!ok) md_par_fail(&fail, MD_ENOMEM);
 #pragma omp for schedule(static)
         for (int64_t t = 0; t < ntiles; t++) {
-            if (!ok) continue;
-            if (md_cancel_requested()) {
-#pragma omp atomic write
-                cancelled = 1;
-                continue;
-            }
+            if (md_par_stopped(&fail) || md_par_poll_cancel(&fail)) continue;
             int64_t x0 = (t % ntx) * TILE, tw = nx - x0 < TILE ? nx - x0 : TILE;
             if (axis == 1)
                 tile_y(j, &s, t / ntx, x0, tw, final);
             else
                 tile_z(j, &s, t / ntx, x0, tw);
+            md_par_progress(j->ctx, &j->done, j->total);
         }
         scratch_free(&s);
     }
-    if (failed) return md_error(err, MD_ENOMEM, "out of memory in the distance transform");
-    if (cancelled) return md_error(err, MD_ECANCELLED, "distance transform cancelled");
-    return MD_OK;
+    if (fail == MD_ENOMEM) return md_error(err, MD_ENOMEM, "out of memory in the distance transform");
+    return md_par_status(fail, "distance transform", err);
 }
 
 static MdStatus run(Job *j, MdError *err)
@@ -340,7 +335,7 @@ static MdStatus run(Job *j, MdError *err)
 MdStatus md_edt_threshold(const uint8_t *mask, const int64_t n[3], int planar, int site_nonzero,
                           int outside, double r2, int invert, uint8_t *out, MdError *err)
 {
-    Job j = {{n[0], n[1], n[2]}, planar, site_nonzero, outside, {1, 1, 1}, mask, NULL, {0}};
+    Job j = {{n[0], n[1], n[2]}, planar, site_nonzero, outside, {1, 1, 1}, mask, NULL, {0}, NULL, 0, 0};
     j.sink = (Sink){SINK_THRESH, 0, 0, invert, 1.0, r2, out, {NULL, NULL, NULL}};
     size_t count = (size_t)(n[0] * n[1] * n[2]);
     j.off = malloc(2 * count * sizeof *j.off);
@@ -417,7 +412,7 @@ static MdStatus work_new(Work *w, const MdVolume *mask, const MdEdtOpts *o, cons
 static void fill_slice_index(int32_t *dst, const int32_t *ix, const int64_t m[3])
 {
     size_t plane = (size_t)(m[0] * m[1]);
-#pragma omp parallel for schedule(static) if (m[2] * (int64_t)plane > 65536)
+#pragma omp parallel for schedule(static) if (md_par_worth((double)(m[2] * (int64_t)plane)))
     for (int64_t w = 0; w < m[2]; w++)
         for (size_t i = 0; i < plane; i++) {
             size_t k = (size_t)w * plane + i;
@@ -444,11 +439,15 @@ MdStatus md_edt(const MdVolume *mask, const MdEdtOpts *o, MdVolume *out, MdVolum
     Work w;
     if ((st = work_new(&w, mask, o, out, idx, err)) != MD_OK) return st;
     int planar = mask->ndim == 2 || o->axis != 0;
-    Job j = {{w.m[0], w.m[1], w.m[2]}, planar, 0, 0, {0}, w.mask, w.off, {0}};
+    Job j = {{w.m[0], w.m[1], w.m[2]}, planar, 0, 0, {0}, w.mask, w.off, {0}, NULL, 0, 0};
     int perm[3][3] = {{1, 2, 0}, {0, 2, 1}, {0, 1, 2}};
     for (int a = 0; a < 3; a++) j.sp[a] = o->spacing[perm[w.axis - 1][a]];
     j.sink = (Sink){out->dtype == MD_FLOAT32 ? SINK_F32 : SINK_F64, o->squared, 0, 0, 1.0, 0, w.out,
                     {w.idx[0], w.idx[1], w.idx[2]}};
+    MdCtx ctx = md_ctx_init(err, "distance transform");
+    const size_t ntx = (size_t)((j.n[0] + TILE - 1) / TILE);
+    j.ctx = &ctx;
+    j.total = (o->sign ? 2 : 1) * ntx * (size_t)(j.n[2] + (planar ? 0 : j.n[1]));
     if (o->sign) {
         j.sink.only_nonsites = 1;
         j.sink.sign = -1.0; /* inside: distance to the nearest zero voxel */
@@ -462,5 +461,6 @@ MdStatus md_edt(const MdVolume *mask, const MdEdtOpts *o, MdVolume *out, MdVolum
     if (st == MD_OK && idx && mask->ndim == 3 && planar) fill_slice_index(w.idx[2], w.idx[0], w.m);
     if (st == MD_OK) work_finish(&w, out, idx);
     work_free(&w, mask, out);
+    md_ctx_finish(&ctx, j.total);
     return st;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/par.h"
 #include "../core/ctx.h"
 #include "morph_slices.h"
 
@@ -188,20 +189,17 @@ static void link_row(const MdComps *c, const Job *j, int64_t r, int64_t lo)
 static MdStatus count_runs(MdComps *c, const Job *j, MdError *err)
 {
     int64_t nrows = c->n[1] * c->n[2], nx = c->n[0];
-    int failed = 0;
-#pragma omp parallel if (nrows * nx > 65536)
+    int fail = MD_OK;
+#pragma omp parallel if (md_par_worth((double)(nrows * nx)))
     {
         double *tmp = malloc((size_t)nx * sizeof *tmp);
-        if (!tmp) {
-#pragma omp atomic write
-            failed = 1;
-        }
+        if (!tmp) md_par_fail(&fail, MD_ENOMEM);
 #pragma omp for schedule(static)
         for (int64_t r = 0; r < nrows; r++)
             if (tmp) c->row_start[r + 1] = row_runs(j, r, nx, tmp, NULL, NULL, NULL);
         free(tmp);
     }
-    if (failed) return md_error(err, MD_ENOMEM, "out of memory labelling");
+    if (fail) return md_error(err, MD_ENOMEM, "out of memory labelling");
     c->row_start[0] = 0;
     for (int64_t r = 0; r < nrows; r++) c->row_start[r + 1] += c->row_start[r];
     c->nruns = c->row_start[nrows];
@@ -215,32 +213,29 @@ static MdStatus count_runs(MdComps *c, const Job *j, MdError *err)
 static MdStatus join_runs(MdComps *c, Job *j, MdError *err)
 {
     int64_t nrows = c->n[1] * c->n[2], nx = c->n[0];
-    int nchunks = md_threads(), failed = 0, cancelled = 0;
+    int nchunks = md_threads(), fail = MD_OK;
+    MdCtx ctx = md_ctx_init(err, "label");
+    size_t slices_done = 0;
     if (nrows * nx <= 65536 || nchunks < 1) nchunks = 1;
     if (nchunks > nrows) nchunks = (int)nrows;
 #pragma omp parallel for schedule(static) num_threads(nchunks) if (nchunks > 1)
     for (int ch = 0; ch < nchunks; ch++) {
         int64_t lo = nrows * ch / nchunks, hi = nrows * (ch + 1) / nchunks;
         double *tmp = malloc((size_t)nx * sizeof *tmp);
-        if (!tmp) {
-#pragma omp atomic write
-            failed = 1;
-        }
+        if (!tmp) md_par_fail(&fail, MD_ENOMEM);
         for (int64_t r = lo; r < hi && tmp; r++) {
             int64_t s = c->row_start[r];
             row_runs(j, r, nx, tmp, c->x0 + s, c->x1 + s, j->val ? j->val + s : NULL);
             for (int64_t i = s; i < c->row_start[r + 1]; i++) j->parent[i] = (int32_t)i;
             link_row(c, j, r, lo);
-            if (r % c->n[1] == 0 && md_cancel_requested()) {
-#pragma omp atomic write
-                cancelled = 1;
-                break;
-            }
+            if (r % c->n[1] == c->n[1] - 1) md_par_progress(&ctx, &slices_done, (size_t)c->n[2]);
+            if (r % c->n[1] == 0 && md_par_poll_cancel(&fail)) break;
         }
         free(tmp);
     }
-    if (failed) return md_error(err, MD_ENOMEM, "out of memory labelling");
-    if (cancelled) return md_error(err, MD_ECANCELLED, "labelling cancelled");
+    md_ctx_finish(&ctx, (size_t)c->n[2]);
+    if (fail == MD_ENOMEM) return md_error(err, MD_ENOMEM, "out of memory labelling");
+    if (fail) return md_par_status(fail, "labelling", err);
     for (int ch = 1; ch < nchunks; ch++) {
         int64_t lo = nrows * ch / nchunks, hi = nrows * (ch + 1) / nchunks;
         for (int64_t r = lo; r < hi && r <= lo + c->n[1]; r++) link_row(c, j, r, 0);
@@ -269,7 +264,7 @@ static MdStatus number_roots(MdComps *c, Job *j, MdError *err)
         for (int64_t i = lo; i < hi; i++)
             if (p[i] == i) c->comp[i] = (int32_t)++k;
     }
-#pragma omp parallel for schedule(static) if (c->nruns > 65536)
+#pragma omp parallel for schedule(static) if (md_par_worth((double)(c->nruns)))
     for (int64_t i = 0; i < c->nruns; i++) {
         int32_t r = (int32_t)i;
         while (p[r] != r) r = p[r]; /* read-only: other threads read p too */
@@ -334,7 +329,7 @@ void md_comps_free(MdComps *c)
 void md_comps_write_labels(const MdComps *c, int32_t *out)
 {
     int64_t nrows = c->n[1] * c->n[2], nx = c->n[0];
-#pragma omp parallel for schedule(static) if (nrows * nx > 65536)
+#pragma omp parallel for schedule(static) if (md_par_worth((double)(nrows * nx)))
     for (int64_t r = 0; r < nrows; r++) {
         int32_t *o = out + r * nx;
         memset(o, 0, (size_t)nx * sizeof *o);
@@ -346,7 +341,7 @@ void md_comps_write_labels(const MdComps *c, int32_t *out)
 void md_comps_write_mask(const MdComps *c, const uint8_t *keep, const uint8_t *base, uint8_t *out)
 {
     int64_t nrows = c->n[1] * c->n[2], nx = c->n[0];
-#pragma omp parallel for schedule(static) if (nrows * nx > 65536)
+#pragma omp parallel for schedule(static) if (md_par_worth((double)(nrows * nx)))
     for (int64_t r = 0; r < nrows; r++) {
         uint8_t *o = out + r * nx;
         if (base)
@@ -361,7 +356,7 @@ void md_comps_write_mask(const MdComps *c, const uint8_t *keep, const uint8_t *b
 void md_comps_clear(const MdComps *c, const uint8_t *clear, void *data, size_t esize)
 {
     int64_t nrows = c->n[1] * c->n[2], nx = c->n[0];
-#pragma omp parallel for schedule(static) if (nrows * nx > 65536)
+#pragma omp parallel for schedule(static) if (md_par_worth((double)(nrows * nx)))
     for (int64_t r = 0; r < nrows; r++)
         for (int64_t i = c->row_start[r]; i < c->row_start[r + 1]; i++)
             if (clear[c->comp[i]])

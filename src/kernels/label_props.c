@@ -4,45 +4,17 @@
  * index their accumulator directly; larger ones go through a hash table of
  * the labels present, so time and memory follow the voxel count and the
  * number of distinct labels, never the label values. */
+#include "label_props.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../core/ctx.h"
-#include "label.h"
+#include "../core/rows.h"
 
 /* Labels up to this value index a table directly (at most a few MB). */
 #define DIRECT_MAX 65536
-
-/* dst[0..n) = src[start..start+n) as double; one switch per row. */
-static void load_row(const void *src, MdDtype t, size_t start, size_t n, double *dst)
-{
-    switch (t) {
-#define MD_X(tag, name, ctype, isf)                                       \
-    case MD_##tag: {                                                      \
-        const ctype *s = (const ctype *)src + start;                      \
-        for (size_t i = 0; i < n; i++) dst[i] = (double)s[i];             \
-    } break;
-        MD_DTYPE_LIST(MD_X)
-#undef MD_X
-    default: break;
-    }
-}
-
-/* The same for labels (integer dtypes only, all of which fit in int64). */
-static void load_labels(const void *src, MdDtype t, size_t start, size_t n, int64_t *dst)
-{
-    switch (t) {
-#define MD_X(tag, name, ctype, isf)                                       \
-    case MD_##tag: {                                                      \
-        const ctype *s = (const ctype *)src + start;                      \
-        for (size_t i = 0; i < n; i++) dst[i] = (int64_t)s[i];            \
-    } break;
-        MD_DTYPE_LIST(MD_X)
-#undef MD_X
-    default: break;
-    }
-}
 
 typedef struct Acc {
     int64_t label, count, sum[3], lo[3], hi[3];
@@ -162,7 +134,7 @@ static int64_t largest_label(const MdVolume *labels, int64_t *lrow)
 {
     int64_t nx = labels->dim[0], nrows = (int64_t)(md_volume_count(labels) / (size_t)nx), m = 0;
     for (int64_t r = 0; r < nrows; r++) {
-        load_labels(md_volume_data(labels), labels->dtype, (size_t)(r * nx), (size_t)nx, lrow);
+        md_rows_to_i64(md_volume_data(labels), labels->dtype, (size_t)(r * nx), (size_t)nx, lrow);
         for (int64_t x = 0; x < nx; x++)
             if (lrow[x] > m) m = lrow[x];
     }
@@ -177,8 +149,8 @@ static MdStatus accumulate(const MdVolume *labels, const MdVolume *intensity, Ta
         if (md_cancel_requested()) return md_error(err, MD_ECANCELLED, "regionprops cancelled");
         for (int64_t y = 0; y < ny; y++) {
             size_t start = (size_t)((z * ny + y) * nx);
-            load_labels(md_volume_data(labels), labels->dtype, start, (size_t)nx, rows->lab);
-            if (intensity) load_row(md_volume_data(intensity), intensity->dtype, start, (size_t)nx, rows->inten);
+            md_rows_to_i64(md_volume_data(labels), labels->dtype, start, (size_t)nx, rows->lab);
+            if (intensity) md_rows_to_f64(md_volume_data(intensity), intensity->dtype, start, (size_t)nx, rows->inten);
             for (int64_t x = 0; x < nx; x++) {
                 int64_t l = rows->lab[x];
                 if (l < 1) continue;

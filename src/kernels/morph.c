@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/par.h"
 #include "../core/ctx.h"
 #include "edt.h"
 #include "morph_slices.h"
@@ -46,7 +47,7 @@ static void pack(const uint8_t *src, const Grid *g, int invert, uint64_t *dst)
 {
     int64_t nrows = g->ny * g->nz;
     uint64_t inv = fill_word(invert);
-#pragma omp parallel for schedule(static) if (nrows * g->nx > 65536)
+#pragma omp parallel for schedule(static) if (md_par_worth((double)(nrows * g->nx)))
     for (int64_t r = 0; r < nrows; r++) {
         const uint8_t *s = src + r * g->nx;
         uint64_t *d = dst + r * g->W;
@@ -90,7 +91,7 @@ static void unpack(const uint64_t *src, const Grid *g, int invert, uint8_t *dst)
         }
     int64_t nrows = g->ny * g->nz;
     uint64_t inv = fill_word(invert);
-#pragma omp parallel for schedule(static) if (nrows * g->nx > 65536)
+#pragma omp parallel for schedule(static) if (md_par_worth((double)(nrows * g->nx)))
     for (int64_t r = 0; r < nrows; r++) {
         const uint64_t *s = src + r * g->W;
         uint8_t *d = dst + r * g->nx;
@@ -181,29 +182,20 @@ static void erode_slice(const uint64_t *in, uint64_t *out, const Grid *g, const 
 static MdStatus erode_packed(const uint64_t *in, uint64_t *out, const Grid *g, const MdStrelRows *rs, int border,
                              MdError *err)
 {
-    int failed = 0, cancelled = 0;
+    int fail = MD_OK;
 #pragma omp parallel if (g->ny * g->nz * g->W > 4096)
     {
         uint64_t *win = malloc((size_t)(g->ny * g->S) * sizeof *win);
-        if (!win) {
-#pragma omp atomic write
-            failed = 1;
-        }
+        if (!win) md_par_fail(&fail, MD_ENOMEM);
 #pragma omp for schedule(static)
         for (int64_t z = 0; z < g->nz; z++) {
-            if (!win) continue;
-            if (md_cancel_requested()) {
-#pragma omp atomic write
-                cancelled = 1;
-                continue;
-            }
+            if (md_par_stopped(&fail) || md_par_poll_cancel(&fail)) continue;
             erode_slice(in, out, g, rs, border, z, win);
         }
         free(win);
     }
-    if (failed) return md_error(err, MD_ENOMEM, "out of memory in morphology");
-    if (cancelled) return md_error(err, MD_ECANCELLED, "morphology cancelled");
-    return MD_OK;
+    if (fail == MD_ENOMEM) return md_error(err, MD_ENOMEM, "out of memory in morphology");
+    return md_par_status(fail, "morphology", err);
 }
 
 /* A step: erosion (with border bit) or dilation. */

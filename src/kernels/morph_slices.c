@@ -3,6 +3,8 @@
  * offset, so each output slice is written by one thread. */
 #include "morph_slices.h"
 
+#include "../core/par.h"
+
 #include <string.h>
 
 void md_slices_dims(const int64_t n[3], int axis, int64_t m[3])
@@ -35,7 +37,7 @@ static void move(const char *src, char *dst, size_t esize, const int64_t n[3], i
     int64_t m[3], s[3];
     md_slices_dims(n, axis, m);
     strides(n, axis, s);
-#pragma omp parallel for schedule(static) if (m[0] * m[1] * m[2] > 65536)
+#pragma omp parallel for schedule(static) if (md_par_worth((double)(m[0] * m[1] * m[2])))
     for (int64_t w = 0; w < m[2]; w++) {
         size_t t = (size_t)(w * m[0] * m[1]);
         for (int64_t v = 0; v < m[1]; v++) {

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "../core/ctx.h"
+#include "../core/par.h"
+#include "../core/rng.h"
 
 static const char *const mode_names[] = {"cover", "pad", "drop"};
 
@@ -220,25 +222,20 @@ static MdStatus copy_boxes(const MdVolume *src, const int64_t *starts, size_t bo
     int zero = memcmp(elem, zeros, es) == 0;
     size_t rows_per_box = (size_t)ext[1] * (size_t)ext[2] * (size_t)channels;
     size_t rows = rows_per_box * boxes, row_bytes = (size_t)ext[0] * es;
-    int cancelled = 0;
+    int fail = MD_OK;
     /* one patch at a time (grid:patches, grid:map) stays on one thread below
      * MD_PATCH_PARALLEL voxels: a thread team per 96^3 patch costs more than
      * it saves, and on a busy machine far more */
 #pragma omp parallel for schedule(static) if (rows * (size_t)ext[0] > MD_PATCH_PARALLEL)
     for (size_t r = 0; r < rows; r++) {
-        if (__atomic_load_n(&cancelled, __ATOMIC_RELAXED)) continue;
-        if ((r & 1023) == 0 && md_cancel_requested()) {
-            __atomic_store_n(&cancelled, 1, __ATOMIC_RELAXED);
-            continue;
-        }
+        if (md_par_stopped(&fail) || ((r & 1023) == 0 && md_par_poll_cancel(&fail))) continue;
         size_t b = r / rows_per_box, q = r % rows_per_box;
         int64_t y = (int64_t)(q % (size_t)ext[1]);
         q /= (size_t)ext[1];
         int64_t z = (int64_t)(q % (size_t)ext[2]), c = (int64_t)(q / (size_t)ext[2]);
         copy_row(src, starts + 3 * b, ext, y, z, c, elem, zero, dst + r * row_bytes);
     }
-    if (cancelled) return md_error(err, MD_ECANCELLED, "patch copy interrupted");
-    return MD_OK;
+    return md_par_status(fail, "patch copy", err);
 }
 
 MdStatus md_patch_copy_box(const MdVolume *src, const int64_t start[3], const int64_t ext[3],
@@ -289,43 +286,14 @@ MdStatus md_patch_extract_stack(const MdVolume *src, const MdPatchGrid *g, size_
 
 /* ---- random boxes ---------------------------------------------------- */
 
-/* xoshiro256** seeded through splitmix64: the same stream on every machine. */
-typedef struct Rng {
-    uint64_t s[4];
-} Rng;
-
-static uint64_t splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static void rng_seed(Rng *r, uint64_t seed)
-{
-    for (int i = 0; i < 4; i++) r->s[i] = splitmix(&seed);
-}
-
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static uint64_t rng_next(Rng *r)
-{
-    uint64_t *s = r->s, out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return out;
-}
+/* Counter-based draws (core/rng.h): draw j of box k is value k * DRAWS + j
+ * of the seed's stream, so a box never depends on the boxes before it. */
+enum { DRAWS = 8, DRAW_CLASS = 3, DRAW_RANK = 4 }; /* 0..2: the start on each axis */
 
 /* Uniform integer in [0, n), n >= 1 (53 random bits: exact for any volume). */
-static uint64_t rng_below(Rng *r, uint64_t n)
+static uint64_t draw_below(uint64_t key, size_t box, int j, uint64_t n)
 {
-    double u = (double)(rng_next(r) >> 11) * 0x1.0p-53;
-    uint64_t k = (uint64_t)(u * (double)n);
+    uint64_t k = md_rng_below(key, (uint64_t)box * DRAWS + (uint64_t)j, n);
     return k < n ? k : n - 1;
 }
 
@@ -338,7 +306,8 @@ static void start_range(int64_t size, int64_t patch, int64_t *lo, int64_t *hi)
     *hi = size + need / 2 + need % 2 - patch;
 }
 
-static void uniform_start(Rng *r, const int64_t size[3], const MdPatchSampleOpts *o, int64_t *start)
+static void uniform_start(uint64_t key, size_t box, const int64_t size[3], const MdPatchSampleOpts *o,
+                          int64_t *start)
 {
     for (int a = 0; a < 3; a++) {
         if (a >= o->ndim) {
@@ -347,15 +316,14 @@ static void uniform_start(Rng *r, const int64_t size[3], const MdPatchSampleOpts
         }
         int64_t lo, hi;
         start_range(size[a], o->patch[a], &lo, &hi);
-        start[a] = lo + (int64_t)rng_below(r, (uint64_t)(hi - lo + 1));
+        start[a] = lo + (int64_t)draw_below(key, box, a, (uint64_t)(hi - lo + 1));
     }
 }
 
 void md_patch_sample_uniform(const int64_t size[3], const MdPatchSampleOpts *o, int64_t *starts)
 {
-    Rng r;
-    rng_seed(&r, o->seed);
-    for (size_t k = 0; k < o->n; k++) uniform_start(&r, size, o, starts + 3 * k);
+    const uint64_t key = md_rng_key(o->seed, 0);
+    for (size_t k = 0; k < o->n; k++) uniform_start(key, k, size, o, starts + 3 * k);
 }
 
 /* Voxel counts of each positive label value 1..maxlab. */
@@ -465,18 +433,17 @@ MdStatus md_patch_sample(const MdVolume *label, const MdPatchSampleOpts *o, int6
     if (st == MD_OK && !(req = malloc((o->n ? o->n : 1) * sizeof *req)))
         st = md_error(err, MD_ENOMEM, "out of memory for %zu samples", o->n);
     if (st != MD_OK) goto done;
-    Rng r;
-    rng_seed(&r, o->seed);
+    const uint64_t key = md_rng_key(o->seed, 0);
     /* nnU-Net: sample i is forced unless i < round(n * (1 - fraction)),
      * Python's round, halves to even (rint in the default rounding mode) */
     size_t random_count = (size_t)rint((double)o->n * (1.0 - o->fg_fraction));
     for (size_t k = 0; k < o->n; k++) {
-        uniform_start(&r, label->dim, o, starts + 3 * k); /* drawn always: streams stay aligned */
+        uniform_start(key, k, label->dim, o, starts + 3 * k);
         is_fg[k] = 0;
         if (k < random_count || ncls == 0) continue;
-        int64_t c = cls[rng_below(&r, ncls)];
+        int64_t c = cls[draw_below(key, k, DRAW_CLASS, ncls)];
         req[nreq].cls = c;
-        req[nreq].rank = (size_t)rng_below(&r, hist[c]);
+        req[nreq].rank = (size_t)draw_below(key, k, DRAW_RANK, hist[c]);
         req[nreq].sample = k;
         nreq++;
         is_fg[k] = 1;

@@ -11,7 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/par.h"
 #include "../core/ctx.h"
+#include "../core/rows.h"
+
+enum { CHUNK = 4096 }; /* voxels per coverage row on the stack */
 
 /* Row loops have no dependence between voxels: let the compiler use
  * vector instructions (it would not, at -O2, for loops of unknown length). */
@@ -200,28 +204,9 @@ fail:
     return MD_ENOMEM;
 }
 
-/* x[0..n) = src[0..n) of dtype t converted to T. */
-#define LOAD_CASE(tag, name, ctype, isf)                                    \
-    case MD_##tag: {                                                        \
-        const ctype *p = src;                                               \
-        SIMD for (size_t i = 0; i < n; i++) x[i] = (T)p[i];                 \
-    } break;
-#define LOAD_ROW(T)                                                         \
-    static void load_row_##T(const void *src, MdDtype t, size_t n, T *x)    \
-    {                                                                       \
-        switch (t) {                                                        \
-            MD_DTYPE_LIST(LOAD_CASE)                                        \
-        default: break;                                                     \
-        }                                                                   \
-    }
-#define T float
-LOAD_ROW(float)
-#undef T
-#define T double
-LOAD_ROW(double)
-#undef T
-#undef LOAD_ROW
-#undef LOAD_CASE
+/* x[0..n) = src[0..n) of dtype t converted to T (the row converters). */
+#define load_row_float(src, t, n, x) md_rows_to_f32(src, t, 0, n, x)
+#define load_row_double(src, t, n, x) md_rows_to_f64(src, t, 0, n, x)
 
 /* Each voxel's share of the new patch, r = w / W, updating W: summed
  * weights (w from the map), or patch counts C when every voxel weighs 1. */
@@ -358,15 +343,14 @@ static MdStatus add_rows(MdPatchMerger *m, const RowJob *j, const MdVolume *patc
     size_t n = (size_t)(j->x1 - j->x0), pc = patch_voxels(g), ac = (size_t)(m->window * m->plane);
     const unsigned char *pdata = md_volume_data(patch);
     size_t pes = md_dtype_size(patch->dtype), wes = md_dtype_size(m->wtype);
-    int failed = 0, cancelled = 0;
+    int fail = MD_OK;
 #pragma omp parallel if (j->rows * n > MD_PATCH_PARALLEL)
     {
         void *scratch = malloc(2 * (size_t)g->patch[0] * es);
-        if (!scratch) __atomic_store_n(&failed, 1, __ATOMIC_RELAXED);
+        if (!scratch) md_par_fail(&fail, MD_ENOMEM);
 #pragma omp for schedule(static)
         for (size_t r = 0; r < j->rows; r++) {
-            if (!scratch || __atomic_load_n(&cancelled, __ATOMIC_RELAXED)) continue;
-            if ((r & 255) == 0 && md_cancel_requested()) __atomic_store_n(&cancelled, 1, __ATOMIC_RELAXED);
+            if (md_par_stopped(&fail) || ((r & 255) == 0 && md_par_poll_cancel(&fail))) continue;
             int64_t ky = (int64_t)(r % (size_t)g->patch[1]), kz = (int64_t)(r / (size_t)g->patch[1]);
             int64_t off = acc_row(m, j->start[1] + ky, j->start[2] + kz);
             if (off < 0) continue;
@@ -379,9 +363,8 @@ static MdStatus add_rows(MdPatchMerger *m, const RowJob *j, const MdVolume *patc
         }
         free(scratch);
     }
-    if (failed) return md_error(err, MD_ENOMEM, "out of memory for a row buffer");
-    if (cancelled) return md_error(err, MD_ECANCELLED, "merge interrupted");
-    return MD_OK;
+    if (fail == MD_ENOMEM) return md_error(err, MD_ENOMEM, "out of memory for a row buffer");
+    return md_par_status(fail, "merge", err);
 }
 
 MdStatus md_merge_add(MdPatchMerger *m, size_t n, const MdVolume *patch, MdError *err)
@@ -448,32 +431,16 @@ static void covered_row(const void *w, MdDtype t, size_t n, uint8_t *cov)
 
 /* Stores n accumulator values as dtype t at dst: the mean where covered,
  * fill elsewhere, rounded and saturated for integer types. */
-#define STORE_CASE(tag, name, ctype, isf)                                       \
-    case MD_##tag: {                                                            \
-        ctype *d = (ctype *)dst;                                                \
-        const double lo = md_dtype_min(t), hi = md_dtype_max(t);                \
-        for (size_t i = 0; i < n; i++) {                                        \
-            double v = cov[i] ? (double)a[i] : fill;                            \
-            if (!isf) {                                                         \
-                v = v != v ? 0.0 : round(v);                                    \
-                v = v < lo ? lo : v > hi ? hi : v;                              \
-            }                                                                   \
-            d[i] = (ctype)v;                                                    \
-        }                                                                       \
-    } break;
-#define STORE_ROW(T)                                                                      \
-    static void store_row_##T(void *dst, MdDtype t, const T *a, const uint8_t *cov,       \
-                              size_t n, double fill)                                      \
-    {                                                                                     \
-        switch (t) {                                                                      \
-            MD_DTYPE_LIST(STORE_CASE)                                                     \
-        default: break;                                                                   \
-        }                                                                                 \
-    }
-STORE_ROW(float)
-STORE_ROW(double)
-#undef STORE_ROW
-#undef STORE_CASE
+static void store_row(void *dst, MdDtype t, const void *a, int dbl, const uint8_t *cov, size_t n,
+                      double fill)
+{
+    double v[CHUNK];
+    if (dbl)
+        for (size_t i = 0; i < n; i++) v[i] = cov[i] ? ((const double *)a)[i] : fill;
+    else
+        for (size_t i = 0; i < n; i++) v[i] = cov[i] ? (double)((const float *)a)[i] : fill;
+    md_rows_from_f64(dst, t, 0, n, v, MD_ROUND_NEAREST);
+}
 
 /* n voxels of value x (rounded, saturated) at dst. */
 static void fill_plane(unsigned char *dst, MdDtype t, size_t n, double x)
@@ -484,7 +451,6 @@ static void fill_plane(unsigned char *dst, MdDtype t, size_t n, double x)
     for (size_t i = 0; i < n; i++) memcpy(dst + i * es, elem, es);
 }
 
-enum { CHUNK = 4096 }; /* voxels per coverage row on the stack */
 
 /* One plane of channel c (held in ring slot `slot`) into d: values or,
  * with mask, the coverage. */
@@ -503,10 +469,7 @@ static void emit_plane(const MdPatchMerger *m, size_t slot, int64_t c, int mask,
             continue;
         }
         covered_row(w + i * wes, m->wtype, n, cov);
-        if (m->dbl)
-            store_row_double(d + i * es, t, (const double *)a + i, cov, n, fill);
-        else
-            store_row_float(d + i * es, t, (const float *)a + i, cov, n, fill);
+        store_row(d + i * es, t, a + i * aes, m->dbl, cov, n, fill);
     }
 }
 
@@ -524,7 +487,7 @@ static MdStatus emit(const MdPatchMerger *m, int64_t p0, int64_t p1, double fill
     size_t plane = (size_t)m->plane, es = md_dtype_size(dst->dtype);
     size_t dst_cstride = (size_t)dst->dim[A] * plane;
     size_t jobs = (size_t)(p1 - p0) * (size_t)channels;
-#pragma omp parallel for schedule(static) if (jobs * plane > 65536)
+#pragma omp parallel for schedule(static) if (md_par_worth((double)(jobs * plane)))
     for (size_t k = 0; k < jobs; k++) {
         int64_t p = p0 + (int64_t)(k % (size_t)(p1 - p0)), c = (int64_t)(k / (size_t)(p1 - p0));
         unsigned char *d = (unsigned char *)md_volume_data(dst) +

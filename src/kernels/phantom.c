@@ -7,7 +7,9 @@
 
 #include <math.h>
 
+#include "../core/par.h"
 #include "../core/ctx.h"
+#include "../core/rng.h"
 
 #define PI 3.14159265358979323846
 
@@ -54,18 +56,13 @@ typedef struct Slice {
     double vessel_d[NVESSEL][3], vessel_len2[NVESSEL];
 } Slice;
 
-static uint64_t mix64(uint64_t x)
-{
-    x += 0x9E3779B97F4A7C15u;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9u;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBu;
-    return x ^ (x >> 31);
-}
-
-/* Uniform integer noise in [-MD_PH_NOISE, MD_PH_NOISE] for voxel idx. */
+/* Uniform integer noise in [-MD_PH_NOISE, MD_PH_NOISE] for voxel idx: a
+ * pure function of (seed, idx) through rng.h's mixer, laid out as the
+ * phantom always has been so that its voxel values stay the same. */
 static int noise(uint64_t seed, uint64_t idx)
 {
-    return (int)(mix64(mix64(seed) ^ idx) % (2 * MD_PH_NOISE + 1)) - MD_PH_NOISE;
+    const uint64_t key = md_rng_mix(seed + MD_RNG_GOLDEN);
+    return (int)(md_rng_mix((key ^ idx) + MD_RNG_GOLDEN) % (2 * MD_PH_NOISE + 1)) - MD_PH_NOISE;
 }
 
 static double frac(double x) { return x - floor(x); }
@@ -256,19 +253,14 @@ MdStatus md_phantom_chest_ex(MdVolume *out, MdVolume *truth, const MdChestOpts *
     f.kz = out->spacing[2] / f.mm_per_refz;
     int16_t *data = md_volume_data(out);
     size_t plane = (size_t)f.nx * (size_t)f.ny;
-    int cancelled = 0;
-#pragma omp parallel for schedule(static) if (plane * (size_t)f.nz > 65536)
+    int fail = MD_OK;
+#pragma omp parallel for schedule(static) if (md_par_worth((double)(plane * (size_t)f.nz)))
     for (int64_t k = 0; k < f.nz; k++) {
-        if (md_cancel_requested()) {
-#pragma omp atomic write
-            cancelled = 1;
-            continue;
-        }
+        if (md_par_poll_cancel(&fail)) continue;
         chest_slice(&f, k, data + (size_t)k * plane,
                     truth ? (uint8_t *)md_volume_data(truth) + (size_t)k * plane : NULL);
     }
-    if (cancelled) return md_error(err, MD_ECANCELLED, "chest phantom: interrupted");
-    return MD_OK;
+    return md_par_status(fail, "chest phantom", err);
 }
 
 static MdStatus check_shape(const MdVolume *v, MdError *err)
@@ -290,7 +282,7 @@ MdStatus md_phantom_sphere(MdVolume *out, const double center[3], double radius_
     const int64_t nx = out->dim[0], ny = out->dim[1], nz = out->dim[2];
     const double *sp = out->spacing;
     void *data = md_volume_data(out);
-#pragma omp parallel for schedule(static) if (nx * ny * nz > 65536)
+#pragma omp parallel for schedule(static) if (md_par_worth((double)(nx * ny * nz)))
     for (int64_t k = 0; k < nz; k++) {
         double dz = ((double)k - center[2]) * sp[2];
         for (int64_t j = 0; j < ny; j++) {
@@ -314,7 +306,7 @@ MdStatus md_phantom_box(MdVolume *out, const int64_t lo[3], const int64_t hi[3],
     double fg = md_saturate(value, out->dtype), bg = md_saturate(background, out->dtype);
     const int64_t nx = out->dim[0], ny = out->dim[1], nz = out->dim[2];
     void *data = md_volume_data(out);
-#pragma omp parallel for schedule(static) if (nx * ny * nz > 65536)
+#pragma omp parallel for schedule(static) if (md_par_worth((double)(nx * ny * nz)))
     for (int64_t k = 0; k < nz; k++) {
         int zin = k >= lo[2] && k <= hi[2];
         for (int64_t j = 0; j < ny; j++) {

@@ -16,52 +16,8 @@
 #include <string.h>
 
 #include "../core/ctx.h"
-
-/* ---- row converters ---------------------------------------------------- */
-
-void md_row_load(const void *src, MdDtype t, size_t start, int64_t n, double *dst)
-{
-    switch (t) {
-#define MD_X(tag, name, ctype, isf)                                  \
-    case MD_##tag: {                                                 \
-        const ctype *s = (const ctype *)src + start;                 \
-        _Pragma("omp simd")                                          \
-        for (int64_t i = 0; i < n; i++) dst[i] = (double)s[i];       \
-    } break;
-        MD_DTYPE_LIST(MD_X)
-#undef MD_X
-    default: break;
-    }
-}
-
-void md_row_store(void *dst, MdDtype t, size_t start, int64_t n, const double *src)
-{
-    switch (t) {
-#define MD_X(tag, name, ctype, isf)                                               \
-    case MD_##tag: {                                                              \
-        ctype *d = (ctype *)dst + start;                                          \
-        if (isf) {                                                                \
-            _Pragma("omp simd")                                                   \
-            for (int64_t i = 0; i < n; i++) d[i] = (ctype)src[i];                 \
-        } else {                                                                  \
-            const double lo = md_dtype_min(t), hi = md_dtype_max(t);              \
-            _Pragma("omp simd")                                                   \
-            for (int64_t i = 0; i < n; i++) {                                     \
-                /* branch-free: NaN -> 0, half away from zero (the cast          \
-                 * truncates), then saturate */                                   \
-                double x = src[i] == src[i] ? src[i] : 0.0;                       \
-                x += x < 0 ? -0.5 : 0.5;                                          \
-                x = x < lo ? lo : x;                                              \
-                x = x > hi ? hi : x;                                              \
-                d[i] = (ctype)x;                                                  \
-            }                                                                     \
-        }                                                                         \
-    } break;
-        MD_DTYPE_LIST(MD_X)
-#undef MD_X
-    default: break;
-    }
-}
+#include "../core/par.h"
+#include "../core/rows.h"
 
 /* ---- axis plans -------------------------------------------------------- */
 
@@ -197,6 +153,8 @@ typedef struct Engine {
     int xfill;      /* some output x sample is a whole fill */
     double label;   /* vote: the label whose indicator is resampled */
     float *best;    /* vote: best score per output voxel */
+    MdCtx *ctx;     /* progress of the call */
+    size_t done;    /* units finished (slices or rows), for progress */
 } Engine;
 
 /* Per-thread scratch. */
@@ -243,7 +201,7 @@ static int scratch_alloc(Scratch *w, const Engine *e, int rings, int64_t zblock)
 static void load_row(const Engine *e, int64_t y, int64_t z, int64_t f, double *d)
 {
     size_t off = (size_t)(((f * e->nz + z) * e->ny + y) * e->nx);
-    md_row_load(md_volume_data(e->in), e->in->dtype, off, e->nx, d);
+    md_rows_to_f64(md_volume_data(e->in), e->in->dtype, off, (size_t)e->nx, d);
     if (e->s->vote)
         for (int64_t i = 0; i < e->nx; i++) d[i] = d[i] == e->label;
 }
@@ -343,7 +301,7 @@ static void emit_row(const Engine *e, double *row, int64_t oy, int64_t oz, int64
     }
     size_t off = (size_t)(((f * e->onz + oz) * e->ony + oy) * e->onx);
     if (!e->s->vote) {
-        md_row_store(md_volume_data(e->out), e->out->dtype, off, e->onx, row);
+        md_rows_from_f64(md_volume_data(e->out), e->out->dtype, off, (size_t)e->onx, row, MD_ROUND_NEAREST);
         return;
     }
     void *od = md_volume_data(e->out);
@@ -530,7 +488,7 @@ static const double *slices_get(const Engine *e, Slices *s, int64_t z, int64_t f
     for (int i = 0; i < 2; i++)
         if (s->key[i] == (int64_t)key) return s->slot[i];
     int i = s->key[0] == f * e->nz + keep ? 1 : 0;
-    md_row_load(md_volume_data(e->in), e->in->dtype, key * plane, (int64_t)plane, s->slot[i]);
+    md_rows_to_f64(md_volume_data(e->in), e->in->dtype, key * plane, plane, s->slot[i]);
     s->key[i] = (int64_t)key;
     return s->slot[i];
 }
@@ -619,38 +577,30 @@ static MdStatus run_slices(Engine *e, int direct, MdError *err)
 {
     const int64_t K = e->frames * e->onz;
     const int slots = e->ax[2].ntaps;
-    int failed = 0, cancelled = 0;
+    int fail = MD_OK;
 #pragma omp parallel if ((double)e->onx * (double)e->ony * (double)K > 262144)
     {
         Scratch w;
         Slices s = {{NULL, NULL}, NULL, {-1, -1}};
         memset(&w, 0, sizeof w);
         int ok = direct ? slices_open(e, &s) : scratch_alloc(&w, e, slots, 0);
-        if (!ok) {
-#pragma omp atomic write
-            failed = 1;
-        }
+        if (!ok) md_par_fail(&fail, MD_ENOMEM);
 #pragma omp for schedule(static)
         for (int64_t k = 0; k < K; k++) {
-            if (!ok || failed || cancelled) continue;
-            if (md_cancel_requested()) {
-#pragma omp atomic write
-                cancelled = 1;
-                continue;
-            }
+            if (md_par_stopped(&fail) || md_par_poll_cancel(&fail)) continue;
             if (direct)
                 direct_slice(e, &s, k);
             else
                 stream_slice(e, &w, k);
+            md_par_progress(e->ctx, &e->done, (size_t)K);
         }
         if (direct)
             slices_close(&s);
         else
             scratch_free(&w);
     }
-    if (failed) return md_error(err, MD_ENOMEM, "out of memory for resampling scratch");
-    if (cancelled) return md_error(err, MD_ECANCELLED, "resampling cancelled");
-    return MD_OK;
+    if (fail == MD_ENOMEM) return md_error(err, MD_ENOMEM, "out of memory for resampling scratch");
+    return md_par_status(fail, "resampling", err);
 }
 
 /* ---- nearest: a gather of whole elements ------------------------------- */
@@ -696,15 +646,11 @@ static MdStatus run_nearest(Engine *e, MdError *err)
     const int64_t rows = e->frames * e->onz * e->ony;
     const char *in = md_volume_data(e->in);
     char *out = md_volume_data(e->out);
-    int cancelled = 0;
+    int fail = MD_OK;
 #pragma omp parallel for schedule(static) if ((double)rows * (double)e->onx > 262144)
     for (int64_t r = 0; r < rows; r++) {
-        if (cancelled) continue;
-        if (md_cancel_requested()) {
-#pragma omp atomic write
-            cancelled = 1;
-            continue;
-        }
+        if (md_par_stopped(&fail) || (r % e->ony == 0 && md_par_poll_cancel(&fail))) continue;
+        if (r % e->ony == e->ony - 1) md_par_progress(e->ctx, &e->done, (size_t)(rows / e->ony));
         int64_t oy = r % e->ony, oz = (r / e->ony) % e->onz, f = r / (e->ony * e->onz);
         int64_t ty = e->ax[1].fillout[oy] ? -1 : e->ax[1].tap[oy];
         int64_t tz = e->ax[2].fillout[oz] ? -1 : e->ax[2].tap[oz];
@@ -712,8 +658,7 @@ static MdStatus run_nearest(Engine *e, MdError *err)
         gather_row(src, out + (size_t)r * (size_t)e->onx * es, tx, e->onx, es, fillb, anyfill);
     }
     free(tx);
-    if (cancelled) return md_error(err, MD_ECANCELLED, "resampling cancelled");
-    return MD_OK;
+    return md_par_status(fail, "resampling", err);
 }
 
 /* ---- labels: per-label linear voting ----------------------------------- */
@@ -747,7 +692,7 @@ static MdStatus collect_labels(const MdVolume *v, const MdSepSpec *s, double *la
         label_insert(lab, n, md_saturate(s->fill, v->dtype));
     for (size_t i = 0; i < total; i += 4096) {
         int64_t m = total - i < 4096 ? (int64_t)(total - i) : 4096;
-        md_row_load(md_volume_data(v), v->dtype, i, m, buf);
+        md_rows_to_f64(md_volume_data(v), v->dtype, i, (size_t)m, buf);
         for (int64_t k = 0; k < m; k++) {
             if (buf[k] == last) continue; /* runs are the common case */
             last = buf[k];
@@ -791,6 +736,8 @@ MdStatus md_resample_separable(const MdVolume *in, const MdSepSpec *s, MdVolume 
                         (long long)out->dim[3], (long long)in->dim[3]);
     Engine e;
     memset(&e, 0, sizeof e);
+    MdCtx ctx = md_ctx_init(err, "resample");
+    e.ctx = &ctx;
     e.in = in;
     e.out = out;
     e.s = s;
@@ -814,5 +761,6 @@ MdStatus md_resample_separable(const MdVolume *in, const MdSepSpec *s, MdVolume 
             st = stream ? run_slices(&e, 0, err) : run_block(&e, err);
     }
     for (int a = 0; a < 3; a++) axis_free(&e.ax[a]);
+    md_ctx_finish(&ctx, e.done);
     return st;
 }

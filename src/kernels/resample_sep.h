@@ -34,10 +34,4 @@ typedef struct MdSepSpec {
 MdStatus md_resample_separable(const MdVolume *in, const MdSepSpec *s, MdVolume *out,
                                MdError *err) MD_MUST_CHECK;
 
-/* dst[0..n) = elements start..start+n of a buffer of dtype t, as double. */
-void md_row_load(const void *src, MdDtype t, size_t start, int64_t n, double *dst);
-/* Elements start..start+n of a buffer of dtype t = src, rounded to nearest
- * (half away from zero) and saturated for integer types, NaN -> 0. */
-void md_row_store(void *dst, MdDtype t, size_t start, int64_t n, const double *src);
-
 #endif

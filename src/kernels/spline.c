@@ -22,11 +22,6 @@ int md_boundary_from_name(const char *s)
     return -1;
 }
 
-const char *md_boundary_name(MdBoundary m)
-{
-    return (unsigned)m < MD_BOUND_COUNT ? mode_names[m] : "?";
-}
-
 /* Coordinate below 0, folded back (scipy's integer truncations kept). */
 static int map_low(double *pc, int64_t n, MdBoundary m)
 {

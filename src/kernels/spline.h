@@ -25,7 +25,6 @@ typedef enum {
 
 /* The mode named s (scipy's names, "grid-mirror" included), or -1. */
 int md_boundary_from_name(const char *s);
-const char *md_boundary_name(MdBoundary m);
 
 /* Where scipy looks up an input coordinate *c on a line of n samples:
  * folds a coordinate outside [0, n-1] back as the mode says (in place).

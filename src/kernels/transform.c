@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/par.h"
 #include "../core/ctx.h"
+#include "../core/rows.h"
 #include "resample_sep.h"
 
 
@@ -55,7 +57,7 @@ static int coef_fill(const MdVolume *in, int64_t f, MdBoundary mode, double fill
             z = z < 0 ? 0 : z >= nz ? nz - 1 : z;
             y = y < 0 ? 0 : y >= ny ? ny - 1 : y;
             if (!row) continue;
-            md_row_load(md_volume_data(in), in->dtype, (size_t)(((f * nz + z) * ny + y) * nx), nx, row);
+            md_rows_to_f64(md_volume_data(in), in->dtype, (size_t)(((f * nz + z) * ny + y) * nx), (size_t)nx, row);
             for (int64_t x = 0; x < LX; x++) {
                 int64_t sx = x - c->npad[0];
                 int edge = (sx < 0 || sx >= nx) && mode == MD_BOUND_GRID_CONSTANT;
@@ -220,7 +222,7 @@ static MdStatus run_frame(const MdAffineSpec *s, const MdCoef *c, const MdVolume
 {
     const int64_t onx = out->dim[0], ony = out->dim[1], onz = out->dim[2];
     int cancelled = 0;
-#pragma omp parallel if ((double)onx * (double)ony * (double)onz > 65536)
+#pragma omp parallel if (md_par_worth((double)((double)onx * (double)ony * (double)onz)))
     {
         double *row = malloc((size_t)onx * sizeof *row);
 #pragma omp for schedule(static)
@@ -233,7 +235,7 @@ static MdStatus run_frame(const MdAffineSpec *s, const MdCoef *c, const MdVolume
             }
             int64_t oz = zy / ony, oy = zy % ony;
             for (int64_t ox = 0; ox < onx; ox++) row[ox] = sample(s, c, in, f, ox, oy, oz);
-            md_row_store(md_volume_data(out), out->dtype, (size_t)((f * onz * ony + zy) * onx), onx, row);
+            md_rows_from_f64(md_volume_data(out), out->dtype, (size_t)((f * onz * ony + zy) * onx), (size_t)onx, row, MD_ROUND_NEAREST);
         }
         if (!row) {
 #pragma omp atomic write
