@@ -5,7 +5,7 @@
 
 #include "lvolume.h"
 
-#define MD_AREAS(X) X(phantom) X(geom) X(resample) X(morph) X(label) X(edt) X(patch) X(dicom) X(png)
+#define MD_AREAS(X) X(phantom) X(geom) X(resample) X(morph) X(label) X(edt) X(patch) X(dicom) X(png) X(intensity) X(filter)
 
 #define MD_X(area) void md_open_##area(lua_State *L, int module) __attribute__((weak));
 MD_AREAS(MD_X)

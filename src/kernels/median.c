@@ -1,0 +1,160 @@
+/* Box median filter (scipy.ndimage.median_filter with size 2r+1). For each
+ * output row the (2ry+1)(2rz+1) source rows are extended along x by the
+ * border mode; a window of up to 27 values is reduced by forgetful
+ * selection run across the whole row at once (compare-exchanges of
+ * contiguous arrays that vectorise), larger windows by a per-voxel
+ * quickselect. Values are handled in float when the dtype fits exactly
+ * (8/16-bit integers, float32), otherwise in double, so the result is
+ * always one of the input values. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/par.h"
+#include "../core/rows.h"
+#include "filter.h"
+
+#define NETWORK_MAX 27
+
+#define DEFINE_MEDIAN(T, SUF, LOADROW)                                                                      \
+    /* a[j] = min, b[j] = max of the pair, element-wise over n */                                          \
+    static inline void cswap_##SUF(T *restrict a, T *restrict b, int64_t n)                                \
+    {                                                                                                       \
+        _Pragma("omp simd") for (int64_t i = 0; i < n; i++)                                                 \
+        {                                                                                                   \
+            T x = a[i], y = b[i];                                                                           \
+            a[i] = x < y ? x : y;                                                                           \
+            b[i] = x < y ? y : x;                                                                           \
+        }                                                                                                   \
+    }                                                                                                       \
+                                                                                                            \
+    static T select_##SUF(T *v, int n, int k)                                                               \
+    {                                                                                                       \
+        int lo = 0, hi = n - 1;                                                                             \
+        while (lo < hi) {                                                                                   \
+            T pv = v[(lo + hi) / 2];                                                                        \
+            int i = lo, j = hi;                                                                             \
+            while (i <= j) {                                                                                \
+                while (v[i] < pv) i++;                                                                      \
+                while (pv < v[j]) j--;                                                                      \
+                if (i <= j) {                                                                               \
+                    T t = v[i];                                                                             \
+                    v[i++] = v[j];                                                                          \
+                    v[j--] = t;                                                                             \
+                }                                                                                           \
+            }                                                                                               \
+            if (k <= j) hi = j;                                                                             \
+            else if (k >= i) lo = i;                                                                        \
+            else break;                                                                                     \
+        }                                                                                                   \
+        return v[k];                                                                                        \
+    }                                                                                                       \
+                                                                                                            \
+    /* One output row: ext[k] (nrows extended rows of nx + 2rx), out[nx]. */                               \
+    static void median_row_##SUF(T *const *ext, int nrows, int rx, int64_t nx, T *work, T *out)             \
+    {                                                                                                       \
+        int wx = 2 * rx + 1, n = nrows * wx, m = n / 2;                                                     \
+        if (n > NETWORK_MAX) {                                                                              \
+            for (int64_t x = 0; x < nx; x++) {                                                              \
+                int c = 0;                                                                                  \
+                for (int k = 0; k < nrows; k++)                                                             \
+                    for (int d = 0; d < wx; d++) work[c++] = ext[k][x + d];                                 \
+                out[x] = select_##SUF(work, n, m);                                                          \
+            }                                                                                               \
+            return;                                                                                         \
+        }                                                                                                   \
+        /* forgetful selection: keep m+2 candidates, drop the min and max, add the next */                  \
+        T *w[NETWORK_MAX + 1] = {0};                                                                        \
+        int s = m + 2 < n ? m + 2 : n, next = 0;                                                            \
+        for (int j = 0; j < s; j++, next++) {                                                               \
+            w[j] = work + (size_t)j * (size_t)nx;                                                           \
+            memcpy(w[j], ext[next / wx] + next % wx, (size_t)nx * sizeof(T));                               \
+        }                                                                                                   \
+        while (s > 3) {                                                                                     \
+            for (int j = 1; j < s; j++) cswap_##SUF(w[0], w[j], nx);                                        \
+            for (int j = 1; j < s - 1; j++) cswap_##SUF(w[j], w[s - 1], nx);                                \
+            s--;                                                                                            \
+            /* n is odd, so the candidates run out exactly when three are left */                          \
+            memcpy(w[0], ext[next / wx] + next % wx, (size_t)nx * sizeof(T));                               \
+            next++;                                                                                         \
+        }                                                                                                   \
+        if (s == 1) {                                                                                       \
+            memcpy(out, w[0], (size_t)nx * sizeof(T));                                                      \
+            return;                                                                                         \
+        }                                                                                                   \
+        cswap_##SUF(w[0], w[1], nx);                                                                        \
+        cswap_##SUF(w[1], w[2], nx);                                                                        \
+        cswap_##SUF(w[0], w[1], nx);                                                                        \
+        memcpy(out, w[1], (size_t)nx * sizeof(T));                                                          \
+    }                                                                                                       \
+                                                                                                            \
+    static MdStatus median_##SUF(const MdVolume *in, const int r[3], MdBorder mode, double cval, T *dst,    \
+                                 MdCtx *ctx)                                                                \
+    {                                                                                                       \
+        int64_t nx = in->dim[0], ny = in->dim[1], nz = in->ndim >= 3 ? in->dim[2] : 1;                      \
+        int nrows = (2 * r[1] + 1) * (2 * r[2] + 1), rx = r[0], nwin = nrows * (2 * rx + 1);                 \
+        int fail = MD_OK;                                                                                   \
+        _Pragma("omp parallel if (md_par_worth((double)(nx * ny * nz) * nwin / 4))")                        \
+        {                                                                                                   \
+            size_t el = (size_t)(nx + 2 * rx);                                                              \
+            size_t wsz = nwin > NETWORK_MAX ? (size_t)nwin : (size_t)(NETWORK_MAX + 1) * (size_t)nx;        \
+            T *mem = malloc(((size_t)nrows * el + (size_t)nx + wsz) * sizeof(T));                           \
+            T **ext = malloc((size_t)nrows * sizeof *ext);                                                  \
+            T *row = mem ? mem + (size_t)nrows * el : NULL, *work = row ? row + nx : NULL;                  \
+            if (!mem || !ext) md_par_fail(&fail, MD_ENOMEM);                                                \
+            for (int k = 0; mem && ext && k < nrows; k++) ext[k] = mem + (size_t)k * el;                    \
+            _Pragma("omp for schedule(static)")                                                            \
+            for (int64_t z = 0; z < nz; z++) {                                                              \
+                if (!mem || !ext || md_par_poll_cancel(&fail)) continue;                                    \
+                for (int64_t y = 0; y < ny; y++) {                                                          \
+                    int k = 0;                                                                              \
+                    for (int dz = -r[2]; dz <= r[2]; dz++)                                                  \
+                        for (int dy = -r[1]; dy <= r[1]; dy++, k++) {                                       \
+                            int64_t zz = md_border_index(z + dz, nz, mode);                                 \
+                            int64_t yy = md_border_index(y + dy, ny, mode);                                 \
+                            if (zz < 0 || yy < 0) {                                                         \
+                                for (size_t j = 0; j < el; j++) ext[k][j] = (T)cval;                        \
+                                continue;                                                                   \
+                            }                                                                               \
+                            LOADROW(md_volume_data(in), in->dtype, (size_t)((zz * ny + yy) * nx), (size_t)nx, row); \
+                            for (int64_t j = 0; j < (int64_t)el; j++) {                                     \
+                                int64_t i = md_border_index(j - rx, nx, mode);                              \
+                                ext[k][j] = i < 0 ? (T)cval : row[i];                                       \
+                            }                                                                               \
+                        }                                                                                   \
+                    median_row_##SUF(ext, nrows, rx, nx, work, dst + (z * ny + y) * nx);                    \
+                }                                                                                           \
+                if (md_par_thread() == 0) md_ctx_progress(ctx, (size_t)z + 1, (size_t)nz);                  \
+            }                                                                                               \
+            free(mem);                                                                                      \
+            free(ext);                                                                                      \
+        }                                                                                                   \
+        md_ctx_finish(ctx, (size_t)nz);                                                                     \
+        return md_par_status(fail, "median", ctx->err);                                                     \
+    }
+
+DEFINE_MEDIAN(float, f32, md_rows_to_f32)
+DEFINE_MEDIAN(double, f64, md_rows_to_f64)
+#undef DEFINE_MEDIAN
+
+MdStatus md_filter_median(const MdVolume *in, const int r[3], MdBorder mode, double cval, MdVolume *out, MdCtx *ctx)
+{
+    if (in->ndim < 2 || in->ndim > 3)
+        return md_error(ctx->err, MD_EINVAL, "filters need a 2-D or 3-D volume (got %d-D)", in->ndim);
+    if (out->dtype != in->dtype || md_volume_count(out) != md_volume_count(in))
+        return md_error(ctx->err, MD_EINVAL, "median output must match the input");
+    for (int a = 0; a < 3; a++)
+        if (r[a] < 0 || r[a] > 50)
+            return md_error(ctx->err, MD_EINVAL, "median radius must be 0 to 50 (got %d on axis %d)", r[a], a + 1);
+    if (in->ndim == 2 && r[2] != 0) return md_error(ctx->err, MD_EINVAL, "a 2-D volume has no z radius");
+    size_t n = md_volume_count(in);
+    int use_f32 = in->dtype != MD_UINT32 && in->dtype != MD_INT32 && in->dtype != MD_FLOAT64;
+    void *buf = malloc(n * (use_f32 ? sizeof(float) : sizeof(double)));
+    if (!buf) return md_error(ctx->err, MD_ENOMEM, "median: out of memory for %zu voxels", n);
+    MdStatus st = use_f32 ? median_f32(in, r, mode, cval, buf, ctx) : median_f64(in, r, mode, cval, buf, ctx);
+    if (!st) {
+        if (use_f32) md_rows_from_f32(md_volume_data(out), out->dtype, 0, n, buf, MD_ROUND_NEAREST);
+        else md_rows_from_f64(md_volume_data(out), out->dtype, 0, n, buf, MD_ROUND_NEAREST);
+    }
+    free(buf);
+    return st;
+}
