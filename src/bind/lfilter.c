@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../kernels/clahe.h"
 #include "../kernels/filter_edges.h"
 #include "lintensity.h"
 #include "lmorph.h"
@@ -384,6 +385,31 @@ static int correlate(lua_State *L, int flip)
 static int l_correlate(lua_State *L) { return correlate(L, 0); }
 static int l_convolve(lua_State *L) { return correlate(L, 1); }
 
+static int l_clahe(lua_State *L)
+{
+    static const char *const keys[] = {"kernel_size", "clip_limit", "nbins", "per_slice", "dtype", NULL};
+    MdVolume *v = md_lua_checkvolume(L, 1);
+    md_lua_checkopts(L, 2, keys);
+    check_dims(L, v);
+    MdClaheOpts o = {{0, 0, 0}, 0.01, 256, 0};
+    o.per_slice = v->ndim == 3 && md_lua_optboolfield(L, 2, "per_slice", 0);
+    double k[3];
+    if (per_axis(L, 2, "kernel_size", v, k))
+        for (int a = 0; a < 3; a++) {
+            if (k[a] != floor(k[a]) || k[a] > 100000 || (k[a] < 1 && a < (o.per_slice ? 2 : v->ndim)))
+                luaL_argerror(L, 2, "option 'kernel_size' must hold integers >= 1");
+            o.kernel[a] = (int)k[a];
+        }
+    o.clip_limit = md_lua_optnumfield(L, 2, "clip_limit", 0.01);
+    luaL_argcheck(L, o.clip_limit >= 0 && o.clip_limit <= 1, 2, "option 'clip_limit' must be in [0, 1]");
+    o.nbins = (int)md_lua_optintfield(L, 2, "nbins", 256, 1);
+    luaL_argcheck(L, o.nbins <= 16384, 2, "option 'nbins' must be at most 16384");
+    MdVolume *out = new_float_out(L, v, 2);
+    MdError err;
+    MdCtx ctx = md_ctx_init(&err, "clahe");
+    return finish(L, md_clahe(v, &o, out, &ctx), &err);
+}
+
 #define MODE_OPT                                                                                   \
     "  mode   scipy's border: \"reflect\" (default), \"constant\" (with cval, default 0),\n"      \
     "         \"nearest\", \"mirror\", \"wrap\" (and the grid- names)\n"
@@ -482,6 +508,18 @@ static const MdLuaReg methods[] = {
      "scipy.ndimage.convolve: correlation with the kernel reversed on every axis (an even\n"
      "side's centre moves down one, as scipy's). Options as v:correlate.\n"
      "  local e = v:convolve(k)"},
+    {"clahe", l_clahe,
+     "v:clahe([opts]) -> Volume\n"
+     "Contrast-limited adaptive histogram equalisation, skimage.exposure.equalize_adapthist:\n"
+     "values scaled to 14 bits, clipped histograms per tile, maps blended between tile\n"
+     "centres, result rescaled to [0, 1]. 3-D volumes are equalised in 3-D unless per_slice.\n"
+     "  kernel_size  tile side in voxels, a number or one per axis (default: each side / 8)\n"
+     "  clip_limit   fraction of a tile a bin may hold, in [0, 1] (default 0.01; 0: no limit)\n"
+     "  nbins        grey bins (default 256)\n"
+     "  per_slice    equalise each z slice as a 2-D image (skimage on each slice)\n" DTYPE_OPT
+     "Float volumes are expected in [0, 1] as skimage requires; others are scaled from\n"
+     "their min and max.\n"
+     "  local eq = ct:clahe{clip_limit=0.02, per_slice=true}"},
     {NULL, NULL, NULL}};
 
 void md_open_filter(lua_State *L, int module)
