@@ -191,6 +191,47 @@ describe("filter parity with scipy.ndimage and scikit-image", function()
   end)
 end)
 
+describe("v:clahe", function()
+  it("matches skimage's equalize_adapthist in 3-D and per slice (within 1/nbins)", function()
+    local S = valref.session("filter_ref.py")
+    -- skimage refuses floats outside [-1, 1]: the float32 inputs are not in range
+    for _, rec in ipairs(S:select(function(r) return r.kind ~= "kernel" and r.kind ~= "float32" end)) do
+      local v = S:load(rec)
+      local job = {op="clahe", ["in"]=rec.file, dtype="float64"}
+      S:add(job, v:clahe{dtype="float64"})
+      S:add({op="clahe", ["in"]=rec.file, kernel=#rec.shape == 3 and {5, 4, 3} or {6, 4}, clip_limit=0.03, nbins=64,
+             dtype="float64"},
+        v:clahe{kernel_size=#rec.shape == 3 and {5, 4, 3} or {6, 4}, clip_limit=0.03, nbins=64, dtype="float64"})
+      if #rec.shape == 3 then
+        S:add({op="clahe", ["in"]=rec.file, per_slice=true, kernel={7, 5}, dtype="float64"},
+          v:clahe{per_slice=true, kernel_size={7, 5}, dtype="float64"})
+      end
+    end
+    local ct = vol.read(data.path("ct/cranium_ct.nii.gz"))
+    local crop = ct:crop{lo={60, 50, 30}, hi={187, 177, 69}}
+    local name = S:save(crop, "ct")
+    S:add({op="clahe", ["in"]=name, dtype="float64"}, crop:clahe{dtype="float64"})
+    S:add({op="clahe", ["in"]=name, per_slice=true, clip_limit=0.02, dtype="float64"},
+      crop:clahe{per_slice=true, clip_limit=0.02, dtype="float64"})
+    local results, jobs = S:check()
+    local worst = 0
+    for i, r in ipairs(results) do
+      assert.is_true(r.ok)
+      assert.is_true(r.max_abs <= 1 / (jobs[i].nbins or 256), valref.describe(jobs[i], r))
+      worst = math.max(worst, r.max_abs)
+    end
+    -- integer volumes follow skimage step for step
+    assert.is_true(worst < 1e-6, "largest difference " .. worst)
+  end)
+
+  it("rejects bad arguments", function()
+    local v = vol.new{shape={8, 8, 8}}
+    assert.error_matches(function() v:clahe{nbins=0} end, "option 'nbins' must be an integer >= 1")
+    assert.error_matches(function() v:clahe{clip_limit=-1} end, "clip_limit")
+    assert.error_matches(function() v:clahe{kernel_size=0} end, "kernel_size")
+  end)
+end)
+
 describe("filters and threads", function()
   it("give bit-identical output on 1 and 2 threads", function()
     local v = vol.phantom.chest{shape={96, 80, 40}}
@@ -200,7 +241,7 @@ describe("filters and threads", function()
       vol.set_threads(t)
       out[t] = {v:gaussian{sigma_vox=2}, v:median{radius_vox=1}, v:uniform{radius_vox=2}, v:sobel(),
                 v:gaussian_laplace{sigma_vox=1}, v:maximum_filter{radius_vox=1}, v:roberts(),
-                v:correlate(vol.new{shape={3, 3, 3}, fill=1 / 27})}
+                v:correlate(vol.new{shape={3, 3, 3}, fill=1 / 27}), v:clahe(), v:clahe{per_slice=true}}
     end
     vol.set_threads(saved)
     for i = 1, #out[1] do assert.is_true(same_volume(out[1][i], out[2][i]), "filter " .. i) end

@@ -26,6 +26,7 @@ def gen(d):
             "float32": (ndi.gaussian_filter(rng.normal(0, 100, s), 1) + rng.normal(0, 30, s)).astype(np.float32),
             "int16": rng.integers(-1000, 1500, s).astype(np.int16),
             "uint8": rng.integers(0, 6, s).astype(np.uint8),  # many ties for the rank filters
+            "unit": rng.random(s),  # float64 in [0, 1], as skimage wants floats
         }
         for kind, a in arrays.items():
             name = "in_%d_%s.npy" % (n, kind)
@@ -98,6 +99,12 @@ def reference(job, d):
             return ndi.gaussian_gradient_magnitude(f, np_axes(job["sigma"], a.ndim), **kw)
         terms = [ndi.correlate1d(f, [-0.5, 0, 0.5], axis=k, **kw) / sp[k] for k in range(a.ndim)]
         return np.sqrt(sum(t * t for t in terms))
+    if op == "clahe":
+        from skimage import exposure
+        kw = {"clip_limit": job.get("clip_limit", 0.01), "nbins": job.get("nbins", 256)}
+        if "kernel" in job:
+            kw["kernel_size"] = np_axes(job["kernel"], 2 if ps else a.ndim)
+        return per_slice(lambda s: exposure.equalize_adapthist(s, **kw), a, ps)
     raise ValueError(op)
 
 
