@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../kernels/ahe.h"
 #include "../kernels/clahe.h"
 #include "../kernels/filter_edges.h"
 #include "lintensity.h"
@@ -410,6 +411,39 @@ static int l_clahe(lua_State *L)
     return finish(L, md_clahe(v, &o, out, &ctx), &err);
 }
 
+static int l_adaptive_equalize(lua_State *L)
+{
+    static const char *const keys[] = {"alpha", "beta", "radius_vox", "radius_mm", "dtype", NULL};
+    MdVolume *v = md_lua_checkvolume(L, 1);
+    md_lua_checkopts(L, 2, keys);
+    check_dims(L, v);
+    double alpha = md_lua_optnumfield(L, 2, "alpha", 0.3), beta = md_lua_optnumfield(L, 2, "beta", 0.3);
+    luaL_argcheck(L, alpha >= 0 && alpha <= 1 && beta >= 0 && beta <= 1, 2, "options 'alpha' and 'beta' must be in [0, 1]");
+    int r[3] = {5, 5, v->ndim == 3 ? 5 : 0};
+    double d[3];
+    if (per_axis(L, 2, "radius_vox", v, d) || per_axis(L, 2, "radius_mm", v, d)) {
+        FOpts f = {MD_BORDER_REFLECT, 0, v->ndim};
+        read_radius(L, 2, v, &f, r);
+    }
+    MdVolume *out = md_lua_newlike(L, v, md_lua_optdtype(L, 2, v->dtype), 0);
+    MdError err;
+    MdCtx ctx = md_ctx_init(&err, "adaptive_equalize");
+    return finish(L, md_ahe(v, r, alpha, beta, out, &ctx), &err);
+}
+
+static int l_laplacian_sharpen(lua_State *L)
+{
+    static const char *const keys[] = {"spacing", "dtype", NULL};
+    MdVolume *v = md_lua_checkvolume(L, 1);
+    md_lua_checkopts(L, 2, keys);
+    check_dims(L, v);
+    int use_sp = md_lua_optboolfield(L, 2, "spacing", 1);
+    MdVolume *out = md_lua_newlike(L, v, md_lua_optdtype(L, 2, v->dtype), 0);
+    MdError err;
+    MdCtx ctx = md_ctx_init(&err, "laplacian_sharpen");
+    return finish(L, md_laplacian_sharpen(v, use_sp, out, &ctx), &err);
+}
+
 #define MODE_OPT                                                                                   \
     "  mode   scipy's border: \"reflect\" (default), \"constant\" (with cval, default 0),\n"      \
     "         \"nearest\", \"mirror\", \"wrap\" (and the grid- names)\n"
@@ -520,6 +554,26 @@ static const MdLuaReg methods[] = {
      "Float volumes are expected in [0, 1] as skimage requires; others are scaled from\n"
      "their min and max.\n"
      "  local eq = ct:clahe{clip_limit=0.02, per_slice=true}"},
+    {"adaptive_equalize", l_adaptive_equalize,
+     "v:adaptive_equalize([opts]) -> Volume\n"
+     "SimpleITK's AdaptiveHistogramEqualization (ITK's power-law adaptive equalisation,\n"
+     "not CLAHE): each voxel is mapped through the cumulative function of its box\n"
+     "neighbourhood; alpha 0 is classical equalisation, 1 an unsharp mask; beta 0\n"
+     "unsharp, 1 the original. Same dtype as v (integers truncate, as ITK's cast).\n"
+     "  alpha, beta  in [0, 1] (default 0.3, 0.3, as ITK)\n"
+     "  radius_vox | radius_mm  box half-width (default 5 voxels, as ITK)\n"
+     "  dtype        output dtype\n"
+     "Cost grows with the box: (2r+1)^3 powers per voxel.\n"
+     "  local a = ct:adaptive_equalize{alpha=0.9, beta=0.9, radius_vox=3}"},
+    {"laplacian_sharpen", l_laplacian_sharpen,
+     "v:laplacian_sharpen([opts]) -> Volume\n"
+     "ITK's LaplacianSharpeningImageFilter: the Laplacian (weights 1/spacing^2, zero-flux\n"
+     "border) rescaled to the input's range and subtracted, the mean kept, clamped to the\n"
+     "input's range. Same dtype as v (integers truncate, as ITK's cast).\n"
+     "  spacing  use the voxel spacing (default true; false: unit weights. ITK 5.2 ignores\n"
+     "           its own UseImageSpacing flag and always uses the spacing)\n"
+     "  dtype    output dtype\n"
+     "  local s = mri:laplacian_sharpen()"},
     {NULL, NULL, NULL}};
 
 void md_open_filter(lua_State *L, int module)
