@@ -4,6 +4,7 @@
 package.path = "tests/?.lua;" .. package.path
 local data = require "helpers.data"
 local valref = require "helpers.valref"
+local itkref = require "helpers.itkref"
 
 -- A volume holding the list xs along x (dtype default float64).
 local function row(xs, dtype)
@@ -278,5 +279,68 @@ describe("intensity transforms", function()
     assert.error_matches(function() v:rescale{dtype="int12"} end, "unknown dtype")
     assert.error_matches(function() v:replace{[1]="x"} end, "pairs must map numbers to numbers")
     assert.error_matches(function() v:power_transform() end, "number expected")
+  end)
+end)
+
+describe("v:laplacian_sharpen and v:adaptive_equalize against ITK", function()
+  -- largest absolute difference and the number of differing voxels
+  local function diff(a, b)
+    local d = (a:astype("float64") - b:astype("float64")):abs()
+    return d:max(), d:gt(0):stats().sum
+  end
+
+  it("give hand-computed values on a tiny input", function()
+    -- a 3x1x1 ramp: Laplacian (nearest) 1, 0, -1 -> rescaled to 2, 1, 0; 0 2 4 minus that: -2 1 4;
+    -- mean kept (2): -1 2 5, clamped to [0, 4]: 0 2 4
+    local v = vol.new{shape={3, 1, 1}, dtype="float32"}
+    v:set(1, 1, 1, 0)
+    v:set(2, 1, 1, 2)
+    v:set(3, 1, 1, 4)
+    local s = v:laplacian_sharpen()
+    assert.same({0, 2, 4}, {s:get(1, 1, 1), s:get(2, 1, 1), s:get(3, 1, 1)})
+    -- two voxels 0 and 1 in one box, alpha 0.5, beta 0: u = -0.5, 0.5 and
+    -- F(0.5, -0.5) = 0.5 * 2^0.5, so the values move to 0.5 -+ 2^0.5 / 4
+    local t = vol.new{shape={2, 1, 1}, dtype="float64"}
+    t:set(2, 1, 1, 1)
+    local a = t:adaptive_equalize{alpha=0.5, beta=0, radius_vox=1}
+    assert.near(0.5 - math.sqrt(2) / 4, a:get(1, 1, 1), 1e-7)
+    assert.near(0.5 + math.sqrt(2) / 4, a:get(2, 1, 1), 1e-7)
+  end)
+
+  it("match ITK 5 on int16 and float32 volumes, with and without spacing", function()
+    local ct = vol.phantom.chest{shape={48, 40, 14}}:set_spacing{0.7, 0.8, 2.5}
+    local f = ct:astype("float32") * 0.01
+    for _, v in ipairs{ct, f} do
+      local sp = v.spacing
+      -- int16 results are identical; float32 ones may differ in the last bit
+      -- (the summation order of ITK's neighbourhood inner product)
+      local ulp = v.dtype == "float32" and 1e-6 * (v:max() - v:min()) or 0
+      local want = itkref.run(v, "sharpen", {sp[1], sp[2], sp[3]})
+      assert.is_true(diff(v:laplacian_sharpen(), want) <= ulp)
+      local unit = itkref.run(v, "sharpen", {1, 1, 1})
+      assert.is_true(diff(v:laplacian_sharpen{spacing=false}, unit) <= ulp)
+      -- (the AHE sum's order over distinct values is ITK's hash order, ours ascending)
+      want = itkref.run(v, "ahe", {0.9, 0.9, 3, 3, 3})
+      assert.is_true(diff(v:adaptive_equalize{alpha=0.9, beta=0.9, radius_vox=3}, want) <= ulp)
+      want = itkref.run(v, "ahe", {0.3, 0.6, 2, 1, 0})
+      assert.is_true(diff(v:adaptive_equalize{alpha=0.3, beta=0.6, radius_vox={2, 1, 0}}, want) <= ulp)
+    end
+  end)
+
+  it("match ITK 5 on the real head CT", function()
+    local ct = vol.read(data.path("ct/cranium_ct.nii.gz"))
+    assert.equal("int16", ct.dtype)
+    local sp = ct.spacing
+    assert.same({0, 0}, {diff(ct:laplacian_sharpen(), itkref.run(ct, "sharpen", {sp[1], sp[2], sp[3]}))})
+    local crop = ct:crop{lo={100, 100, 50}, hi={163, 147, 61}}
+    assert.same({0, 0}, {diff(crop:adaptive_equalize{alpha=0.9, beta=0.9, radius_vox=3},
+      itkref.run(crop, "ahe", {0.9, 0.9, 3, 3, 3}))})
+  end)
+
+  it("reject bad arguments", function()
+    local v = vol.new{shape={4, 4, 4}}
+    assert.error_matches(function() v:adaptive_equalize{alpha=2} end, "must be in %[0, 1%]")
+    assert.error_matches(function() v:adaptive_equalize{radius_vox=-1} end, "must be >= 0")
+    assert.error_matches(function() v:laplacian_sharpen{spacin=true} end, "unknown option 'spacin'")
   end)
 end)
