@@ -51,119 +51,116 @@ int md_gaussian_kernel(double sigma, int order, double truncate, double *w, int 
     return r;
 }
 
-/* The pass engine for storage type T (float or double). src is the previous
- * pass's buffer, or NULL for the first pass, which reads `in` converted. */
+/* The pass engine for storage type T (float or double). Stage A filters
+ * each z slice along x (rows into a slice buffer) then y (into out); stage
+ * B filters each (x, z) plane of out along z through a plane buffer and
+ * writes it back, so out is the only volume-sized memory. */
 #define DEFINE_PASS(T, SUF, LOADROW)                                                                    \
-    static void row_pass_##SUF(const MdVolume *in, const T *src, T *dst, const Grid *g, const Pass *p,    \
-                               MdBorder mode, T cval, int *fail, MdCtx *ctx, size_t *done, size_t total) \
+    /* o[0..nx) = row filtered along x; ext holds nx + len - 1 values */                                 \
+    static void row_filter_##SUF(const T *row, int64_t nx, const Pass *p, MdBorder mode, T cval, T *ext, T *o) \
     {                                                                                                     \
-        int64_t nx = g->nx, nrows = g->ny * g->nz, len = p->k.len, c = p->k.center;                      \
-        _Pragma("omp parallel if (md_par_worth((double)(nx * nrows)))")                                   \
-        {                                                                                                 \
-            T *row = malloc((size_t)(2 * nx + len) * sizeof *row), *ext = row + nx;                      \
-            if (!row) md_par_fail(fail, MD_ENOMEM);                                                       \
-            _Pragma("omp for schedule(static)")                                                          \
-            for (int64_t r = 0; r < nrows; r++) {                                                         \
-                if (!row || md_par_poll_cancel(fail)) continue;                                           \
-                if (src) memcpy(row, src + r * nx, (size_t)nx * sizeof *row);                             \
-                else LOADROW(md_volume_data(in), in->dtype, (size_t)(r * nx), (size_t)nx, row);           \
-                for (int64_t j = 0; j < nx + len - 1; j++) {                                              \
-                    int64_t i = md_border_index(j - c, nx, mode);                                         \
-                    ext[j] = i < 0 ? cval : row[i];                                                       \
-                }                                                                                         \
-                T *o = dst + r * nx;                                                                      \
+        int64_t len = p->k.len, c = p->k.center;                                                          \
+        for (int64_t j = 0; j < nx + len - 1; j++) {                                                      \
+            int64_t i = md_border_index(j - c, nx, mode);                                                 \
+            ext[j] = i < 0 ? cval : row[i];                                                               \
+        }                                                                                                 \
+        if (p->op == OP_CORR) {                                                                           \
+            T w0 = (T)p->k.w[0];                                                                          \
+            _Pragma("omp simd") for (int64_t i = 0; i < nx; i++) o[i] = w0 * ext[i];                      \
+            for (int64_t k = 1; k < len; k++) {                                                           \
+                T wk = (T)p->k.w[k];                                                                      \
+                const T *e = ext + k;                                                                     \
+                if (wk == 0) continue;                                                                    \
+                _Pragma("omp simd") for (int64_t i = 0; i < nx; i++) o[i] += wk * e[i];                   \
+            }                                                                                             \
+            return;                                                                                       \
+        }                                                                                                 \
+        for (int64_t i = 0; i < nx; i++) o[i] = ext[i];                                                   \
+        for (int64_t k = 1; k < len; k++) {                                                               \
+            const T *e = ext + k;                                                                         \
+            if (p->op == OP_MAX) {                                                                        \
+                _Pragma("omp simd") for (int64_t i = 0; i < nx; i++) o[i] = e[i] > o[i] ? e[i] : o[i];    \
+            } else {                                                                                      \
+                _Pragma("omp simd") for (int64_t i = 0; i < nx; i++) o[i] = e[i] < o[i] ? e[i] : o[i];    \
+            }                                                                                             \
+        }                                                                                                 \
+    }                                                                                                     \
+                                                                                                          \
+    /* n rows of nx at base + j*stride filtered along j into out + i*ostride;                             \
+     * crow is a row of cval for the constant border */                                                   \
+    static void col_filter_##SUF(const T *base, int64_t stride, int64_t n, int64_t nx, const Pass *p,     \
+                                 MdBorder mode, const T *crow, T *out, int64_t ostride)                   \
+    {                                                                                                     \
+        int64_t len = p->k.len, c = p->k.center;                                                          \
+        for (int64_t i = 0; i < n; i++) {                                                                 \
+            T *o = out + i * ostride;                                                                     \
+            for (int64_t k = 0; k < len; k++) {                                                           \
+                int64_t j = md_border_index(i + k - c, n, mode);                                          \
+                const T *e = j < 0 ? crow : base + j * stride;                                            \
                 if (p->op == OP_CORR) {                                                                   \
-                    for (int64_t i = 0; i < nx; i++) o[i] = 0;                                            \
-                    for (int64_t k = 0; k < len; k++) {                                                   \
-                        T wk = (T)p->k.w[k];                                                              \
-                        const T *e = ext + k;                                                             \
-                        if (wk == 0) continue;                                                            \
-                        _Pragma("omp simd") for (int64_t i = 0; i < nx; i++) o[i] += wk * e[i];           \
+                    T wk = (T)p->k.w[k];                                                                  \
+                    if (k == 0) {                                                                         \
+                        _Pragma("omp simd") for (int64_t x = 0; x < nx; x++) o[x] = wk * e[x];            \
+                    } else if (wk != 0) {                                                                 \
+                        _Pragma("omp simd") for (int64_t x = 0; x < nx; x++) o[x] += wk * e[x];           \
                     }                                                                                     \
+                } else if (k == 0) {                                                                      \
+                    memcpy(o, e, (size_t)nx * sizeof *o);                                                 \
+                } else if (p->op == OP_MAX) {                                                             \
+                    _Pragma("omp simd") for (int64_t x = 0; x < nx; x++) o[x] = e[x] > o[x] ? e[x] : o[x]; \
                 } else {                                                                                  \
-                    int mx = p->op == OP_MAX;                                                             \
-                    for (int64_t i = 0; i < nx; i++) o[i] = ext[i];                                       \
-                    for (int64_t k = 1; k < len; k++) {                                                   \
-                        const T *e = ext + k;                                                             \
-                        if (mx) {                                                                         \
-                            _Pragma("omp simd") for (int64_t i = 0; i < nx; i++) o[i] = e[i] > o[i] ? e[i] : o[i]; \
-                        } else {                                                                          \
-                            _Pragma("omp simd") for (int64_t i = 0; i < nx; i++) o[i] = e[i] < o[i] ? e[i] : o[i]; \
-                        }                                                                                 \
-                    }                                                                                     \
+                    _Pragma("omp simd") for (int64_t x = 0; x < nx; x++) o[x] = e[x] < o[x] ? e[x] : o[x]; \
                 }                                                                                         \
-                if (md_par_thread() == 0 && (r & 63) == 0)                                                \
-                    md_ctx_progress(ctx, *done + (size_t)r, total);                                       \
             }                                                                                             \
-            free(row);                                                                                    \
         }                                                                                                 \
-        *done += (size_t)nrows;                                                                           \
     }                                                                                                     \
                                                                                                           \
-    /* Along y (outer = z slices) or z (outer = y rows): rows combined whole. */                          \
-    static void col_pass_##SUF(const T *src, T *dst, const Grid *g, const Pass *p, MdBorder mode, T cval, \
-                               int *fail, MdCtx *ctx, size_t *done, size_t total)                         \
-    {                                                                                                     \
-        int64_t nx = g->nx, len = p->k.len, c = p->k.center;                                              \
-        int64_t n = p->axis == 1 ? g->ny : g->nz, stride = p->axis == 1 ? nx : nx * g->ny;                \
-        int64_t nouter = p->axis == 1 ? g->nz : g->ny, ostride = p->axis == 1 ? nx * g->ny : nx;          \
-        _Pragma("omp parallel if (md_par_worth((double)(nx * n * nouter)))")                              \
-        {                                                                                                 \
-            T *crow = malloc((size_t)nx * sizeof *crow);                                                  \
-            if (!crow) md_par_fail(fail, MD_ENOMEM);                                                      \
-            else for (int64_t i = 0; i < nx; i++) crow[i] = cval;                                         \
-            _Pragma("omp for schedule(static)")                                                          \
-            for (int64_t q = 0; q < nouter; q++) {                                                        \
-                if (!crow || md_par_poll_cancel(fail)) continue;                                          \
-                const T *base = src + q * ostride;                                                        \
-                for (int64_t i = 0; i < n; i++) {                                                         \
-                    T *o = dst + q * ostride + i * stride;                                                \
-                    for (int64_t k = 0; k < len; k++) {                                                   \
-                        int64_t j = md_border_index(i + k - c, n, mode);                                  \
-                        const T *e = j < 0 ? crow : base + j * stride;                                    \
-                        if (p->op == OP_CORR) {                                                           \
-                            T wk = (T)p->k.w[k];                                                          \
-                            if (k == 0) {                                                                 \
-                                _Pragma("omp simd") for (int64_t x = 0; x < nx; x++) o[x] = wk * e[x];    \
-                            } else if (wk != 0) {                                                         \
-                                _Pragma("omp simd") for (int64_t x = 0; x < nx; x++) o[x] += wk * e[x];   \
-                            }                                                                             \
-                        } else if (k == 0) {                                                              \
-                            memcpy(o, e, (size_t)nx * sizeof *o);                                         \
-                        } else if (p->op == OP_MAX) {                                                     \
-                            _Pragma("omp simd") for (int64_t x = 0; x < nx; x++) o[x] = e[x] > o[x] ? e[x] : o[x]; \
-                        } else {                                                                          \
-                            _Pragma("omp simd") for (int64_t x = 0; x < nx; x++) o[x] = e[x] < o[x] ? e[x] : o[x]; \
-                        }                                                                                 \
-                    }                                                                                     \
-                }                                                                                         \
-                if (md_par_thread() == 0) md_ctx_progress(ctx, *done + (size_t)(q * n), total);           \
-            }                                                                                             \
-            free(crow);                                                                                   \
-        }                                                                                                 \
-        *done += (size_t)(n * nouter);                                                                    \
-    }                                                                                                     \
-                                                                                                          \
-    /* Runs the passes (the first along x) from in into dst (nx*ny*nz T). */                              \
+    /* Runs the passes (ps[0] along x; then y and/or z) from in into dst. */                              \
     static MdStatus run_##SUF(const MdVolume *in, const Pass *ps, int np, MdBorder mode, double cval,     \
                               T *dst, MdCtx *ctx)                                                         \
     {                                                                                                     \
         Grid g = grid_of(in);                                                                             \
-        size_t n = (size_t)(g.nx * g.ny * g.nz), done = 0, total = 0;                                     \
-        T *scratch = NULL;                                                                                \
-        if (np > 1 && !(scratch = malloc(n * sizeof *scratch)))                                           \
-            return md_error(ctx->err, MD_ENOMEM, "filter: out of memory for a %zu-voxel scratch volume", n); \
-        total = (size_t)np * (size_t)(g.ny * g.nz);                                                       \
+        const Pass *py = NULL, *pz = NULL;                                                                \
+        for (int i = 1; i < np; i++) {                                                                    \
+            if (ps[i].axis == 1) py = &ps[i];                                                             \
+            if (ps[i].axis == 2) pz = &ps[i];                                                             \
+        }                                                                                                 \
+        int64_t nx = g.nx, ny = g.ny, nz = g.nz, maxn = nx > ny ? nx : ny;                                \
+        size_t total = (size_t)nz + (pz ? (size_t)ny : 0);                                                \
         int fail = MD_OK;                                                                                 \
-        const T *src = NULL;                                                                              \
-        for (int i = 0; i < np && !fail; i++) {                                                           \
-            T *to = ((np - 1 - i) % 2 == 0) ? dst : scratch;                                              \
-            if (ps[i].axis == 0) row_pass_##SUF(in, src, to, &g, &ps[i], mode, (T)cval, &fail, ctx, &done, total); \
-            else col_pass_##SUF(src, to, &g, &ps[i], mode, (T)cval, &fail, ctx, &done, total);            \
-            src = to;                                                                                     \
+        T tc = (T)cval;                                                                                   \
+        _Pragma("omp parallel if (md_par_worth((double)(nx * ny * nz)))")                                 \
+        {                                                                                                 \
+            size_t plane = (size_t)(nx * (ny > nz ? ny : nz));                                            \
+            T *mem = malloc((plane + (size_t)(3 * maxn + 64 + ps[0].k.len)) * sizeof(T));                 \
+            T *buf = mem, *row = mem ? mem + plane : NULL, *crow = row ? row + maxn : NULL;               \
+            T *ext = crow ? crow + maxn : NULL;                                                           \
+            if (!mem) md_par_fail(&fail, MD_ENOMEM);                                                      \
+            else for (int64_t i = 0; i < maxn; i++) crow[i] = tc;                                         \
+            _Pragma("omp for schedule(static)")                                                          \
+            for (int64_t z = 0; z < nz; z++) {                                                            \
+                if (!mem || md_par_poll_cancel(&fail)) continue;                                          \
+                T *slice = dst + z * nx * ny, *to = py ? buf : slice;                                     \
+                for (int64_t y = 0; y < ny; y++) {                                                        \
+                    LOADROW(md_volume_data(in), in->dtype, (size_t)((z * ny + y) * nx), (size_t)nx, row); \
+                    row_filter_##SUF(row, nx, &ps[0], mode, tc, ext, to + y * nx);                        \
+                }                                                                                         \
+                if (py) col_filter_##SUF(buf, nx, ny, nx, py, mode, crow, slice, nx);                     \
+                if (md_par_thread() == 0) md_ctx_progress(ctx, (size_t)z + 1, total);                     \
+            }                                                                                             \
+            if (pz) {                                                                                     \
+                _Pragma("omp for schedule(static)")                                                      \
+                for (int64_t y = 0; y < ny; y++) {                                                        \
+                    if (!mem || md_par_poll_cancel(&fail)) continue;                                      \
+                    col_filter_##SUF(dst + y * nx, nx * ny, nz, nx, pz, mode, crow, buf, nx);             \
+                    for (int64_t z = 0; z < nz; z++)                                                      \
+                        memcpy(dst + (z * ny + y) * nx, buf + z * nx, (size_t)nx * sizeof(T));            \
+                    if (md_par_thread() == 0) md_ctx_progress(ctx, (size_t)(nz + y) + 1, total);          \
+                }                                                                                         \
+            }                                                                                             \
+            free(mem);                                                                                    \
         }                                                                                                 \
         md_ctx_finish(ctx, total);                                                                        \
-        free(scratch);                                                                                    \
         return md_par_status(fail, ctx->label, ctx->err);                                                 \
     }
 

@@ -13,20 +13,49 @@
 #include "../core/rows.h"
 #include "filter.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #define NETWORK_MAX 27
 
+/* a[i] = min, b[i] = max of each pair, element-wise over n: SSE where the
+ * build has it (minps/maxps are exactly x < y ? x : y), else plain C. */
+static inline void cswap_f32(float *restrict a, float *restrict b, int64_t n)
+{
+    int64_t i = 0;
+#ifdef __SSE2__
+    for (; i + 4 <= n; i += 4) {
+        __m128 x = _mm_loadu_ps(a + i), y = _mm_loadu_ps(b + i);
+        _mm_storeu_ps(a + i, _mm_min_ps(x, y));
+        _mm_storeu_ps(b + i, _mm_max_ps(y, x));
+    }
+#endif
+    for (; i < n; i++) {
+        float x = a[i], y = b[i];
+        a[i] = x < y ? x : y;
+        b[i] = y > x ? y : x;
+    }
+}
+
+static inline void cswap_f64(double *restrict a, double *restrict b, int64_t n)
+{
+    int64_t i = 0;
+#ifdef __SSE2__
+    for (; i + 2 <= n; i += 2) {
+        __m128d x = _mm_loadu_pd(a + i), y = _mm_loadu_pd(b + i);
+        _mm_storeu_pd(a + i, _mm_min_pd(x, y));
+        _mm_storeu_pd(b + i, _mm_max_pd(y, x));
+    }
+#endif
+    for (; i < n; i++) {
+        double x = a[i], y = b[i];
+        a[i] = x < y ? x : y;
+        b[i] = y > x ? y : x;
+    }
+}
+
 #define DEFINE_MEDIAN(T, SUF, LOADROW)                                                                      \
-    /* a[j] = min, b[j] = max of the pair, element-wise over n */                                          \
-    static inline void cswap_##SUF(T *restrict a, T *restrict b, int64_t n)                                \
-    {                                                                                                       \
-        _Pragma("omp simd") for (int64_t i = 0; i < n; i++)                                                 \
-        {                                                                                                   \
-            T x = a[i], y = b[i];                                                                           \
-            a[i] = x < y ? x : y;                                                                           \
-            b[i] = x < y ? y : x;                                                                           \
-        }                                                                                                   \
-    }                                                                                                       \
-                                                                                                            \
     static T select_##SUF(T *v, int n, int k)                                                               \
     {                                                                                                       \
         int lo = 0, hi = n - 1;                                                                             \
