@@ -107,41 +107,61 @@ static MdStatus check_selection(const MdSelection *s, MdError *err)
 
 /* ---- counting small keys into one table ---------------------------------- */
 
-/* table[k] = selected voxels with key k (1 << bits entries, new). */
+/* table[k] = selected voxels with key k (1 << bits entries, new). Each
+ * thread counts into SUB interleaved tables, so runs of equal values (air,
+ * background) do not wait on one counter. */
+#define SUB 4
 static MdStatus count_table(const MdSelection *s, uint64_t **table, MdCtx *ctx)
 {
     size_t nk = (size_t)1 << key_bits(s->v->dtype), n = md_volume_count(s->v);
     size_t nchunks = (n + CHUNK - 1) / CHUNK;
     int nt = ctx->threads < 1 ? 1 : ctx->threads;
-    uint64_t *all = calloc((size_t)nt * nk, sizeof *all);
+    uint64_t *all = calloc((size_t)nt * SUB * nk, sizeof *all);
     if (!all) return md_error(ctx->err, MD_ENOMEM, "histogram: out of memory for %d count tables", nt);
     int fail = MD_OK;
     const void *p = md_volume_data(s->v);
     const uint8_t *mask = s->mask ? md_volume_data(s->mask) : NULL;
 #pragma omp parallel num_threads(nt) if (md_par_worth((double)n))
     {
-        uint64_t *t = all + (size_t)md_par_thread() * nk;
+        uint64_t *t0 = all + (size_t)md_par_thread() * SUB * nk, *t1 = t0 + nk, *t2 = t1 + nk, *t3 = t2 + nk;
 #pragma omp for schedule(static)
         for (size_t c = 0; c < nchunks; c++) {
             if (md_par_poll_cancel(&fail)) continue;
             size_t a = c * CHUNK, b = a + CHUNK < n ? a + CHUNK : n;
             const uint8_t *m = mask;
-#define LOOP(ctype, KEY)                                                              \
-    {                                                                                 \
-        const ctype *x = (const ctype *)p;                                            \
-        if (m) {                                                                      \
-            for (size_t i = a; i < b; i++) t[KEY] += m[i] != 0;                       \
-        } else {                                                                      \
-            for (size_t i = a; i < b; i++) t[KEY]++;                                  \
-        }                                                                             \
+#define KEYAT(i) KEY((i))
+#define LOOP(ctype, KEY)                                                                  \
+    {                                                                                     \
+        const ctype *x = (const ctype *)p;                                                \
+        size_t i = a;                                                                     \
+        if (m) {                                                                          \
+            for (; i < b; i++) t0[KEY(i)] += m[i] != 0;                                   \
+        } else {                                                                          \
+            for (; i + 4 <= b; i += 4) {                                                  \
+                t0[KEY(i)]++;                                                             \
+                t1[KEY(i + 1)]++;                                                         \
+                t2[KEY(i + 2)]++;                                                         \
+                t3[KEY(i + 3)]++;                                                         \
+            }                                                                             \
+            for (; i < b; i++) t0[KEY(i)]++;                                              \
+        }                                                                                 \
     } break
+#define K_U8(i) x[i]
+#define K_I8(i) ((uint8_t)x[i] ^ 0x80u)
+#define K_U16(i) x[i]
+#define K_I16(i) ((uint16_t)x[i] ^ 0x8000u)
             switch (s->v->dtype) {
-            case MD_UINT8: LOOP(uint8_t, x[i]);
-            case MD_INT8: LOOP(int8_t, (uint8_t)x[i] ^ 0x80u);
-            case MD_UINT16: LOOP(uint16_t, x[i]);
-            default: LOOP(int16_t, (uint16_t)x[i] ^ 0x8000u);
+            case MD_UINT8: LOOP(uint8_t, K_U8);
+            case MD_INT8: LOOP(int8_t, K_I8);
+            case MD_UINT16: LOOP(uint16_t, K_U16);
+            default: LOOP(int16_t, K_I16);
             }
 #undef LOOP
+#undef KEYAT
+#undef K_U8
+#undef K_I8
+#undef K_U16
+#undef K_I16
             if (md_par_thread() == 0) md_ctx_progress(ctx, c + 1, nchunks);
         }
     }
@@ -150,13 +170,23 @@ static MdStatus count_table(const MdSelection *s, uint64_t **table, MdCtx *ctx)
         free(all);
         return md_par_status(fail, "histogram", ctx->err);
     }
-    for (int k = 1; k < nt; k++)
+    for (int k = 1; k < nt * SUB; k++)
         for (size_t i = 0; i < nk; i++) all[i] += all[(size_t)k * nk + i];
     *table = all; /* the first nk entries hold the sum */
     return MD_OK;
 }
 
 static int small_keys(MdDtype t) { return key_bits(t) <= 16; }
+
+/* The value of rank r (0-based) in a table of counts. */
+static double table_rank(const uint64_t *tab, size_t nk, uint64_t r, MdDtype t)
+{
+    uint64_t acc = 0;
+    size_t k = 0;
+    while (k + 1 < nk && acc + tab[k] <= r) acc += tab[k++];
+    return key_value(k, t);
+}
+
 
 /* ---- radix selection of wide keys ------------------------------------------ */
 
@@ -261,12 +291,7 @@ static MdStatus values_at(const MdSelection *s, const uint64_t *ranks, int nr, d
         MdStatus st = count_table(s, &tab, ctx);
         if (st) return st;
         size_t nk = (size_t)1 << key_bits(t);
-        for (int i = 0; i < nr; i++) {
-            uint64_t acc = 0;
-            size_t k = 0;
-            while (k + 1 < nk && acc + tab[k] <= ranks[i]) acc += tab[k++];
-            out[i] = key_value(k, t);
-        }
+        for (int i = 0; i < nr; i++) out[i] = table_rank(tab, nk, ranks[i], t);
         free(tab);
         return MD_OK;
     }
@@ -502,12 +527,45 @@ static double lerp(double a, double b, double t, MdDtype dt)
     return t >= 0.5 ? b - d * (1 - t) : a + d * t;
 }
 
+/* Selection size, and for 8/16-bit volumes the table of counts (*tab new,
+ * else NULL): one pass either way. */
+static MdStatus count_selected(const MdSelection *s, size_t *n, uint64_t **tab, MdCtx *ctx)
+{
+    MdStatus st = check_selection(s, ctx->err);
+    if (st) return st;
+    *tab = NULL;
+    if (small_keys(s->v->dtype)) {
+        if ((st = count_table(s, tab, ctx))) return st;
+        size_t nk = (size_t)1 << key_bits(s->v->dtype), total = 0;
+        for (size_t k = 0; k < nk; k++) total += (*tab)[k];
+        *n = total;
+    } else {
+        double lo, hi;
+        if ((st = md_value_range(s, &lo, &hi, n, ctx))) return st;
+    }
+    if (*n == 0) {
+        free(*tab);
+        return md_error(ctx->err, MD_EINVAL, "the selection is empty (no voxel in the mask, or all NaN)");
+    }
+    return MD_OK;
+}
+
+/* vals[i] = value of rank ranks[i], from the table or by radix selection. */
+static MdStatus ranks_to_values(const MdSelection *s, const uint64_t *tab, const uint64_t *ranks, int nr, double *vals,
+                                MdCtx *ctx)
+{
+    if (!tab) return values_at(s, ranks, nr, vals, ctx);
+    size_t nk = (size_t)1 << key_bits(s->v->dtype);
+    for (int i = 0; i < nr; i++) vals[i] = table_rank(tab, nk, ranks[i], s->v->dtype);
+    return MD_OK;
+}
+
 MdStatus md_percentiles(const MdSelection *s, const double *pct, int nq, MdQuantileMethod method, double *out,
                         MdCtx *ctx)
 {
-    double lo, hi;
     size_t n;
-    MdStatus st = md_value_range(s, &lo, &hi, &n, ctx);
+    uint64_t *tab;
+    MdStatus st = count_selected(s, &n, &tab, ctx);
     if (st) return st;
     uint64_t *ranks = malloc((size_t)(2 * nq + 1) * sizeof *ranks);
     double *g = malloc((size_t)(nq + 1) * sizeof *g), *vals = malloc((size_t)(2 * nq + 1) * sizeof *vals);
@@ -522,9 +580,10 @@ MdStatus md_percentiles(const MdSelection *s, const double *pct, int nq, MdQuant
         }
         quantile_index(method, (double)n, pct[i] / 100, &ranks[2 * i], &ranks[2 * i + 1], &g[i]);
     }
-    if ((st = values_at(s, ranks, 2 * nq, vals, ctx))) goto done;
+    if ((st = ranks_to_values(s, tab, ranks, 2 * nq, vals, ctx))) goto done;
     for (int i = 0; i < nq; i++) out[i] = lerp(vals[2 * i], vals[2 * i + 1], g[i], s->v->dtype);
 done:
+    free(tab);
     free(ranks);
     free(g);
     free(vals);
@@ -533,12 +592,15 @@ done:
 
 MdStatus md_median_value(const MdSelection *s, double *out, MdCtx *ctx)
 {
-    double lo, hi, v[2];
+    double v[2];
     size_t n;
-    MdStatus st = md_value_range(s, &lo, &hi, &n, ctx);
+    uint64_t *tab;
+    MdStatus st = count_selected(s, &n, &tab, ctx);
     if (st) return st;
     uint64_t r[2] = {(n - 1) / 2, n / 2};
-    if ((st = values_at(s, r, 2, v, ctx))) return st;
+    st = ranks_to_values(s, tab, r, 2, v, ctx);
+    free(tab);
+    if (st) return st;
     if (s->v->dtype == MD_FLOAT32) *out = (double)(((float)v[0] + (float)v[1]) / 2.0f);
     else *out = (v[0] + v[1]) / 2;
     return MD_OK;
