@@ -327,6 +327,24 @@ describe("v:laplacian_sharpen and v:adaptive_equalize against ITK", function()
     end
   end)
 
+  it("v:gaussian{method=\"recursive\"} matches ITK's SmoothingRecursiveGaussian", function()
+    local v = (vol.phantom.chest{shape={48, 40, 14}} * 0.01):set_spacing{0.7, 0.8, 2.5}
+    assert.equal("float32", v.dtype)
+    local scale = v:max() - v:min()
+    for _, sigma in ipairs{0.8, 1.5, 6} do
+      local want = itkref.run(v, "smooth", {0.7, 0.8, 2.5, sigma})
+      assert.is_true(diff(v:gaussian{sigma_mm=sigma, method="recursive"}, want) <= 1e-6 * scale, "sigma " .. sigma)
+    end
+    local c = vol.new{shape={6, 5, 4}, dtype="float32", fill=7}
+    local g = c:gaussian{sigma_vox=2, method="recursive", dtype="float64"}
+    assert.near(7, g:get(1, 1, 1), 1e-9)
+    assert.near(7, g:get(6, 5, 4), 1e-9)
+    assert.error_matches(function() vol.new{shape={3, 8, 8}}:gaussian{sigma_vox=1, method="recursive"} end,
+      "at least 4 voxels along axis 1")
+    assert.error_matches(function() c:gaussian{sigma_vox=1, method="recursive", mode="wrap"} end,
+      "apply to method \"exact\" only")
+  end)
+
   it("match ITK 5 on the real head CT", function()
     local ct = vol.read(data.path("ct/cranium_ct.nii.gz"))
     assert.equal("int16", ct.dtype)

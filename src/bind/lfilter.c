@@ -9,6 +9,7 @@
 #include "../kernels/ahe.h"
 #include "../kernels/clahe.h"
 #include "../kernels/filter_edges.h"
+#include "../kernels/recursive.h"
 #include "lintensity.h"
 #include "lmorph.h"
 
@@ -133,13 +134,23 @@ static double read_truncate(lua_State *L, int idx)
 
 static int l_gaussian(lua_State *L)
 {
-    static const char *const keys[] = {"sigma_mm", "sigma_vox", "truncate", "mode", "cval", "per_slice", "dtype", NULL};
+    static const char *const keys[] = {"sigma_mm", "sigma_vox", "truncate", "mode", "cval", "per_slice", "dtype",
+                                       "method", NULL};
+    static const char *const methods[] = {"exact", "recursive", NULL};
     MdVolume *v = md_lua_checkvolume(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
     md_lua_checkopts(L, 2, keys);
     FOpts f = read_fopts(L, 2, v);
     double s[3], *w = lua_newuserdatauv(L, 3 * MAX_TAPS * sizeof *w, 0);
     read_sigma(L, 2, v, &f, s);
+    if (md_lua_optchoice(L, 2, "method", 0, methods) == 1) {
+        if (md_lua_optstrfield(L, 2, "mode", NULL) || md_lua_optstrfield(L, 2, "truncate", NULL))
+            luaL_argerror(L, 2, "options 'mode' and 'truncate' apply to method \"exact\" only");
+        MdVolume *out = new_float_out(L, v, 2);
+        MdError err;
+        MdCtx ctx = md_ctx_init(&err, "gaussian");
+        return finish(L, md_filter_recursive_gaussian(v, s, out, &ctx), &err);
+    }
     MdKernel1 k[3];
     gauss_kernels(L, s, (int[3]){0, 0, 0}, read_truncate(L, 2), w, k);
     MdVolume *out = new_float_out(L, v, 2);
@@ -463,6 +474,9 @@ static const MdLuaReg methods[] = {
      "Gaussian smoothing, separable, equal to scipy.ndimage.gaussian_filter (same kernel,\n"
      "truncation and borders). Any dtype in; float32 out unless dtype=\"float64\".\n" SIGMA_OPT MODE_OPT
      SLICE_OPT DTYPE_OPT
+     "  method  \"exact\" (default, scipy's kernel) or \"recursive\": ITK's recursive Gaussian\n"
+     "          (SmoothingRecursiveGaussianImageFilter), whose cost does not grow with sigma;\n"
+     "          its border continues the edge value, and axes need 4 voxels or more\n"
      "Errors: negative or all-zero sigma, both or neither of sigma_mm and sigma_vox.\n"
      "  local s = ct:gaussian{sigma_mm=2}"},
     {"gaussian_laplace", l_gaussian_laplace,

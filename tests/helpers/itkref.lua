@@ -34,7 +34,7 @@ function M.program()
   local exe, src = root .. "/build/itk_ref", root .. "/tests/ref/itk_ref.cxx"
   if exists(exe) and run(("test %s -nt %s"):format(data.shell_quote(exe), data.shell_quote(src))) then return exe end
   local inc, ver = itk_include()
-  local libs = ("-lITKCommon-%s -litksys-%s -litkvnl-%s -litkvnl_algo-%s"):format(ver, ver, ver, ver)
+  local libs = ("-lITKSmoothing-%s -lITKCommon-%s -litksys-%s -litkvnl-%s -litkvnl_algo-%s"):format(ver, ver, ver, ver, ver)
   local cmd = ("mkdir -p %s && g++ -O2 -std=c++17 -I%s %s -o %s %s 2>&1"):format(
     data.shell_quote(root .. "/build"), data.shell_quote(inc), data.shell_quote(src), data.shell_quote(exe), libs)
   local p = io.popen(cmd)
@@ -44,7 +44,8 @@ function M.program()
   return exe
 end
 
--- Runs op ("sharpen" with spacing {sx, sy, sz}, or "ahe" with {alpha, beta, rx, ry, rz})
+-- Runs op ("sharpen" with spacing {sx, sy, sz}, "smooth" with {sx, sy, sz, sigma_mm},
+-- or "ahe" with {alpha, beta, rx, ry, rz})
 -- on the int16 or float32 volume v; returns ITK's output as a Volume of v's dtype.
 function M.run(v, op, params)
   local exe = M.program()

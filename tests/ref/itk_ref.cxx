@@ -4,6 +4,7 @@
 //
 //   itk_ref sharpen TYPE NX NY NZ SX SY SZ IN.raw OUT.raw
 //   itk_ref ahe TYPE NX NY NZ ALPHA BETA RX RY RZ IN.raw OUT.raw
+//   itk_ref smooth float NX NY NZ SX SY SZ SIGMA_MM IN.raw OUT.raw
 //
 // TYPE is short or float; IN.raw holds NX*NY*NZ little-endian voxels (x
 // fastest) and OUT.raw receives the filter's output in the same type. The
@@ -17,6 +18,7 @@
 #include "itkAdaptiveHistogramEqualizationImageFilter.h"
 #include "itkImage.h"
 #include "itkLaplacianSharpeningImageFilter.h"
+#include "itkSmoothingRecursiveGaussianImageFilter.h"
 
 template <typename T> using Image3 = itk::Image<T, 3>;
 
@@ -62,6 +64,16 @@ template <typename T> static int run(int argc, char **argv)
         f->SetInput(in);
         f->Update();
         save<T>(argv[10], f->GetOutput());
+        return 0;
+    }
+    if (op == "smooth" && argc == 12) {
+        double sp[3] = {std::atof(argv[6]), std::atof(argv[7]), std::atof(argv[8])};
+        auto in = load<T>(argv[10], n, sp);
+        auto f = itk::SmoothingRecursiveGaussianImageFilter<Image3<T>, Image3<T>>::New();
+        f->SetSigma(std::atof(argv[9]));
+        f->SetInput(in);
+        f->Update();
+        save<T>(argv[11], f->GetOutput());
         return 0;
     }
     if (op == "ahe" && argc == 13) {
