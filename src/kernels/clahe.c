@@ -67,56 +67,69 @@ static double as_uint16(double x, MdDtype t, double vmax)
     return x < 0 ? 0 : (x > 65535 ? 65535 : x);
 }
 
-/* Grey levels 0..NGRAY-1 of one image (n voxels starting at start). */
-static void quantize(const MdVolume *in, size_t start, size_t n, double *row, uint16_t *q)
+/* Per-axis tables: for padded coordinate p, the image index (mirror); for
+ * image index i, the two histogram tiles blended and the upper weight. */
+typedef struct Axis {
+    int64_t *img;    /* [P] */
+    int64_t *t0, *t1; /* [s] */
+    double *c;       /* [s] */
+} Axis;
+
+static void free_axes(Axis *ax)
 {
-    md_rows_to_f64(md_volume_data(in), in->dtype, start, n, row);
-    double lo = INFINITY, hi = -INFINITY;
-    for (size_t i = 0; i < n; i++)
-        if (row[i] == row[i]) lo = row[i] < lo ? row[i] : lo, hi = row[i] > hi ? row[i] : hi;
-    if (!(lo <= hi)) lo = hi = 0;
-    /* skimage refuses floats outside [-1, 1]; those are scaled from their own range */
-    int direct = md_dtype_is_float(in->dtype) && (lo < -1 || hi > 1);
-    double ulo = INFINITY, uhi = -INFINITY;
-    for (size_t i = 0; i < n; i++) {
-        double x = row[i] == row[i] ? row[i] : lo;
-        row[i] = direct ? x : as_uint16(x, in->dtype, hi);
-        ulo = row[i] < ulo ? row[i] : ulo;
-        uhi = row[i] > uhi ? row[i] : uhi;
-    }
-    for (size_t i = 0; i < n; i++) {
-        double t = uhi > ulo ? (row[i] - ulo) / (uhi - ulo) : row[i] - ulo;
-        q[i] = (uint16_t)nearbyint(t * (NGRAY - 1)); /* np.round: halves to even */
-    }
+    for (int a = 0; a < 3; a++) free(ax[a].img), free(ax[a].t0), free(ax[a].t1), free(ax[a].c);
 }
 
-static inline int64_t padded_to_image(int64_t p, const Image *im, int a)
+static int make_axes(const Image *im, Axis *ax)
 {
-    return md_border_index(p - im->ps[a], im->s[a], MD_BORDER_MIRROR);
+    memset(ax, 0, 3 * sizeof *ax);
+    for (int a = 0; a < 3; a++) {
+        int64_t k = im->k[a], P = (im->nh[a] + 1) * k, n = im->s[a], nh = im->nh[a];
+        ax[a].img = malloc((size_t)P * sizeof(int64_t));
+        ax[a].t0 = malloc((size_t)n * sizeof(int64_t));
+        ax[a].t1 = malloc((size_t)n * sizeof(int64_t));
+        ax[a].c = malloc((size_t)n * sizeof(double));
+        if (!ax[a].img || !ax[a].t0 || !ax[a].t1 || !ax[a].c) return 0;
+        for (int64_t p = 0; p < P; p++) ax[a].img[p] = md_border_index(p - im->ps[a], n, MD_BORDER_MIRROR);
+        for (int64_t i = 0; i < n; i++) {
+            int64_t p = i + im->ps[a], blk = p / k;
+            ax[a].c[i] = (double)(p % k) / (double)k;
+            ax[a].t0[i] = blk - 1 < 0 ? 0 : (blk - 1 >= nh ? nh - 1 : blk - 1);
+            ax[a].t1[i] = blk >= nh ? nh - 1 : blk;
+        }
+    }
+    return 1;
 }
 
-/* maps[t * nb + bin] for every histogram tile t (x fastest). */
-static void tile_maps(const uint16_t *bin, const Image *im, const MdClaheOpts *o, int64_t *maps, int64_t *h)
+/* maps[t * nb + bin] for every histogram tile t (x fastest), tiles in parallel. */
+static void tile_maps(const uint16_t *bin, const Image *im, const Axis *ax, const MdClaheOpts *o, int64_t *maps,
+                      int parallel, int *fail)
 {
     int nb = o->nbins;
-    int64_t kprod = (int64_t)im->k[0] * im->k[1] * im->k[2];
-    int64_t clim = kprod;
+    int64_t kprod = (int64_t)im->k[0] * im->k[1] * im->k[2], clim = kprod;
     if (o->clip_limit > 0) {
         double c = o->clip_limit * (double)kprod;
         clim = c < 1 ? 1 : (int64_t)c;
     }
     double scale = (double)(NGRAY - 1) / (double)kprod;
-    for (int64_t tz = 0; tz < im->nh[2]; tz++)
-        for (int64_t ty = 0; ty < im->nh[1]; ty++)
+    int64_t ntz = im->nh[2] * im->nh[1];
+#pragma omp parallel if (parallel && md_par_worth((double)kprod * (double)ntz * (double)im->nh[0]))
+    {
+        int64_t *h = malloc((size_t)nb * sizeof *h);
+        if (!h) md_par_fail(fail, MD_ENOMEM);
+#pragma omp for schedule(static)
+        for (int64_t tzy = 0; tzy < ntz; tzy++) {
+            if (!h || md_par_stopped(fail)) continue;
+            int64_t tz = tzy / im->nh[1], ty = tzy % im->nh[1];
             for (int64_t tx = 0; tx < im->nh[0]; tx++) {
                 memset(h, 0, (size_t)nb * sizeof *h);
+                const int64_t *xi = ax[0].img + im->k[0] / 2 + tx * im->k[0];
                 for (int dz = 0; dz < im->k[2]; dz++) {
-                    int64_t z = padded_to_image(im->k[2] / 2 + tz * im->k[2] + dz, im, 2);
+                    int64_t z = ax[2].img[im->k[2] / 2 + tz * im->k[2] + dz];
                     for (int dy = 0; dy < im->k[1]; dy++) {
-                        int64_t y = padded_to_image(im->k[1] / 2 + ty * im->k[1] + dy, im, 1);
+                        int64_t y = ax[1].img[im->k[1] / 2 + ty * im->k[1] + dy];
                         const uint16_t *r = bin + (z * im->s[1] + y) * im->s[0];
-                        int64_t x0 = im->k[0] / 2 + tx * im->k[0];
-                        for (int dx = 0; dx < im->k[0]; dx++) h[r[padded_to_image(x0 + dx, im, 0)]]++;
+                        for (int dx = 0; dx < im->k[0]; dx++) h[r[xi[dx]]]++;
                     }
                 }
                 clip_histogram(h, nb, clim);
@@ -128,44 +141,40 @@ static void tile_maps(const uint16_t *bin, const Image *im, const MdClaheOpts *o
                     m[i] = (int64_t)(v > NGRAY - 1 ? NGRAY - 1 : v);
                 }
             }
+        }
+        free(h);
+    }
 }
 
-/* Per axis for image index i: the two histogram tiles and the upper weight. */
-static void blend_axis(int64_t i, const Image *im, int a, int64_t *t0, int64_t *t1, double *c)
+/* Slice z of the blended result (skimage: edges in ndindex order, z
+ * slowest; weights multiplied x, y, z; float32 sum; truncated to uint16). */
+static void equalize(const uint16_t *bin, const Image *im, const Axis *ax, int nb, const int64_t *maps,
+                     uint16_t *res, int64_t z)
 {
-    int64_t p = i + im->ps[a], b = p / im->k[a], nh = im->nh[a];
-    *c = (double)(p % im->k[a]) / (double)im->k[a];
-    *t0 = b - 1 < 0 ? 0 : (b - 1 >= nh ? nh - 1 : b - 1);
-    *t1 = b < 0 ? 0 : (b >= nh ? nh - 1 : b);
-}
-
-/* One image (3-D block or one slice): levels -> blended uint16 result. */
-static void equalize(const uint16_t *bin, const Image *im, const MdClaheOpts *o, const int64_t *maps, uint16_t *res,
-                     int64_t z)
-{
-    int nb = o->nbins;
-    int64_t tz0, tz1, ty0, ty1;
-    double cz, cy;
-    blend_axis(z, im, 2, &tz0, &tz1, &cz);
+    int three = im->s[2] > 1 || im->k[2] > 1;
+    int64_t tz[2] = {ax[2].t0[z], ax[2].t1[z]}, nhx = im->nh[0], nhy = im->nh[1];
+    double cz = ax[2].c[z], wz[2] = {1 - cz, cz};
     for (int64_t y = 0; y < im->s[1]; y++) {
-        blend_axis(y, im, 1, &ty0, &ty1, &cy);
+        int64_t ty[2] = {ax[1].t0[y], ax[1].t1[y]};
+        double cy = ax[1].c[y], wy[2] = {1 - cy, cy};
+        const int64_t *m[2][2][2];
+        for (int ez = 0; ez < 2; ez++)
+            for (int ey = 0; ey < 2; ey++)
+                for (int ex = 0; ex < 2; ex++) m[ez][ey][ex] = maps + (tz[ez] * nhy + ty[ey]) * nhx * nb;
+        size_t row = (size_t)((z * im->s[1] + y) * im->s[0]);
         for (int64_t x = 0; x < im->s[0]; x++) {
-            int64_t tx0, tx1;
-            double cx;
-            blend_axis(x, im, 0, &tx0, &tx1, &cx);
-            size_t i = (size_t)((z * im->s[1] + y) * im->s[0] + x);
-            int b = bin[i];
+            int64_t tx[2] = {ax[0].t0[x] * nb, ax[0].t1[x] * nb};
+            double cx = ax[0].c[x], wx[2] = {1 - cx, cx};
+            int b = bin[row + (size_t)x];
             float acc = 0;
-            /* skimage's order: the z edge slowest, x fastest; weights multiplied x, y, z */
-            for (int ez = 0; ez < (im->s[2] > 1 || im->k[2] > 1 ? 2 : 1); ez++)
+            for (int ez = 0; ez < (three ? 2 : 1); ez++)
                 for (int ey = 0; ey < 2; ey++)
                     for (int ex = 0; ex < 2; ex++) {
-                        double w = (ex ? cx : 1 - cx) * (ey ? cy : 1 - cy);
-                        if (im->s[2] > 1 || im->k[2] > 1) w *= ez ? cz : 1 - cz;
-                        int64_t t = ((ez ? tz1 : tz0) * im->nh[1] + (ey ? ty1 : ty0)) * im->nh[0] + (ex ? tx1 : tx0);
-                        acc += (float)((double)maps[t * nb + b] * w);
+                        double w = wx[ex] * wy[ey];
+                        if (three) w *= wz[ez];
+                        acc += (float)((double)m[ez][ey][ex][tx[ex] + b] * w);
                     }
-            res[i] = (uint16_t)acc;
+            res[row + (size_t)x] = (uint16_t)acc;
         }
     }
 }
@@ -182,38 +191,87 @@ static void setup(Image *im, const int64_t s[3], const MdClaheOpts *o)
     }
 }
 
-/* One image of n voxels at start: quantize, maps, blend, rescale to [0, 1]. */
+#define BLOCK 16384
+
+/* One image of n voxels at start: grey bins, maps, blend, rescale to [0, 1].
+ * parallel: use the threads inside (3-D); per-slice calls run serially. */
 static MdStatus clahe_image(const MdVolume *in, const int64_t s[3], size_t start, const MdClaheOpts *o,
                             MdVolume *out, int parallel, int *fail, MdCtx *ctx)
 {
     Image im;
     setup(&im, s, o);
+    Axis ax[3] = {{0}};
     size_t n = (size_t)(s[0] * s[1] * s[2]), nt = (size_t)(im.nh[0] * im.nh[1] * im.nh[2]);
-    double *row = malloc(n * sizeof *row);
     uint16_t *q = malloc(n * sizeof *q), *res = malloc(n * sizeof *res);
-    int64_t *maps = malloc(nt * (size_t)o->nbins * sizeof *maps), *h = malloc((size_t)o->nbins * sizeof *h);
+    int64_t *maps = malloc(nt * (size_t)o->nbins * sizeof *maps);
     MdStatus st = MD_OK;
-    if (!row || !q || !res || !maps || !h) {
+    if (!q || !res || !maps || !make_axes(&im, ax)) {
         st = MD_ENOMEM;
         goto done;
     }
-    quantize(in, start, n, row, q);
+    /* the 16-bit levels are monotone in the value: their range is the values' */
+    double lo = INFINITY, hi = -INFINITY;
+    size_t nblk = (n + BLOCK - 1) / BLOCK;
+    MdDtype t = in->dtype;
+#pragma omp parallel if (parallel && md_par_worth((double)n))
+    {
+        double buf[BLOCK], l = INFINITY, h = -INFINITY;
+#pragma omp for schedule(static)
+        for (size_t b = 0; b < nblk; b++) {
+            size_t a = b * BLOCK, len = a + BLOCK < n ? BLOCK : n - a;
+            md_rows_to_f64(md_volume_data(in), t, start + a, len, buf);
+            for (size_t i = 0; i < len; i++)
+                if (buf[i] == buf[i]) l = buf[i] < l ? buf[i] : l, h = buf[i] > h ? buf[i] : h;
+        }
+#pragma omp critical
+        {
+            lo = l < lo ? l : lo;
+            hi = h > hi ? h : hi;
+        }
+    }
+    if (!(lo <= hi)) lo = hi = 0;
+    int direct = md_dtype_is_float(t) && (lo < -1 || hi > 1); /* skimage refuses these; own range */
+    double ulo = direct ? lo : as_uint16(lo, t, hi), uhi = direct ? hi : as_uint16(hi, t, hi);
     int bin_size = 1 + NGRAY / o->nbins;
-    for (size_t i = 0; i < n; i++) q[i] = (uint16_t)(q[i] / bin_size);
-    tile_maps(q, &im, o, maps, h);
+#pragma omp parallel if (parallel && md_par_worth((double)n))
+    {
+        double buf[BLOCK];
+#pragma omp for schedule(static)
+        for (size_t b = 0; b < nblk; b++) {
+            size_t a = b * BLOCK, len = a + BLOCK < n ? BLOCK : n - a;
+            md_rows_to_f64(md_volume_data(in), t, start + a, len, buf);
+            for (size_t i = 0; i < len; i++) {
+                double x = buf[i] == buf[i] ? buf[i] : lo;
+                double u = direct ? x : as_uint16(x, t, hi);
+                double v = uhi > ulo ? (u - ulo) / (uhi - ulo) : u - ulo;
+                q[a + i] = (uint16_t)((int)nearbyint(v * (NGRAY - 1)) / bin_size); /* np.round: halves to even */
+            }
+        }
+    }
+    tile_maps(q, &im, ax, o, maps, parallel, fail);
 #pragma omp parallel for schedule(static) if (parallel && md_par_worth((double)n))
     for (int64_t z = 0; z < s[2]; z++) {
         if (md_par_poll_cancel(fail)) continue;
-        equalize(q, &im, o, maps, res, z);
+        equalize(q, &im, ax, o->nbins, maps, res, z);
         if (parallel && md_par_thread() == 0) md_ctx_progress(ctx, (size_t)z + 1, (size_t)s[2]);
     }
     if (*fail) goto done;
-    uint16_t lo = UINT16_MAX, hi = 0;
-    for (size_t i = 0; i < n; i++) lo = res[i] < lo ? res[i] : lo, hi = res[i] > hi ? res[i] : hi;
-    for (size_t i = 0; i < n; i++) row[i] = hi > lo ? ((double)res[i] - lo) / (double)(hi - lo) : (double)res[i];
-    md_rows_from_f64(md_volume_data(out), out->dtype, start, n, row, MD_ROUND_NEAREST);
+    uint16_t rlo = UINT16_MAX, rhi = 0;
+    for (size_t i = 0; i < n; i++) rlo = res[i] < rlo ? res[i] : rlo, rhi = res[i] > rhi ? res[i] : rhi;
+#pragma omp parallel if (parallel && md_par_worth((double)n))
+    {
+        double buf[BLOCK];
+#pragma omp for schedule(static)
+        for (size_t b = 0; b < nblk; b++) {
+            size_t a = b * BLOCK, len = a + BLOCK < n ? BLOCK : n - a;
+            for (size_t i = 0; i < len; i++)
+                buf[i] = rhi > rlo ? ((double)res[a + i] - rlo) / (double)(rhi - rlo) : (double)res[a + i];
+            md_rows_from_f64(md_volume_data(out), out->dtype, start + a, len, buf, MD_ROUND_NEAREST);
+        }
+    }
 done:
-    free(row), free(q), free(res), free(maps), free(h);
+    free_axes(ax);
+    free(q), free(res), free(maps);
     return st;
 }
 
