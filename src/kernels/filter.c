@@ -60,7 +60,13 @@ int md_gaussian_kernel(double sigma, int order, double truncate, double *w, int 
     static void row_filter_##SUF(const T *row, int64_t nx, const Pass *p, MdBorder mode, T cval, T *ext, T *o) \
     {                                                                                                     \
         int64_t len = p->k.len, c = p->k.center;                                                          \
-        for (int64_t j = 0; j < nx + len - 1; j++) {                                                      \
+        /* the row itself, then only the margins through the border rule */                               \
+        memcpy(ext + c, row, (size_t)nx * sizeof *ext);                                                   \
+        for (int64_t j = 0; j < c; j++) {                                                                 \
+            int64_t i = md_border_index(j - c, nx, mode);                                                 \
+            ext[j] = i < 0 ? cval : row[i];                                                               \
+        }                                                                                                 \
+        for (int64_t j = c + nx; j < nx + len - 1; j++) {                                                 \
             int64_t i = md_border_index(j - c, nx, mode);                                                 \
             ext[j] = i < 0 ? cval : row[i];                                                               \
         }                                                                                                 \
@@ -271,10 +277,13 @@ MdStatus md_filter_correlate(const MdVolume *in, const double *w, const int kd[3
                         if (zz < 0 || yy < 0) {
                             for (int64_t j = 0; j < nx + kx - 1; j++) ext[j] = cval;
                         } else {
-                            md_rows_to_f64(md_volume_data(in), in->dtype, (size_t)((zz * ny + yy) * nx), (size_t)nx, row);
+                            md_rows_to_f64(md_volume_data(in), in->dtype, (size_t)((zz * ny + yy) * nx), (size_t)nx,
+                                           ext + ctr[0]);
                             for (int64_t j = 0; j < nx + kx - 1; j++) {
+                                if (j == ctr[0]) j += nx; /* the row itself is in place */
+                                if (j >= nx + kx - 1) break;
                                 int64_t i = md_border_index(j - ctr[0], nx, mode);
-                                ext[j] = i < 0 ? cval : row[i];
+                                ext[j] = i < 0 ? cval : ext[ctr[0] + i];
                             }
                         }
                         for (int64_t k = 0; k < kx; k++) {
