@@ -17,6 +17,14 @@
 
 typedef enum { OP_CORR, OP_MIN, OP_MAX } PassOp;
 
+/* The row loops also built for AVX2, picked at run time: element-wise
+ * IEEE operations without contraction, so the bits are the same. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define MD_WIDE __attribute__((target_clones("avx2", "default")))
+#else
+#define MD_WIDE
+#endif
+
 typedef struct Pass {
     int axis; /* 0 x, 1 y, 2 z */
     PassOp op;
@@ -57,7 +65,7 @@ int md_gaussian_kernel(double sigma, int order, double truncate, double *w, int 
  * writes it back, so out is the only volume-sized memory. */
 #define DEFINE_PASS(T, SUF, LOADROW)                                                                    \
     /* o[0..nx) = row filtered along x; ext holds nx + len - 1 values */                                 \
-    static void row_filter_##SUF(const T *row, int64_t nx, const Pass *p, MdBorder mode, T cval, T *ext, T *o) \
+    MD_WIDE static void row_filter_##SUF(const T *row, int64_t nx, const Pass *p, MdBorder mode, T cval, T *ext, T *o) \
     {                                                                                                     \
         int64_t len = p->k.len, c = p->k.center;                                                          \
         /* the row itself, then only the margins through the border rule */                               \
@@ -94,7 +102,7 @@ int md_gaussian_kernel(double sigma, int order, double truncate, double *w, int 
                                                                                                           \
     /* n rows of nx at base + j*stride filtered along j into out + i*ostride;                             \
      * crow is a row of cval for the constant border */                                                   \
-    static void col_filter_##SUF(const T *base, int64_t stride, int64_t n, int64_t nx, const Pass *p,     \
+    MD_WIDE static void col_filter_##SUF(const T *base, int64_t stride, int64_t n, int64_t nx, const Pass *p,     \
                                  MdBorder mode, const T *crow, T *out, int64_t ostride)                   \
     {                                                                                                     \
         int64_t len = p->k.len, c = p->k.center;                                                          \
