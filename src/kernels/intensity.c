@@ -129,7 +129,7 @@ typedef struct InterpArg {
 static double interp1(double x, const double *xp, const double *fp, size_t n)
 {
     if (x != x) return x;
-    if (x <= xp[0]) return x == xp[0] ? fp[0] : fp[0];
+    if (x <= xp[0]) return fp[0];
     if (x >= xp[n - 1]) return fp[n - 1];
     size_t a = 0, b = n - 1; /* xp[a] <= x < xp[b] */
     while (b - a > 1) {

@@ -1,11 +1,11 @@
 /* Box median filter (scipy.ndimage.median_filter with size 2r+1). For each
  * output row the (2ry+1)(2rz+1) source rows are extended along x by the
- * border mode; a window of up to 27 values is reduced by forgetful
- * selection run across the whole row at once (compare-exchanges of
- * contiguous arrays that vectorise), larger windows by a per-voxel
- * quickselect. Values are handled in float when the dtype fits exactly
- * (8/16-bit integers, float32), otherwise in double, so the result is
- * always one of the input values. */
+ * border mode. Windows of 9 or 27 values (radius 1, 2-D or 3-D) run a
+ * forgetful selection on 4 (SSE) or 8 (AVX, when the CPU has it) outputs at
+ * once in registers; other windows up to 27 values the same selection over
+ * whole rows, larger ones a per-voxel quickselect. Values are handled in
+ * float when the dtype fits exactly (8/16-bit integers, float32), otherwise
+ * in double, so the result is always one of the input values. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -245,9 +245,9 @@ static int64_t fast_f64(double *const *ext, int nrows, int wx, int64_t nx, doubl
         {                                                                                                   \
             size_t el = (size_t)(nx + 2 * rx);                                                              \
             size_t wsz = nwin > NETWORK_MAX ? (size_t)nwin : (size_t)(NETWORK_MAX + 1) * (size_t)nx;        \
-            T *mem = malloc(((size_t)nrows * el + (size_t)nx + wsz) * sizeof(T));                           \
+            T *mem = malloc(((size_t)nrows * el + wsz) * sizeof(T));                                        \
             T **ext = malloc((size_t)nrows * sizeof *ext);                                                  \
-            T *row = mem ? mem + (size_t)nrows * el : NULL, *work = row ? row + nx : NULL;                  \
+            T *work = mem ? mem + (size_t)nrows * el : NULL;                                                \
             if (!mem || !ext) md_par_fail(&fail, MD_ENOMEM);                                                \
             for (int k = 0; mem && ext && k < nrows; k++) ext[k] = mem + (size_t)k * el;                    \
             _Pragma("omp for schedule(static)")                                                            \
