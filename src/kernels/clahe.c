@@ -67,6 +67,16 @@ static double as_uint16(double x, MdDtype t, double vmax)
     return x < 0 ? 0 : (x > 65535 ? 65535 : x);
 }
 
+/* The tile-histogram bin of value x (NaN counts as the minimum). */
+static inline uint16_t grey_bin(double x, MdDtype t, double lo, double hi, int direct, double ulo, double uhi,
+                                int bin_size)
+{
+    x = x == x ? x : lo;
+    double u = direct ? x : as_uint16(x, t, hi);
+    double v = uhi > ulo ? (u - ulo) / (uhi - ulo) : u - ulo;
+    return (uint16_t)((int)nearbyint(v * (NGRAY - 1)) / bin_size); /* np.round: halves to even */
+}
+
 /* Per-axis tables: for padded coordinate p, the image index (mirror); for
  * image index i, the two histogram tiles blended and the upper weight. */
 typedef struct Axis {
@@ -102,7 +112,7 @@ static int make_axes(const Image *im, Axis *ax)
 }
 
 /* maps[t * nb + bin] for every histogram tile t (x fastest), tiles in parallel. */
-static void tile_maps(const uint16_t *bin, const Image *im, const Axis *ax, const MdClaheOpts *o, int64_t *maps,
+static void tile_maps(const uint16_t *bin, const Image *im, const Axis *ax, const MdClaheOpts *o, double *maps,
                       int parallel, int *fail)
 {
     int nb = o->nbins;
@@ -133,12 +143,12 @@ static void tile_maps(const uint16_t *bin, const Image *im, const Axis *ax, cons
                     }
                 }
                 clip_histogram(h, nb, clim);
-                int64_t *m = maps + ((tz * im->nh[1] + ty) * im->nh[0] + tx) * nb;
+                double *m = maps + ((tz * im->nh[1] + ty) * im->nh[0] + tx) * nb;
                 double cum = 0;
                 for (int i = 0; i < nb; i++) {
                     cum += (double)h[i];
                     double v = cum * scale;
-                    m[i] = (int64_t)(v > NGRAY - 1 ? NGRAY - 1 : v);
+                    m[i] = (double)(int64_t)(v > NGRAY - 1 ? NGRAY - 1 : v); /* skimage's astype(int), kept as double */
                 }
             }
         }
@@ -148,7 +158,7 @@ static void tile_maps(const uint16_t *bin, const Image *im, const Axis *ax, cons
 
 /* Slice z of the blended result (skimage: edges in ndindex order, z
  * slowest; weights multiplied x, y, z; float32 sum; truncated to uint16). */
-static void equalize(const uint16_t *bin, const Image *im, const Axis *ax, int nb, const int64_t *maps,
+static void equalize(const uint16_t *bin, const Image *im, const Axis *ax, int nb, const double *maps,
                      uint16_t *res, int64_t z)
 {
     int three = im->s[2] > 1 || im->k[2] > 1;
@@ -157,7 +167,7 @@ static void equalize(const uint16_t *bin, const Image *im, const Axis *ax, int n
     for (int64_t y = 0; y < im->s[1]; y++) {
         int64_t ty[2] = {ax[1].t0[y], ax[1].t1[y]};
         double cy = ax[1].c[y], wy[2] = {1 - cy, cy};
-        const int64_t *m[2][2][2];
+        const double *m[2][2][2];
         for (int ez = 0; ez < 2; ez++)
             for (int ey = 0; ey < 2; ey++)
                 for (int ex = 0; ex < 2; ex++) m[ez][ey][ex] = maps + (tz[ez] * nhy + ty[ey]) * nhx * nb;
@@ -172,7 +182,7 @@ static void equalize(const uint16_t *bin, const Image *im, const Axis *ax, int n
                     for (int ex = 0; ex < 2; ex++) {
                         double w = wx[ex] * wy[ey];
                         if (three) w *= wz[ez];
-                        acc += (float)((double)m[ez][ey][ex][tx[ex] + b] * w);
+                        acc += (float)(m[ez][ey][ex][tx[ex] + b] * w);
                     }
             res[row + (size_t)x] = (uint16_t)acc;
         }
@@ -203,7 +213,7 @@ static MdStatus clahe_image(const MdVolume *in, const int64_t s[3], size_t start
     Axis ax[3] = {{0}};
     size_t n = (size_t)(s[0] * s[1] * s[2]), nt = (size_t)(im.nh[0] * im.nh[1] * im.nh[2]);
     uint16_t *q = malloc(n * sizeof *q), *res = malloc(n * sizeof *res);
-    int64_t *maps = malloc(nt * (size_t)o->nbins * sizeof *maps);
+    double *maps = malloc(nt * (size_t)o->nbins * sizeof *maps);
     MdStatus st = MD_OK;
     if (!q || !res || !maps || !make_axes(&im, ax)) {
         st = MD_ENOMEM;
@@ -233,21 +243,32 @@ static MdStatus clahe_image(const MdVolume *in, const int64_t s[3], size_t start
     int direct = md_dtype_is_float(t) && (lo < -1 || hi > 1); /* skimage refuses these; own range */
     double ulo = direct ? lo : as_uint16(lo, t, hi), uhi = direct ? hi : as_uint16(hi, t, hi);
     int bin_size = 1 + NGRAY / o->nbins;
+    /* 8- and 16-bit volumes: one table entry per possible value */
+    uint16_t *lut = NULL;
+    int16_t lut_base = t == MD_INT16 ? INT16_MIN : (t == MD_INT8 ? INT8_MIN : 0);
+    size_t nlut = t == MD_UINT8 || t == MD_INT8 ? 256 : (t == MD_UINT16 || t == MD_INT16 ? 65536 : 0);
+    if (nlut && (lut = malloc(nlut * sizeof *lut)))
+        for (size_t k = 0; k < nlut; k++) lut[k] = grey_bin((double)((int64_t)k + lut_base), t, lo, hi, direct, ulo, uhi, bin_size);
 #pragma omp parallel if (parallel && md_par_worth((double)n))
     {
         double buf[BLOCK];
 #pragma omp for schedule(static)
         for (size_t b = 0; b < nblk; b++) {
             size_t a = b * BLOCK, len = a + BLOCK < n ? BLOCK : n - a;
-            md_rows_to_f64(md_volume_data(in), t, start + a, len, buf);
-            for (size_t i = 0; i < len; i++) {
-                double x = buf[i] == buf[i] ? buf[i] : lo;
-                double u = direct ? x : as_uint16(x, t, hi);
-                double v = uhi > ulo ? (u - ulo) / (uhi - ulo) : u - ulo;
-                q[a + i] = (uint16_t)((int)nearbyint(v * (NGRAY - 1)) / bin_size); /* np.round: halves to even */
+            const void *src = md_volume_data(in);
+            if (lut && t == MD_INT16) {
+                const int16_t *x = (const int16_t *)src + start + a;
+                for (size_t i = 0; i < len; i++) q[a + i] = lut[(int)x[i] - INT16_MIN];
+            } else if (lut && t == MD_UINT16) {
+                const uint16_t *x = (const uint16_t *)src + start + a;
+                for (size_t i = 0; i < len; i++) q[a + i] = lut[x[i]];
+            } else {
+                md_rows_to_f64(src, t, start + a, len, buf);
+                for (size_t i = 0; i < len; i++) q[a + i] = grey_bin(buf[i], t, lo, hi, direct, ulo, uhi, bin_size);
             }
         }
     }
+    free(lut);
     tile_maps(q, &im, ax, o, maps, parallel, fail);
 #pragma omp parallel for schedule(static) if (parallel && md_par_worth((double)n))
     for (int64_t z = 0; z < s[2]; z++) {
