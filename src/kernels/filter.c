@@ -31,6 +31,15 @@ typedef struct Pass {
     MdKernel1 k;
 } Pass;
 
+/* An odd, centred kernel with w[k] == w[len-1-k]: pairs of taps share a multiply. */
+static int symmetric(const MdKernel1 *k)
+{
+    if (k->len % 2 == 0 || k->center != k->len / 2) return 0;
+    for (int i = 0; i < k->len / 2; i++)
+        if (k->w[i] != k->w[k->len - 1 - i]) return 0;
+    return 1;
+}
+
 typedef struct Grid {
     int64_t nx, ny, nz;
 } Grid;
@@ -78,6 +87,16 @@ int md_gaussian_kernel(double sigma, int order, double truncate, double *w, int 
             int64_t i = md_border_index(j - c, nx, mode);                                                 \
             ext[j] = i < 0 ? cval : row[i];                                                               \
         }                                                                                                 \
+        if (p->op == OP_CORR && symmetric(&p->k)) {                                                       \
+            T wc = (T)p->k.w[c];                                                                          \
+            _Pragma("omp simd") for (int64_t i = 0; i < nx; i++) o[i] = wc * ext[i + c];                  \
+            for (int64_t k = 0; k < c; k++) {                                                             \
+                T wk = (T)p->k.w[k];                                                                      \
+                const T *e = ext + k, *f = ext + len - 1 - k;                                             \
+                _Pragma("omp simd") for (int64_t i = 0; i < nx; i++) o[i] += wk * (e[i] + f[i]);          \
+            }                                                                                             \
+            return;                                                                                       \
+        }                                                                                                 \
         if (p->op == OP_CORR) {                                                                           \
             T w0 = (T)p->k.w[0];                                                                          \
             _Pragma("omp simd") for (int64_t i = 0; i < nx; i++) o[i] = w0 * ext[i];                      \
@@ -106,8 +125,22 @@ int md_gaussian_kernel(double sigma, int order, double truncate, double *w, int 
                                  MdBorder mode, const T *crow, T *out, int64_t ostride)                   \
     {                                                                                                     \
         int64_t len = p->k.len, c = p->k.center;                                                          \
+        int sym = p->op == OP_CORR && symmetric(&p->k);                                                   \
         for (int64_t i = 0; i < n; i++) {                                                                 \
             T *o = out + i * ostride;                                                                     \
+            if (sym) {                                                                                    \
+                int64_t j = md_border_index(i, n, mode);                                                  \
+                const T *e = j < 0 ? crow : base + j * stride;                                            \
+                T wc = (T)p->k.w[c];                                                                      \
+                _Pragma("omp simd") for (int64_t x = 0; x < nx; x++) o[x] = wc * e[x];                    \
+                for (int64_t k = 0; k < c; k++) {                                                         \
+                    int64_t j0 = md_border_index(i + k - c, n, mode), j1 = md_border_index(i + c - k, n, mode); \
+                    const T *e0 = j0 < 0 ? crow : base + j0 * stride, *e1 = j1 < 0 ? crow : base + j1 * stride; \
+                    T wk = (T)p->k.w[k];                                                                  \
+                    _Pragma("omp simd") for (int64_t x = 0; x < nx; x++) o[x] += wk * (e0[x] + e1[x]);    \
+                }                                                                                         \
+                continue;                                                                                 \
+            }                                                                                             \
             for (int64_t k = 0; k < len; k++) {                                                           \
                 int64_t j = md_border_index(i + k - c, n, mode);                                          \
                 const T *e = j < 0 ? crow : base + j * stride;                                            \
