@@ -56,7 +56,10 @@ static MdFormat sniff(const char *path)
     if (!fp) return MD_FMT_UNKNOWN;
     size_t n = fread(b, 1, sizeof b, fp);
     fclose(fp);
-    if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) return MD_FMT_NIFTI_GZ;
+    /* gzip: NIfTI unless the content is DICOM (a .dcm.gz), which md_read
+     * then hands to the DICOM reader */
+    if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b)
+        return md_dicom_is_candidate(path) ? MD_FMT_UNKNOWN : MD_FMT_NIFTI_GZ;
     if (n >= 6 && memcmp(b, "\x93NUMPY", 6) == 0) return MD_FMT_NPY;
     if (md_png_sniff(b, n)) return MD_FMT_PNG;
     if (n >= 348 && (memcmp(b + 344, "n+1", 4) == 0 || memcmp(b + 344, "ni1", 4) == 0))
