@@ -110,7 +110,7 @@ static int l_format_of(lua_State *L)
 static const MdLuaReg functions[] = {
     {"read", l_read,
      "vol.read(path [, {raw=false}]) -> Volume\n"
-     "Reads a NIfTI (.nii, .nii.gz), MetaImage (.mhd, .mha) or NumPy (.npy) file,\n"
+     "Reads a NIfTI (.nii, .nii.gz, .hdr/.img pair), MetaImage (.mhd, .mha) or NumPy (.npy) file,\n"
      "or a DICOM file or folder as vol.read_dicom(path, opts) does (all its options:\n"
      "recursive, series, dtype, raw, keep_padding, allow_nonuniform, skip_damaged);\n"
      "exactly the file named (x.nii.gz never falls back to x.nii). Geometry is\n"
@@ -131,7 +131,7 @@ static const MdLuaReg functions[] = {
 static const MdLuaReg methods[] = {
     {"write", l_write,
      "v:write(path [, {level=n, compress=false, nifti2=false}]) -> v\n"
-     "Writes v; the format follows the suffix: .nii, .nii.gz, .mhd (+ .raw, or\n"
+     "Writes v; the format follows the suffix: .nii, .nii.gz, .hdr (+ .img), .mhd (+ .raw, or\n"
      ".zraw with compress=true), .mha, .npy (shape (nz, ny, nx), C order).\n"
      "The file appears complete or not at all (written under a temporary name,\n"
      "then renamed). level: compression level, 0-12 for .nii.gz (default: chosen per\n"

@@ -20,6 +20,7 @@ static const struct {
 } suffixes[] = {
     {".nii.gz", MD_FMT_NIFTI_GZ}, {".nii", MD_FMT_NIFTI}, {".mhd", MD_FMT_MHD},
     {".mha", MD_FMT_MHA},         {".npy", MD_FMT_NPY},   {".png", MD_FMT_PNG},
+    {".hdr", MD_FMT_NIFTI_PAIR},  {".img", MD_FMT_NIFTI_PAIR},
 };
 
 static int ends_with(const char *s, const char *suffix)
@@ -40,6 +41,7 @@ const char *md_format_name(MdFormat f)
     switch (f) {
     case MD_FMT_NIFTI: return "NIfTI";
     case MD_FMT_NIFTI_GZ: return "NIfTI (gzip)";
+    case MD_FMT_NIFTI_PAIR: return "NIfTI pair (.hdr/.img)";
     case MD_FMT_MHD: return "MetaImage (.mhd)";
     case MD_FMT_MHA: return "MetaImage (.mha)";
     case MD_FMT_NPY: return "NumPy (.npy)";
@@ -89,6 +91,7 @@ MdStatus md_read(const char *path, const MdReadOpts *opts, MdVolume *out, MdMeta
     MdStatus st;
     switch (f) {
     case MD_FMT_NIFTI:
+    case MD_FMT_NIFTI_PAIR:
     case MD_FMT_NIFTI_GZ: st = md_nifti_read(path, opts, out, meta, err); break;
     case MD_FMT_MHD:
     case MD_FMT_MHA: st = md_metaimage_read(path, opts, out, meta, err); break;
@@ -96,7 +99,7 @@ MdStatus md_read(const char *path, const MdReadOpts *opts, MdVolume *out, MdMeta
     case MD_FMT_PNG: st = md_png_read(path, opts, out, meta, err); break;
     default:
         md_error(err, MD_EUNSUPPORTED,
-                 "unknown file format (expected .nii, .nii.gz, .mhd, .mha, .npy, .png, DICOM or a DICOM folder)");
+                 "unknown file format (expected .nii, .nii.gz, .hdr/.img, .mhd, .mha, .npy, .png, DICOM or a DICOM folder)");
         md_error_prefix(err, path);
         return MD_EUNSUPPORTED;
     }
@@ -109,6 +112,7 @@ MdStatus md_write(const char *path, const MdVolume *v, const MdWriteOpts *opts, 
     if (!opts) opts = &defaults;
     switch (md_format_from_path(path)) {
     case MD_FMT_NIFTI:
+    case MD_FMT_NIFTI_PAIR:
     case MD_FMT_NIFTI_GZ: return md_nifti_write(path, v, opts, err);
     case MD_FMT_MHD:
     case MD_FMT_MHA: return md_metaimage_write(path, v, opts, err);
@@ -116,7 +120,7 @@ MdStatus md_write(const char *path, const MdVolume *v, const MdWriteOpts *opts, 
     case MD_FMT_PNG: return md_png_write(path, v, opts, err);
     default:
         md_error(err, MD_EUNSUPPORTED,
-                 "cannot tell the format from the name (use .nii, .nii.gz, .mhd, .mha, .npy or .png)");
+                 "cannot tell the format from the name (use .nii, .nii.gz, .hdr/.img, .mhd, .mha, .npy or .png)");
         md_error_prefix(err, path);
         return MD_EUNSUPPORTED;
     }
