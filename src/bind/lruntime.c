@@ -1,6 +1,7 @@
 /* Run-time settings exposed to Lua: threads, memory budget, and the
  * debug counters leak specs read. */
 #include "../core/ctx.h"
+#include "../io/atomicfile.h"
 #include "lvolume.h"
 
 static int l_set_threads(lua_State *L)
@@ -31,6 +32,13 @@ static int l_live_bytes(lua_State *L)
     return 1;
 }
 
+static int l_set_fsync(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TBOOLEAN);
+    md_atomic_set_sync(lua_toboolean(L, 1));
+    return 0;
+}
+
 static const MdLuaReg functions[] = {
     {"set_threads", l_set_threads,
      "vol.set_threads(n)\nUse n threads in the kernels (default: OMP_NUM_THREADS or all cores).\n"
@@ -41,6 +49,10 @@ static const MdLuaReg functions[] = {
      "an allocation past it raises a Lua error instead of exhausting the machine."},
     {"live_bytes", l_live_bytes,
      "vol.live_bytes() -> integer\nBytes held by all live voxel buffers (for leak checks and budgets)."},
+    {"set_fsync", l_set_fsync,
+     "vol.set_fsync(on)\nWhether writers fsync each file and its folder before and after the\n"
+     "rename that puts it in place (default true: a finished write survives a power cut).\n"
+     "false is faster for scratch output; v:write(path, {fsync=false}) does it for one write."},
     {NULL, NULL, NULL}};
 
 void md_open_runtime(lua_State *L, int module)
