@@ -45,8 +45,10 @@ static const MdLuaReg functions[] = {
      "Results are identical whatever n is."},
     {"threads", l_threads, "vol.threads() -> integer\nThe number of threads the kernels use."},
     {"set_memory_budget", l_set_memory_budget,
-     "vol.set_memory_budget(mib)\nRefuse to allocate voxel buffers beyond mib MiB in total (0 = no budget);\n"
-     "an allocation past it raises a Lua error instead of exhausting the machine."},
+     "vol.set_memory_budget(mib)\nRefuse to allocate memory beyond mib MiB in total (0 = no budget): voxel\n"
+     "buffers and every scratch block of 1 MiB or more that readers and kernels take.\n"
+     "An allocation past it raises a Lua error naming the bytes asked for, the bytes\n"
+     "in use and the budget, instead of exhausting the machine."},
     {"live_bytes", l_live_bytes,
      "vol.live_bytes() -> integer\nBytes held by all live voxel buffers (for leak checks and budgets)."},
     {"set_fsync", l_set_fsync,
