@@ -15,6 +15,8 @@ TARGETS  := $(patsubst tests/fuzz/fuzz_%.c,$(FZ)/fuzz_%,$(wildcard tests/fuzz/fu
 
 all: $(TARGETS)
 
+.SECONDARY: $(FOBJ)
+
 $(FZ)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FCC) $(FCFLAGS) $(FSAN) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@

@@ -5,15 +5,17 @@
 # per target with the executions done. Crashes are saved as
 # build/fuzz/crash-<target>-*; the run fails when there is one.
 #   sh tools/fuzz.sh BUILD_DIR DATA_DIR SECONDS [RUNS] [TARGET...]
+# FUZZ_MAX_LEN (default 16384) bounds the size of generated inputs.
 set -eu
 build=$1 data=$2 seconds=$3 runs=${4:-0}
 shift 4 2>/dev/null || shift $#
 fz=$build/fuzz
 make --no-print-directory -f tools/fuzz.mk FZ="$fz" -j2 >/dev/null
 targets=${*:-$(ls tests/fuzz/fuzz_*.c | sed 's|tests/fuzz/fuzz_||; s|\.c$||')}
-seeds=$fz/seeds
+seeds=$fz/seeds.$$
 rm -rf "$seeds"
 mkdir -p "$seeds"
+trap 'rm -rf "$seeds"' EXIT
 
 # Small files of every dtype written by medula itself.
 "$build/medula" - "$seeds" <<'LUA'
@@ -67,7 +69,7 @@ for t in $targets; do
   limit="-max_total_time=$seconds"
   [ "$runs" -gt 0 ] && limit="-runs=$runs"
   # -rss_limit_mb: one input must not make a reader take more than this
-  if nice "$fz/fuzz_$t" $limit -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
+  if nice -n 19 "$fz/fuzz_$t" $limit -max_len="${FUZZ_MAX_LEN:-16384}" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="$fz/crash-$t-" "$fz/corpus/$t" >"$log" 2>&1; then
     result=ok
   else
