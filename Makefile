@@ -26,7 +26,7 @@ EDIT_FLAG  = $(if $(EDIT_PKG),,-DMD_NO_LIBEDIT)
 
 # Debian packages the build, the specs and the benchmark need.
 DEB_BUILD := gcc make pkg-config liblua5.4-dev zlib1g-dev libdeflate-dev $(DEB_EDIT) libpng-dev libcharls-dev libopenjp2-7-dev libjpeg-dev
-DEB_TEST  := lua5.4 lua-busted lua-dkjson python3-numpy python3-nibabel python3-scipy python3-skimage dcm2niix python3-pydicom plastimatch
+DEB_TEST  := lua5.4 lua-busted lua-dkjson python3-numpy python3-nibabel python3-scipy python3-skimage dcm2niix python3-pydicom plastimatch valgrind
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 
 PKGS      = lua5.4 zlib libdeflate libpng charls libopenjp2 libjpeg $(EDIT_PKG)
