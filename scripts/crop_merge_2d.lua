@@ -23,8 +23,6 @@ if input and input ~= "-" then
 else
   img = vol.phantom.chest{shape={256, 256, 1}}
 end
-if not os.execute("mkdir -p '" .. outdir:gsub("'", "'\\''") .. "'") then
-  error("cannot create " .. outdir, 0)
-end
+vol._mkdir_p(outdir)
 local r = vol.crop_merge_compare(img, {patch=patch, overlap=overlap, outdir=outdir})
 print(table.concat(r.summary, "\n"))

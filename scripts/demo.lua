@@ -4,7 +4,6 @@
 -- The demo is a list of steps (below); a later feature adds its own step.
 local outdir = arg[1] or "build/demo"
 
-local function sh_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
 local function file_size(path)
   local f = io.open(path, "rb")
@@ -100,7 +99,7 @@ local steps = {
   {"crop into 96-voxel patches overlapping by 32, merge back: classic recipe vs full coverage", crop_merge},
 }
 
-if not os.execute("mkdir -p " .. sh_quote(outdir)) then error("cannot create " .. outdir, 0) end
+vol._mkdir_p(outdir)
 print(("medula demo -> %s/"):format(outdir))
 local state = {}
 for i, step in ipairs(steps) do

@@ -68,7 +68,7 @@ return function(vol)
       error(("dicom_convert: %s is damaged: %s (%d damaged files; convert the others with "
         .. "skip_damaged=true)"):format(d.path, d.error, #list.damaged), 2)
     end
-    os.execute("mkdir -p '" .. dst:gsub("'", "'\\''") .. "'")
+    vol._mkdir_p(dst) -- no shell: dst may hold any character
     local nfiles = 0
     for _, s in ipairs(list) do nfiles = nfiles + s.nfiles end
     local bar = opts.progress ~= false and vol.progress and vol.progress(nfiles, "dicom") or nil
