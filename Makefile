@@ -117,7 +117,7 @@ fuzz: all
 test-asan: deps
 	@$(MAKE) --no-print-directory MODE=asan BUILD=$(BUILD)/asan BIN=$(BUILD)/medula-asan
 	@test -d ../shared/data || $(MAKE) --no-print-directory samples
-	MEDULA_SAMPLES=$(abspath $(SAMPLES)) ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	MEDULA_SAMPLES=$(abspath $(SAMPLES)) ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  busted --lua=$(BUILD)/medula-asan tests/
 
 clean:

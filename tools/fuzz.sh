@@ -2,7 +2,7 @@
 # make fuzz: builds the fuzz targets (tools/fuzz.mk), gives each a seed
 # corpus made from the real sample files and small files medula writes,
 # runs each for FUZZ_SECONDS (or FUZZ_RUNS executions) and prints one line
-# per target with the executions done. Crashes are saved as
+# per target with the executions done (with both, whichever ends first). Crashes are saved as
 # build/fuzz/crash-<target>-*; the run fails when there is one.
 #   sh tools/fuzz.sh BUILD_DIR DATA_DIR SECONDS [RUNS] [TARGET...]
 # FUZZ_MAX_LEN (default 16384) bounds the size of generated inputs.
@@ -63,11 +63,20 @@ for t in $targets; do
   esac
 done
 
+# Inputs that once failed (tests/data/fuzz/<target>-*) stay in the corpora.
+for f in tests/data/fuzz/*; do
+  [ -f "$f" ] || continue
+  t=${f##*/}
+  t=${t%%-*}
+  [ -d "$fz/corpus/$t" ] && cp "$f" "$fz/corpus/$t/"
+done
+
 status=0
 for t in $targets; do
   log=$fz/fuzz_$t.log
-  limit="-max_total_time=$seconds"
-  [ "$runs" -gt 0 ] && limit="-runs=$runs"
+  limit=""
+  [ "$seconds" -gt 0 ] && limit="-max_total_time=$seconds"
+  [ "$runs" -gt 0 ] && limit="$limit -runs=$runs"
   # -rss_limit_mb: one input must not make a reader take more than this
   if nice -n 19 "$fz/fuzz_$t" $limit -max_len="${FUZZ_MAX_LEN:-16384}" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="$fz/crash-$t-" "$fz/corpus/$t" >"$log" 2>&1; then
