@@ -16,6 +16,10 @@ describe("errors in callbacks", function()
   end)
 
   it("leak nothing and touch no freed memory under valgrind", function()
+    if data.medula():find("asan", 1, true) then
+      pending("a sanitizer build checks leaks itself; valgrind cannot run it")
+      return
+    end
     assert(os.execute("command -v valgrind >/dev/null"), "valgrind is missing (Debian package valgrind)")
     local errfile = os.tmpname()
     local cmd = ("env MEDULA_DICOM_SERIES=%s OMP_NUM_THREADS=2 valgrind -q --leak-check=full "
