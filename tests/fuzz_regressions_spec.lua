@@ -7,6 +7,8 @@ local data = require "helpers.data"
 
 local EXPECT = { -- file -> substring of the error
   ["png-huge-scal-chunk.png"] = "chunk sCAL at byte 33 announces 1610612776 bytes",
+  -- reported as a timeout under heavy machine load; kept for the gzip-wrapped path
+  ["dicom-corrupt-gzip-wrapper.dcm"] = "unknown compression method",
 }
 
 describe("inputs the fuzzers found", function()
@@ -23,10 +25,14 @@ describe("inputs the fuzzers found", function()
     it(name, function()
       collectgarbage()
       local base = vol.live_bytes()
-      local ok, err = pcall(vol.read, dir .. "/" .. name)
-      assert.is_false(ok)
-      assert.truthy(err:find(name, 1, true), err)
-      assert.truthy(err:find(EXPECT[name], 1, true), err)
+      local readers = {vol.read}
+      if name:match("^dicom%-") then readers[2] = vol.read_dicom end
+      for _, read in ipairs(readers) do
+        local ok, err = pcall(read, dir .. "/" .. name)
+        assert.is_false(ok)
+        assert.truthy(err:find(name, 1, true), err)
+        assert.truthy(err:find(EXPECT[name], 1, true), err)
+      end
       collectgarbage()
       assert.are.equal(base, vol.live_bytes())
     end)

@@ -78,7 +78,7 @@ for t in $targets; do
   [ "$seconds" -gt 0 ] && limit="-max_total_time=$seconds"
   [ "$runs" -gt 0 ] && limit="$limit -runs=$runs"
   # -rss_limit_mb: one input must not make a reader take more than this
-  if nice -n 19 "$fz/fuzz_$t" $limit -max_len="${FUZZ_MAX_LEN:-16384}" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
+  if nice -n 19 "$fz/fuzz_$t" $limit -max_len="${FUZZ_MAX_LEN:-16384}" -timeout=60 -rss_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="$fz/crash-$t-" "$fz/corpus/$t" >"$log" 2>&1; then
     result=ok
   else
