@@ -20,7 +20,7 @@ static void from_memory(const uint8_t *data, size_t size)
     if (md_dcm_parse(&d, data, size, 0, &err) != MD_OK) return;
     size_t values, bytes;
     if (md_dcm_image(&d, &im, &err) == MD_OK && md_dcm_check_pixels(&d, &im, &err) == MD_OK &&
-        md_dcm_frame_size(&im, &values, &bytes, &err) == MD_OK && bytes < ((size_t)64 << 20)) {
+        md_dcm_frame_size(&im, &values, &bytes, &err) == MD_OK && bytes < ((size_t)4 << 20)) {
         void *dst = malloc(bytes ? bytes : 1);
         if (dst && md_dcm_decode(&d, &im, dst, &err) == MD_OK) (void)((volatile uint8_t *)dst)[0];
         free(dst);
@@ -30,6 +30,7 @@ static void from_memory(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    (void)fuzz_dir();
     from_memory(data, size);
     char dir[128], path[160];
     fuzz_path(dir, sizeof dir, "series");

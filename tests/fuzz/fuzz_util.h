@@ -14,10 +14,14 @@
 #include "../../src/core/meta.h"
 #include "../../src/io/formats.h"
 
+/* Made once: the folder, and a 4 MiB budget for voxel buffers, so that a
+ * few bytes claiming a huge image fail at allocation (as they would with a
+ * user's budget) instead of every input filling hundreds of megabytes. */
 static const char *fuzz_dir(void)
 {
     static char dir[64];
     if (!dir[0]) {
+        md_set_memory_budget((size_t)4 << 20);
         snprintf(dir, sizeof dir, "%s/mdfuzzXXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
         if (!mkdtemp(dir)) abort();
     }
