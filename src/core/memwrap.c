@@ -86,6 +86,10 @@ void *__wrap_calloc(size_t a, size_t b)
 
 void *__wrap_realloc(void *p, size_t n)
 {
+    if (p && n == 0) { /* frees p (and may return NULL): count it as a free */
+        count(p, -1);
+        return __real_realloc(p, 0);
+    }
     size_t old = p ? malloc_usable_size(p) : 0;
     if (n > old && over_budget(old >= MD_SCRATCH_MIN ? n - old : n, n)) {
         errno = ENOMEM;
