@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    size_t cap = size * 8 + 64, got;
+    size_t cap = size * 8 + 352, got; /* at least the 352 bytes peeked below */
     if (cap > ((size_t)16 << 20)) cap = (size_t)16 << 20;
     uint8_t *out = malloc(cap);
     if (!out) return 0;
