@@ -26,7 +26,7 @@ EDIT_FLAG  = $(if $(EDIT_PKG),,-DMD_NO_LIBEDIT)
 
 # Debian packages the build, the specs and the benchmark need.
 DEB_BUILD := gcc make pkg-config liblua5.4-dev zlib1g-dev libdeflate-dev $(DEB_EDIT) libpng-dev libcharls-dev libopenjp2-7-dev libjpeg-dev
-DEB_TEST  := lua5.4 lua-busted lua-dkjson python3-numpy python3-nibabel python3-scipy python3-skimage dcm2niix python3-pydicom plastimatch slurm-wlm munge parallel snakemake procps g++ libinsighttoolkit5-dev python3-vtk9 python3-matplotlib
+DEB_TEST  := lua5.4 lua-busted lua-dkjson python3-numpy python3-nibabel python3-scipy python3-skimage dcm2niix python3-pydicom plastimatch slurm-wlm munge parallel snakemake procps g++ libinsighttoolkit5-dev python3-vtk9 python3-matplotlib valgrind
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 
 PKGS      = lua5.4 zlib libdeflate libpng charls libopenjp2 libjpeg $(EDIT_PKG)
@@ -49,6 +49,9 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(OMPFLAG) $(EDIT_FLAG) $(PKG_CFLAGS) -MMD -MP
 LDFLAGS  += $(OMPFLAG) -Wl,-E
+# Scratch memory counted against the memory budget (src/core/memwrap.c).
+CFLAGS   += -DMD_WRAP_MALLOC
+LDFLAGS  += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free
 LDLIBS   += $(PKG_LIBS) -lm -ldl
 
 SRC  := $(wildcard src/*.c src/core/*.c src/io/*.c src/kernels/*.c src/bind/*.c)
@@ -56,7 +59,7 @@ OBJ  := $(SRC:%.c=$(BUILD)/obj/%.o)
 BIN  := $(BUILD)/medula
 SAMPLES ?= $(BUILD)/samples
 
-.PHONY: all deps test demo bench samples install clean check-layers fuzz docs dicom-dict
+.PHONY: all deps test demo bench samples install clean check-layers fuzz docs dicom-dict test-asan
 all: deps $(BIN)
 
 # Installs missing Debian packages when root, otherwise names them and stops.
@@ -102,16 +105,24 @@ install: all
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/medula
 	cp -r lua scripts $(DESTDIR)$(PREFIX)/share/medula/
 
-# Fuzzing the readers (clang's libFuzzer): make fuzz; then run build/fuzz_read (or fuzz_dicom,
-# fuzz_deflate_walk) CORPUS_DIR
-FUZZ_SRC := $(wildcard src/core/*.c src/io/*.c src/kernels/*.c)
-fuzz:
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(shell pkg-config --cflags zlib libdeflate charls libopenjp2 libpng libjpeg) \
-	  tests/fuzz/fuzz_read.c $(FUZZ_SRC) -o $(BUILD)/fuzz_read $(shell pkg-config --libs zlib libdeflate charls libopenjp2 libpng libjpeg) -lm
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(shell pkg-config --cflags zlib libdeflate charls libopenjp2 libpng libjpeg) \
-	  tests/fuzz/fuzz_dicom.c $(FUZZ_SRC) -o $(BUILD)/fuzz_dicom $(shell pkg-config --libs zlib libdeflate charls libopenjp2 libpng libjpeg) -lm
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(shell pkg-config --cflags libdeflate) \
-	  tests/fuzz/fuzz_deflate_walk.c src/io/deflate_walk.c -o $(BUILD)/fuzz_deflate_walk $(shell pkg-config --libs libdeflate)
+# Fuzzing every reader (clang's libFuzzer, address + undefined sanitizers):
+# make fuzz [FUZZ_SECONDS=60] [FUZZ_RUNS=1000000] [FUZZ_TARGETS="nifti dicom"]
+# (targets: tests/fuzz/fuzz_*.c; seeds: the sample files; see docs/reliability.md)
+FUZZ_SECONDS ?= 60
+FUZZ_RUNS    ?= 0
+FUZZ_TARGETS ?=
+DEB_FUZZ     := clang
+fuzz: all
+	@sh tools/deps.sh $(DEB_FUZZ)
+	@sh tools/fuzz.sh $(BUILD) $(if $(wildcard ../shared/data),../shared/data,$(SAMPLES)) $(FUZZ_SECONDS) $(FUZZ_RUNS) $(FUZZ_TARGETS)
+
+# The whole suite under address and undefined-behaviour sanitizers (own
+# objects in $(BUILD)/asan, binary $(BUILD)/medula-asan).
+test-asan: deps
+	@$(MAKE) --no-print-directory MODE=asan BUILD=$(BUILD)/asan BIN=$(BUILD)/medula-asan
+	@test -d ../shared/data || $(MAKE) --no-print-directory samples
+	MEDULA_SAMPLES=$(abspath $(SAMPLES)) ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  busted --lua=$(BUILD)/medula-asan tests/
 
 clean:
 	rm -rf $(BUILD)/obj $(BIN)

@@ -210,8 +210,15 @@ describe("command line", function()
   end)
 
   it("turns Ctrl-C into a Lua error in running code", function()
-    local _, err, rc = run("sh -c " .. q(q(MEDULA) .. " -e 'while true do end' & pid=$!; sleep 0.5; "
+    -- the signal is sent once the chunk runs (its handler is then in place;
+    -- a background job starts with SIGINT ignored, so an early one is lost)
+    local ready = os.tmpname()
+    os.remove(ready)
+    local _, err, rc = run("sh -c " .. q("READY=" .. q(ready) .. " timeout 120 " .. q(MEDULA)
+      .. " -e 'io.open(os.getenv(\"READY\"), \"w\"):close() while true do end' & pid=$!; "
+      .. "i=0; while [ ! -e " .. q(ready) .. " ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done; "
       .. "kill -INT $pid; wait $pid"))
+    os.remove(ready)
     assert.equal(1, rc)
     assert.truthy(err:find("interrupted!", 1, true), err)
   end)

@@ -131,7 +131,7 @@ int md_lua_read_dicom(lua_State *L)
     MdError err;
     MdStatus st = list ? md_dicom_read_files(paths, n, &o, v, &box->meta, &err)
                        : md_dicom_read_ex(path, &o, v, &box->meta, &err);
-    if (st != MD_OK) {
+    if (st != MD_OK || prog.failed) { /* a progress error after the last slice too */
         md_volume_release(v);
         if (prog.failed) return lua_error(L); /* the progress function's own error */
         return md_lua_raise(L, &err);
@@ -203,7 +203,8 @@ static int l_dicom_series(lua_State *L)
     DicomBox *box = push_box(L);
     MdError err;
     if (md_dicom_scan_ex(path, rec, prog.fn ? call_progress : NULL, &prog, &box->scan, &err) !=
-        MD_OK) {
+            MD_OK ||
+        prog.failed) {
         if (prog.failed) return lua_error(L); /* the progress function's own error */
         md_error_prefix(&err, path);
         return md_lua_raise(L, &err);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../io/atomicfile.h"
 #include "../io/dicom.h"
 #include "../io/formats.h"
 #include "../io/npy.h"
@@ -64,7 +65,7 @@ static int l_read(lua_State *L)
 
 static int l_write(lua_State *L)
 {
-    static const char *const keys[] = {"level", "compress", "nifti2", NULL};
+    static const char *const keys[] = {"level", "compress", "nifti2", "fsync", NULL};
     MdVolume *v = md_lua_checkvolume(L, 1);
     const char *path = luaL_checkstring(L, 2);
     md_lua_checkopts(L, 3, keys);
@@ -72,8 +73,12 @@ static int l_write(lua_State *L)
     opts.level = (int)md_lua_optnumfield(L, 3, "level", -1);
     opts.compress = md_lua_optboolfield(L, 3, "compress", 0);
     opts.nifti2 = md_lua_optboolfield(L, 3, "nifti2", 0);
+    int sync = md_atomic_sync();
+    md_atomic_set_sync(md_lua_optboolfield(L, 3, "fsync", sync));
     MdError err;
-    if (md_write(path, v, &opts, &err) != MD_OK) return md_lua_raise(L, &err);
+    MdStatus st = md_write(path, v, &opts, &err);
+    md_atomic_set_sync(sync);
+    if (st != MD_OK) return md_lua_raise(L, &err);
     lua_settop(L, 1);
     return 1;
 }
@@ -131,7 +136,7 @@ static int l_format_of(lua_State *L)
 static const MdLuaReg functions[] = {
     {"read", l_read,
      "vol.read(path [, {raw=false}]) -> Volume\n"
-     "Reads a NIfTI (.nii, .nii.gz), MetaImage (.mhd, .mha) or NumPy (.npy) file,\n"
+     "Reads a NIfTI (.nii, .nii.gz, .hdr/.img pair), MetaImage (.mhd, .mha) or NumPy (.npy) file,\n"
      "or a DICOM file or folder as vol.read_dicom(path, opts) does (all its options:\n"
      "recursive, series, dtype, raw, keep_padding, allow_nonuniform, skip_damaged);\n"
      "exactly the file named (x.nii.gz never falls back to x.nii). Geometry is\n"
@@ -159,13 +164,16 @@ static const MdLuaReg functions[] = {
 
 static const MdLuaReg methods[] = {
     {"write", l_write,
-     "v:write(path [, {level=n, compress=false, nifti2=false}]) -> v\n"
-     "Writes v; the format follows the suffix: .nii, .nii.gz, .mhd (+ .raw, or\n"
+     "v:write(path [, {level=n, compress=false, nifti2=false, fsync=true}]) -> v\n"
+     "Writes v; the format follows the suffix: .nii, .nii.gz, .hdr (+ .img), .mhd (+ .raw, or\n"
      ".zraw with compress=true), .mha, .npy (shape (nz, ny, nx), C order).\n"
      "The file appears complete or not at all (written under a temporary name,\n"
      "then renamed). level: compression level, 0-12 for .nii.gz (default: chosen per\n"
      "1 MB block, level 1 or 2, so the file is no larger than nibabel's), zlib's 0-9\n"
-     "for compressed MetaImage."},
+     "for compressed MetaImage. fsync=false skips the fsync of file and folder\n"
+     "(scratch output; default from vol.set_fsync). A path that is a symbolic link\n"
+     "is written through (its target is replaced, as cp does); Ctrl-C stops the\n"
+     "write within one block and leaves nothing behind."},
     {NULL, NULL, NULL}};
 
 void md_open_io(lua_State *L, int module)

@@ -2,6 +2,9 @@
 #include "lutil.h"
 
 #include <math.h>
+#include "../core/memwrap.h"
+
+#include <stdio.h>
 #include <string.h>
 
 #include "../kernels/arith.h"
@@ -123,6 +126,15 @@ MdVolume *md_lua_newlike(lua_State *L, const MdVolume *src, int dtype, int zero)
 
 int md_lua_raise(lua_State *L, const MdError *err)
 {
+    size_t asked, live, budget;
+    if (md_budget_take_refusal(&asked, &live, &budget)) {
+        char why[160];
+        snprintf(why, sizeof why,
+                 " (memory budget: %zu bytes of scratch asked for, %zu in use, budget %zu; "
+                 "vol.set_memory_budget)",
+                 asked, live, budget);
+        return luaL_error(L, "%s%s", err->msg, why);
+    }
     return luaL_error(L, "%s", err->msg);
 }
 

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "memwrap.h"
+
 static size_t live_bytes;  /* atomic via __atomic builtins */
 static size_t budget_bytes;
 
@@ -27,7 +29,7 @@ MdStatus md_checked_mul(size_t *n, size_t a, size_t b, MdError *err)
 static void *alloc_voxels(size_t n, int zero)
 {
     enum { HUGE_PAGE = 2u << 20 };
-    if (n < 4 * (size_t)HUGE_PAGE) return zero ? calloc(1, n) : malloc(n);
+    if (n < 4 * (size_t)HUGE_PAGE) return zero ? md_raw_calloc(1, n) : md_raw_malloc(n);
     void *p = NULL;
     if (posix_memalign(&p, HUGE_PAGE, n) != 0) return NULL;
 #ifdef MADV_HUGEPAGE
@@ -40,10 +42,12 @@ static void *alloc_voxels(size_t n, int zero)
 MdStatus md_buffer_new(MdBuffer **out, size_t nbytes, int zero, MdError *err)
 {
     *out = NULL;
-    if (budget_bytes && md_live_bytes() + nbytes > budget_bytes)
+    size_t live = md_live_bytes() + md_scratch_bytes();
+    if (budget_bytes && (live + nbytes > budget_bytes || live + nbytes < live))
         return md_error(err, MD_ENOMEM,
-                        "memory budget exceeded (%zu bytes live, %zu requested, budget %zu)",
-                        md_live_bytes(), nbytes, budget_bytes);
+                        "memory budget exceeded: %zu bytes asked for, %zu in use, budget %zu "
+                        "(vol.set_memory_budget)",
+                        nbytes, live, budget_bytes);
     MdBuffer *b = malloc(sizeof *b);
     if (!b) return md_error(err, MD_ENOMEM, "out of memory allocating a buffer header");
     b->data = alloc_voxels(nbytes ? nbytes : 1, zero);
@@ -68,7 +72,7 @@ void md_buffer_release(MdBuffer *b)
     if (!b) return;
     if (__atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) == 0) {
         __atomic_sub_fetch(&live_bytes, b->nbytes, __ATOMIC_RELAXED);
-        free(b->data);
+        md_raw_free(b->data);
         free(b);
     }
 }

@@ -472,8 +472,31 @@ MdStatus md_j2k_decode(const uint8_t *p, size_t n, const MdFrameSpec *f, void *o
     opj_stream_set_read_function(stream, mem_read);
     opj_stream_set_skip_function(stream, mem_skip);
     opj_stream_set_seek_function(stream, mem_seek);
-    if (!opj_setup_decoder(codec, &par) || !opj_read_header(stream, codec, &img) ||
-        !opj_decode(codec, stream, img) || !opj_end_decompress(codec, stream)) {
+    if (!opj_setup_decoder(codec, &par) || !opj_read_header(stream, codec, &img)) {
+        st = md_error(err, MD_EFORMAT, "JPEG 2000: %s",
+                      msg[0] ? msg : "cannot read the codestream header");
+        goto out;
+    }
+    /* The codestream's own size must be the frame's before anything is
+     * decoded: OpenJPEG allocates what its header announces (a 4 kB frame
+     * announcing a 4.7 GB image was found by fuzzing). */
+    if ((int)img->numcomps != f->samples || img->x1 <= img->x0 || img->y1 <= img->y0 ||
+        img->x1 - img->x0 != (OPJ_UINT32)f->cols || img->y1 - img->y0 != (OPJ_UINT32)f->rows) {
+        st = md_error(err, MD_EFORMAT,
+                      "JPEG 2000 codestream is %ux%u with %u components, the DICOM header says "
+                      "%dx%d with %d",
+                      img->x1 - img->x0, img->y1 - img->y0, img->numcomps, f->cols, f->rows,
+                      f->samples);
+        goto out;
+    }
+    for (OPJ_UINT32 c = 0; c < img->numcomps; c++)
+        if (img->comps[c].dx != 1 || img->comps[c].dy != 1 || img->comps[c].prec > 32) {
+            st = md_error(err, MD_EUNSUPPORTED,
+                          "JPEG 2000 component %u is subsampled or has %u-bit samples", c + 1,
+                          img->comps[c].prec);
+            goto out;
+        }
+    if (!opj_decode(codec, stream, img) || !opj_end_decompress(codec, stream)) {
         st = md_error(err, MD_EFORMAT, "JPEG 2000: %s",
                       msg[0] ? msg : "cannot decode the codestream");
         goto out;

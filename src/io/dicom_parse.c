@@ -571,6 +571,56 @@ const char *md_dcm_str(const MdDcm *d, int32_t parent, uint32_t tag, char *buf, 
 #define HEADER_BYTES                                                                               \
     ((size_t)16 << 10) /* most headers are a few kB; longer ones are read again whole */
 
+/* A gzip-wrapped file (one or more members) inflated whole into *buf (*cap
+ * bytes, grown); *n = bytes. fd is at offset 0, size its length. */
+static MdStatus gunzip_file(int fd, size_t size, uint8_t **buf, size_t *cap, size_t *n,
+                            MdError *err)
+{
+    uint8_t *in = malloc(size ? size : 1);
+    if (!in) return md_error(err, MD_ENOMEM, "out of memory reading %zu bytes", size);
+    if (md_pread_full(fd, in, size, 0) != size) {
+        free(in);
+        return md_error(err, MD_EIO, "read failed (%s)", errno ? strerror(errno) : "short read");
+    }
+    z_stream s;
+    memset(&s, 0, sizeof s);
+    MdStatus st = MD_OK;
+    if (inflateInit2(&s, 15 + 16) != Z_OK) st = md_error(err, MD_ENOMEM, "cannot start inflate");
+    s.next_in = in;
+    s.avail_in = (uInt)size;
+    *n = 0;
+    while (st == MD_OK) {
+        if (*cap < *n + 65536 + 1) {
+            size_t want = *cap * 2 > *n + 65537 ? *cap * 2 : *n + 65537;
+            uint8_t *p = want > MAX_INFLATED ? NULL : realloc(*buf, want);
+            if (!p) {
+                st = want > MAX_INFLATED
+                         ? md_error(err, MD_ETOOBIG, "gzip-wrapped file inflates past 4 GiB")
+                         : md_error(err, MD_ENOMEM, "out of memory inflating the file");
+                break;
+            }
+            *buf = p, *cap = want;
+        }
+        s.next_out = *buf + *n;
+        s.avail_out = (uInt)(*cap - 1 - *n);
+        size_t before = s.avail_out;
+        int rc = inflate(&s, Z_NO_FLUSH);
+        *n += before - s.avail_out;
+        if (rc == Z_STREAM_END) { /* another member may follow, as gzip(1) reads it */
+            if (s.avail_in < 2 || s.next_in[0] != 0x1f || s.next_in[1] != 0x8b) break;
+            inflateReset(&s);
+        } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            st = md_error(err, MD_EFORMAT, "gzip data is corrupt after %zu bytes (%s)", *n,
+                          s.msg ? s.msg : "zlib error");
+        } else if (s.avail_in == 0 && s.avail_out > 0) {
+            st = md_error(err, MD_EFORMAT, "gzip data is truncated after %zu bytes", *n);
+        }
+    }
+    inflateEnd(&s);
+    free(in);
+    return st;
+}
+
 MdStatus md_dcm_load_into(const char *path, int header_only, MdDcm *d, uint8_t **buf, size_t *cap,
                           MdError *err)
 {
@@ -584,6 +634,16 @@ MdStatus md_dcm_load_into(const char *path, int header_only, MdDcm *d, uint8_t *
     }
     size_t size = (size_t)sb.st_size;
     MdStatus st = MD_OK;
+    uint8_t magic[2] = {0, 0};
+    if (size >= 18 && md_pread_full(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+        size_t n = 0;
+        st = gunzip_file(fd, size, buf, cap, &n, err);
+        close(fd);
+        if (st != MD_OK) return st;
+        st = md_dcm_parse(d, *buf, n, 0, err);
+        if (st == MD_OK) d->file_size = n, d->gzipped = 1;
+        return st;
+    }
     for (int pass = header_only ? 0 : 1; pass < 2; pass++) {
         size_t want = pass == 0 && size > HEADER_BYTES ? HEADER_BYTES : size;
         if (want + 1 > *cap) { /* reused across files: no fresh pages per file */

@@ -34,6 +34,7 @@ typedef struct MdDcm {
     uint8_t *owned; /* new: the inflated dataset of a deflated file */
     int big, explicit_vr, deflated;
     int has_preamble; /* 128 bytes + "DICM" */
+    int gzipped;      /* the file was gzip-wrapped: data is its inflated content */
     int complete;     /* 0: parsing reached the end of a prefix; read the whole file */
     char ts[68];      /* transfer syntax UID ("" when there is no meta group) */
     MdDcmElem *el;    /* new */
@@ -56,7 +57,8 @@ MdStatus md_dcm_parse(MdDcm *d, const uint8_t *data, size_t size, int prefix,
 void md_dcm_free(MdDcm *d);
 
 /* Reads the file at path and parses it: only its first 16 KiB when
- * header_only (more when the header is longer), else all of it. *buf is new:
+ * header_only (more when the header is longer), else all of it. A
+ * gzip-wrapped file (a .dcm.gz) is inflated whole first. *buf is new:
  * free it after md_dcm_free(d). Messages do not name the file. */
 MdStatus md_dcm_load(const char *path, int header_only, MdDcm *d, uint8_t **buf,
                      MdError *err) MD_MUST_CHECK;

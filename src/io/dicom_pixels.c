@@ -4,6 +4,7 @@
  * comes from the file, so every one is checked before use. */
 #include "dicom_pixels.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,13 +58,37 @@ static int native_ts(const char *ts)
            !strcmp(ts, "1.2.840.10008.1.2.8.1") || ts[0] == 0;
 }
 
+/* NumberOfFrames (an IS string): absent or empty is 1; anything but an
+ * integer is an error, never the number its first digits spell ("1A"). */
+static MdStatus number_of_frames(const MdDcm *d, double *frames, MdError *err)
+{
+    int32_t e = md_dcm_find(d, -1, TAG(0x0028, 0x0008));
+    char t[80];
+    md_dcm_text(d, e, t, sizeof t);
+    *frames = 1;
+    if (!t[0]) return MD_OK;
+    char *end;
+    errno = 0;
+    long long n = strtoll(t, &end, 10);
+    while (*end == ' ') end++;
+    if (*end || errno || end == t || !(t[0] == '+' || t[0] == '-' || (t[0] >= '0' && t[0] <= '9')))
+        return md_error(err, MD_EFORMAT,
+                        "NumberOfFrames (0028,0008) is not an integer (\"%s\"): the number of "
+                        "frames cannot be trusted",
+                        t);
+    *frames = (double)n;
+    return MD_OK;
+}
+
 MdStatus md_dcm_image(const MdDcm *d, MdDcmImage *im, MdError *err)
 {
     memset(im, 0, sizeof *im);
     if (d->pixel < 0) return md_error(err, MD_EFORMAT, "no Pixel Data (7FE0,0010) element");
     im->rows = (int)md_dcm_num(d, -1, TAG(0x0028, 0x0010), 0);
     im->cols = (int)md_dcm_num(d, -1, TAG(0x0028, 0x0011), 0);
-    double frames = md_dcm_num(d, -1, TAG(0x0028, 0x0008), 1);
+    double frames;
+    MdStatus fst = number_of_frames(d, &frames, err);
+    if (fst != MD_OK) return fst;
     im->samples = (int)md_dcm_num(d, -1, TAG(0x0028, 0x0002), 1);
     im->planar = (int)md_dcm_num(d, -1, TAG(0x0028, 0x0006), 0);
     im->bits_alloc = (int)md_dcm_num(d, -1, TAG(0x0028, 0x0100), 0);
@@ -89,6 +114,17 @@ MdStatus md_dcm_image(const MdDcm *d, MdDcmImage *im, MdError *err)
                         im->samples);
     if (im->samples == 3 && im->bits_alloc == 1)
         return md_error(err, MD_EFORMAT, "1-bit pixels cannot have 3 samples");
+    /* Uncompressed YBR_FULL_422 stores two pixels as Y1 Y2 Cb Cr (PS3.3
+     * C.7.6.3.1.2); compressed data is subsampled inside the codestream. */
+    if (im->samples == 3 && !strcmp(im->photometric, "YBR_FULL_422") &&
+        d->el[d->pixel].len != MD_DCM_UNDEF) {
+        if (im->bits_alloc < 8 || ((size_t)im->rows * (size_t)im->cols) % 2)
+            return md_error(err, MD_EFORMAT,
+                            "YBR_FULL_422 needs an even number of pixels per frame and 8 or more "
+                            "bits (got %d x %d, %d bits)",
+                            im->cols, im->rows, im->bits_alloc);
+        im->sub422 = 1;
+    }
     return MD_OK;
 }
 
@@ -173,6 +209,7 @@ MdStatus md_dcm_check_native_length(const MdDcmImage *im, size_t len, size_t ava
     size_t need = im->bits_alloc == 1 ? (values * (size_t)im->frames + 7) / 8
                                       : bytes / md_dtype_size(md_dcm_stored_dtype(im)) *
                                             (size_t)(im->bits_alloc / 8);
+    if (im->sub422) need = need / 3 * 2; /* two samples per pixel on average */
     if (len > avail)
         return md_error(err, MD_EFORMAT,
                         "Pixel Data is truncated: the element announces %zu "
@@ -181,8 +218,9 @@ MdStatus md_dcm_check_native_length(const MdDcmImage *im, size_t len, size_t ava
     if (len < need)
         return md_error(err, MD_EFORMAT,
                         "Pixel Data has %zu bytes, Rows x Columns x Frames x "
-                        "Samples x BitsAllocated needs %zu (%d x %d x %d x %d x %d bits)",
-                        len, need, im->rows, im->cols, im->frames, im->samples, im->bits_alloc);
+                        "Samples x BitsAllocated needs %zu (%d x %d x %d x %d x %d bits%s)",
+                        len, need, im->rows, im->cols, im->frames, im->samples, im->bits_alloc,
+                        im->sub422 ? ", YBR_FULL_422: 2 samples per pixel" : "");
     return MD_OK;
 }
 
@@ -256,6 +294,25 @@ static MdStatus deinterleave(void *frame, size_t npix, size_t esize, MdError *er
     return MD_OK;
 }
 
+/* YBR_FULL_422 (Y1 Y2 Cb Cr per pixel pair) to full planes [sample][pixel]
+ * per frame, chroma repeated for both pixels of a pair, as pydicom does;
+ * the colour space stays YBR (stored values, no conversion to RGB). */
+static void expand_422(const uint8_t *src, void *dst, size_t npix, size_t frames, size_t esize)
+{
+    uint8_t *o = dst;
+    for (size_t f = 0; f < frames; f++) {
+        uint8_t *y = o + f * 3 * npix * esize, *cb = y + npix * esize, *cr = cb + npix * esize;
+        const uint8_t *s = src + f * 2 * npix * esize;
+        for (size_t p = 0; p < npix; p += 2, s += 4 * esize) {
+            memcpy(y + p * esize, s, 2 * esize);
+            memcpy(cb + p * esize, s + 2 * esize, esize);
+            memcpy(cb + (p + 1) * esize, s + 2 * esize, esize);
+            memcpy(cr + p * esize, s + 3 * esize, esize);
+            memcpy(cr + (p + 1) * esize, s + 3 * esize, esize);
+        }
+    }
+}
+
 static MdStatus decode_native(const MdDcm *d, const MdDcmImage *im, void *dst, size_t values,
                               MdError *err)
 {
@@ -268,6 +325,11 @@ static MdStatus decode_native(const MdDcm *d, const MdDcmImage *im, void *dst, s
         return MD_OK;
     }
     size_t esize = (size_t)im->bits_alloc / 8;
+    if (im->sub422) {
+        expand_422(src, dst, values / 3, (size_t)im->frames, esize);
+        if (e->big && esize > 1) md_swap_bytes(dst, total, esize);
+        return MD_OK;
+    }
     memcpy(dst, src, total * esize);
     if (e->big && esize > 1) md_swap_bytes(dst, total, esize);
     if (im->samples == 3 && im->planar == 0)
@@ -340,37 +402,50 @@ static MdStatus decode_rle(const uint8_t *p, size_t n, const MdDcmImage *im, voi
     return MD_OK;
 }
 
-/* Which fragments make frame f: one per frame, all of them for a single
- * frame, or the basic offset table's ranges. */
-static int frame_range(const MdDcm *d, const Frag *fr, size_t nfrag, uint32_t blen, size_t boff,
-                       int f, int frames, size_t *first, size_t *count)
+/* Which fragments make each frame: start[f] is the first fragment of frame
+ * f, start[frames] = nfrag. A single frame takes every fragment. Otherwise
+ * the Basic Offset Table is used when it is valid (first entry 0, entries
+ * increasing, each on the start of a fragment item); else, when there are
+ * as many fragments as frames, one fragment per frame (PS3.5 A.4). */
+static MdStatus frame_map(const MdDcm *d, const Frag *fr, size_t nfrag, uint32_t blen, size_t boff,
+                          int frames, size_t *start, MdError *err)
 {
+    start[frames] = nfrag;
     if (frames == 1) {
-        *first = 0, *count = nfrag;
-        return 1;
+        start[0] = 0;
+        return MD_OK;
     }
-    if (blen >= 4u * (uint32_t)frames) {
+    char why[160] = "no Basic Offset Table";
+    if (blen > 0 && blen < 4u * (uint32_t)frames)
+        snprintf(why, sizeof why, "the Basic Offset Table has %u entries for %d frames", blen / 4,
+                 frames);
+    if (blen >= 4u * (uint32_t)frames && nfrag > 0) {
         const uint8_t *b = d->data + boff;
-        size_t base = fr[0].off - 8, lo = 0, hi = 0;
-        for (int k = f; k <= f + 1; k++) {
-            size_t rel = k < frames ? ((size_t)b[4 * k] | (size_t)b[4 * k + 1] << 8 |
-                                       (size_t)b[4 * k + 2] << 16 | (size_t)b[4 * k + 3] << 24)
-                                    : SIZE_MAX;
-            size_t idx = 0;
+        size_t base = fr[0].off - 8, idx = 0;
+        int f = 0;
+        for (; f < frames; f++) {
+            size_t rel = (size_t)b[4 * f] | (size_t)b[4 * f + 1] << 8 |
+                         (size_t)b[4 * f + 2] << 16 | (size_t)b[4 * f + 3] << 24;
             while (idx < nfrag && fr[idx].off - 8 - base < rel) idx++;
-            if (k == f)
-                lo = idx;
-            else
-                hi = idx;
+            if (idx == nfrag || fr[idx].off - 8 - base != rel || (f > 0 && idx <= start[f - 1])) {
+                snprintf(why, sizeof why,
+                         "Basic Offset Table entry %d (%zu) is not the start of a fragment after "
+                         "the previous frame's",
+                         f + 1, rel);
+                break;
+            }
+            start[f] = idx;
         }
-        *first = lo, *count = hi > lo ? hi - lo : 0;
-        return *count > 0;
+        if (f == frames) return MD_OK;
     }
     if (nfrag == (size_t)frames) {
-        *first = (size_t)f, *count = 1;
-        return 1;
+        for (int f = 0; f < frames; f++) start[f] = (size_t)f;
+        return MD_OK;
     }
-    return 0;
+    return md_error(err, MD_EFORMAT,
+                    "cannot tell which fragments hold which frame: %zu fragments for %d frames "
+                    "and %s",
+                    nfrag, frames, why);
 }
 
 static MdStatus decode_frame(const char *ts, const uint8_t *p, size_t n, const MdDcmImage *im,
@@ -410,14 +485,13 @@ static MdStatus decode_encapsulated(const MdDcm *d, const MdDcmImage *im, void *
     size_t esize = md_dtype_size(md_dcm_stored_dtype(im)), total = 0;
     for (size_t i = 0; i < nfrag; i++) total += fr[i].len;
     uint8_t *plane = malloc(values + 1), *joined = nfrag > 1 ? malloc(total + 1) : NULL;
-    if (!plane || (nfrag > 1 && !joined)) st = md_error(err, MD_ENOMEM, "out of memory");
+    size_t *start = malloc(((size_t)im->frames + 1) * sizeof *start);
+    if (!plane || !start || (nfrag > 1 && !joined)) st = md_error(err, MD_ENOMEM, "out of memory");
+    if (st == MD_OK) st = frame_map(d, fr, nfrag, blen, boff, im->frames, start, err);
     for (int f = 0; f < im->frames && st == MD_OK; f++) {
-        size_t first, count;
-        if (!frame_range(d, fr, nfrag, blen, boff, f, im->frames, &first, &count)) {
-            st = md_error(err, MD_EFORMAT,
-                          "cannot tell which fragments hold frame %d (%zu "
-                          "fragments, %d frames, no offset table)",
-                          f + 1, nfrag, im->frames);
+        size_t first = start[f], count = start[f + 1] - start[f];
+        if (count == 0) {
+            st = md_error(err, MD_EFORMAT, "frame %d has no fragment", f + 1);
             break;
         }
         const uint8_t *p = d->data + fr[first].off;
@@ -439,6 +513,7 @@ static MdStatus decode_encapsulated(const MdDcm *d, const MdDcmImage *im, void *
     }
     free(plane);
     free(joined);
+    free(start);
     free(fr);
     return st;
 }
@@ -460,7 +535,7 @@ MdStatus md_dcm_decode(const MdDcm *d, const MdDcmImage *im, void *dst, MdError 
 int md_dcm_direct(const MdDcm *d, const MdDcmImage *im, size_t *off, size_t *len)
 {
     const MdDcmElem *e = &d->el[d->pixel];
-    if (!d->complete || d->deflated || e->len == MD_DCM_UNDEF || im->samples != 1 ||
+    if (!d->complete || d->deflated || d->gzipped || e->len == MD_DCM_UNDEF || im->samples != 1 ||
         im->bits_alloc == 1 || (e->big && im->bits_alloc > 8))
         return 0;
     *off = e->off;

@@ -12,6 +12,7 @@
 typedef struct MdDcmImage {
     int rows, cols, frames, samples, planar;
     int bits_alloc, bits_stored, high_bit, is_signed;
+    int sub422; /* native YBR_FULL_422: Y Y Cb Cr per two pixels, expanded on decode */
     char photometric[20];
 } MdDcmImage;
 

@@ -9,6 +9,7 @@
 
 #include "../core/ctx.h"
 #include "dicom.h"
+#include "dicom_fgroups.h"
 #include "dicom_image.h"
 #include "dicom_parse.h"
 #include "dicom_siemens.h"
@@ -126,28 +127,28 @@ static MdStatus planes_last(MdVolume *v, int frames, MdError *err)
 }
 
 /* The geometry attributes of a file (enhanced objects keep them in the
- * shared functional groups). */
-static void file_geom(const MdDcm *d, MdGeom *g, int frames)
+ * shared or per-frame functional groups; frames must agree). */
+static MdStatus file_geom(const MdDcm *d, MdGeom *g, int frames, MdError *err)
 {
     static const double ident[6] = {1, 0, 0, 0, 1, 0};
-    int32_t sh = md_dcm_item(d, md_dcm_find(d, -1, TAG(0x5200, 0x9229)), 0);
-    if (md_dcm_numbers(d, md_dcm_find(d, -1, TAG(0x0020, 0x0037)), g->iop, 6) != 6 &&
-        md_dcm_numbers(d,
-                       md_dcm_find_in_first_item(d, sh, TAG(0x0020, 0x9116), TAG(0x0020, 0x0037)),
-                       g->iop, 6) != 6)
-        memcpy(g->iop, ident, sizeof ident);
-    if (md_dcm_numbers(d, md_dcm_find(d, -1, TAG(0x0028, 0x0030)), g->ps, 2) != 2 &&
-        md_dcm_numbers(d,
-                       md_dcm_find_in_first_item(d, sh, TAG(0x0028, 0x9110), TAG(0x0028, 0x0030)),
-                       g->ps, 2) != 2 &&
-        md_dcm_numbers(d, md_dcm_find(d, -1, TAG(0x0018, 0x1164)), g->ps, 2) != 2)
+    int has_iop, has_ps;
+    MdStatus st = md_dcm_fg_plane(d, frames, g->iop, &has_iop, g->ps, &has_ps, err);
+    if (!has_iop) memcpy(g->iop, ident, sizeof ident);
+    if (!has_ps && md_dcm_numbers(d, md_dcm_find(d, -1, TAG(0x0018, 0x1164)), g->ps, 2) != 2)
         g->ps[0] = g->ps[1] = 1;
     double thick = md_dcm_num(d, -1, TAG(0x0018, 0x0050), 0);
     double between = md_dcm_num(d, -1, TAG(0x0018, 0x0088), 0);
+    if (thick <= 0 && between <= 0) { /* enhanced: PixelMeasuresSequence */
+        int32_t e = md_dcm_fg_find(d, 0, TAG(0x0028, 0x9110), TAG(0x0018, 0x0050));
+        if (e >= 0) md_dcm_numbers(d, e, &thick, 1);
+        e = md_dcm_fg_find(d, 0, TAG(0x0028, 0x9110), TAG(0x0018, 0x0088));
+        if (e >= 0) md_dcm_numbers(d, e, &between, 1);
+    }
     if (frames > 1 || md_dcm_find(d, -1, TAG(0x0019, 0x100A)) >= 0)
         g->dz = between > 0 ? between : thick; /* frames are spaced, a lone slice is thick */
     else
         g->dz = thick > 0 ? thick : between;
+    return st;
 }
 
 static MdStatus read_single(const char *path, const MdDicomOpts *opts, MdVolume *out, MdMeta *meta,
@@ -169,10 +170,10 @@ static MdStatus read_single(const char *path, const MdDicomOpts *opts, MdVolume 
         md_volume_init(out, md_dcm_stored_dtype(&im), im.samples > 1 ? 4 : 3, dim);
         st = md_volume_alloc(out, 0, 0, err);
     }
+    if (st == MD_OK) st = file_geom(&d, &g, im.frames, err);
     if (st == MD_OK) st = md_dcm_decode(&d, &im, md_volume_data(out), err);
     if (st == MD_OK && im.samples > 1 && im.frames > 1) st = planes_last(out, im.frames, err);
-    file_geom(&d, &g, im.frames);
-    int have_ipp = md_dcm_numbers(&d, md_dcm_find(&d, -1, TAG(0x0020, 0x0032)), pos0, 3) == 3;
+    int have_ipp = md_dcm_fg_first_position(&d, pos0);
     int mosaic = md_dcm_find(&d, -1, TAG(0x0019, 0x100A)) >= 0 && im.frames == 1 && im.samples == 1;
     if (st == MD_OK && mosaic) {
         char type[128];
@@ -291,7 +292,7 @@ static MdStatus stack_header(const char *path, MdDcmImage *im0, MdGeom *g, MdMet
         if (st == MD_OK && im0->samples != 1)
             st = md_error(err, MD_EUNSUPPORTED, "a series of colour images is not stacked");
         if (st == MD_OK && meta) st = md_dcm_fill_meta(&d, meta, err);
-        file_geom(&d, g, 1);
+        if (st == MD_OK) st = file_geom(&d, g, 1, err);
         md_dcm_free(&d);
         free(buf);
     }

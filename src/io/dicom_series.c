@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 #include "../core/ctx.h"
 #include "dicom.h"
 #include "dicom_image.h"
+#include "dicom_fgroups.h"
 #include "dicom_parse.h"
 
 #define TAG MD_DCM_TAG
@@ -117,6 +119,12 @@ int md_dicom_is_candidate(const char *path)
     if (!fp) return 0;
     size_t n = fread(b, 1, sizeof b, fp);
     fclose(fp);
+    if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) { /* gzip-wrapped: look inside */
+        gzFile gz = gzopen(path, "rb");
+        int got = gz ? gzread(gz, b, sizeof b) : -1;
+        if (gz) gzclose(gz);
+        n = got > 0 ? (size_t)got : 0;
+    }
     return md_dcm_sniff(b, n);
 }
 
@@ -174,27 +182,12 @@ static int file_info(const MdDcm *d, MdDicomFile *f, MdError *err)
     md_dcm_str(d, -1, TAG(0x0008, 0x0008), type, sizeof type);
     f->rows = (int)md_dcm_num(d, -1, TAG(0x0028, 0x0010), 0);
     f->cols = (int)md_dcm_num(d, -1, TAG(0x0028, 0x0011), 0);
-    f->frames = (int)md_dcm_num(d, -1, TAG(0x0028, 0x0008), 1);
+    f->frames = f->im.frames;
     f->instance = (int)md_dcm_num(d, -1, TAG(0x0020, 0x0013), 0);
-    int32_t e = md_dcm_find(d, -1, TAG(0x0020, 0x0032));
-    f->has_ipp = md_dcm_numbers(d, e, f->ipp, 3) == 3;
-    e = md_dcm_find(d, -1, TAG(0x0020, 0x0037));
-    f->has_iop = md_dcm_numbers(d, e, f->iop, 6) == 6;
-    e = md_dcm_find(d, -1, TAG(0x0028, 0x0030));
-    f->has_spacing = md_dcm_numbers(d, e, f->pixel_spacing, 2) == 2;
-    if (!f->has_iop || !f->has_spacing) { /* enhanced multi-frame: shared functional groups */
-        int32_t sh = md_dcm_item(d, md_dcm_find(d, -1, TAG(0x5200, 0x9229)), 0);
-        if (sh >= 0 && !f->has_iop)
-            f->has_iop =
-                md_dcm_numbers(
-                    d, md_dcm_find_in_first_item(d, sh, TAG(0x0020, 0x9116), TAG(0x0020, 0x0037)),
-                    f->iop, 6) == 6;
-        if (sh >= 0 && !f->has_spacing)
-            f->has_spacing =
-                md_dcm_numbers(
-                    d, md_dcm_find_in_first_item(d, sh, TAG(0x0028, 0x9110), TAG(0x0028, 0x0030)),
-                    f->pixel_spacing, 2) == 2;
-    }
+    f->has_ipp = md_dcm_fg_first_position(d, f->ipp);
+    if (md_dcm_fg_plane(d, f->im.frames, f->iop, &f->has_iop, f->pixel_spacing, &f->has_spacing,
+                        err) != MD_OK)
+        return -1;
     f->mosaic = strstr(type, "MOSAIC") ? (int)md_dcm_num(d, -1, TAG(0x0019, 0x100A), 0) : 0;
     if (!f->series_uid[0]) snprintf(f->series_uid, sizeof f->series_uid, "(no SeriesInstanceUID)");
     md_dcm_rescale(d, &f->im, 0, &f->rescale);

@@ -46,6 +46,8 @@ static const struct {
     {MD_FMT_MHA, "MetaImage (.mha)", ".mha", NULL, md_metaimage_read, md_metaimage_write},
     {MD_FMT_NPY, "NumPy (.npy)", ".npy", sniff_npy, md_npy_read, md_npy_write},
     {MD_FMT_PNG, "PNG", ".png", sniff_png, md_png_read, md_png_write},
+    {MD_FMT_NIFTI_PAIR, "NIfTI pair (.hdr/.img)", ".hdr", NULL, md_nifti_read, md_nifti_write},
+    {MD_FMT_NIFTI_PAIR, "NIfTI pair (.hdr/.img)", ".img", NULL, md_nifti_read, md_nifti_write},
 };
 enum { NFORMATS = sizeof formats / sizeof formats[0] };
 
@@ -84,6 +86,9 @@ static MdFormat sniff(const char *path)
     if (!fp) return MD_FMT_UNKNOWN;
     size_t n = fread(b, 1, sizeof b, fp);
     fclose(fp);
+    /* gzip: NIfTI unless the content is DICOM (a .dcm.gz), which md_read
+     * then hands to the DICOM reader */
+    if (sniff_gzip(b, n)) return md_dicom_is_candidate(path) ? MD_FMT_UNKNOWN : MD_FMT_NIFTI_GZ;
     for (int i = 0; i < NFORMATS; i++)
         if (formats[i].sniff && formats[i].sniff(b, n)) return formats[i].format;
     return MD_FMT_UNKNOWN;
@@ -109,7 +114,7 @@ MdStatus md_read(const char *path, const MdReadOpts *opts, MdVolume *out, MdMeta
     int i = row_of(f);
     if (i >= 0) return formats[i].read(path, opts, out, meta, err);
     md_error(err, MD_EUNSUPPORTED,
-             "unknown file format (expected .nii, .nii.gz, .mhd, .mha, .npy, .png, DICOM or a DICOM folder)");
+             "unknown file format (expected .nii, .nii.gz, .hdr/.img, .mhd, .mha, .npy, .png, DICOM or a DICOM folder)");
     md_error_prefix(err, path);
     return MD_EUNSUPPORTED;
 }
@@ -121,7 +126,7 @@ MdStatus md_write(const char *path, const MdVolume *v, const MdWriteOpts *opts, 
     int i = row_of(md_format_from_path(path));
     if (i >= 0 && formats[i].write) return formats[i].write(path, v, opts, err);
     md_error(err, MD_EUNSUPPORTED,
-             "cannot tell the format from the name (use .nii, .nii.gz, .mhd, .mha, .npy or .png)");
+             "cannot tell the format from the name (use .nii, .nii.gz, .hdr/.img, .mhd, .mha, .npy or .png)");
     md_error_prefix(err, path);
     return MD_EUNSUPPORTED;
 }

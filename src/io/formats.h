@@ -15,7 +15,8 @@ typedef enum {
     MD_FMT_MHD,       /* .mhd header + data file */
     MD_FMT_MHA,       /* .mha single file (or header naming a data file) */
     MD_FMT_NPY,       /* .npy */
-    MD_FMT_PNG        /* .png */
+    MD_FMT_PNG,       /* .png */
+    MD_FMT_NIFTI_PAIR /* .hdr + .img (NIfTI-1 pair, magic "ni1") */
 } MdFormat;
 
 MdFormat md_format_from_path(const char *path);

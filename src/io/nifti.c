@@ -1,7 +1,8 @@
 /* NIfTI-1/2 reading and writing, .nii and .nii.gz: file access, voxel
  * conversion (byte swap, 64-bit integers, scl_slope/scl_inter), geometry and
  * metadata. The header layout, datatype table and affine rules are in
- * nifti_header.c; gzip is in gz.c. The .img/.hdr pair form is not read. */
+ * nifti_header.c; gzip is in gz.c. The .hdr/.img pair form (magic "ni1")
+ * is read and written uncompressed. */
 #include "nifti.h"
 
 #include <errno.h>
@@ -321,6 +322,70 @@ out:
     return st;
 }
 
+/* ---- .hdr/.img pairs ---------------------------------------------------- */
+
+/* 1 when path names one file of a pair (.hdr or .img, any case). */
+static int is_pair_path(const char *path)
+{
+    size_t n = strlen(path);
+    return n >= 4 && (strcasecmp(path + n - 4, ".hdr") == 0 || strcasecmp(path + n - 4, ".img") == 0);
+}
+
+/* The path of the pair's other file, new (same case as the suffix given). */
+static char *pair_partner(const char *path, const char *suffix)
+{
+    size_t n = strlen(path);
+    char *p = malloc(n + 1);
+    if (!p) return NULL;
+    memcpy(p, path, n + 1);
+    int upper = path[n - 3] >= 'A' && path[n - 3] <= 'Z';
+    for (int i = 0; i < 3; i++) p[n - 3 + i] = (char)(upper ? suffix[i] - 32 : suffix[i]);
+    return p;
+}
+
+/* Header from hdr, voxels from img at vox_offset (same checks as .nii). */
+static MdStatus read_pair(const char *path, MdNiftiHeader *h, MdVolume *out, MdError *err)
+{
+    char *hdr = pair_partner(path, "hdr"), *img = pair_partner(path, "img");
+    unsigned char head[MD_NIFTI_PEEK];
+    size_t headn = 0, nbytes, got;
+    struct stat sb;
+    MdStatus st = MD_OK;
+    int fd = -1;
+    if (!hdr || !img) {
+        st = md_error(err, MD_ENOMEM, "out of memory");
+        goto out;
+    }
+    fd = open(hdr, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        st = md_error(err, MD_EIO, "cannot open the pair's header %s (%s)", hdr, strerror(errno));
+        goto out;
+    }
+    st = pread_all(fd, head, sizeof head, 0, &headn, err);
+    close(fd);
+    if (st == MD_OK) st = md_nifti_header_decode_pair(head, headn, h, err);
+    if (st == MD_OK) st = plan_volume(h, out, &nbytes, err);
+    if (st != MD_OK) goto out;
+    fd = open(img, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        st = md_error(err, MD_EIO, "cannot open the pair's image %s (%s)", img, strerror(errno));
+        goto out;
+    }
+    if (h->vox_offset > (int64_t)sb.st_size || (uint64_t)(sb.st_size - h->vox_offset) < nbytes) {
+        st = short_data(h, nbytes, (size_t)sb.st_size, "the .img file has", err);
+        goto out;
+    }
+    if ((st = md_volume_alloc(out, 0, 0, err)) != MD_OK) goto out;
+    st = pread_all(fd, md_volume_data(out), nbytes, h->vox_offset, &got, err);
+    if (st == MD_OK && got < nbytes)
+        st = short_data(h, nbytes, (size_t)h->vox_offset + got, "the .img file has", err);
+out:
+    if (fd >= 0) close(fd);
+    free(hdr);
+    free(img);
+    return st;
+}
+
 MdStatus md_nifti_read(const char *path, const MdReadOpts *opts, MdVolume *out, MdMeta *meta,
                        MdError *err)
 {
@@ -343,7 +408,9 @@ MdStatus md_nifti_read(const char *path, const MdReadOpts *opts, MdVolume *out, 
     /* The content decides, not the suffix: a .nii.gz that is not gzip (or a
      * gzip .nii) is still read. */
     if ((st = pread_all(fd, head, sizeof head, 0, &headn, err)) != MD_OK) goto fail;
-    if (md_gz_is_gzip(head, headn))
+    if (is_pair_path(path))
+        st = read_pair(path, &h, out, err);
+    else if (md_gz_is_gzip(head, headn))
         st = read_gz(fd, (int64_t)sb.st_size, &h, out, err);
     else
         st = read_plain(fd, (int64_t)sb.st_size, head, headn, &h, out, err);
@@ -409,6 +476,33 @@ static int is_gz_path(const char *path)
     return n >= 3 && strcasecmp(path + n - 3, ".gz") == 0;
 }
 
+/* A pair: the voxels go to the .img (vox_offset 0), the header (magic
+ * "ni1") to the .hdr; both through temporaries, the .img renamed first so
+ * that a header never names missing voxels. */
+static MdStatus write_pair(const char *path, const MdVolume *v, MdNiftiHeader *h, MdError *err)
+{
+    char *hdr = pair_partner(path, "hdr"), *img = pair_partner(path, "img");
+    MdAtomicFile fh, fi;
+    memset(&fh, 0, sizeof fh);
+    memset(&fi, 0, sizeof fi);
+    MdStatus st = hdr && img ? MD_OK : md_error(err, MD_ENOMEM, "out of memory");
+    unsigned char hb[MD_NIFTI_PEEK + 16];
+    h->vox_offset = 0;
+    md_nifti_header_encode(h, hb);
+    md_nifti_header_set_pair_magic(h, hb);
+    if (st == MD_OK) st = md_atomic_open(&fi, img, err);
+    if (st == MD_OK) st = md_atomic_write(&fi, md_volume_data(v), md_volume_nbytes(v), err);
+    if (st == MD_OK) st = md_atomic_open(&fh, hdr, err);
+    if (st == MD_OK) st = md_atomic_write(&fh, hb, (size_t)h->hdr_size + 4, err);
+    if (st == MD_OK) st = md_atomic_commit(&fi, err);
+    if (st == MD_OK) st = md_atomic_commit(&fh, err);
+    md_atomic_abort(&fi);
+    md_atomic_abort(&fh);
+    free(hdr);
+    free(img);
+    return st;
+}
+
 MdStatus md_nifti_write(const char *path, const MdVolume *v, const MdWriteOpts *opts,
                         MdError *err)
 {
@@ -423,6 +517,11 @@ MdStatus md_nifti_write(const char *path, const MdVolume *v, const MdWriteOpts *
         if (v->dim[i] > 32767) version = 2; /* NIfTI-1 dims are int16 */
     MdNiftiHeader h;
     header_for(v, version, &h);
+    if (is_pair_path(path)) {
+        st = write_pair(path, v, &h, err);
+        if (st == MD_OK) return MD_OK;
+        goto fail;
+    }
     unsigned char hb[MD_NIFTI_PEEK + 16];
     md_nifti_header_encode(&h, hb);
     size_t hlen = (size_t)h.vox_offset;

@@ -175,9 +175,16 @@ static void decode_v2(const unsigned char *b, int sw, MdNiftiHeader *h)
     copy_str(h->intent_name, b + 508, 16);
 }
 
-static MdStatus check_magic(const MdNiftiHeader *h, const unsigned char *m, MdError *err)
+static MdStatus check_magic(const MdNiftiHeader *h, const unsigned char *m, int pair,
+                            MdError *err)
 {
     char v = (char)('0' + h->version);
+    if (pair && m[0] == 'n' && m[1] == 'i' && m[2] == v && m[3] == 0) return MD_OK;
+    if (pair && m[0] == 'n' && m[1] == '+' && m[2] == v && m[3] == 0)
+        return md_error(err, MD_EFORMAT,
+                        "the header says its voxels follow it in one file (magic \"n+%d\"), "
+                        "not in a separate .img: name the .nii file instead",
+                        h->version);
     if (m[0] == 'n' && m[1] == '+' && m[2] == v && m[3] == 0) {
         if (h->version == 2 && memcmp(m + 4, "\r\n\032\n", 4) != 0)
             return md_error(err, MD_EFORMAT,
@@ -188,7 +195,7 @@ static MdStatus check_magic(const MdNiftiHeader *h, const unsigned char *m, MdEr
     if (m[0] == 'n' && m[1] == 'i' && m[2] == v && m[3] == 0)
         return md_error(err, MD_EUNSUPPORTED,
                         "this is a NIfTI-%d header/image pair (magic \"ni%d\"): the voxels are in "
-                        "a separate .img file, which medula does not read; convert it to .nii",
+                        "a separate .img file; read it by its .hdr or .img name",
                         h->version, h->version);
     if (h->version == 1 && !m[0] && !m[1] && !m[2] && !m[3])
         return md_error(err, MD_EUNSUPPORTED,
@@ -219,8 +226,23 @@ static MdStatus check_dims(const MdNiftiHeader *h, MdError *err)
     return MD_OK;
 }
 
+static MdStatus decode(const unsigned char *b, size_t n, int pair, MdNiftiHeader *h,
+                       MdError *err);
+
 MdStatus md_nifti_header_decode(const unsigned char *b, size_t n, MdNiftiHeader *h,
                                 MdError *err)
+{
+    return decode(b, n, 0, h, err);
+}
+
+MdStatus md_nifti_header_decode_pair(const unsigned char *b, size_t n, MdNiftiHeader *h,
+                                     MdError *err)
+{
+    return decode(b, n, 1, h, err);
+}
+
+static MdStatus decode(const unsigned char *b, size_t n, int pair, MdNiftiHeader *h,
+                       MdError *err)
 {
     memset(h, 0, sizeof *h);
     if (n < 4)
@@ -247,9 +269,15 @@ MdStatus md_nifti_header_decode(const unsigned char *b, size_t n, MdNiftiHeader 
         decode_v1(b, h->swapped, h);
     else
         decode_v2(b, h->swapped, h);
-    MdStatus st = check_magic(h, h->version == 1 ? b + 344 : b + 4, err);
+    MdStatus st = check_magic(h, h->version == 1 ? b + 344 : b + 4, pair, err);
     if (st != MD_OK) return st;
     if ((st = check_dims(h, err)) != MD_OK) return st;
+    if (pair) {
+        if (h->vox_offset < 0)
+            return md_error(err, MD_EFORMAT, "vox_offset must be >= 0 (got %lld)",
+                            (long long)h->vox_offset);
+        return MD_OK;
+    }
     /* vox_offset 0 means "right after the header" for old writers; nibabel
      * itself refuses any other offset inside the header. */
     if (h->vox_offset == 0) h->vox_offset = h->hdr_size + 4;
@@ -263,6 +291,14 @@ MdStatus md_nifti_header_decode(const unsigned char *b, size_t n, MdNiftiHeader 
 }
 
 /* ---- encoding --------------------------------------------------------- */
+
+void md_nifti_header_set_pair_magic(const MdNiftiHeader *h, unsigned char *b)
+{
+    if (h->version == 1)
+        memcpy(b + 344, "ni1", 4);
+    else
+        memcpy(b + 4, "ni2", 3);
+}
 
 static void encode_v1(const MdNiftiHeader *h, unsigned char *b)
 {

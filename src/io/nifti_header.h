@@ -39,10 +39,16 @@ typedef struct MdNiftiHeader {
  * path) on a truncated, non-NIfTI or absurd header. */
 MdStatus md_nifti_header_decode(const unsigned char *b, size_t n, MdNiftiHeader *h,
                                 MdError *err) MD_MUST_CHECK;
+/* The same for the header of a .hdr/.img pair: the magic must be "ni1"
+ * ("ni2") and vox_offset is an offset into the .img file (0 allowed). */
+MdStatus md_nifti_header_decode_pair(const unsigned char *b, size_t n, MdNiftiHeader *h,
+                                     MdError *err) MD_MUST_CHECK;
 
 /* Encodes h (version 1 or 2, host byte order) into b, which must hold
  * h->hdr_size + 4 bytes; the 4 bytes after the header say "no extensions". */
 void md_nifti_header_encode(const MdNiftiHeader *h, unsigned char *b);
+/* Rewrites the magic of an encoded header to the pair form ("ni1"/"ni2"). */
+void md_nifti_header_set_pair_magic(const MdNiftiHeader *h, unsigned char *b);
 
 /* On-disk element size and name of a NIfTI datatype code; size 0 when the
  * code is unknown. */

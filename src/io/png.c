@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "atomicfile.h"
 
@@ -136,6 +137,11 @@ static MdStatus read_png(PngCtx *c, MdVolume *out, MdMeta *meta, MdError *err)
     if (st != MD_OK) return st;
     md_volume_init(out, depth == 16 ? MD_UINT16 : MD_UINT8, channels > 1 ? 4 : 2, dim);
     size_t rowbytes = png_get_rowbytes(c->png, c->info);
+    /* deflate inflates at most 1032:1: a small file cannot hold a huge image */
+    struct stat sb;
+    if (fstat(fileno(c->fp), &sb) == 0 && rowbytes && (size_t)h > ((size_t)sb.st_size + 4096) * 1032 / rowbytes)
+        return md_error(err, MD_EFORMAT, "a %lld-byte PNG cannot hold a %u x %u image", (long long)sb.st_size,
+                        (unsigned)w, (unsigned)h);
     c->rows = malloc((size_t)h * rowbytes);
     c->rowp = malloc((size_t)h * sizeof *c->rowp);
     if (!c->rows || !c->rowp) return md_error(err, MD_ENOMEM, "out of memory for %ux%u pixels", w, h);
@@ -169,6 +175,35 @@ static void close_ctx(PngCtx *c, int writing)
     free(c->rowp);
 }
 
+/* Every chunk must fit in the file: libpng allocates and clears what a
+ * chunk announces before reading it, so a 100-byte file announcing a
+ * 1.6 GB sCAL chunk would cost 1.6 GB and seconds. Leaves fp after the
+ * signature. */
+static MdStatus check_chunks(FILE *fp, MdError *err)
+{
+    struct stat sb;
+    if (fstat(fileno(fp), &sb) != 0) return MD_OK;
+    uint64_t size = (uint64_t)sb.st_size, pos = 8;
+    unsigned char h[8];
+    MdStatus st = MD_OK;
+    while (st == MD_OK && pos + 8 <= size && fseek(fp, (long)pos, SEEK_SET) == 0 && fread(h, 1, 8, fp) == 8) {
+        uint64_t len = (uint64_t)h[0] << 24 | (uint64_t)h[1] << 16 | (uint64_t)h[2] << 8 | h[3];
+        char type[5];
+        for (int i = 0; i < 4; i++) type[i] = h[4 + i] >= 32 && h[4 + i] < 127 ? (char)h[4 + i] : '?';
+        type[4] = 0;
+        if (len > size - pos - 8)
+            st = md_error(err, MD_EFORMAT,
+                          "corrupt PNG: chunk %s at byte %llu announces %llu bytes, the file has "
+                          "%llu left",
+                          type, (unsigned long long)pos, (unsigned long long)len,
+                          (unsigned long long)(size - pos - 8));
+        if (!memcmp(h + 4, "IEND", 4)) break;
+        pos += 12 + len;
+    }
+    if (fseek(fp, 8, SEEK_SET) != 0 && st == MD_OK) st = md_error(err, MD_EIO, "cannot seek");
+    return st;
+}
+
 MdStatus md_png_read(const char *path, const MdReadOpts *opts, MdVolume *out, MdMeta *meta,
                      MdError *err)
 {
@@ -182,6 +217,7 @@ MdStatus md_png_read(const char *path, const MdReadOpts *opts, MdVolume *out, Md
         st = md_error(err, MD_EIO, "cannot open (%s)", strerror(errno));
     } else if (fread(sig, 1, 8, c->fp) != 8 || !md_png_sniff(sig, 8)) {
         st = md_error(err, MD_EFORMAT, "not a PNG file (no PNG signature)");
+    } else if ((st = check_chunks(c->fp, err)) != MD_OK) {
     } else if (!(c->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, c, on_error, on_warning)) ||
                !(c->info = png_create_info_struct(c->png))) {
         st = md_error(err, MD_ENOMEM, "out of memory for libpng");
@@ -189,6 +225,7 @@ MdStatus md_png_read(const char *path, const MdReadOpts *opts, MdVolume *out, Md
         st = md_error(err, MD_EFORMAT, "corrupt PNG: %s", c->msg);
     } else {
         png_set_benign_errors(c->png, 1);
+        png_set_chunk_malloc_max(c->png, (png_alloc_size_t)8 << 20);
         png_init_io(c->png, c->fp);
         png_set_sig_bytes(c->png, 8);
         st = read_png(c, out, meta, err);
