@@ -184,6 +184,84 @@ local RECIPES = {
   ["vol.sample_patches"] = function(I)
     return vol.sample_patches{image = I.f, label = I.m, patch = {16, 16, 8}, n = 6, seed = 4}
   end,
+  -- intensity and filters
+  ["Volume:convolve"] = function(I) return I.f:convolve(vol.strel.box({3, 3, 3}):astype("float32") * 0.1) end,
+  ["Volume:correlate"] = function(I) return I.f:correlate(vol.strel.cross(6):astype("float32") * 0.2) end,
+  ["Volume:gaussian"] = function(I) return I.f:gaussian{sigma_vox = 1.5}, I.f:gaussian{sigma_mm = 2, method = "recursive"} end,
+  ["Volume:gaussian_laplace"] = function(I) return I.f:gaussian_laplace{sigma_vox = 1.2} end,
+  ["Volume:maximum_filter"] = function(I) return I.ct:maximum_filter{radius_vox = 1} end,
+  ["Volume:minimum_filter"] = function(I) return I.ct:minimum_filter{radius_vox = 1} end,
+  ["Volume:uniform"] = function(I) return I.f:uniform{radius_vox = 1} end,
+  ["Volume:normalize"] = function(I) return I.ct:normalize{lo = -1000, hi = 400} end,
+  ["Volume:percentile"] = function(I) return I.ct:percentile{q = {5, 50, 95}}, I.f:percentile(30) end,
+  ["Volume:power_transform"] = function(I) return I.f:power_transform(2) end,
+  ["Volume:replace"] = function(I) return I.ct:replace(-1000, 0) end,
+  ["Volume:window"] = function(I) return I.ct:window(40, 400) end,
+  ["Volume:reshape"] = function(I) return I.ct:reshape{64, 64 * 40} end,
+  -- augmentation
+  ["Volume:warp"] = function(I)
+    local d = {}
+    for i = 1, 3 * 64 do d[i] = (i % 7 - 3) * 0.4 end
+    return I.f:warp{matrix = {0.9, 0.1, 0, -0.1, 1, 0, 0, 0, 1}, offset = {2, -1, 0.5}, lattice = {4, 4, 4},
+                    displacement = d, interpolation = "cubic", labels = {I.m}, label_interpolation = "label"}
+  end,
+  ["vol.rng"] = function() local r = vol.rng(3, 4) return r:uniform(), r:normal(), r:integer(1, 9) end,
+  ["vol.augment"] = function(I)
+    return vol.augment{{"rotate"}, {"elastic"}, {"gamma"}, {"noise"}, {"blur"}, {"bias"}}:apply(I.f, I.m, {seed = 2})
+  end,
+  ["vol.Augmenter.apply"] = function(I)
+    return vol.augment{{"scale"}, {"shear"}, {"lowres"}, {"contrast"}}:apply(I.f, {I.m}, {seed = 5, patch = 24})
+  end,
+  ["vol.Augmenter.draw"] = function(I) return vol.augment{{"rotate"}, {"elastic"}}:draw(I.f, {seed = 1}) end,
+  ["vol.aug.noise"] = function(I) return vol.aug.noise(I.f:copy(), 3, vol.rng(1)) end,
+  ["vol.aug.gamma"] = function(I) return vol.aug.gamma(I.f:copy(), 1.3, {retain_stats = true}) end,
+  ["vol.aug.contrast"] = function(I) return vol.aug.contrast(I.f:copy(), 0.8) end,
+  ["vol.aug.brightness"] = function(I) return vol.aug.brightness(I.f:copy(), 1.1) end,
+  ["vol.aug.bias"] = function(I) return vol.aug.bias(I.f:copy(), 1, {0.1, 0.2, -0.1, 0.05}) end,
+  ["vol.aug.blur"] = function(I) return vol.aug.blur(I.f:copy(), {1, 1.5, 0.5}) end,
+  ["vol.save_batch"] = function(I)
+    local a = vol.save_batch(dir .. "/batch", {I.f, I.f}, {I.m, I.m})
+    return file_bytes(a)
+  end,
+  -- metrics
+  ["vol.metrics"] = function(I) return vol.metrics(I.m, I.ct:gt(-300)) end,
+  ["vol.metrics_per_label"] = function(I) return vol.metrics_per_label(I.lab, I.lab) end,
+  -- pictures and meshes
+  ["Volume:png"] = function(I)
+    local p = dir .. "/s.png"
+    I.ct:png(p, {window = {40, 400}, overlay = I.m, contour = true})
+    return file_bytes(p)
+  end,
+  ["Volume:histogram_png"] = function(I)
+    local p = dir .. "/h.png"
+    local counts = I.ct:histogram_png(p, {bins = 40})
+    return file_bytes(p), counts
+  end,
+  ["vol.compare"] = function(I) return vol.compare(I.ct, I.m, I.ct:gt(-300)) end,
+  ["vol.plot"] = function() return vol.plot{series = {{x = {1, 2, 3}, y = {3, 1, 2}, label = "a"}}, title = "t"} end,
+  ["vol.mcubes_case_triangles"] = function() return vol.mcubes_case_triangles(7) end,
+  ["vol.Mesh.vertices"] = function(I) return I.m:mesh{level = 0.5}:vertices() end,
+  ["vol.Mesh.faces"] = function(I) return I.m:mesh{level = 0.5}:faces() end,
+  ["vol.Mesh.smooth"] = function(I) return I.m:mesh{level = 0.5}:smooth{iterations = 3}:vertices() end,
+  ["vol.Mesh.decimate"] = function(I) return I.m:mesh{level = 0.5}:decimate(3):faces() end,
+  ["vol.Mesh.picture"] = function(I) return I.m:mesh{level = 0.5}:picture{size = 64} end,
+  ["vol.Mesh.png"] = function(I)
+    local p = dir .. "/m.png"
+    I.m:mesh{level = 0.5}:png(p, {size = 64})
+    return file_bytes(p)
+  end,
+  ["vol.Mesh.write"] = function(I)
+    local p = dir .. "/m.ply"
+    I.m:mesh{level = 0.5}:write(p)
+    return file_bytes(p)
+  end,
+  -- writers
+  ["Volume:write_dicom"] = function(I)
+    local d = dir .. "/dcm" .. counter
+    counter = counter + 1
+    I.ct:crop{hi = {64, 64, 3}}:write_dicom(d, {seed = 1})
+    return file_bytes(d .. "/IM00002.dcm")
+  end,
 }
 
 -- Functions that compute nothing a thread count could change (settings,
@@ -205,6 +283,19 @@ local NOT_KERNELS = {
   ["vol.dicom_convert"] = "writes files with read_dicom and write, both walked here",
   ["vol.read_dicom_seg"] = "single-threaded (dicom_seg.c has no parallel loop)",
   ["vol.crop_merge_compare"] = "a report over patch_grid extract/merge, walked here",
+  ["vol.clock"] = "wall-clock time", ["vol.aug.bias_terms"] = "a count",
+  ["vol.Mesh.release"] = "frees a buffer",
+  ["vol.PatchMerger.add"] = "walked through vol.PatchGrid.merger", ["vol.PatchMerger.close"] = "frees a buffer",
+  ["vol.PatchMerger.coverage"] = "walked through vol.PatchGrid.merger",
+  ["vol.PatchMerger.result"] = "walked through vol.PatchGrid.merger",
+  ["vol.fs.absolute"] = "a path", ["vol.fs.basename"] = "a path", ["vol.fs.dirname"] = "a path",
+  ["vol.fs.exists"] = "a file system query", ["vol.fs.extension"] = "a path", ["vol.fs.glob"] = "a file system query",
+  ["vol.fs.join"] = "a path", ["vol.fs.list"] = "a file system query", ["vol.fs.mkdir"] = "a file system change",
+  ["vol.fs.remove"] = "a file system change", ["vol.fs.rename"] = "a file system change",
+  ["vol.fs.sha256"] = "a single-threaded hash", ["vol.fs.stat"] = "a file system query",
+  ["vol.fs.stem"] = "a path",
+  ["vol.proc.kill"] = "processes", ["vol.proc.now"] = "wall-clock time", ["vol.proc.spawn"] = "processes",
+  ["vol.proc.wait"] = "processes",
 }
 
 local function run(name, f, I)
