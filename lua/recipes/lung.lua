@@ -32,7 +32,11 @@ end
 local function clear_in_plane(air)
   local nz = air.shape[3]
   local padded = air:pad{before = {0, 0, 1}, after = {0, 0, 1}, value = 0}
-  return padded:clear_border():crop{lo = {1, 1, 2}, hi = {air.shape[1], air.shape[2], nz + 1}}
+  local cleared = padded:clear_border()
+  padded:release()
+  local inside = cleared:crop{lo = {1, 1, 2}, hi = {air.shape[1], air.shape[2], nz + 1}}
+  cleared:release()
+  return inside
 end
 
 function lung.inside_air(air, background)
@@ -43,8 +47,12 @@ function lung.inside_air(air, background)
     -- the classic rule: the component holding voxel (1, 1, 1) is the background
     local labels = air:label()
     local corner = labels:get(1, 1, 1)
-    if corner == 0 then return air:copy() end
-    return air:band(labels:ne(corner))
+    if corner == 0 then labels:release(); return air:copy() end
+    local outside = labels:ne(corner)
+    labels:release()
+    local inside = air:band(outside)
+    outside:release()
+    return inside
   end
   error(("bad argument #2 to 'inside_air' (background must be \"sides\" or \"corner\", got %s)")
     :format(tostring(background)), 2)
@@ -54,15 +62,22 @@ function lung.fill_structures(inside)
   -- per slice, every solid island except the largest (the body and what
   -- surrounds it) is inside the lungs: vessels and nodules become lung
   local solid = inside:bnot()
-  return solid:keep_largest(1, {per_slice = true}):bnot()
+  local body = solid:keep_largest(1, {per_slice = true})
+  solid:release()
+  local filled = body:bnot()
+  body:release()
+  return filled
 end
 
 function lung.airways(ct, inside, opts)
   opts = opts or {}
   local hu = opts.airway_hu or -950
   -- air darker than lung tissue, connected (face neighbours) to the top slice
-  local dark = ct:lt(hu):band(inside)
+  local below = ct:lt(hu)
+  local dark = below:band(inside)
+  below:release()
   local labels = dark:label{connectivity = 6}
+  dark:release()
   local nx, ny, nz = ct.shape[1], ct.shape[2], ct.shape[3]
   local top = labels:crop{lo = {1, 1, nz}, hi = {nx, ny, nz}}
   local keep = vol.new{shape = {nx, ny, nz}, dtype = "uint8"}
@@ -76,12 +91,20 @@ function lung.airways(ct, inside, opts)
     local id = math.floor(r.mean + 0.5)
     if r.count <= limit and id > 0 and not seen[id] then
       seen[id] = true
-      keep = keep:bor(labels:eq(id))
-      any = true
+      local tube = labels:eq(id)
+      local both = keep:bor(tube)
+      tube:release()
+      keep:release()
+      keep, any = both, true
     end
   end
+  labels:release()
   if not any then return keep end
-  return keep:dilate(vol.strel.cross(6)):band(inside) -- the partial-volume rim of the tubes
+  local grown = keep:dilate(vol.strel.cross(6))
+  keep:release()
+  local rim = grown:band(inside) -- the partial-volume rim of the tubes
+  grown:release()
+  return rim
 end
 
 function lung.keep_lungs(mask, ct, opts)
@@ -103,7 +126,7 @@ function lung.keep_lungs(mask, ct, opts)
     if r.mean > lo and r.mean < hi then cands[#cands + 1] = {id = id, n = r.count, cx = r.centroid[1]} end
   end
   table.sort(cands, function(a, b) return a.n > b.n or (a.n == b.n and a.id < b.id) end)
-  if #cands == 0 then return mask:band(mask:bnot()) end
+  if #cands == 0 then labels:release(); return mask:band(mask:bnot()) end
   local first = cands[1]
   local out = labels:eq(first.id)
   local mid, width = (mask.shape[1] + 1) / 2, mask.shape[1]
@@ -112,23 +135,43 @@ function lung.keep_lungs(mask, ct, opts)
     if c.n < first.n / 5 then break end
     local apart = (c.cx - mid) * (first.cx - mid) < 0 and math.abs(c.cx - mid) > 0.1 * width
     if apart then
-      out = out:bor(labels:eq(c.id))
+      local other = labels:eq(c.id)
+      local both = out:bor(other)
+      other:release()
+      out:release()
+      out = both
       break
     end
   end
+  labels:release()
   return out
 end
 
 function lung.mask(ct, opts)
   check_ct(ct, "mask")
   opts = opts or {}
+  -- each intermediate mask is released as soon as the next step has used
+  -- it: a few uint8 volumes live at a time, whatever the garbage collector does
   local air = lung.air(ct, opts.threshold)
   local inside = lung.inside_air(air, opts.background)
-  local filled = opts.fill == false and inside or lung.fill_structures(inside)
-  if opts.airways ~= false then
-    filled = filled:band(lung.airways(ct, filled, opts):bnot())
+  air:release()
+  local filled = inside
+  if opts.fill ~= false then
+    filled = lung.fill_structures(inside)
+    inside:release()
   end
-  return lung.keep_lungs(filled, ct, opts)
+  if opts.airways ~= false then
+    local airway = lung.airways(ct, filled, opts)
+    local open = airway:bnot()
+    airway:release()
+    local without = filled:band(open)
+    open:release()
+    filled:release()
+    filled = without
+  end
+  local out = lung.keep_lungs(filled, ct, opts)
+  filled:release()
+  return out
 end
 
 -- ---- the whole workflow for one scan ------------------------------------------
@@ -140,12 +183,20 @@ function lung.prepare(ct, mask, opts)
   if (opts.dilate_mm or 5) > 0 then
     dilated = mask:dilate(vol.strel.ball_mm(opts.dilate_mm or 5, ct))
   end
+  -- the box first: the float32 arithmetic below then runs on the crop only
+  -- (voxel by voxel, so the values are those of the whole volume's)
+  local crop_mask, box = dilated:crop_to_nonzero{margin = opts.margin_vox or 5}
+  if dilated ~= mask then dilated:release() end
   -- the DSB2017 normalise: [-1000, 400] HU to [0, 1], clipped, then zero-centred
   local lo, hi = table.unpack(opts.window or {-1000, 400})
-  local img = ((ct:astype("float32") - lo) * (1 / (hi - lo))):clamp(0, 1) - (opts.pixel_mean or 0.25)
-  local margin = opts.margin_vox or 5
-  local crop, box = img:crop_to_nonzero{mask = dilated, margin = margin}
-  return crop, dilated:crop(box), box
+  local steps = {ct:crop(box)}
+  steps[2] = steps[1]:astype("float32")
+  steps[3] = steps[2] - lo
+  steps[4] = steps[3] * (1 / (hi - lo))
+  steps[5] = steps[4]:clamp(0, 1)
+  local img = steps[5] - (opts.pixel_mean or 0.25)
+  for _, t in ipairs(steps) do if t ~= ct then t:release() end end
+  return img, crop_mask, box
 end
 
 -- One case of the runner: reads case.path (a DICOM series folder or any
@@ -153,7 +204,13 @@ end
 -- .npy ((z, y, x), SimpleITK's array order) and .nii.gz.
 function lung.run_case(case, out, params)
   params = params or {}
-  local ct = vol.read(case.path)
+  local ct
+  if (params.padding or "air") ~= "air" and not vol.format_of(case.path) then
+    -- a DICOM series or file (the other formats have no padding to replace)
+    ct = vol.read(case.path, {padding = params.padding})
+  else
+    ct = vol.read(case.path)
+  end
   local s = params.spacing or 1
   if s > 0 then
     if params.resample == "dsb" then
@@ -165,12 +222,13 @@ function lung.run_case(case, out, params)
   local mask = lung.mask(ct, {background = params.background, keep = params.keep,
                               airways = params.airways ~= false and params.airways ~= 0})
   local img, dilated = lung.prepare(ct, mask, {dilate_mm = params.dilate_mm})
-  local lungs = mask:crop{lo = {1, 1, 1}, hi = ct.shape}
+  ct:release()
   img:write(out:path("image.npy"))
   img:write(out:path("image.nii.gz"))
   dilated:write(out:path("mask.npy"))
   dilated:write(out:path("mask.nii.gz"))
-  lungs:write(out:path("lungs.nii.gz"))
+  mask:write(out:path("lungs.nii.gz"))
+  local lungs = mask
   return {voxels = lungs:stats().sum, shape = table.concat(img.shape, "x")}
 end
 
@@ -213,9 +271,11 @@ to [0, 1], clipped, minus pixel_mean) as float32, and both cropped to the dilate
 mask's box grown by margin_vox voxels.]])
 doc(lung.run_case, [[
 lung.run_case(case, out, params) -> summary
-The lung_segment workflow for one scan (the runner's recipe): reads case.path,
-resamples to params.spacing mm (1; resample="dsb" for the tutorial's resample),
-masks (params.background, keep, airways), prepares and writes image.npy/.nii.gz,
+The lung_segment workflow for one scan (the runner's recipe): reads case.path
+(params.padding for a DICOM series: "air", -2000 and PixelPaddingValue become
+-1024 HU, or "intercept", the tutorial's get_pixels_hu), resamples to
+params.spacing mm (1; resample="dsb" for the tutorial's resample), masks
+(params.background, keep, airways), prepares and writes image.npy/.nii.gz,
 mask.npy/.nii.gz (dilated, cropped) and lungs.nii.gz (the lung mask before the crop).]])
 doc(lung.cases, [[
 lung.cases(inputs) -> {case, ...}
