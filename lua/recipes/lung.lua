@@ -176,6 +176,20 @@ end
 
 -- ---- the whole workflow for one scan ------------------------------------------
 
+-- Step 0: the scan in HU. The padding rule only concerns DICOM (the other
+-- formats store HU already and have no padding to replace).
+function lung.read(path, opts)
+  opts = opts or {}
+  local padding = opts.padding or "air"
+  if padding ~= "air" and padding ~= "intercept" then
+    error(("bad argument #2 to 'read' (padding must be \"air\" or \"intercept\", got %s)"):format(tostring(padding)), 2)
+  end
+  if padding ~= "air" and not vol.format_of(path) then
+    return vol.read(path, {padding = padding})
+  end
+  return vol.read(path)
+end
+
 -- The steps after the mask: dilation, normalisation, the crop to the lungs.
 function lung.prepare(ct, mask, opts)
   opts = opts or {}
@@ -204,13 +218,7 @@ end
 -- .npy ((z, y, x), SimpleITK's array order) and .nii.gz.
 function lung.run_case(case, out, params)
   params = params or {}
-  local ct
-  if (params.padding or "air") ~= "air" and not vol.format_of(case.path) then
-    -- a DICOM series or file (the other formats have no padding to replace)
-    ct = vol.read(case.path, {padding = params.padding})
-  else
-    ct = vol.read(case.path)
-  end
+  local ct = lung.read(case.path, {padding = params.padding})
   local s = params.spacing or 1
   if s > 0 then
     if params.resample == "dsb" then
@@ -262,6 +270,13 @@ function lung.cases(inputs)
   return cases
 end
 
+doc(lung.read, [[
+lung.read(path [, {padding="air"}]) -> Volume
+Step 0: a scan in HU (a DICOM series folder or file, or any image file). For
+DICOM, padding="air" makes the padding (stored -2000, PixelPaddingValue) -1024
+HU, medula's rule; "intercept" is the DSB2017 tutorial's get_pixels_hu, which
+sets stored -2000 to 0 before the rescale so it becomes RescaleIntercept (0 HU,
+soft tissue, on scanners whose intercept is 0). Other formats are read as they are.]])
 doc(lung.prepare, [[
 lung.prepare(ct, mask [, {dilate_mm=5, window={-1000, 400}, pixel_mean=0.25, margin_vox=5}])
   -> image, dilated_mask, box
