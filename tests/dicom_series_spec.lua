@@ -377,7 +377,7 @@ describe("read_dicom on series written by the spec", function()
     assert.are.equal(-1024, vol.read(dir2, {padding = "air"}):get(1, 1, 2))
     assert.are.equal(-2000 * 1.5 - 1000, vol.read(dir2, {padding = "keep"}):get(1, 1, 2))
     assert.has_error(function() vol.read(dir2, {padding = "zero"}) end,
-      "bad argument #2 to 'vol.read' (padding must be \"air\", \"keep\" or \"intercept\" (got \"zero\"))")
+      "bad argument #2 to 'read' (padding must be \"air\", \"keep\" or \"intercept\" (got \"zero\"))")
     assert.has_error(function() vol.read_dicom(dir2, {padding = "air", keep_padding = true}) end)
   end)
 
