@@ -19,14 +19,15 @@ make_lung_input() {
 row_lung_segment() {
   make_lung_input
   "$PY" -c 'import pydicom, skimage' 2>/dev/null || die "$PY needs pydicom and skimage (python3-pydicom python3-skimage)"
-  classic="--resample dsb --background corner --keep largest --airways --padding intercept"
+  # the tutorial's choices; both sides write image.npy, mask.npy and lungs.npy
+  classic="--resample dsb --background corner --keep largest --airways --padding intercept --npy-only"
   # both sides remove their previous output first (the ledger would skip the scan)
   m() { rm -rf "$D/lung_medula" && OMP_NUM_THREADS=2 "$BIN" -s lung_segment "$D/lung_ct" --out "$D/lung_medula" $classic; }
   p() { rm -rf "$D/lung_python" && OMP_NUM_THREADS=2 "$PY" "$HERE/lung_recipe.py" "$D/lung_ct" "$D/lung_python"; }
   warm "$D"/lung_ct/*
   saved=$RUNS
   RUNS=1 # the Python recipe takes tens of seconds
-  m && p
+  m >/dev/null && p >/dev/null
   same=$("$BIN" -e "
 local a = vol.read('$D/lung_medula/lung_ct/mask.npy')
 local b = vol.read('$D/lung_python/mask.npy')

@@ -232,10 +232,14 @@ function lung.run_case(case, out, params)
   local img, dilated = lung.prepare(ct, mask, {dilate_mm = params.dilate_mm})
   ct:release()
   img:write(out:path("image.npy"))
-  img:write(out:path("image.nii.gz"))
   dilated:write(out:path("mask.npy"))
-  dilated:write(out:path("mask.nii.gz"))
-  mask:write(out:path("lungs.nii.gz"))
+  if params.npy_only == 1 then
+    mask:write(out:path("lungs.npy"))
+  else
+    img:write(out:path("image.nii.gz"))
+    dilated:write(out:path("mask.nii.gz"))
+    mask:write(out:path("lungs.nii.gz"))
+  end
   local lungs = mask
   return {voxels = lungs:stats().sum, shape = table.concat(img.shape, "x")}
 end
@@ -291,7 +295,8 @@ The lung_segment workflow for one scan (the runner's recipe): reads case.path
 -1024 HU, or "intercept", the tutorial's get_pixels_hu), resamples to
 params.spacing mm (1; resample="dsb" for the tutorial's resample), masks
 (params.background, keep, airways), prepares and writes image.npy/.nii.gz,
-mask.npy/.nii.gz (dilated, cropped) and lungs.nii.gz (the lung mask before the crop).]])
+mask.npy/.nii.gz (dilated, cropped) and lungs.nii.gz (the lung mask before the crop);
+params.npy_only=1 writes image.npy, mask.npy and lungs.npy only.]])
 doc(lung.cases, [[
 lung.cases(inputs) -> {case, ...}
 The cases of lung_segment's inputs: a file is a case, a folder holding a DICOM series
