@@ -42,6 +42,14 @@ io.write(ok and ('mask identical, image max |diff| ' .. d) or 'MASKS DIFFER')")
   [ "$pm" -le 450 ] || EXTRA_OK=no # 3x the 150 MB int16 input
   measure "lung_segment, 1 scan (DSB2017 py)" 15
   RUNS=$saved
+  # medula's own defaults (linear 1 mm, the side rule, both lungs, airways out): one run
+  rm -rf "$D/lung_defaults"
+  t0=$(now_ns)
+  OMP_NUM_THREADS=2 "$BIN" -s lung_segment "$D/lung_ct" --out "$D/lung_defaults" --npy-only >/dev/null
+  td=$(awk -v a="$(now_ns)" -v b="$t0" 'BEGIN { printf "%.2f", (a - b) / 1e9 }')
+  rm -rf "$D/lung_defaults"
+  pd=$(peak_mb env OMP_NUM_THREADS=2 "$BIN" -s lung_segment "$D/lung_ct" --out "$D/lung_defaults" --npy-only)
+  note "lung_segment with medula's defaults (linear resampling, sides, both lungs, no airways): $td s, peak $pd MB"
   note "lung_segment peak RSS: medula $pm MB, Python $pp MB (input 150 MB int16; target: medula <= 450 MB); $same"
 }
 

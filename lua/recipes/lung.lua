@@ -1,7 +1,7 @@
 -- The DSB2017 lung recipe as named steps over medula's kernels, each a line
 -- or two a user can call one by one from the REPL:
 --   local lung = require "recipes.lung"
---   local air = lung.air(ct)                    -- voxels below -320 HU
+--   local air = lung.air(ct)                    -- voxels at most -320 HU
 --   local inside = lung.inside_air(air)         -- minus the air around the patient
 --   local filled = lung.fill_structures(inside) -- vessels and nodules become lung, per slice
 --   local airway = lung.airways(ct, filled)     -- trachea and main bronchi
@@ -23,7 +23,8 @@ end
 
 function lung.air(ct, threshold)
   check_ct(ct, "air")
-  return ct:lt(threshold or -320)
+  -- at most the threshold, as the tutorial's solid is image > -320
+  return ct:le(threshold or -320)
 end
 
 -- Air touching the four in-plane faces is outside the patient; the first and
@@ -195,7 +196,7 @@ function lung.prepare(ct, mask, opts)
   opts = opts or {}
   local dilated = mask
   if (opts.dilate_mm or 5) > 0 then
-    dilated = mask:dilate(vol.strel.ball_mm(opts.dilate_mm or 5, ct))
+    dilated = mask:dilate(opts.strel or vol.strel.ball_mm(opts.dilate_mm or 5, ct))
   end
   -- the box first: the float32 arithmetic below then runs on the crop only
   -- (voxel by voxel, so the values are those of the whole volume's)
@@ -229,7 +230,14 @@ function lung.run_case(case, out, params)
   end
   local mask = lung.mask(ct, {background = params.background, keep = params.keep,
                               airways = params.airways ~= false and params.airways ~= 0})
-  local img, dilated = lung.prepare(ct, mask, {dilate_mm = params.dilate_mm})
+  local dilate_mm = params.dilate_mm or 5
+  local strel
+  if params.resample == "dsb" and s > 0 and dilate_mm > 0 then
+    -- the tutorial's grid is s mm only nominally (1.002 mm for 0.7 mm pixels
+    -- made 1 mm): the ball counts nominal voxels, as ball(5) does in Python
+    strel = vol.strel.ball(math.floor(dilate_mm / s + 0.5))
+  end
+  local img, dilated = lung.prepare(ct, mask, {dilate_mm = dilate_mm, strel = strel})
   ct:release()
   img:write(out:path("image.npy"))
   dilated:write(out:path("mask.npy"))
@@ -282,10 +290,10 @@ HU, medula's rule; "intercept" is the DSB2017 tutorial's get_pixels_hu, which
 sets stored -2000 to 0 before the rescale so it becomes RescaleIntercept (0 HU,
 soft tissue, on scanners whose intercept is 0). Other formats are read as they are.]])
 doc(lung.prepare, [[
-lung.prepare(ct, mask [, {dilate_mm=5, window={-1000, 400}, pixel_mean=0.25, margin_vox=5}])
+lung.prepare(ct, mask [, {dilate_mm=5, strel=nil, window={-1000, 400}, pixel_mean=0.25, margin_vox=5}])
   -> image, dilated_mask, box
-The steps after the mask: the mask dilated by a ball of dilate_mm (so nodules on the
-pleura stay inside), the CT normalised as the DSB2017 tutorial does ([-1000, 400] HU
+The steps after the mask: the mask dilated by a ball of dilate_mm on ct's grid, or by
+strel when given (so nodules on the pleura stay inside), the CT normalised as the DSB2017 tutorial does ([-1000, 400] HU
 to [0, 1], clipped, minus pixel_mean) as float32, and both cropped to the dilated
 mask's box grown by margin_vox voxels.]])
 doc(lung.run_case, [[
@@ -304,8 +312,8 @@ is one case, any other folder gives one case per entry (series folders, .mhd fil
 
 doc(lung.air, [[
 lung.air(ct [, threshold=-320]) -> uint8 mask
-Step 1 of the lung recipe: 1 where ct < threshold (HU): lungs, airways and the
-air around the patient.]])
+Step 1 of the lung recipe: 1 where ct <= threshold (HU; the tutorial's solid is
+image > -320): lungs, airways and the air around the patient.]])
 doc(lung.inside_air, [[
 lung.inside_air(air [, background="sides"]) -> uint8 mask
 Step 2: the air inside the patient. "sides": every air component touching one of
