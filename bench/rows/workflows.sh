@@ -27,7 +27,7 @@ row_lung_segment() {
   warm "$D"/lung_ct/*
   saved=$RUNS
   RUNS=1 # the Python recipe takes tens of seconds
-  m >/dev/null && p >/dev/null
+  m >/dev/null 2>&1 && p >/dev/null 2>&1 || die "the lung_segment row failed"
   same=$("$BIN" -e "
 local a = vol.read('$D/lung_medula/lung_ct/mask.npy')
 local b = vol.read('$D/lung_python/mask.npy')

@@ -204,13 +204,14 @@ function lung.prepare(ct, mask, opts)
   if dilated ~= mask then dilated:release() end
   -- the DSB2017 normalise: [-1000, 400] HU to [0, 1], clipped, then zero-centred
   local lo, hi = table.unpack(opts.window or {-1000, 400})
-  local steps = {ct:crop(box)}
-  steps[2] = steps[1]:astype("float32")
-  steps[3] = steps[2] - lo
-  steps[4] = steps[3] * (1 / (hi - lo))
-  steps[5] = steps[4]:clamp(0, 1)
-  local img = steps[5] - (opts.pixel_mean or 0.25)
-  for _, t in ipairs(steps) do if t ~= ct then t:release() end end
+  local hu = ct:crop(box)
+  local img = hu:astype("float32")
+  hu:release()
+  -- in place: the same float32 results as img - lo, then * (1 / (hi - lo))
+  img:sub(lo):mul(1 / (hi - lo))
+  local clipped = img:clamp(0, 1)
+  img:release()
+  img = clipped:sub(opts.pixel_mean or 0.25)
   return img, crop_mask, box
 end
 

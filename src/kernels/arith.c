@@ -60,6 +60,23 @@ static void store_block(void *dst, MdDtype t, size_t start, size_t n, const doub
     }
 }
 
+/* store_block for values that are exactly 0 or 1 (comparisons, logic):
+ * a plain cast, nothing to round or saturate, so the loop vectorises
+ * (the rounding call per voxel made masks cost as much as arithmetic). */
+static void store_01(void *dst, MdDtype t, size_t start, size_t n, const double *src)
+{
+    switch (t) {
+#define MD_X(tag, name, ctype, isf)                                      \
+    case MD_##tag: {                                                     \
+        ctype *d = (ctype *)dst + start;                                 \
+        for (size_t i = 0; i < n; i++) d[i] = (ctype)src[i];             \
+    } break;
+        MD_DTYPE_LIST(MD_X)
+#undef MD_X
+    default: break;
+    }
+}
+
 static void load_operand(MdOperand o, size_t start, size_t n, double *dst)
 {
     if (o.vol)
@@ -116,7 +133,10 @@ MdStatus md_arith_binary(MdOperand a, MdOperand b, MdBinaryOp op, MdVolume *out,
             load_operand(a, s, m, x);
             load_operand(b, s, m, y);
             apply_binary(x, y, m, op);
-            store_block(od, out->dtype, s, m, x, MD_ROUND_NEAREST);
+            if (op >= MD_OP_GT) /* comparisons and logic: 0 or 1 */
+                store_01(od, out->dtype, s, m, x);
+            else
+                store_block(od, out->dtype, s, m, x, MD_ROUND_NEAREST);
         }
     }
     return MD_OK;
@@ -162,7 +182,10 @@ MdStatus md_arith_unary(const MdVolume *a, MdUnaryOp op, double p1, double p2, M
             size_t s = blk * BLOCK, m = n - s < BLOCK ? n - s : BLOCK;
             if (op != MD_UN_FILL) load_block(md_volume_data(a), a->dtype, s, m, x);
             apply_unary(x, m, op, p1, p2);
-            store_block(od, out->dtype, s, m, x, r);
+            if (op == MD_UN_NOT || op == MD_UN_BETWEEN)
+                store_01(od, out->dtype, s, m, x);
+            else
+                store_block(od, out->dtype, s, m, x, r);
         }
     }
     return MD_OK;
