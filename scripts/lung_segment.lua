@@ -19,6 +19,10 @@ runner.main(arg, {
     { long = "--keep", type = "choice", choices = { "lungs", "largest" }, default = "lungs",
       help = "both lungs, or the tutorial's largest component" },
     { long = "--airways", type = "flag", default = false, help = "keep the trachea and main bronchi in the mask" },
+    { long = "--padding", type = "choice", choices = { "air", "intercept" }, default = "air",
+      help = "DICOM padding (-2000) becomes -1024 HU, or the intercept as the tutorial's get_pixels_hu" },
+    { long = "--npy-only", type = "flag", default = false,
+      help = "write image.npy, mask.npy and lungs.npy only (no .nii.gz twins)" },
     { long = "--dilate-mm", type = "number", min = 0, default = 5, help = "dilation of the mask (mm)" },
   },
   epilog = "Exit status: 0 all scans done, 2 bad usage, 3 a scan failed, 75 worth retrying, 130 interrupted.",
@@ -26,7 +30,8 @@ runner.main(arg, {
     return {
       recipe = "recipes.lung_case", out = a.out, cases = lung.cases(a["in"]),
       params = { spacing = a.spacing, resample = a.resample, background = a.background, keep = a.keep,
-                 airways = a.airways and 0 or 1, dilate_mm = a.dilate_mm },
+                 airways = a.airways and 0 or 1, dilate_mm = a.dilate_mm,
+                 padding = a.padding, npy_only = a.npy_only and 1 or 0 },
     }
   end,
 })

@@ -351,6 +351,36 @@ describe("read_dicom on series written by the spec", function()
     assert.are.equal(-2000, vol.read_dicom(dir, {raw = true}):get(1, 2, 1))
   end)
 
+  it("makes stored -2000 the slice's intercept with padding=\"intercept\" (the DSB2017 get_pixels_hu)", function()
+    -- the tutorial: image[image == -2000] = 0, then slope * image + intercept per
+    -- slice; PixelPaddingValue (-3000 here) is not special to it
+    local dir = data.tmpdir()
+    local inter = {[0] = -1024, -1000, 0}
+    fx.write_series(dir, {n = 3, padding = -3000, per_slice = function(k, t) t.intercept = inter[k] end,
+      value = function(x, y, k) return x == 0 and -2000 or (y == 0 and -3000 or 1024 + k) end})
+    local v = vol.read(dir, {padding = "intercept"})
+    assert.are.equal("int16", v.dtype)
+    for k = 0, 2 do
+      assert.are.equal(inter[k], v:get(1, 2, k + 1))               -- stored -2000
+      assert.are.equal(-3000 + inter[k], v:get(2, 1, k + 1))       -- PixelPaddingValue rescaled
+      assert.are.equal(1024 + k + inter[k], v:get(2, 2, k + 1))
+    end
+    -- the float path (a fractional slope on one slice) replaces it the same way
+    local dir2 = data.tmpdir()
+    fx.write_series(dir2, {n = 2, per_slice = function(k, t) t.slope = k == 0 and 1 or 1.5; t.intercept = -1000 end,
+      value = function(x) return x == 0 and -2000 or 100 end})
+    local f = vol.read(dir2, {padding = "intercept"})
+    assert.are.equal("float32", f.dtype)
+    assert.are.equal(-1000, f:get(1, 1, 1))
+    assert.are.equal(-1000, f:get(1, 1, 2))
+    assert.are.equal(100 * 1.5 - 1000, f:get(2, 1, 2))
+    assert.are.equal(-1024, vol.read(dir2, {padding = "air"}):get(1, 1, 2))
+    assert.are.equal(-2000 * 1.5 - 1000, vol.read(dir2, {padding = "keep"}):get(1, 1, 2))
+    assert.has_error(function() vol.read(dir2, {padding = "zero"}) end,
+      "bad argument #2 to 'read' (padding must be \"air\", \"keep\" or \"intercept\" (got \"zero\"))")
+    assert.has_error(function() vol.read_dicom(dir2, {padding = "air", keep_padding = true}) end)
+  end)
+
   it("reports a missing slice, and duplicates by file name", function()
     local dir = data.tmpdir()
     fx.write_series(dir, {n = 5, positions = {0, 2, 4, 8, 10}})

@@ -62,6 +62,31 @@ describe("recipes.lung", function()
     assert.is_true(vessels:stats().sum > 0)
   end)
 
+  it("reads DICOM padding as air, or as the intercept with the tutorial's padding=\"intercept\"", function()
+    local data = require "helpers.data"
+    -- a scanner whose intercept is 0 stores the -2000 padding as it is
+    local ct = chest("none", false)
+    local dir = data.tmpdir() .. "/pad_series"
+    ct:write_dicom(dir, {intercept = 0})
+    local pad = ct:eq(-2000)
+    local n = pad:stats().sum
+    assert.is_true(n > 0)
+    local air, classic = lung.read(dir), lung.read(dir, {padding = "intercept"})
+    -- the padding: -1024 HU, or 0 HU (the intercept) as get_pixels_hu makes it
+    assert.equal(n, air:eq(-1024):band(pad):stats().sum)
+    assert.equal(n, classic:eq(0):band(pad):stats().sum)
+    -- everything else is the same HU
+    local keep = pad:bnot()
+    assert.equal(0, air:ne(ct):band(keep):stats().sum)
+    assert.equal(0, classic:ne(ct):band(keep):stats().sum)
+    -- files that are not DICOM are read as they are
+    local nii = data.tmpdir() .. "/pad.nii.gz"
+    ct:write(nii)
+    assert.equal(n, lung.read(nii, {padding = "intercept"}):eq(-2000):stats().sum)
+    assert.has_error(function() lung.read(dir, {padding = "zero"}) end,
+      "bad argument #2 to 'read' (padding must be \"air\" or \"intercept\", got zero)")
+  end)
+
   it("rejects what it cannot work on", function()
     assert.has_error(function() lung.mask(nil) end, "bad argument #1 to 'mask' (Volume expected, got nil)")
     assert.has_error(function() lung.mask(vol.new{shape = {4, 4}}) end, "bad argument #1 to 'mask' (a 3-D CT expected, got 2-D)")

@@ -58,6 +58,44 @@ describe("lung_segment", function()
     assert.truthy(text:find("broken", 1, true), text)
   end)
 
+  it("splits the scans over two --shard runs, each scan once, and --merge joins their ledgers", function()
+    local csv = require "util.csv"
+    local sharded = data.tmpdir() .. "/sharded"
+    local scans = {ds .. "/dsb0001", ds .. "/dsb0002", ds .. "/dsb0003"}
+    local seen = {}
+    for k = 0, 1 do
+      local args = {scans[1], scans[2], scans[3], "--out", sharded, "--spacing", "4", "--shard", k .. "/2", "--npy-only"}
+      local text, code = run(args)
+      assert.equal(0, code, text)
+      for _, r in ipairs(csv.read(("%s/ledgers/shard-%d-of-2.csv"):format(sharded, k))) do
+        assert.is_nil(seen[r.case], r.case .. " done by two shards")
+        assert.equal("ok", r.status)
+        seen[r.case] = k
+      end
+    end
+    -- shard K/N takes cases K+1, K+1+N, ...: scans 1 and 3, then scan 2
+    assert.same({dsb0001 = 0, dsb0002 = 1, dsb0003 = 0}, seen)
+    for id in pairs(seen) do
+      -- --npy-only: the .npy files and no .nii.gz
+      assert.truthy(vol.fs.stat(sharded .. "/" .. id .. "/lungs.npy"), id)
+      assert.truthy(vol.fs.stat(sharded .. "/" .. id .. "/image.npy"), id)
+      assert.is_nil(vol.fs.stat(sharded .. "/" .. id .. "/image.nii.gz"), id)
+    end
+    assert.is_nil(vol.fs.stat(sharded .. "/ledger.csv")) -- shards do not merge on their own
+    local text, code = run({scans[1], scans[2], scans[3], "--out", sharded, "--merge"})
+    assert.equal(0, code, text)
+    local merged = {}
+    for _, r in ipairs(csv.read(sharded .. "/ledger.csv")) do
+      assert.is_nil(merged[r.case], r.case .. " twice in the merged ledger")
+      merged[r.case] = r.status
+    end
+    assert.same({dsb0001 = "ok", dsb0002 = "ok", dsb0003 = "ok"}, merged)
+    -- a whole run after the merge finds every scan done
+    text, code = run({scans[1], scans[2], scans[3], "--out", sharded, "--spacing", "4", "--npy-only"})
+    assert.equal(0, code, text)
+    assert.truthy(text:find("3 already done", 1, true), text)
+  end)
+
   it("answers --help and refuses a missing --out", function()
     local text, code = run({"--help"})
     assert.equal(0, code)

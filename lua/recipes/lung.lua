@@ -1,7 +1,7 @@
 -- The DSB2017 lung recipe as named steps over medula's kernels, each a line
 -- or two a user can call one by one from the REPL:
 --   local lung = require "recipes.lung"
---   local air = lung.air(ct)                    -- voxels below -320 HU
+--   local air = lung.air(ct)                    -- voxels at most -320 HU
 --   local inside = lung.inside_air(air)         -- minus the air around the patient
 --   local filled = lung.fill_structures(inside) -- vessels and nodules become lung, per slice
 --   local airway = lung.airways(ct, filled)     -- trachea and main bronchi
@@ -23,7 +23,8 @@ end
 
 function lung.air(ct, threshold)
   check_ct(ct, "air")
-  return ct:lt(threshold or -320)
+  -- at most the threshold, as the tutorial's solid is image > -320
+  return ct:le(threshold or -320)
 end
 
 -- Air touching the four in-plane faces is outside the patient; the first and
@@ -32,7 +33,11 @@ end
 local function clear_in_plane(air)
   local nz = air.shape[3]
   local padded = air:pad{before = {0, 0, 1}, after = {0, 0, 1}, value = 0}
-  return padded:clear_border():crop{lo = {1, 1, 2}, hi = {air.shape[1], air.shape[2], nz + 1}}
+  local cleared = padded:clear_border()
+  padded:release()
+  local inside = cleared:crop{lo = {1, 1, 2}, hi = {air.shape[1], air.shape[2], nz + 1}}
+  cleared:release()
+  return inside
 end
 
 function lung.inside_air(air, background)
@@ -43,8 +48,12 @@ function lung.inside_air(air, background)
     -- the classic rule: the component holding voxel (1, 1, 1) is the background
     local labels = air:label()
     local corner = labels:get(1, 1, 1)
-    if corner == 0 then return air:copy() end
-    return air:band(labels:ne(corner))
+    if corner == 0 then labels:release(); return air:copy() end
+    local outside = labels:ne(corner)
+    labels:release()
+    local inside = air:band(outside)
+    outside:release()
+    return inside
   end
   error(("bad argument #2 to 'inside_air' (background must be \"sides\" or \"corner\", got %s)")
     :format(tostring(background)), 2)
@@ -54,15 +63,22 @@ function lung.fill_structures(inside)
   -- per slice, every solid island except the largest (the body and what
   -- surrounds it) is inside the lungs: vessels and nodules become lung
   local solid = inside:bnot()
-  return solid:keep_largest(1, {per_slice = true}):bnot()
+  local body = solid:keep_largest(1, {per_slice = true})
+  solid:release()
+  local filled = body:bnot()
+  body:release()
+  return filled
 end
 
 function lung.airways(ct, inside, opts)
   opts = opts or {}
   local hu = opts.airway_hu or -950
   -- air darker than lung tissue, connected (face neighbours) to the top slice
-  local dark = ct:lt(hu):band(inside)
+  local below = ct:lt(hu)
+  local dark = below:band(inside)
+  below:release()
   local labels = dark:label{connectivity = 6}
+  dark:release()
   local nx, ny, nz = ct.shape[1], ct.shape[2], ct.shape[3]
   local top = labels:crop{lo = {1, 1, nz}, hi = {nx, ny, nz}}
   local keep = vol.new{shape = {nx, ny, nz}, dtype = "uint8"}
@@ -76,12 +92,20 @@ function lung.airways(ct, inside, opts)
     local id = math.floor(r.mean + 0.5)
     if r.count <= limit and id > 0 and not seen[id] then
       seen[id] = true
-      keep = keep:bor(labels:eq(id))
-      any = true
+      local tube = labels:eq(id)
+      local both = keep:bor(tube)
+      tube:release()
+      keep:release()
+      keep, any = both, true
     end
   end
+  labels:release()
   if not any then return keep end
-  return keep:dilate(vol.strel.cross(6)):band(inside) -- the partial-volume rim of the tubes
+  local grown = keep:dilate(vol.strel.cross(6))
+  keep:release()
+  local rim = grown:band(inside) -- the partial-volume rim of the tubes
+  grown:release()
+  return rim
 end
 
 function lung.keep_lungs(mask, ct, opts)
@@ -103,7 +127,7 @@ function lung.keep_lungs(mask, ct, opts)
     if r.mean > lo and r.mean < hi then cands[#cands + 1] = {id = id, n = r.count, cx = r.centroid[1]} end
   end
   table.sort(cands, function(a, b) return a.n > b.n or (a.n == b.n and a.id < b.id) end)
-  if #cands == 0 then return mask:band(mask:bnot()) end
+  if #cands == 0 then labels:release(); return mask:band(mask:bnot()) end
   local first = cands[1]
   local out = labels:eq(first.id)
   local mid, width = (mask.shape[1] + 1) / 2, mask.shape[1]
@@ -112,40 +136,83 @@ function lung.keep_lungs(mask, ct, opts)
     if c.n < first.n / 5 then break end
     local apart = (c.cx - mid) * (first.cx - mid) < 0 and math.abs(c.cx - mid) > 0.1 * width
     if apart then
-      out = out:bor(labels:eq(c.id))
+      local other = labels:eq(c.id)
+      local both = out:bor(other)
+      other:release()
+      out:release()
+      out = both
       break
     end
   end
+  labels:release()
   return out
 end
 
 function lung.mask(ct, opts)
   check_ct(ct, "mask")
   opts = opts or {}
+  -- each intermediate mask is released as soon as the next step has used
+  -- it: a few uint8 volumes live at a time, whatever the garbage collector does
   local air = lung.air(ct, opts.threshold)
   local inside = lung.inside_air(air, opts.background)
-  local filled = opts.fill == false and inside or lung.fill_structures(inside)
-  if opts.airways ~= false then
-    filled = filled:band(lung.airways(ct, filled, opts):bnot())
+  air:release()
+  local filled = inside
+  if opts.fill ~= false then
+    filled = lung.fill_structures(inside)
+    inside:release()
   end
-  return lung.keep_lungs(filled, ct, opts)
+  if opts.airways ~= false then
+    local airway = lung.airways(ct, filled, opts)
+    local open = airway:bnot()
+    airway:release()
+    local without = filled:band(open)
+    open:release()
+    filled:release()
+    filled = without
+  end
+  local out = lung.keep_lungs(filled, ct, opts)
+  filled:release()
+  return out
 end
 
 -- ---- the whole workflow for one scan ------------------------------------------
+
+-- Step 0: the scan in HU. The padding rule only concerns DICOM (the other
+-- formats store HU already and have no padding to replace).
+function lung.read(path, opts)
+  opts = opts or {}
+  local padding = opts.padding or "air"
+  if padding ~= "air" and padding ~= "intercept" then
+    error(("bad argument #2 to 'read' (padding must be \"air\" or \"intercept\", got %s)"):format(tostring(padding)), 2)
+  end
+  if padding ~= "air" and not vol.format_of(path) then
+    return vol.read(path, {padding = padding})
+  end
+  return vol.read(path)
+end
 
 -- The steps after the mask: dilation, normalisation, the crop to the lungs.
 function lung.prepare(ct, mask, opts)
   opts = opts or {}
   local dilated = mask
   if (opts.dilate_mm or 5) > 0 then
-    dilated = mask:dilate(vol.strel.ball_mm(opts.dilate_mm or 5, ct))
+    dilated = mask:dilate(opts.strel or vol.strel.ball_mm(opts.dilate_mm or 5, ct))
   end
+  -- the box first: the float32 arithmetic below then runs on the crop only
+  -- (voxel by voxel, so the values are those of the whole volume's)
+  local crop_mask, box = dilated:crop_to_nonzero{margin = opts.margin_vox or 5}
+  if dilated ~= mask then dilated:release() end
   -- the DSB2017 normalise: [-1000, 400] HU to [0, 1], clipped, then zero-centred
   local lo, hi = table.unpack(opts.window or {-1000, 400})
-  local img = ((ct:astype("float32") - lo) * (1 / (hi - lo))):clamp(0, 1) - (opts.pixel_mean or 0.25)
-  local margin = opts.margin_vox or 5
-  local crop, box = img:crop_to_nonzero{mask = dilated, margin = margin}
-  return crop, dilated:crop(box), box
+  local hu = ct:crop(box)
+  local img = hu:astype("float32")
+  hu:release()
+  -- in place: the same float32 results as img - lo, then * (1 / (hi - lo))
+  img:sub(lo):mul(1 / (hi - lo))
+  local clipped = img:clamp(0, 1)
+  img:release()
+  img = clipped:sub(opts.pixel_mean or 0.25)
+  return img, crop_mask, box
 end
 
 -- A montage of every k-th axial slice of the prepared image with the mask's
@@ -162,7 +229,7 @@ end
 -- .npy ((z, y, x), SimpleITK's array order) and .nii.gz.
 function lung.run_case(case, out, params)
   params = params or {}
-  local ct = vol.read(case.path)
+  local ct = lung.read(case.path, {padding = params.padding})
   local s = params.spacing or 1
   if s > 0 then
     if params.resample == "dsb" then
@@ -173,14 +240,26 @@ function lung.run_case(case, out, params)
   end
   local mask = lung.mask(ct, {background = params.background, keep = params.keep,
                               airways = params.airways ~= false and params.airways ~= 0})
-  local img, dilated = lung.prepare(ct, mask, {dilate_mm = params.dilate_mm})
-  local lungs = mask:crop{lo = {1, 1, 1}, hi = ct.shape}
+  local dilate_mm = params.dilate_mm or 5
+  local strel
+  if params.resample == "dsb" and s > 0 and dilate_mm > 0 then
+    -- the tutorial's grid is s mm only nominally (1.002 mm for 0.7 mm pixels
+    -- made 1 mm): the ball counts nominal voxels, as ball(5) does in Python
+    strel = vol.strel.ball(math.floor(dilate_mm / s + 0.5))
+  end
+  local img, dilated = lung.prepare(ct, mask, {dilate_mm = dilate_mm, strel = strel})
+  ct:release()
   img:write(out:path("image.npy"))
-  img:write(out:path("image.nii.gz"))
   dilated:write(out:path("mask.npy"))
-  dilated:write(out:path("mask.nii.gz"))
-  lungs:write(out:path("lungs.nii.gz"))
-  if params.pictures ~= 0 then lung.pictures(img, dilated, out:path("montage.png")) end
+  if params.npy_only == 1 then
+    mask:write(out:path("lungs.npy"))
+  else
+    img:write(out:path("image.nii.gz"))
+    dilated:write(out:path("mask.nii.gz"))
+    mask:write(out:path("lungs.nii.gz"))
+    if params.pictures ~= 0 then lung.pictures(img, dilated, out:path("montage.png")) end
+  end
+  local lungs = mask
   return {voxels = lungs:stats().sum, shape = table.concat(img.shape, "x")}
 end
 
@@ -214,11 +293,18 @@ function lung.cases(inputs)
   return cases
 end
 
+doc(lung.read, [[
+lung.read(path [, {padding="air"}]) -> Volume
+Step 0: a scan in HU (a DICOM series folder or file, or any image file). For
+DICOM, padding="air" makes the padding (stored -2000, PixelPaddingValue) -1024
+HU, medula's rule; "intercept" is the DSB2017 tutorial's get_pixels_hu, which
+sets stored -2000 to 0 before the rescale so it becomes RescaleIntercept (0 HU,
+soft tissue, on scanners whose intercept is 0). Other formats are read as they are.]])
 doc(lung.prepare, [[
-lung.prepare(ct, mask [, {dilate_mm=5, window={-1000, 400}, pixel_mean=0.25, margin_vox=5}])
+lung.prepare(ct, mask [, {dilate_mm=5, strel=nil, window={-1000, 400}, pixel_mean=0.25, margin_vox=5}])
   -> image, dilated_mask, box
-The steps after the mask: the mask dilated by a ball of dilate_mm (so nodules on the
-pleura stay inside), the CT normalised as the DSB2017 tutorial does ([-1000, 400] HU
+The steps after the mask: the mask dilated by a ball of dilate_mm on ct's grid, or by
+strel when given (so nodules on the pleura stay inside), the CT normalised as the DSB2017 tutorial does ([-1000, 400] HU
 to [0, 1], clipped, minus pixel_mean) as float32, and both cropped to the dilated
 mask's box grown by margin_vox voxels.]])
 doc(lung.pictures, [[
@@ -227,11 +313,14 @@ A montage of every k-th axial slice (about 16 in all) of the prepared image (bon
 colours over its [-0.25, 0.75] range) with the mask's outline, written to path.]])
 doc(lung.run_case, [[
 lung.run_case(case, out, params) -> summary
-The lung_segment workflow for one scan (the runner's recipe): reads case.path,
-resamples to params.spacing mm (1; resample="dsb" for the tutorial's resample),
-masks (params.background, keep, airways), prepares and writes image.npy/.nii.gz,
+The lung_segment workflow for one scan (the runner's recipe): reads case.path
+(params.padding for a DICOM series: "air", -2000 and PixelPaddingValue become
+-1024 HU, or "intercept", the tutorial's get_pixels_hu), resamples to
+params.spacing mm (1; resample="dsb" for the tutorial's resample), masks
+(params.background, keep, airways), prepares and writes image.npy/.nii.gz,
 mask.npy/.nii.gz (dilated, cropped), lungs.nii.gz (the lung mask before the crop)
-and montage.png (slices with the mask's outline; params.pictures=0 skips it).]])
+and montage.png (slices with the mask's outline; params.pictures=0 skips it);
+params.npy_only=1 writes image.npy, mask.npy and lungs.npy only.]])
 doc(lung.cases, [[
 lung.cases(inputs) -> {case, ...}
 The cases of lung_segment's inputs: a file is a case, a folder holding a DICOM series
@@ -239,8 +328,8 @@ is one case, any other folder gives one case per entry (series folders, .mhd fil
 
 doc(lung.air, [[
 lung.air(ct [, threshold=-320]) -> uint8 mask
-Step 1 of the lung recipe: 1 where ct < threshold (HU): lungs, airways and the
-air around the patient.]])
+Step 1 of the lung recipe: 1 where ct <= threshold (HU; the tutorial's solid is
+image > -320): lungs, airways and the air around the patient.]])
 doc(lung.inside_air, [[
 lung.inside_air(air [, background="sides"]) -> uint8 mask
 Step 2: the air inside the patient. "sides": every air component touching one of

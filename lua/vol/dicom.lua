@@ -26,8 +26,8 @@ return function(vol)
   end
 
   local KEYS = {recursive = true, format = true, progress = true, allow_nonuniform = true,
-                keep_padding = true, dtype = true, layout = true, skip_damaged = true}
-  local VALID = "recursive, format, progress, allow_nonuniform, keep_padding, dtype, layout, skip_damaged"
+                keep_padding = true, padding = true, dtype = true, layout = true, skip_damaged = true}
+  local VALID = "recursive, format, progress, allow_nonuniform, keep_padding, padding, dtype, layout, skip_damaged"
   local FORMATS = {["nii.gz"] = "dcm2niix", nii = "dcm2niix", mhd = "lps", mha = "lps"}
 
   -- The series list of src, with a bar over the files whose headers are read.
@@ -81,7 +81,8 @@ return function(vol)
       local r = {id = s.id, description = s.description, nfiles = s.nfiles}
       local ok, err = pcall(function()
         local v <close> = vol.read_dicom(s.files, {progress = bar and step or nil,
-          allow_nonuniform = opts.allow_nonuniform, keep_padding = opts.keep_padding, dtype = opts.dtype})
+          allow_nonuniform = opts.allow_nonuniform, keep_padding = opts.keep_padding, padding = opts.padding,
+          dtype = opts.dtype})
         local name = out_name(src, s, ext)
         local stem, n = name:sub(1, -#ext - 2), 1
         while used[name] do -- two series that would share a name
@@ -116,7 +117,7 @@ description and UID. opts: format="nii.gz" (or "nii", "mhd", "mha"),
 layout ("dcm2niix" for NIfTI, "lps" for MetaImage: "dcm2niix" writes
 dcm2niix's array, rows flipped (axis 2 reversed, world positions kept), so
 the file equals dcm2niix's voxel for voxel; "lps" writes vol.read_dicom's
-array as it is), allow_nonuniform, keep_padding, dtype (as vol.read_dicom),
+array as it is), allow_nonuniform, keep_padding, padding, dtype (as vol.read_dicom),
 skip_damaged=false (a file that starts like DICOM but cannot be read stops
 the conversion, naming it; true: convert without it), progress=true (bars
 on stderr when it is a terminal: headers scanned, then files decoded and

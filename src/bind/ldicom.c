@@ -73,7 +73,8 @@ static void read_opts(lua_State *L, int idx, MdDicomOpts *o)
 {
     static const char *const keys[] = {"recursive",        "series",       "dtype",
                                        "raw",              "keep_padding", "allow_nonuniform",
-                                       "skip_damaged",     "progress",     NULL};
+                                       "skip_damaged",     "progress",     "padding",
+                                       NULL};
     static const char *const dtypes[] = {"auto", "int16", "float32", NULL};
     md_lua_checkopts(L, idx, keys);
     memset(o, 0, sizeof *o);
@@ -92,6 +93,19 @@ static void read_opts(lua_State *L, int idx, MdDicomOpts *o)
                       lua_pushfstring(
                           L, "dtype must be \"auto\", \"int16\" or \"float32\" (got \"%s\")", dt));
     o->dtype = k == 1 ? MD_INT16 : k == 2 ? MD_FLOAT32 : -1;
+    static const char *const pads[] = {"air", "keep", "intercept", NULL}; /* MD_PAD_* order */
+    const char *pad = md_lua_optstrfield(L, idx, "padding", NULL);
+    if (pad) {
+        k = 0;
+        while (pads[k] && strcmp(pads[k], pad)) k++;
+        if (!pads[k])
+            luaL_argerror(L, idx,
+                          lua_pushfstring(L, "padding must be \"air\", \"keep\" or \"intercept\" (got \"%s\")",
+                                          pad));
+        if (o->keep_padding && k != MD_PAD_KEEP)
+            luaL_argerror(L, idx, "keep_padding=true contradicts padding (give one of them)");
+        o->keep_padding = k;
+    }
 }
 
 /* The file list at idx as a C array living in a userdata. Stack: +1. */
@@ -357,6 +371,10 @@ static const MdLuaReg functions[] = {
      "  slope happens to give whole values; a forced int16 rounds), raw=false\n"
      "  (stored values),\n"
      "  keep_padding=false (CT: PixelPaddingValue and -2000 become -1024 HU),\n"
+     "  padding=\"air\" (that -1024 HU; \"keep\" as keep_padding=true; \"intercept\":\n"
+     "  the DSB2017 tutorial's get_pixels_hu, stored -2000 set to 0 before the\n"
+     "  rescale so it becomes RescaleIntercept, any modality, PixelPaddingValue\n"
+     "  not special),\n"
      "  allow_nonuniform=false (stack uneven gaps with the first gap as spacing),\n"
      "  recursive=false, skip_damaged=false (a folder file that starts like DICOM but\n"
      "  cannot be read fails the read, naming it; true: read without it),\n"

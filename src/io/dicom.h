@@ -16,12 +16,15 @@
  * cancels. */
 typedef int (*MdDicomProgress)(void *ud, size_t done, size_t total);
 
+/* What CT padding (PixelPaddingValue, stored -2000) becomes. */
+enum { MD_PAD_AIR = 0, MD_PAD_KEEP = 1, MD_PAD_INTERCEPT = 2 };
+
 typedef struct MdDicomOpts {
     int recursive;        /* scan sub-folders too */
     const char *series;   /* borrowed: id of the series to read; NULL: the folder must hold one */
     int dtype;            /* -1: int16 when exact, else float32; or MD_INT16 / MD_FLOAT32 */
     int raw;              /* stored values, no rescale, no padding replacement */
-    int keep_padding;     /* keep PixelPaddingValue / -2000 voxels as they are */
+    int keep_padding;     /* MD_PAD_AIR, MD_PAD_KEEP or MD_PAD_INTERCEPT (what padding becomes) */
     int allow_nonuniform; /* stack a series with uneven gaps (spacing = first gap, as ITK) */
     int skip_damaged;     /* read a folder without its damaged DICOM files (else an error) */
     MdDicomProgress progress; /* NULL, or called as the slices of a stack are decoded */

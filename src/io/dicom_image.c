@@ -93,15 +93,22 @@ void md_dcm_rescale(const MdDcm *d, const MdDcmImage *im, int frame, MdRescale *
 }
 
 /* Padding bounds of a slice in stored units: lo > hi when nothing is
- * padding. -2000 (outside the scanner circle) counts as padding too. */
+ * padding. -2000 (outside the scanner circle) counts as padding too.
+ * value: what padding becomes (rescaled units). mode (MdDicomOpts's
+ * keep_padding): MD_PAD_AIR, CT padding to -1024 HU; MD_PAD_KEEP, nothing
+ * replaced; MD_PAD_INTERCEPT, the DSB2017 tutorial's get_pixels_hu: stored
+ * -2000 set to 0 before the rescale, so it becomes the intercept, whatever
+ * the modality, PixelPaddingValue ignored. */
 typedef struct Pad {
     int on;
     int64_t lo, hi;
+    double value;
 } Pad;
 
-static Pad pad_of(const MdRescale *r, int keep)
+static Pad pad_of(const MdRescale *r, int mode)
 {
-    Pad p = {r->is_ct && !keep, 1, 0};
+    if (mode == MD_PAD_INTERCEPT) return (Pad){1, 1, 0, r->inter};
+    Pad p = {r->is_ct && mode == MD_PAD_AIR, 1, 0, AIR_HU};
     if (r->has_pad) p.lo = (int64_t)ceil(r->pad_lo), p.hi = (int64_t)floor(r->pad_hi);
     return p;
 }
@@ -214,6 +221,8 @@ static void slice_range(const MdVolume *v, size_t k, const MdRescale *r, int kee
     double a = (double)mn * r->slope + r->inter, b = (double)mx * r->slope + r->inter;
     *lo = mn > mx ? 0 : fmin(a, b);
     *hi = mn > mx ? 0 : fmax(a, b);
+    if (keep == MD_PAD_INTERCEPT) /* padding may become the intercept */
+        *lo = fmin(*lo, r->inter), *hi = fmax(*hi, r->inter);
 }
 
 /* Converts a slice from the stored dtype at src to dst (int16 or float32);
@@ -225,8 +234,8 @@ static void convert_slice(const void *src, MdDtype st, void *dst, MdDtype dt, si
     if (dt == MD_INT16 && !exact) { /* forced: rounded half away from zero, saturated */
         int16_t *o = dst;
         STORED_SWITCH(st, src, n, {
-            o[i] = IS_PAD(pad, x) ? (int16_t)AIR_HU
-                                  : (int16_t)md_saturate((double)x * r->slope + r->inter, MD_INT16);
+            o[i] = (int16_t)md_saturate(IS_PAD(pad, x) ? pad.value : (double)x * r->slope + r->inter,
+                                        MD_INT16);
         })
         return;
     }
@@ -236,12 +245,13 @@ static void convert_slice(const void *src, MdDtype st, void *dst, MdDtype dt, si
         if (st == MD_INT16 || st == MD_UINT16) { /* the common CT case, in int32 */
             int32_t s32 = (int32_t)s, c32 = (int32_t)c, plo = (int32_t)fmax(pad.lo, -65536.0);
             int32_t phi = (int32_t)fmin(pad.hi, 65536.0), on = pad.on;
+            int32_t pv = (int32_t)nearbyint(pad.value);
 #define CONV16(T)                                                                                  \
     _Pragma("omp simd") for (size_t i = 0; i < n; i++)                                             \
     {                                                                                              \
         int32_t x = ((const T *)src)[i];                                                           \
         int p = on & ((x >= plo && x <= phi) | (x == -2000));                                      \
-        o[i] = (int16_t)(p ? (int32_t)AIR_HU : x * s32 + c32);                                     \
+        o[i] = (int16_t)(p ? pv : x * s32 + c32);                                                  \
     }
             if (st == MD_INT16)
                 CONV16(int16_t)
@@ -251,12 +261,12 @@ static void convert_slice(const void *src, MdDtype st, void *dst, MdDtype dt, si
             return;
         }
         STORED_SWITCH(st, src, n,
-                      { o[i] = IS_PAD(pad, x) ? (int16_t)AIR_HU : (int16_t)(x * s + c); })
+                      { o[i] = IS_PAD(pad, x) ? (int16_t)nearbyint(pad.value) : (int16_t)(x * s + c); })
         return;
     }
     float *o = dst;
     STORED_SWITCH(st, src, n, {
-        o[i] = IS_PAD(pad, x) ? (float)AIR_HU : (float)((double)x * r->slope + r->inter);
+        o[i] = (float)(IS_PAD(pad, x) ? pad.value : (double)x * r->slope + r->inter);
     })
 }
 
