@@ -42,6 +42,8 @@ local SCRIPTS = {
   { "make_dataset", { "ct", "--out", "x" }, { "dsb" } },
   { "lung_segment", { "x", "--out", "o", "--spacing", "-1" }, { "--out", "o" } },
   { "luna_masks", { "d", "--annotations", "a.csv", "--out", "o", "--patch", "1" }, { "d", "--out", "o" } },
+  { "nfbs_prep", { "d", "--out", "o", "--validation", "-1" }, { "d" } },
+  { "evaluate", nil, nil },
 }
 
 describe("bundled scripts' arguments", function()
