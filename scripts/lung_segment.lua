@@ -23,6 +23,10 @@ runner.main(arg, {
       help = "DICOM padding (-2000) becomes -1024 HU, or the intercept as the tutorial's get_pixels_hu" },
     { long = "--npy-only", type = "flag", default = false,
       help = "write image.npy, mask.npy and lungs.npy only (no .nii.gz twins)" },
+    { long = "--mask", type = "choice", choices = { "3d", "2d" }, default = "3d",
+      help = "the 3-D lung mask, or the LUNA16 tutorial's per-slice recipe (lung.mask_2d)" },
+    { long = "--ties", type = "choice", choices = { "two", "classic" }, default = "two",
+      help = "2-D recipe: exactly the two largest regions, or every region >= the second largest" },
     { long = "--dilate-mm", type = "number", min = 0, default = 5, help = "dilation of the mask (mm)" },
   },
   epilog = "Exit status: 0 all scans done, 2 bad usage, 3 a scan failed, 75 worth retrying, 130 interrupted.",
@@ -30,7 +34,7 @@ runner.main(arg, {
     return {
       recipe = "recipes.lung_case", out = a.out, cases = lung.cases(a["in"]),
       params = { spacing = a.spacing, resample = a.resample, background = a.background, keep = a.keep,
-                 airways = a.airways and 0 or 1, dilate_mm = a.dilate_mm,
+                 airways = a.airways and 0 or 1, dilate_mm = a.dilate_mm, mask = a.mask, ties = a.ties,
                  padding = a.padding, npy_only = a.npy_only and 1 or 0 },
     }
   end,

@@ -175,6 +175,49 @@ function lung.mask(ct, opts)
   return out
 end
 
+-- ---- the 2-D recipe --------------------------------------------------------------
+
+-- The LUNA16 tutorial's get_segmented_lungs, on every axial slice: threshold,
+-- clear the border, keep the two largest regions (ties="classic": every
+-- region at least as large as the second largest, as the tutorial's loop
+-- does), erode with disk(2), close with disk(10), Roberts edges, fill holes.
+function lung.mask_2d(ct, opts)
+  check_ct(ct, "mask_2d")
+  opts = opts or {}
+  local cleared = ct:lt(opts.threshold or -400):clear_border{per_slice = true}
+  local kept
+  if opts.ties == "classic" then
+    local labels = cleared:label{per_slice = true}
+    local by_slice = {}
+    for id, r in pairs(vol.regionprops(labels)) do
+      local z = r.bbox[3]
+      local list = by_slice[z] or {}
+      by_slice[z] = list
+      list[#list + 1] = {id = id, n = r.count}
+    end
+    local drop = {}
+    for _, list in pairs(by_slice) do
+      if #list > 2 then
+        table.sort(list, function(a, b) return a.n > b.n end)
+        local second = list[2].n
+        for _, r in ipairs(list) do if r.n < second then drop[r.id] = 0 end end
+      end
+    end
+    kept = next(drop) and labels:replace(drop):gt(0) or labels:gt(0)
+  else
+    kept = cleared:keep_largest(2, {per_slice = true})
+  end
+  local closed = kept:erode(vol.strel.disk(2), {per_slice = true}):close(vol.strel.disk(10), {per_slice = true})
+  return closed:roberts():gt(0):fill_holes{per_slice = true}
+end
+
+doc(lung.mask_2d, [[
+lung.mask_2d(ct [, {threshold=-400, ties="two"|"classic"}]) -> uint8 mask
+The LUNA16 tutorial's per-slice recipe (get_segmented_lungs) on every axial slice:
+HU below threshold, clear_border, the two largest regions (ties="classic": every
+region at least as large as the second largest, the tutorial's own rule), erosion
+with disk(2), closing with disk(10), Roberts edges, fill holes.]])
+
 -- ---- the whole workflow for one scan ------------------------------------------
 
 -- Step 0: the scan in HU. The padding rule only concerns DICOM (the other
@@ -238,8 +281,13 @@ function lung.run_case(case, out, params)
       ct = ct:resample{spacing = {s, s, s}, interpolation = "linear"}
     end
   end
-  local mask = lung.mask(ct, {background = params.background, keep = params.keep,
-                              airways = params.airways ~= false and params.airways ~= 0})
+  local mask
+  if params.mask == "2d" then -- the tutorial's per-slice recipe instead of the 3-D mask
+    mask = lung.mask_2d(ct, {ties = params.ties})
+  else
+    mask = lung.mask(ct, {background = params.background, keep = params.keep,
+                          airways = params.airways ~= false and params.airways ~= 0})
+  end
   local dilate_mm = params.dilate_mm or 5
   local strel
   if params.resample == "dsb" and s > 0 and dilate_mm > 0 then
@@ -320,7 +368,8 @@ params.spacing mm (1; resample="dsb" for the tutorial's resample), masks
 (params.background, keep, airways), prepares and writes image.npy/.nii.gz,
 mask.npy/.nii.gz (dilated, cropped), lungs.nii.gz (the lung mask before the crop)
 and montage.png (slices with the mask's outline; params.pictures=0 skips it);
-params.npy_only=1 writes image.npy, mask.npy and lungs.npy only.]])
+params.npy_only=1 writes image.npy, mask.npy and lungs.npy only; params.mask="2d"
+uses lung.mask_2d (params.ties) instead of the 3-D mask.]])
 doc(lung.cases, [[
 lung.cases(inputs) -> {case, ...}
 The cases of lung_segment's inputs: a file is a case, a folder holding a DICOM series
