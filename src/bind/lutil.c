@@ -12,9 +12,10 @@
 #define DOCS_KEY "medula.docs"
 #define AREAS_KEY "medula.areas"
 
-void md_lua_pushdocs(lua_State *L)
+/* Pushes the weak-keyed registry table at key, creating it. Stack: +1. */
+static void push_weak_table(lua_State *L, const char *key)
 {
-    if (lua_getfield(L, LUA_REGISTRYINDEX, DOCS_KEY) != LUA_TTABLE) {
+    if (lua_getfield(L, LUA_REGISTRYINDEX, key) != LUA_TTABLE) {
         lua_pop(L, 1);
         lua_newtable(L);
         lua_newtable(L);
@@ -22,9 +23,11 @@ void md_lua_pushdocs(lua_State *L)
         lua_setfield(L, -2, "__mode");
         lua_setmetatable(L, -2);
         lua_pushvalue(L, -1);
-        lua_setfield(L, LUA_REGISTRYINDEX, DOCS_KEY);
+        lua_setfield(L, LUA_REGISTRYINDEX, key);
     }
 }
+
+void md_lua_pushdocs(lua_State *L) { push_weak_table(L, DOCS_KEY); }
 
 static const char *current_area; /* a string literal or the host's copy */
 
@@ -33,19 +36,7 @@ void md_lua_set_area(const char *area)
     current_area = area;
 }
 
-void md_lua_pushareas(lua_State *L)
-{
-    if (lua_getfield(L, LUA_REGISTRYINDEX, AREAS_KEY) != LUA_TTABLE) {
-        lua_pop(L, 1);
-        lua_newtable(L);
-        lua_newtable(L);
-        lua_pushliteral(L, "k");
-        lua_setfield(L, -2, "__mode");
-        lua_setmetatable(L, -2);
-        lua_pushvalue(L, -1);
-        lua_setfield(L, LUA_REGISTRYINDEX, AREAS_KEY);
-    }
-}
+void md_lua_pushareas(lua_State *L) { push_weak_table(L, AREAS_KEY); }
 
 void md_lua_setarea(lua_State *L, int idx)
 {

@@ -11,6 +11,7 @@
 #include "../core/par.h"
 #include "../core/rng.h"
 #include "spline.h"
+#include "stats.h"
 
 static MdStatus need_float32(const MdVolume *v, const char *what, MdError *err)
 {
@@ -23,48 +24,15 @@ static MdStatus need_float32(const MdVolume *v, const char *what, MdError *err)
 static int64_t nslices(const MdVolume *v) { return v->dim[2] * v->dim[3]; }
 static size_t plane(const MdVolume *v) { return (size_t)(v->dim[0] * v->dim[1]); }
 
-typedef struct Partial {
-    double sum, sq, min, max;
-    size_t n;
-} Partial;
-
-/* One pass: per-slice sums of x and x^2 (double), min and max, combined in
- * slice order. The variance as E[x^2] - E[x]^2 is exact enough for float32
- * data summed in double, and it keeps every statistic to one read. */
+/* The kernels' statistics (kernels/stats.c: exact, thread-count independent)
+ * in the form the transforms use. */
 MdStatus md_aug_stats(const MdVolume *v, MdAugStats *out, MdCtx *ctx)
 {
     MdStatus st = need_float32(v, "stats", ctx->err);
     if (st != MD_OK) return st;
-    const int64_t ns = nslices(v);
-    const size_t pl = plane(v);
-    const float *x = md_volume_data(v);
-    Partial *p = calloc((size_t)ns, sizeof *p);
-    if (!p) return md_error(ctx->err, MD_ENOMEM, "out of memory for %lld slice statistics", (long long)ns);
-#pragma omp parallel for schedule(static) num_threads(ctx->threads) if (md_par_worth((double)ns * (double)pl))
-    for (int64_t z = 0; z < ns; z++) {
-        const float *s = x + (size_t)z * pl;
-        Partial q = {0.0, 0.0, INFINITY, -INFINITY, 0};
-        for (size_t i = 0; i < pl; i++) {
-            double t = (double)s[i];
-            if (t != t) continue;
-            q.sum += t, q.sq += t * t, q.n++;
-            q.min = t < q.min ? t : q.min;
-            q.max = t > q.max ? t : q.max;
-        }
-        p[z] = q;
-    }
-    MdAugStats r = {0.0, 0.0, INFINITY, -INFINITY, 0};
-    double sum = 0.0, sq = 0.0;
-    for (int64_t z = 0; z < ns; z++) {
-        sum += p[z].sum, sq += p[z].sq, r.n += p[z].n;
-        if (p[z].min < r.min) r.min = p[z].min;
-        if (p[z].max > r.max) r.max = p[z].max;
-    }
-    free(p);
-    r.mean = r.n ? sum / (double)r.n : (double)NAN;
-    double var = r.n ? sq / (double)r.n - r.mean * r.mean : (double)NAN;
-    r.std = var > 0 ? sqrt(var) : r.n ? 0.0 : (double)NAN;
-    *out = r;
+    MdStats s;
+    if ((st = md_stats(v, NULL, &s, ctx->err)) != MD_OK) return st;
+    out->mean = s.mean, out->std = s.std, out->min = s.min, out->max = s.max, out->n = s.count;
     return MD_OK;
 }
 

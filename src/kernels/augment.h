@@ -13,7 +13,7 @@
 #include "../core/volume.h"
 
 /* Mean, population standard deviation, min and max of a float32 volume
- * (NaN voxels skipped). */
+ * (non-finite voxels skipped): md_stats, as the transforms read it. */
 typedef struct MdAugStats {
     double mean, std, min, max;
     size_t n;
