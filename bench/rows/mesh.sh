@@ -7,7 +7,7 @@
 # 2 threads: medula's v:mesh against skimage.measure.marching_cubes and
 # VTK's vtkFlyingEdges3D on the same array; nobody writes the mesh.
 
-make_lung_input() {
+make_lung_mask_input() {
   [ -e "$D/lungs.npy" ] && return 0
   echo "bench: making $D/lungs.npy (once)" >&2
   "$BIN" -e "local ct = vol.phantom.chest{shape={512, 512, 300}, spacing={0.7, 0.7, 1.0}}
@@ -15,7 +15,7 @@ ct:gt(-950):band(ct:lt(-400)):write('$D/lungs.npy')"
 }
 
 row_mcubes_skimage() {
-  make_lung_input
+  make_lung_mask_input
   m() { OMP_NUM_THREADS=2 "$BIN" -e "local m = vol.read('$D/lungs.npy'):set_spacing{0.7, 0.7, 1.0}:mesh{level=0.5}"; }
   p() { OMP_NUM_THREADS=2 "$PY" -c "import numpy as np
 from skimage import measure
@@ -41,7 +41,7 @@ a = np.load('$D/lungs.npy')"; }
 }
 
 row_mcubes_vtk() {
-  make_lung_input
+  make_lung_mask_input
   m() { OMP_NUM_THREADS=2 "$BIN" -e "local m = vol.read('$D/lungs.npy'):set_spacing{0.7, 0.7, 1.0}:mesh{level=0.5}"; }
   p() { OMP_NUM_THREADS=2 "$PY" -c "import numpy as np, vtk
 from vtk.util import numpy_support as ns
@@ -64,7 +64,7 @@ fe.Update()"; }
 
 # The montage's own time: loading with and without drawing it, best of RUNS each.
 row_montage() {
-  make_lung_input
+  make_lung_mask_input
   [ -e "$D/ct.nii" ] || make_inputs
   load="local ct = vol.read('$D/ct.nii'); local lungs = ct:gt(-950):band(ct:lt(-400))"
   a() { OMP_NUM_THREADS=2 "$BIN" -e "$load"; }
