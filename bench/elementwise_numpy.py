@@ -32,6 +32,9 @@ def main():
     b = a // 2
     m = a < -320
     m2 = a > -1000
+    af = a.astype(np.float32)
+    fa, g = np.abs(af) + 1, af * np.float32(0.001)
+    c = a.copy()
     ops = [
         ("lt", lambda: a < -320),
         ("add_number", lambda: a + 1),
@@ -41,6 +44,22 @@ def main():
         ("clamp", lambda: np.clip(a, -1000, 400)),
         ("stats", lambda: stats(a)),
         ("stats_mask", lambda: stats(a[m])),
+        ("sub_number", lambda: a - 1),
+        ("div_number", lambda: af / 3),
+        ("add_inplace", lambda: np.add(c, 1, out=c)),
+        ("min_number", lambda: np.minimum(a, 0)),
+        ("max_number", lambda: np.maximum(a, 0)),
+        ("abs", lambda: np.abs(a)),
+        ("between", lambda: (a >= -1000) & (a <= -400)),
+        ("bor", lambda: m | m2),
+        ("bxor", lambda: m ^ m2),
+        ("bnot", lambda: ~m),
+        ("astype_f32", lambda: a.astype(np.float32)),
+        ("fill", lambda: c.fill(0)),
+        ("log", lambda: np.log(fa)),
+        ("exp", lambda: np.exp(g)),
+        ("sqrt", lambda: np.sqrt(fa)),
+        ("stats_f32", lambda: stats(af)),
     ]
     for name, f in ops:
         print(name, "%.6f" % best(f, runs))
