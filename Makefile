@@ -47,12 +47,14 @@ WARN     += -Wno-unknown-pragmas
 endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(OMPFLAG) $(EDIT_FLAG) $(PKG_CFLAGS) -MMD -MP
+# -fno-math-errno: nothing reads errno after a math call, and without it
+# sqrt and the vector libm calls do not vectorise.
+CFLAGS   += -std=c11 -D_GNU_SOURCE -fno-math-errno $(OPT) $(WARN) $(OMPFLAG) $(EDIT_FLAG) $(PKG_CFLAGS) -MMD -MP
 LDFLAGS  += $(OMPFLAG) -Wl,-E
 # Scratch memory counted against the memory budget (src/core/memwrap.c).
 CFLAGS   += -DMD_WRAP_MALLOC
 LDFLAGS  += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free
-LDLIBS   += $(PKG_LIBS) -lm -ldl
+LDLIBS   += $(PKG_LIBS) -lmvec -lm -ldl
 
 SRC  := $(wildcard src/*.c src/core/*.c src/io/*.c src/kernels/*.c src/bind/*.c)
 OBJ  := $(SRC:%.c=$(BUILD)/obj/%.o)

@@ -45,6 +45,10 @@ const void *md_arith_operand_block(const MdVolume *v, MdDtype t, size_t start, s
 /* Fast paths (arith_ops.c): arithmetic, min/max, abs/neg/clamp/fill/astype,
  * sqrt/exp/log. */
 int md_arith_fast_binary(MdOperand a, MdOperand b, MdBinaryOp op, MdVolume *out);
+/* r = exp(x) or log(x) (is_log) for results stored as float32: the vector
+ * libm, equal after rounding to float32 to the scalar call (arith_math.c). */
+void md_arith_exp_log_f32(const double *x, double *r, size_t n, int is_log);
+
 int md_arith_fast_unary(const MdVolume *a, MdUnaryOp op, double p1, double p2, MdVolume *out);
 
 /* Fast paths (arith_mask.c): comparisons, logic, between, bnot, where. */

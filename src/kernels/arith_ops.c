@@ -279,10 +279,10 @@ static void plan_clamp(UnPlan *u, double p1, double p2)
         STORE(T, isf, r);                                                                   \
     }
 
-/* fabs keeps abs(-0.0) = +0.0 for floats; float32 sqrt through double is
- * the float32 square root (double rounding is harmless for sqrt too). */
+/* fabs keeps abs(-0.0) = +0.0 for floats; sqrtf is the float32 square root
+ * the double path computes (double rounding is harmless for sqrt). */
 #define ABS_OF(isf, a) ((isf) ? (WT)fabs((double)(a)) : (a) < 0 ? -(a) : (a))
-#define SQRT_OF(a) ((WT)sqrt((double)(a)))
+#define SQRT_OF(a) (sizeof(WT) == sizeof(float) ? (WT)sqrtf((float)(a)) : (WT)sqrt((double)(a)))
 /* x < p1 ? p1 : x > p2 ? p2 : x as two selects (the second wins, as the
  * first test does in the nested form), which vectorise as two blends. */
 #define CLAMP_OF(a) (r = (a) > c2 ? v2 : (a), (a) < c1 ? v1 : r)
@@ -310,8 +310,13 @@ MD_VECTOR_CLONES static void fused_unary_block(const UnPlan *u, const void *px, 
     }
 }
 
-MD_VECTOR_CLONES static void double_unary_block(const double *x, double *r, size_t n, MdUnaryOp op, double p1, double p2)
+MD_VECTOR_CLONES static void double_unary_block(const double *x, double *r, size_t n, MdUnaryOp op, double p1, double p2,
+                                                MdDtype out)
 {
+    if ((op == MD_UN_EXP || op == MD_UN_LOG) && out == MD_FLOAT32) {
+        md_arith_exp_log_f32(x, r, n, op == MD_UN_LOG);
+        return;
+    }
     switch (op) {
     case MD_UN_ABS: MD_SIMD for (size_t i = 0; i < n; i++) r[i] = fabs(x[i]); break;
     case MD_UN_NEG: MD_SIMD for (size_t i = 0; i < n; i++) r[i] = -x[i]; break;
@@ -383,7 +388,7 @@ int md_arith_fast_unary(const MdVolume *a, MdUnaryOp op, double p1, double p2, M
         _Alignas(64) double bx[MD_ARITH_BLOCK], br[MD_ARITH_BLOCK];
         size_t s = k * MD_ARITH_BLOCK, m = n - s < MD_ARITH_BLOCK ? n - s : MD_ARITH_BLOCK;
         double *r = result_block(out, s, br);
-        double_unary_block(md_arith_operand_block(a, MD_FLOAT64, s, m, bx), r, m, op, p1, p2);
+        double_unary_block(md_arith_operand_block(a, MD_FLOAT64, s, m, bx), r, m, op, p1, p2, t);
         store_doubles(out, s, m, r);
     }
     return 1;
