@@ -64,8 +64,27 @@ typedef struct {
         p->isum = sum, p->isq = (int64_t)sq, p->count = (size_t)cnt;                        \
     } break;
 
+/* Voxels of the block inside the mask. */
+MD_VECTOR_CLONES static size_t mask_count(const uint8_t *mk, size_t n)
+{
+    size_t c = 0;
+    _Pragma("omp simd reduction(+:c)")
+    for (size_t i = 0; i < n; i++) c += mk[i] != 0;
+    return c;
+}
+
 MD_VECTOR_CLONES static void small_int_block(const void *data, MdDtype t, size_t s, size_t n, const uint8_t *mk, Part *p)
 {
+    /* A block wholly outside the mask is not read; one wholly inside takes
+     * the plain loop. */
+    if (mk) {
+        const size_t inside = mask_count(mk, n);
+        if (inside == 0) {
+            p->min = HUGE_VAL, p->max = -HUGE_VAL, p->isum = p->isq = 0, p->count = 0;
+            return;
+        }
+        if (inside == n) mk = NULL;
+    }
     switch (t) {
         SMALL_CASE(UINT8, uint8_t)
         SMALL_CASE(INT8, int8_t)
@@ -101,6 +120,15 @@ static inline void acc_step(Acc *a, int h, D4 v)
     a->cnt[h] += PICK(fin, zero + 1.0, zero);
 }
 
+/* 1 when no value of x is NaN or infinite. */
+MD_VECTOR_CLONES static int all_finite(const double *x, size_t n)
+{
+    double acc = 0;
+    _Pragma("omp simd reduction(+:acc)") /* NaN as soon as one is not finite */
+    for (size_t i = 0; i < n; i++) acc += x[i] - x[i];
+    return acc == 0;
+}
+
 /* Any other type, read as doubles (x is scratch the caller owns; voxels
  * outside the mask are turned into NaN first, so one loop counts finite
  * values and the mask only changes the non-finite count). */
@@ -113,13 +141,28 @@ MD_VECTOR_CLONES static void double_block(double *x, size_t n, const uint8_t *mk
     }
     const D4 zero = {0, 0, 0, 0}, inf = zero + HUGE_VAL;
     Acc a = {{zero, zero}, {inf, inf}, {-inf, -inf}, {zero, zero}};
+    /* Mostly every voxel of a block is finite: then the lanes need no
+     * selects (the same sums, minima and maxima). */
+    const int finite = !outside && all_finite(x, n);
     size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        D4 v0, v1;
-        memcpy(&v0, x + i, sizeof v0);
-        memcpy(&v1, x + i + 4, sizeof v1);
-        acc_step(&a, 0, v0);
-        acc_step(&a, 1, v1);
+    if (finite) {
+        for (; i + 8 <= n; i += 8) {
+            D4 v0, v1;
+            memcpy(&v0, x + i, sizeof v0);
+            memcpy(&v1, x + i + 4, sizeof v1);
+            a.acc[0] += v0, a.acc[1] += v1;
+            a.mn[0] = PICK(v0 < a.mn[0], v0, a.mn[0]), a.mn[1] = PICK(v1 < a.mn[1], v1, a.mn[1]);
+            a.mx[0] = PICK(v0 > a.mx[0], v0, a.mx[0]), a.mx[1] = PICK(v1 > a.mx[1], v1, a.mx[1]);
+        }
+        a.cnt[0][0] = (double)i;
+    } else {
+        for (; i + 8 <= n; i += 8) {
+            D4 v0, v1;
+            memcpy(&v0, x + i, sizeof v0);
+            memcpy(&v1, x + i + 4, sizeof v1);
+            acc_step(&a, 0, v0);
+            acc_step(&a, 1, v1);
+        }
     }
     double tsum = 0, tcnt = 0, tmin = HUGE_VAL, tmax = -HUGE_VAL;
     for (size_t k = i; k < n; k++) {
@@ -155,7 +198,7 @@ MD_VECTOR_CLONES static void double_block(double *x, size_t n, const uint8_t *mk
         for (int h = 0; h < 2; h++) {
             D4 v;
             memcpy(&v, x + i + 4 * h, sizeof v);
-            const D4 d = PICK((v - v) == zero, v - mean, zero);
+            const D4 d = finite ? v - mean : PICK((v - v) == zero, v - mean, zero);
             dev[h] += d * d;
         }
     }
