@@ -4,7 +4,7 @@
 # Used by tools/fuzz.sh (make fuzz); make -f tools/fuzz.mk builds them all.
 FZ       ?= build/fuzz
 FCC      ?= clang
-FPKGS    := zlib libdeflate charls libopenjp2 libpng libjpeg
+FPKGS    := zlib libdeflate charls libopenjp2 libpng libjpeg lua5.4
 FCFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -Wno-unknown-pragmas \
             $(shell pkg-config --cflags $(FPKGS))
 FSAN     := -fsanitize=address,undefined

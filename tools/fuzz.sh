@@ -58,6 +58,10 @@ for t in $targets; do
        for f in "$data"/npy/*.npy; do head -c 2048 "$f" > "$fz/corpus/npy/head_$(basename "$f")"; done ;;
   png) corpus png $(small "$data/png") "$seeds"/*.png ;;
   gz|deflate_walk) corpus "$t" $(small "$data" -name '*.gz') $(small "$data" -name '*.zraw') "$seeds"/*.nii.gz ;;
+  csv) corpus csv $(small "$data" -name '*.csv') # the first byte picks the separator (',' is ',')
+       printf ',seriesuid,coordX,coordY,coordZ,diameter_mm\n1.3.6.1.4,-128.69,-175.31,-298.38,5.65\n' > "$fz/corpus/csv/annotations"
+       printf ',a,"b,c","d""e"\r\n"two\nlines",,x\n\n""\n' > "$fz/corpus/csv/quoted"
+       printf ';\357\273\277id;x\r\n1;2\r\n' > "$fz/corpus/csv/bom" ;;
   read) corpus read "$seeds"/*.nii "$seeds"/*.npy "$seeds"/*.png $(small "$data/dicom/single") $(small "$data" -name '*.gz') ;;
   *) mkdir -p "$fz/corpus/$t" ;;
   esac
