@@ -328,6 +328,42 @@ describe("statistics fast path", function()
     end
   end)
 
+  it("int16 under a mask: exact against integer sums done here (16-bit lanes, -32768 pairs, tails)", function()
+    local shape = {37, 41, 45} -- 68265 voxels: blocks end mid-lane, and the last block has a tail
+    local vals = {-32768, 32767, -1, 0, 1, -1000, 400, 12345, -32768, -32768}
+    local v = build(shape, "int16", function(i)
+      if i < 4096 then return -32768 end               -- a block of -32768 (pair squares 2^31)
+      return vals[(i * 7) % #vals + 1] + (i % 3)
+    end)
+    local m = build(shape, "uint8", function(i)
+      if i >= 8192 and i < 12288 then return 0 end      -- a block wholly outside
+      if i >= 12288 and i < 16384 then return 255 end  -- one wholly inside (any nonzero value)
+      return (i * 13) % 5 == 0 and 0 or (i % 2 == 0 and 1 or 2)
+    end)
+    local n, s, q, lo, hi = 0, 0, 0, math.huge, -math.huge
+    local vi, mi = 0, 0
+    for z = 1, shape[3] do
+      for y = 1, shape[2] do
+        for x = 1, shape[1] do
+          vi = v:get(x, y, z); mi = m:get(x, y, z)
+          if mi ~= 0 then
+            n = n + 1; s = s + vi; q = q + vi * vi
+            lo = math.min(lo, vi); hi = math.max(hi, vi)
+          end
+        end
+      end
+    end
+    for _, threads in ipairs{1, 2} do
+      vol.set_threads(threads)
+      local r = v:stats(m)
+      assert.equal(n, r.count)
+      assert.equal(lo, r.min)
+      assert.equal(hi, r.max)
+      assert.equal(s + 0.0, r.sum)
+      assert.equal(math.sqrt(n * q - s * s) / n, r.std)
+    end
+  end)
+
   it("sums integers exactly where doubles would round", function()
     local v = vol.new{shape={256, 256, 128}, dtype="int32", fill=2147483647}
     v:set(1, 1, 1, 1)

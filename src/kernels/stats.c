@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "arith_impl.h"
+#include "stats_i16.h"
 
 typedef struct {
     double min, max, sum, m2;
@@ -67,7 +68,7 @@ typedef struct {
 /* Voxels of the block inside the mask. */
 MD_VECTOR_CLONES static size_t mask_count(const uint8_t *mk, size_t n)
 {
-    size_t c = 0;
+    uint32_t c = 0; /* 32-bit lanes: a size_t count would widen every byte to 64 bits */
     _Pragma("omp simd reduction(+:c)")
     for (size_t i = 0; i < n; i++) c += mk[i] != 0;
     return c;
@@ -75,6 +76,13 @@ MD_VECTOR_CLONES static size_t mask_count(const uint8_t *mk, size_t n)
 
 MD_VECTOR_CLONES static void small_int_block(const void *data, MdDtype t, size_t s, size_t n, const uint8_t *mk, Part *p)
 {
+    MdI16Part q;
+    if (mk && t == MD_INT16 && md_stats_i16_available() &&
+        md_stats_i16_masked((const int16_t *)data + s, mk, n, &q)) {
+        p->min = q.count ? (double)q.min : HUGE_VAL, p->max = q.count ? (double)q.max : -HUGE_VAL;
+        p->isum = q.sum, p->isq = q.sumsq, p->count = q.count;
+        return;
+    }
     /* A block wholly outside the mask is not read; one wholly inside takes
      * the plain loop. */
     if (mk) {
