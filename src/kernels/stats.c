@@ -137,6 +137,86 @@ MD_VECTOR_CLONES static int all_finite(const double *x, size_t n)
     return acc == 0;
 }
 
+typedef float F4 __attribute__((vector_size(4 * sizeof(float))));
+
+/* Eight values from i on, as two lanes of four doubles: x holds doubles, or
+ * floats when f32 (converted exactly). */
+static inline void load8(const void *x, int f32, size_t i, D4 *v0, D4 *v1)
+{
+    if (f32) {
+        F4 a, b;
+        memcpy(&a, (const float *)x + i, sizeof a);
+        memcpy(&b, (const float *)x + i + 4, sizeof b);
+        *v0 = __builtin_convertvector(a, D4), *v1 = __builtin_convertvector(b, D4);
+    } else {
+        memcpy(v0, (const double *)x + i, sizeof *v0);
+        memcpy(v1, (const double *)x + i + 4, sizeof *v1);
+    }
+}
+
+static inline double load1(const void *x, int f32, size_t i)
+{
+    return f32 ? (double)((const float *)x)[i] : ((const double *)x)[i];
+}
+
+/* A block whose values are all finite (no mask): sum, min and max in the
+ * lanes double_block uses, with no selects, then the squared deviations from
+ * the block's mean. Reading floats directly gives the same sums as their
+ * double copy. */
+MD_VECTOR_CLONES static void finite_block(const void *x, int f32, size_t n, Part *p)
+{
+    const D4 zero = {0, 0, 0, 0}, inf = zero + HUGE_VAL;
+    D4 acc[2] = {zero, zero}, mn[2] = {inf, inf}, mx[2] = {-inf, -inf};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        D4 v[2];
+        load8(x, f32, i, &v[0], &v[1]);
+        for (int h = 0; h < 2; h++) {
+            acc[h] += v[h];
+            mn[h] = PICK(v[h] < mn[h], v[h], mn[h]);
+            mx[h] = PICK(v[h] > mx[h], v[h], mx[h]);
+        }
+    }
+    double tsum = 0, tmin = HUGE_VAL, tmax = -HUGE_VAL;
+    for (size_t k = i; k < n; k++) {
+        const double v = load1(x, f32, k);
+        tsum += v;
+        tmin = v < tmin ? v : tmin;
+        tmax = v > tmax ? v : tmax;
+    }
+    p->min = tmin, p->max = tmax;
+    for (int h = 0; h < 2; h++)
+        for (int j = 0; j < 4; j++) {
+            p->min = mn[h][j] < p->min ? mn[h][j] : p->min;
+            p->max = mx[h][j] > p->max ? mx[h][j] : p->max;
+        }
+    p->count = n;
+    p->nonfinite = p->nan = p->neg_inf = 0;
+    p->sum = (SUM4(acc[0]) + SUM4(acc[1])) + tsum;
+    p->m2 = 0;
+    p->isum = 0;
+    if (!n) return;
+    const double mean = p->sum / (double)n;
+    D4 dev[2] = {zero, zero};
+    for (i = 0; i + 8 <= n; i += 8) {
+        D4 v[2];
+        load8(x, f32, i, &v[0], &v[1]);
+        for (int h = 0; h < 2; h++) dev[h] += (v[h] - mean) * (v[h] - mean);
+    }
+    double tdev = 0;
+    for (size_t k = i; k < n; k++) tdev += (load1(x, f32, k) - mean) * (load1(x, f32, k) - mean);
+    p->m2 = (SUM4(dev[0]) + SUM4(dev[1])) + tdev;
+}
+
+/* 1 when no float of x is NaN or infinite. */
+MD_VECTOR_CLONES static int all_finite_f32(const float *x, size_t n)
+{
+    float acc = 0;
+    _Pragma("omp simd reduction(+:acc)") /* NaN as soon as one is not finite */
+    for (size_t i = 0; i < n; i++) acc += x[i] - x[i];
+    return acc == 0;
+}
+
 /* Any other type, read as doubles (x is scratch the caller owns; voxels
  * outside the mask are turned into NaN first, so one loop counts finite
  * values and the mask only changes the non-finite count). */
@@ -147,30 +227,25 @@ MD_VECTOR_CLONES static void double_block(double *x, size_t n, const uint8_t *mk
         MD_SIMD for (size_t i = 0; i < n; i++) x[i] = mk[i] ? x[i] : (double)NAN;
         for (size_t i = 0; i < n; i++) outside += mk[i] == 0;
     }
+    /* Mostly every voxel of a block is finite: no selects needed. */
+    if (!outside && all_finite(x, n)) {
+        finite_block(x, 0, n, p);
+        if (want_isum) {
+            int64_t isum = 0;
+            MD_SIMD for (size_t i = 0; i < n; i++) isum += (int64_t)x[i];
+            p->isum = isum;
+        }
+        return;
+    }
     const D4 zero = {0, 0, 0, 0}, inf = zero + HUGE_VAL;
     Acc a = {{zero, zero}, {inf, inf}, {-inf, -inf}, {zero, zero}};
-    /* Mostly every voxel of a block is finite: then the lanes need no
-     * selects (the same sums, minima and maxima). */
-    const int finite = !outside && all_finite(x, n);
     size_t i = 0;
-    if (finite) {
-        for (; i + 8 <= n; i += 8) {
-            D4 v0, v1;
-            memcpy(&v0, x + i, sizeof v0);
-            memcpy(&v1, x + i + 4, sizeof v1);
-            a.acc[0] += v0, a.acc[1] += v1;
-            a.mn[0] = PICK(v0 < a.mn[0], v0, a.mn[0]), a.mn[1] = PICK(v1 < a.mn[1], v1, a.mn[1]);
-            a.mx[0] = PICK(v0 > a.mx[0], v0, a.mx[0]), a.mx[1] = PICK(v1 > a.mx[1], v1, a.mx[1]);
-        }
-        a.cnt[0][0] = (double)i;
-    } else {
-        for (; i + 8 <= n; i += 8) {
-            D4 v0, v1;
-            memcpy(&v0, x + i, sizeof v0);
-            memcpy(&v1, x + i + 4, sizeof v1);
-            acc_step(&a, 0, v0);
-            acc_step(&a, 1, v1);
-        }
+    for (; i + 8 <= n; i += 8) {
+        D4 v0, v1;
+        memcpy(&v0, x + i, sizeof v0);
+        memcpy(&v1, x + i + 4, sizeof v1);
+        acc_step(&a, 0, v0);
+        acc_step(&a, 1, v1);
     }
     double tsum = 0, tcnt = 0, tmin = HUGE_VAL, tmax = -HUGE_VAL;
     for (size_t k = i; k < n; k++) {
@@ -206,7 +281,7 @@ MD_VECTOR_CLONES static void double_block(double *x, size_t n, const uint8_t *mk
         for (int h = 0; h < 2; h++) {
             D4 v;
             memcpy(&v, x + i + 4 * h, sizeof v);
-            const D4 d = finite ? v - mean : PICK((v - v) == zero, v - mean, zero);
+            const D4 d = PICK((v - v) == zero, v - mean, zero);
             dev[h] += d * d;
         }
     }
@@ -295,6 +370,8 @@ MdStatus md_stats(const MdVolume *v, const MdVolume *mask, MdStats *out, MdError
         q->nonfinite = q->nan = q->neg_inf = 0, q->sum = q->m2 = 0;
         if (small) {
             small_int_block(vd, t, s, m, mk, q);
+        } else if (t == MD_FLOAT32 && !mk && all_finite_f32((const float *)vd + s, m)) {
+            finite_block((const float *)vd + s, 1, m, q);
         } else {
             /* a copy even for float64: double_block marks the unmasked voxels in it */
             md_rows_convert((const char *)vd + s * md_dtype_size(t), t, bx, MD_FLOAT64, m, MD_ROUND_NEAREST);
