@@ -140,6 +140,28 @@ describe("crop_merge_3d on the runner", function()
   end)
 end)
 
+describe("crop_merge_2d on the runner", function()
+  it("runs a folder of PNGs with --jobs 2 and prints a table of what the classic recipe loses", function()
+    local dir = data.tmpdir()
+    vol.fs.mkdir(dir .. "/in")
+    -- stride 24: x keeps starts 0 and 24 (56 covered), y start 0 (32 covered)
+    local want = { p70 = { 70, 50, 70 * 50 - 56 * 32 }, p64 = { 64, 40, 64 * 40 - 56 * 32 } }
+    for id, w in pairs(want) do
+      vol.phantom.chest{ shape = { w[1], w[2], 1 }, seed = w[1] }:write_png(dir .. "/in/" .. id .. ".png",
+        { window = { -1000, 400 } })
+    end
+    local text, code = run("crop_merge_2d", { dir .. "/in", "--out", dir .. "/out", "--patch", "32", "--overlap", "8",
+                                              "--jobs", "2" })
+    assert.equal(0, code, text)
+    for id, w in pairs(want) do
+      assert.truthy(text:find(("%s%%s+%dx%d%%s+2 patches, %d of %d pixels lost"):format(id, w[1], w[2], w[3],
+        w[1] * w[2])), text)
+      local pic = vol.read(dir .. "/out/" .. id .. "/crop_merge_2d_original_classic_full.png")
+      assert.same({ 3 * w[1] + 2 * 8, w[2] }, pic.shape)
+    end
+  end)
+end)
+
 describe("the crop_merge demos without arguments", function()
   -- 96-voxel patches overlapping by 32 keep starts 0, 64, 128 of 256 (224
   -- covered) and start 0 of 120 (96 covered)

@@ -103,6 +103,7 @@ end
 
 function crop_merge.run_case(case, out, params)
   local dims = math.tointeger(tonumber(params.dims or 3))
+  if not crop_merge.PHANTOM[dims] then error("params.dims must be 2 or 3, got " .. tostring(params.dims), 0) end
   local patch, overlap = tonumber(params.patch or 96), tonumber(params.overlap or 32)
   local v = crop_merge.read(case.path, dims)
   local dir = fs.dirname(out:path("summary.txt"))
@@ -110,12 +111,13 @@ function crop_merge.run_case(case, out, params)
   local files = {}
   for i, f in ipairs(r.files) do files[i] = fs.basename(f) end
   local lines = lines_of(r, files)
-  local text = io.open(out:path("summary.txt"), "wb")
+  local text = assert(io.open(out:path("summary.txt"), "wb"))
   text:write(table.concat(lines, "\n"), "\n")
   text:close()
   local x = function(t) return table.concat(t, "x") end
   local row = {
-    case = case.id, input = case.path, shape = x(r.shape), patch = x(r.patch), overlap = x(r.overlap),
+    -- the spatial shape the summary names (no axis of 1 for a 2-D image, no channels)
+    case = case.id, input = case.path, shape = lines[1]:match("^%d%-D ([%dx]+),") or x(r.shape), patch = x(r.patch), overlap = x(r.overlap),
     unit = lines[1]:find("^2%-D") and "pixels" or "voxels", voxels = r.voxels,
     classic_patches = r.classic.patches, classic_lost = r.classic.lost,
     classic_lost_percent = ("%.1f"):format(100 * r.classic.lost_fraction),
