@@ -36,8 +36,8 @@ local SCRIPTS = {
   { "dicom_info", nil, {} },
   { "dicom_convert", { "--layout", "ras", "a", "b" }, { "only_src" } },
   { "demo", nil, nil },
-  { "crop_merge_2d", { "-", "/tmp", "x" }, nil },
-  { "crop_merge_3d", { "-", "/tmp", "16", "-3" }, nil },
+  { "crop_merge_2d", { "-", "--out", "o", "--patch", "x" }, nil },
+  { "crop_merge_3d", { "-", "--out", "o", "--patch", "16", "--overlap", "-3" }, nil },
   { "run", { "r.lua", "in", "out", "--jobs", "0" }, { "r.lua", "in" } },
   { "make_dataset", { "ct", "--out", "x" }, { "dsb" } },
   { "lung_segment", { "x", "--out", "o", "--spacing", "-1" }, { "--out", "o" } },
@@ -105,7 +105,7 @@ describe("bundled scripts' arguments", function()
       { { "-s", "dicom_info", dir .. "/nope" }, "dicom_info: " .. dir .. "/nope" },
       { { "-s", "dicom_convert", dir .. "/nope", dir .. "/out" }, "dicom_convert: " },
       { { "-s", "demo", "/dev/null/demo" }, "demo: /dev/null/demo: cannot create the folder" },
-      { { "-s", "crop_merge_2d", dir .. "/none.png", dir }, "crop_merge_2d: " .. dir .. "/none.png" },
+      { { "-s", "crop_merge_2d", dir .. "/none.png", "--out", dir }, "crop_merge_2d: " .. dir .. "/none.png" },
       { { "-s", "run", dir .. "/none.lua", dir, dir .. "/out" }, "run: recipe " .. dir .. "/none.lua" },
     }
     for _, c in ipairs(cases) do

@@ -45,7 +45,9 @@ describe("hostile folder names", function()
 
   it("the crop/merge script writes into them", function()
     local out = data.tmpdir() .. "/" .. HOSTILE .. "crop"
-    data.run_medula("", {data.root() .. "/scripts/crop_merge_3d.lua", "-", out, "64", "16"})
+    data.run_medula("", {data.root() .. "/scripts/crop_merge_3d.lua", "-", "--out", out, "--patch", "64",
+                        "--overlap", "16"})
+    assert.is_true(data.size(out .. "/chest/crop_merge_3d_lost.nii.gz") > 0)
     local list = io.popen("ls -A " .. data.shell_quote(out))
     local n = 0
     for _ in list:lines() do n = n + 1 end

@@ -725,14 +725,15 @@ describe("vol.crop_merge_compare and the crop_merge scripts", function()
     local dir = data.tmpdir()
     random_volume({70, 50}, "uint8", 19):write(dir .. "/in.png")
     local out = data.run_medula(nil, {data.root() .. "/scripts/crop_merge_2d.lua", dir .. "/in.png",
-                                      dir, "32", "8"})
+                                      "--out", dir .. "/o2", "--patch", "32", "--overlap", "8"})
     assert.truthy(out:find("classic recipe ('drop'): 2 patches, 1708 of 3500 pixels lost", 1, true), out)
     assert.truthy(out:find("merged == input: yes", 1, true), out)
+    assert.same({3 * 70 + 2 * 8, 50}, vol.read(dir .. "/o2/in/crop_merge_2d_original_classic_full.png").shape)
     random_volume({40, 30, 20}, "int16", 20):write(dir .. "/in.nii.gz")
     out = data.run_medula(nil, {data.root() .. "/scripts/crop_merge_3d.lua", dir .. "/in.nii.gz",
-                                dir, "16", "4"})
+                                "--out", dir .. "/o3", "--patch", "16", "--overlap", "4"})
     assert.truthy(out:find("voxels lost", 1, true), out)
-    assert.same({40, 30, 20}, vol.read(dir .. "/crop_merge_3d_lost.nii.gz").shape)
+    assert.same({40, 30, 20}, vol.read(dir .. "/o3/in/crop_merge_3d_lost.nii.gz").shape)
   end)
 end)
 
