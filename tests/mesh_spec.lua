@@ -127,6 +127,32 @@ describe("v:mesh", function()
     assert.is_true(s.volume > 0)
   end)
 
+  it("reads a uint8 mask's 0/1 rows as flags and agrees with the float path", function()
+    -- rows of 0/1 (taken as flags), rows holding other values (flagged),
+    -- empty rows; widths that are not a multiple of the 8-byte words
+    for _, shape in ipairs{{21, 13, 9}, {8, 9, 7}, {37, 5, 6}} do
+      local m = vol.new{shape=shape, dtype="uint8"}
+      local x = 777
+      for k = 2, shape[3] - 1 do
+        for j = 2, shape[2] - 1 do
+          if j % 4 ~= 0 then
+            for i = 2, shape[1] - 1 do
+              x = (x * 1103515245 + 12345) % 2147483648
+              local r = x % 7
+              m:set(i, j, k, (r < 3) and 0 or (r < 6) and 1 or (k % 2 == 0 and 3 or 1))
+            end
+          end
+        end
+      end
+      local f = m:astype("float32")
+      for _, level in ipairs{0.5, 1, 0.25, 2} do
+        local a, b = m:mesh{level=level}, f:mesh{level=level}
+        assert.is_true(same_mesh(a, b), "shape " .. shape[1] .. " level " .. level)
+        assert.is_true(level == 2 or a.face_count > 50)
+      end
+    end
+  end)
+
   it("makes label surfaces, sub-sampled surfaces", function()
     local lab = vol.phantom.box{shape={12, 10, 10}, dtype="int32", lo={2, 2, 2}, hi={5, 5, 5}, value=3}
               + vol.phantom.box{shape={12, 10, 10}, dtype="int32", lo={7, 4, 4}, hi={10, 7, 7}, value=7}
