@@ -223,6 +223,42 @@ describe("v:meshes", function()
     -- volumes near the voxel counts
     local count = aal:eq(45):stats().sum
     assert.is_true(rel(ms[45].volume, count) < 0.1)
+  end)
+
+  it("gives each label of a hand-made 3-label map the surface of its own mask", function()
+    -- 1 and 2 touch; 9 is two blobs, one of them a single voxel, and shares
+    -- rows with the others; 0 is background
+    local lab = vol.new{shape={15, 12, 10}, dtype="int16"}:set_spacing{0.5, 1, 2}:set_origin{-3, 4, 10}
+    for k = 2, 8 do
+      for j = 2, 7 do
+        for i = 2, 6 do lab:set(i, j, k, 1) end
+        for i = 7, 9 do lab:set(i, j, k, j < 5 and 2 or 1) end
+      end
+    end
+    for k = 3, 6 do
+      for j = 9, 11 do
+        for i = 10 + k % 2, 14 do lab:set(i, j, k, 9) end
+      end
+    end
+    lab:set(12, 4, 8, 9)
+    local ms = lab:meshes()
+    local n = 0
+    for k, m in pairs(ms) do
+      n = n + 1
+      assert.is_true(same_mesh(m, lab:mesh{label=k}), "label " .. k)
+      assert.is_true(same_mesh(m, lab:eq(k):mesh()), "label " .. k .. " as a mask")
+      assert.is_true(m.volume > 0)
+    end
+    assert.equal(3, n)
+    -- label 9: the staggered bar plus the lone voxel's octahedron (8 faces)
+    assert.equal(lab:eq(9):mesh().face_count, ms[9].face_count)
+    assert.is_true(ms[9].face_count > 8)
+    -- on 1 and 2 threads alike
+    local t = vol.threads()
+    vol.set_threads(1)
+    local one = lab:meshes()
+    vol.set_threads(t)
+    for k in pairs(ms) do assert.is_true(same_mesh(one[k], ms[k])) end
     local f = vol.new{shape={3, 3, 3}}
     f:set(2, 2, 2, 1.5)
     assert.error_matches(function() f:meshes() end, "label volumes hold integers %(found 1.5 at voxel 2, 2, 2%)")

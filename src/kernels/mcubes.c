@@ -37,6 +37,7 @@ typedef struct Grid {
     double m[9], t[3]; /* index -> world: world = m * idx + t */
     int flip;          /* the index->world map mirrors: reverse the winding */
     int direct;        /* uint8, step 1, inside = value >= 1: 0/1 rows are their own flags */
+    const unsigned char *zeros; /* a row of outside flags (label mode with row lists) */
 } Grid;
 
 /* Where a row of inside flags changes: flags before lo all equal first,
@@ -213,6 +214,13 @@ static void load_plane(const Grid *g, int64_t k, Plane *p)
     for (int64_t y = 0; y < g->n[1]; y++) {
         size_t start = (z * dy + (size_t)(g->lo[1] + y * step)) * dx + (size_t)g->lo[0];
         RowSpan *sp = &p->span[y];
+        if (g->zeros && !md_label_rows_has(o->rows, g->lo[1] + y * step, (int64_t)z, o->label)) {
+            p->row[y] = g->zeros; /* the label is not in this row */
+            sp->first = sp->last = 0;
+            sp->lo = (int32_t)nx;
+            sp->hi = -1;
+            continue;
+        }
         if (g->direct) {
             const unsigned char *q = (const unsigned char *)data + start;
             uint64_t any = or_bytes(q, nx);
@@ -576,6 +584,8 @@ static MdStatus setup(Grid *g, const MdVolume *v, const MdMcubesOpts *o, MdError
     if (v->ndim != 3 && !(v->ndim == 4 && v->dim[3] == 1))
         return md_error(err, MD_EINVAL, "marching cubes needs a 3-D volume (got %d-D)", v->ndim);
     if (o->step < 1) return md_error(err, MD_EINVAL, "step must be >= 1 (got %d)", o->step);
+    if (o->rows && (o->rows->ny != v->dim[1] || o->rows->nz != v->dim[2]))
+        return md_error(err, MD_EINVAL, "label row lists of another volume");
     g->v = v;
     g->o = o;
     int boxed = 0;
@@ -604,6 +614,7 @@ static MdStatus setup(Grid *g, const MdVolume *v, const MdMcubesOpts *o, MdError
                  m[2] * (m[3] * m[7] - m[4] * m[6]);
     g->flip = det < 0;
     /* uint8 at a level in (0, 1]: inside is value >= 1, which a 0/1 row already says */
+    g->zeros = NULL;
     g->direct = v->dtype == MD_UINT8 && o->step == 1 && !o->label_mode && o->level > 0 && o->level <= 1;
     return MD_OK;
 }
@@ -619,8 +630,10 @@ MdStatus md_mcubes(const MdVolume *v, const MdMcubesOpts *o, MdMesh *out, MdCtx 
     LayerCount *cnt = calloc((size_t)nz, sizeof *cnt);
     int64_t *vbase = malloc((size_t)(nz + 1) * sizeof(int64_t));
     int64_t *tbase = malloc((size_t)(nz + 1) * sizeof(int64_t));
+    unsigned char *zeros = o->label_mode && o->rows ? calloc((size_t)g.n[0], 1) : NULL;
+    g.zeros = zeros;
     int fail = MD_OK;
-    if (!cnt || !vbase || !tbase) {
+    if (!cnt || !vbase || !tbase || (o->label_mode && o->rows && !zeros)) {
         st = md_error(err, MD_ENOMEM, "marching cubes: out of memory for %lld layer counts", (long long)nz);
         goto done;
     }
@@ -682,6 +695,7 @@ MdStatus md_mcubes(const MdVolume *v, const MdMcubesOpts *o, MdMesh *out, MdCtx 
     }
     md_ctx_finish(ctx, 2 * (size_t)nz);
 done:
+    free(zeros);
     free(cnt);
     free(vbase);
     free(tbase);
