@@ -640,11 +640,15 @@ MdStatus md_mcubes(const MdVolume *v, const MdMcubesOpts *o, MdMesh *out, MdCtx 
     double work = (double)g.plane * (double)nz;
     (void)work; /* used by the OpenMP if clauses only */
     size_t done_layers = 0;
+    /* runs of layers taken in turn (objects are seldom even along z); within a
+     * run each plane is loaded once */
+    int64_t run = nz / (8 * (int64_t)(ctx->threads > 0 ? ctx->threads : 1));
+    if (run < 1) run = 1;
 #pragma omp parallel if (md_par_worth(work)) num_threads(ctx->threads)
     {
         Scratch s;
         if (!scratch_new(&s, &g)) md_par_fail(&fail, MD_ENOMEM);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, run)
         for (int64_t k = 0; k < nz; k++) {
             if (md_par_stopped(&fail) || md_par_poll_cancel(&fail)) continue;
             count_layer(&g, tab, k, &s, &cnt[k]);
@@ -673,8 +677,9 @@ MdStatus md_mcubes(const MdVolume *v, const MdMcubesOpts *o, MdMesh *out, MdCtx 
     if (st != MD_OK) goto done;
     float *verts = md_mesh_verts(out);
     int32_t *faces = md_mesh_faces(out);
-    /* blocks of layers, a few per thread: each loads its first plane once more */
-    int64_t nblocks = (int64_t)(ctx->threads > 1 ? 4 * ctx->threads : 1);
+    /* blocks of layers taken in turn, several per thread: each loads and
+     * numbers one plane more than its layers */
+    int64_t nblocks = (int64_t)(ctx->threads > 1 ? 8 * ctx->threads : 1);
     if (nblocks > nz) nblocks = nz;
 #pragma omp parallel if (md_par_worth(work)) num_threads(ctx->threads)
     {
