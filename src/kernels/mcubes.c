@@ -37,7 +37,9 @@ typedef struct Grid {
     double m[9], t[3]; /* index -> world: world = m * idx + t */
     int flip;          /* the index->world map mirrors: reverse the winding */
     int direct;        /* uint8, step 1, inside = value >= 1: 0/1 rows are their own flags */
-    const unsigned char *zeros; /* a row of outside flags (label mode with row lists) */
+    const unsigned char *zeros; /* a row of outside flags */
+    unsigned char *outside;     /* bit per row (k * ny + y): all outside */
+    int outside_known;          /* 0: the counting pass sets those bits; 1: the writing pass reads them */
 } Grid;
 
 /* Where a row of inside flags changes: flags before lo all equal first,
@@ -202,34 +204,42 @@ static uint64_t or_bytes(const unsigned char *q, int64_t n)
     return w;
 }
 
-/* Loads sample plane k's flags and row spans into p. */
+/* Row y of p is all outside: the shared row of zeros. */
+static void outside_row(const Grid *g, Plane *p, int64_t y)
+{
+    p->row[y] = g->zeros;
+    p->span[y] = (RowSpan){(int32_t)g->n[0], -1, 0, 0};
+}
+
+/* Loads sample plane k's flags and row spans into p. The counting pass
+ * notes the all-outside rows in g->outside (bit k * ny + y); the writing
+ * pass then skips them unread. */
 static void load_plane(const Grid *g, int64_t k, Plane *p)
 {
     const MdVolume *v = g->v;
     const MdMcubesOpts *o = g->o;
-    int64_t step = o->step, nx = g->n[0];
+    int64_t step = o->step, nx = g->n[0], ny = g->n[1];
     size_t z = (size_t)(g->lo[2] + k * step), dx = (size_t)v->dim[0], dy = (size_t)v->dim[1];
     const void *data = md_volume_data(v);
     double level = o->label_mode ? o->label : o->level;
-    for (int64_t y = 0; y < g->n[1]; y++) {
+    for (int64_t y = 0; y < ny; y++) {
+        size_t r = (size_t)(k * ny + y);
+        if (g->outside_known && (g->outside[r >> 3] >> (r & 7) & 1)) {
+            outside_row(g, p, y);
+            continue;
+        }
         size_t start = (z * dy + (size_t)(g->lo[1] + y * step)) * dx + (size_t)g->lo[0];
         RowSpan *sp = &p->span[y];
-        if (g->zeros && !md_label_rows_has(o->rows, g->lo[1] + y * step, (int64_t)z, o->label)) {
-            p->row[y] = g->zeros; /* the label is not in this row */
-            sp->first = sp->last = 0;
-            sp->lo = (int32_t)nx;
-            sp->hi = -1;
+        if (o->label_mode && o->rows && !md_label_rows_has(o->rows, g->lo[1] + y * step, (int64_t)z, o->label)) {
+            outside_row(g, p, y); /* the label is not in this row */
             continue;
         }
         if (g->direct) {
             const unsigned char *q = (const unsigned char *)data + start;
             uint64_t any = or_bytes(q, nx);
             if (any == 0) { /* the common all-outside row: no scan for its span */
-                p->row[y] = q;
-                sp->first = sp->last = 0;
-                sp->lo = (int32_t)nx;
-                sp->hi = -1;
-                continue;
+                outside_row(g, p, y);
+                goto note;
             }
             if ((any & ~LOW_BITS) == 0) { /* only 0 and 1: the row is its own flags */
                 p->row[y] = q;
@@ -244,6 +254,10 @@ static void load_plane(const Grid *g, int64_t k, Plane *p)
         sp->last = f[nx - 1];
         sp->lo = (int32_t)first_not(f, nx, f[0]);
         sp->hi = (int32_t)last_not(f, nx, f[nx - 1]);
+        if (sp->lo < nx || sp->first) continue;
+    note:
+        if (!g->outside_known) /* threads loading the same plane set the same bits */
+            __atomic_fetch_or(&g->outside[r >> 3], (unsigned char)(1u << (r & 7)), __ATOMIC_RELAXED);
     }
     p->k = k;
 }
@@ -615,6 +629,8 @@ static MdStatus setup(Grid *g, const MdVolume *v, const MdMcubesOpts *o, MdError
     g->flip = det < 0;
     /* uint8 at a level in (0, 1]: inside is value >= 1, which a 0/1 row already says */
     g->zeros = NULL;
+    g->outside = NULL;
+    g->outside_known = 0;
     g->direct = v->dtype == MD_UINT8 && o->step == 1 && !o->label_mode && o->level > 0 && o->level <= 1;
     return MD_OK;
 }
@@ -630,10 +646,12 @@ MdStatus md_mcubes(const MdVolume *v, const MdMcubesOpts *o, MdMesh *out, MdCtx 
     LayerCount *cnt = calloc((size_t)nz, sizeof *cnt);
     int64_t *vbase = malloc((size_t)(nz + 1) * sizeof(int64_t));
     int64_t *tbase = malloc((size_t)(nz + 1) * sizeof(int64_t));
-    unsigned char *zeros = o->label_mode && o->rows ? calloc((size_t)g.n[0], 1) : NULL;
+    unsigned char *zeros = calloc((size_t)g.n[0], 1);
+    unsigned char *outside = calloc((size_t)(g.n[1] * nz + 7) / 8, 1);
     g.zeros = zeros;
+    g.outside = outside;
     int fail = MD_OK;
-    if (!cnt || !vbase || !tbase || (o->label_mode && o->rows && !zeros)) {
+    if (!cnt || !vbase || !tbase || !zeros || !outside) {
         st = md_error(err, MD_ENOMEM, "marching cubes: out of memory for %lld layer counts", (long long)nz);
         goto done;
     }
@@ -677,6 +695,7 @@ MdStatus md_mcubes(const MdVolume *v, const MdMcubesOpts *o, MdMesh *out, MdCtx 
     if (st != MD_OK) goto done;
     float *verts = md_mesh_verts(out);
     int32_t *faces = md_mesh_faces(out);
+    g.outside_known = 1;
     /* blocks of layers taken in turn, several per thread: each loads and
      * numbers one plane more than its layers */
     int64_t nblocks = (int64_t)(ctx->threads > 1 ? 8 * ctx->threads : 1);
@@ -701,6 +720,7 @@ MdStatus md_mcubes(const MdVolume *v, const MdMcubesOpts *o, MdMesh *out, MdCtx 
     md_ctx_finish(ctx, 2 * (size_t)nz);
 done:
     free(zeros);
+    free(outside);
     free(cnt);
     free(vbase);
     free(tbase);
