@@ -491,8 +491,8 @@ static int64_t count_cubes(const Grid *g, const MdMcTable *tab, const Plane *a, 
     return nt;
 }
 
-/* Writes the faces of the cubes between planes a and b at f; xa/ya, xb/yb
- * and zb are the rows' first vertex numbers. */
+/* Writes the faces of the cubes between planes a and b at f; s holds the
+ * rows' first vertex numbers (xb, yb of both planes, zb). */
 static void emit_cubes(const Grid *g, const MdMcTable *tab, const Plane *a, const Plane *b, const Scratch *s,
                        int32_t *f)
 {
