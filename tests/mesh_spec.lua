@@ -127,6 +127,32 @@ describe("v:mesh", function()
     assert.is_true(s.volume > 0)
   end)
 
+  it("reads a uint8 mask's 0/1 rows as flags and agrees with the float path", function()
+    -- rows of 0/1 (taken as flags), rows holding other values (flagged),
+    -- empty rows; widths that are not a multiple of the 8-byte words
+    for _, shape in ipairs{{21, 13, 9}, {8, 9, 7}, {37, 5, 6}} do
+      local m = vol.new{shape=shape, dtype="uint8"}
+      local x = 777
+      for k = 2, shape[3] - 1 do
+        for j = 2, shape[2] - 1 do
+          if j % 4 ~= 0 then
+            for i = 2, shape[1] - 1 do
+              x = (x * 1103515245 + 12345) % 2147483648
+              local r = x % 7
+              m:set(i, j, k, (r < 3) and 0 or (r < 6) and 1 or (k % 2 == 0 and 3 or 1))
+            end
+          end
+        end
+      end
+      local f = m:astype("float32")
+      for _, level in ipairs{0.5, 1, 0.25, 2} do
+        local a, b = m:mesh{level=level}, f:mesh{level=level}
+        assert.is_true(same_mesh(a, b), "shape " .. shape[1] .. " level " .. level)
+        assert.is_true(level == 2 or a.face_count > 50)
+      end
+    end
+  end)
+
   it("makes label surfaces, sub-sampled surfaces", function()
     local lab = vol.phantom.box{shape={12, 10, 10}, dtype="int32", lo={2, 2, 2}, hi={5, 5, 5}, value=3}
               + vol.phantom.box{shape={12, 10, 10}, dtype="int32", lo={7, 4, 4}, hi={10, 7, 7}, value=7}
@@ -197,6 +223,42 @@ describe("v:meshes", function()
     -- volumes near the voxel counts
     local count = aal:eq(45):stats().sum
     assert.is_true(rel(ms[45].volume, count) < 0.1)
+  end)
+
+  it("gives each label of a hand-made 3-label map the surface of its own mask", function()
+    -- 1 and 2 touch; 9 is two blobs, one of them a single voxel, and shares
+    -- rows with the others; 0 is background
+    local lab = vol.new{shape={15, 12, 10}, dtype="int16"}:set_spacing{0.5, 1, 2}:set_origin{-3, 4, 10}
+    for k = 2, 8 do
+      for j = 2, 7 do
+        for i = 2, 6 do lab:set(i, j, k, 1) end
+        for i = 7, 9 do lab:set(i, j, k, j < 5 and 2 or 1) end
+      end
+    end
+    for k = 3, 6 do
+      for j = 9, 11 do
+        for i = 10 + k % 2, 14 do lab:set(i, j, k, 9) end
+      end
+    end
+    lab:set(12, 4, 8, 9)
+    local ms = lab:meshes()
+    local n = 0
+    for k, m in pairs(ms) do
+      n = n + 1
+      assert.is_true(same_mesh(m, lab:mesh{label=k}), "label " .. k)
+      assert.is_true(same_mesh(m, lab:eq(k):mesh()), "label " .. k .. " as a mask")
+      assert.is_true(m.volume > 0)
+    end
+    assert.equal(3, n)
+    -- label 9: the staggered bar plus the lone voxel's octahedron (8 faces)
+    assert.equal(lab:eq(9):mesh().face_count, ms[9].face_count)
+    assert.is_true(ms[9].face_count > 8)
+    -- on 1 and 2 threads alike
+    local t = vol.threads()
+    vol.set_threads(1)
+    local one = lab:meshes()
+    vol.set_threads(t)
+    for k in pairs(ms) do assert.is_true(same_mesh(one[k], ms[k])) end
     local f = vol.new{shape={3, 3, 3}}
     f:set(2, 2, 2, 1.5)
     assert.error_matches(function() f:meshes() end, "label volumes hold integers %(found 1.5 at voxel 2, 2, 2%)")

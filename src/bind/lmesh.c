@@ -170,6 +170,12 @@ static int l_mesh(lua_State *L)
     return 1;
 }
 
+static int l_rows_gc(lua_State *L)
+{
+    md_label_rows_free(lua_touserdata(L, 1));
+    return 0;
+}
+
 static int l_meshes(lua_State *L)
 {
     static const char *const keys[] = {"step", "smooth", "lambda", "mu", "decimate", NULL};
@@ -183,14 +189,21 @@ static int l_meshes(lua_State *L)
     MdCtx ctx = md_ctx_init(&err, "label surfaces");
     double *labels;
     int64_t *boxes, n;
-    if (md_mcubes_label_boxes(v, &labels, &boxes, &n, &ctx) != MD_OK) return md_lua_raise(L, &err);
-    /* keep the arrays in a box userdata so an error below frees nothing twice */
+    /* the row lists live in a userdata whose __gc frees them, so an error below leaks nothing */
+    MdLabelRows *rows = lua_newuserdatauv(L, sizeof *rows, 0);
+    memset(rows, 0, sizeof *rows);
+    lua_newtable(L);
+    lua_pushcfunction(L, l_rows_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
+    if (md_mcubes_label_rows(v, rows, &labels, &boxes, &n, &ctx) != MD_OK) return md_lua_raise(L, &err);
     double *lab = lua_newuserdatauv(L, (size_t)(n + 1) * sizeof(double), 0);
     int64_t *box = lua_newuserdatauv(L, (size_t)(n + 1) * 6 * sizeof(int64_t), 0);
     memcpy(lab, labels, (size_t)n * sizeof(double));
     memcpy(box, boxes, (size_t)n * 6 * sizeof(int64_t));
     free(labels);
     free(boxes);
+    o.rows = rows;
     lua_createtable(L, 0, (int)n);
     for (int64_t i = 0; i < n; i++) {
         o.label = lab[i];
@@ -386,8 +399,9 @@ static const MdLuaReg volume_methods[] = {
     {"meshes", l_meshes,
      "v:meshes{step=1, smooth=0, decimate=} -> {[label] = Mesh}\n"
      "One surface per label of a label volume (integer values, 0 = background): one\n"
-     "pass finds the labels and their bounding boxes, then each surface is extracted\n"
-     "from its box as v:mesh{label=k} would (vertices at edge middles, so two labels\n"
+     "pass lists the labels of every row (and so each label's bounding box), then\n"
+     "each surface is extracted from its box, reading only the rows that hold the\n"
+     "label, as v:mesh{label=k} would (vertices at edge middles, so two labels\n"
      "that touch give two coincident surfaces). Returns a table keyed by label.\n"
      "Errors: non-integer values, not 3-D.\n"
      "  for k, m in pairs(aal:meshes()) do m:write((\"label%d.stl\"):format(k)) end"},
