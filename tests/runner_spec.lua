@@ -227,6 +227,78 @@ describe("runner.run", function()
     assert.same(fx.outputs(dir .. "/out_j2")["c01/mask.nii.gz"], files.slurp(out .. "/first/mask.nii.gz"))
   end)
 
+  -- A recipe recording, per case, which process ran it, what it saw of the
+  -- state an earlier case may have changed, and printing its id.
+  local SEQ_RECIPE = [[
+local vol = require "vol"
+return function(case, out, params)
+  print("case " .. case.id)
+  local f = assert(io.open(out:path("seen.txt"), "w"))
+  f:write(vol.proc.pid(), " ", vol.threads(), " ", vol.live_bytes(), "\n")
+  f:close()
+  if case.id == params.big then
+    local v = vol.new{shape = {256, 256, 128}, fill = 1} -- 32 MiB, touched; garbage once the case is over
+    assert(v:max() == 1)
+  end
+  if case.id == params.budget then vol.set_memory_budget(1); vol.set_threads(2) end
+  if case.id == params.segv then os.execute("kill -SEGV " .. vol.proc.pid()) end
+end
+]]
+
+  local function seen(out, id)
+    local pid, threads, live = files.slurp(out .. "/" .. id .. "/seen.txt"):match("^(%d+) (%d+) (%d+)")
+    return tonumber(pid), tonumber(threads), tonumber(live)
+  end
+
+  it("runs the cases of a worker one after another, at most cases_per_worker each; state does not leak", function()
+    local rdir = data.tmpdir()
+    local seq = rdir .. "/seq.lua"
+    files.spit(seq, SEQ_RECIPE)
+    local out = rdir .. "/out3"
+    local s = run { recipe = seq, input = input, pattern = "*.nii.gz", out = out, threads = 1, cases_per_worker = 4,
+      keep_logs = true, params = { big = "c03", budget = "c02" } } -- c03 fails if c02's budget stayed
+    assert.same({ 7, 0 }, { s.counts.ok, s.exit })
+    local pids, by_pid = {}, {}
+    for i = 1, 7 do
+      local id = ("c%02d"):format(i)
+      local pid, threads, live = seen(out, id)
+      pids[i] = pid
+      by_pid[pid] = (by_pid[pid] or 0) + 1
+      -- each case starts with the run's threads, no budget, no voxels of the last case
+      assert.same({ 1, 0 }, { threads, live }, id)
+      assert.equal("case " .. id .. "\n", files.slurp(out .. "/logs/" .. id .. ".log"))
+    end
+    assert.same({ pids[1], pids[1], pids[1] }, { pids[2], pids[3], pids[4] })
+    assert.are_not.equal(pids[4], pids[5])
+    assert.equal(pids[5], pids[7])
+    -- peak memory is the case's own: c03's 32 MiB is not c04's
+    local _, by = ledger_rows(out .. "/ledger.csv")
+    assert.truthy(tonumber(by.c03.peak_mb) > tonumber(by.c04.peak_mb) + 20, by.c03.peak_mb .. " " .. by.c04.peak_mb)
+    -- one process per case
+    out = rdir .. "/out1"
+    s = run { recipe = seq, input = input, pattern = "*.nii.gz", out = out, cases_per_worker = 1 }
+    local distinct = {}
+    for i = 1, 7 do distinct[seen(out, ("c%02d"):format(i))] = true end
+    local n = 0
+    for _ in pairs(distinct) do n = n + 1 end
+    assert.equal(7, n)
+  end)
+
+  it("replaces a worker that crashed; the case after the crash runs in a new process", function()
+    local rdir = data.tmpdir()
+    local seq = rdir .. "/seq.lua"
+    files.spit(seq, SEQ_RECIPE)
+    local out = rdir .. "/out"
+    local s = run { recipe = seq, input = input, pattern = "*.nii.gz", out = out, params = { segv = "c03" } }
+    assert.same({ 6, 1, 3 }, { s.counts.ok, s.counts.crash, s.exit })
+    local p2, p4 = seen(out, "c02"), seen(out, "c04")
+    assert.is_nil(fs.stat(out .. "/.medula-tmp")) -- the staging folder of the crashed case is gone
+    assert.are_not.equal(p2, p4)
+    assert.equal(p4, (seen(out, "c07")))
+    assert.has_error(function() run { recipe = seq, input = input, out = out, cases_per_worker = 0 } end,
+      "bad argument #1 to 'run' (cases_per_worker must be an integer >= 1)")
+  end)
+
   it("refuses bad cases and options with a message naming them", function()
     local man = dir .. "/bad.csv"
     local cases = {

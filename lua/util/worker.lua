@@ -53,8 +53,9 @@ local function load_recipe(name)
   return r
 end
 
--- Runs run.recipe on case (run: {recipe=, params=, out=, threads=, budget_mb=})
--- and writes OUT/.medula-tmp/ID.result; raises only when that cannot be written.
+-- Runs run.recipe on case (run: {recipe=, params=, out=, threads=, budget_mb=}),
+-- writes OUT/.medula-tmp/ID.result and returns it as a table; raises only
+-- when that cannot be written.
 function worker.run_case(run, case)
   vol.set_threads(run.threads)
   vol.set_memory_budget(run.budget_mb or 0) -- also undoes a budget the last case set
@@ -69,6 +70,7 @@ function worker.run_case(run, case)
     f:write(serial.dump(res))
     f:close()
     fs.rename(part, result_path)
+    return res
   end
 
   -- What a recipe gets as `out`: where to write, and the case's own folder.
@@ -92,8 +94,7 @@ function worker.run_case(run, case)
   end)
   if not ok then
     local msg = strip_location(err)
-    write_result({ status = classify(msg), message = msg, peak_kb = peak_kb() })
-    return
+    return write_result({ status = classify(msg), message = msg, peak_kb = peak_kb() })
   end
 
   -- Publish: every file under the staging folder, in sorted order, renamed
@@ -112,12 +113,12 @@ function worker.run_case(run, case)
     fs.mkdir(fs.dirname(dst))
     fs.rename(fs.join(staging, rel), dst)
   end
-  write_result({ status = "ok", outputs = table.concat(names, ";"), bytes = table.concat(bytes, ";"),
+  return write_result({ status = "ok", outputs = table.concat(names, ";"), bytes = table.concat(bytes, ";"),
     sha256 = table.concat(sums, ";"), peak_kb = peak_kb() })
 end
 
 require("vol.help").doc(worker.run_case, [[
-worker.run_case(run, case)
+worker.run_case(run, case) -> result
 Runs one case in this process: run = {recipe=, params=, out=, threads=, budget_mb=};
 writes OUT/.medula-tmp/ID.result for the runner, outputs into OUT/ID/.
   require("util.worker").run_case(run, {id = "c1", path = "c1.nii.gz"})]])
@@ -126,7 +127,9 @@ writes OUT/.medula-tmp/ID.result for the runner, outputs into OUT/ID/.
 -- runner sends, answering "i" when its result file is in place, until the
 -- runner closes the channel. What a case prints goes to OUT/.medula-tmp/ID.log.
 -- Between cases the garbage is collected (the memory budget counts live
--- voxels) and the threads, budget and peak-memory counter are reset.
+-- voxels) and the threads, budget and peak-memory counter are reset. A case
+-- stopped by a signal (Ctrl-C, SIGTERM) ends the worker after its answer:
+-- the cancel flag stays raised in this process.
 function worker.serve(run, cases)
   local tmp = fs.join(run.out, ".medula-tmp")
   while true do
@@ -136,10 +139,12 @@ function worker.serve(run, cases)
     if not case then error("worker: no case number " .. line, 0) end
     proc._redirect(fs.join(tmp, case.id .. ".log"))
     reset_peak()
-    worker.run_case(run, case)
+    local res = worker.run_case(run, case)
     io.stdout:flush()
     collectgarbage()
     if not proc._reply(line) then return end
+    local msg = res.status == "retry" and res.message or ""
+    if msg:find("interrupted", 1, true) or msg:find("cancelled", 1, true) then return end
   end
 end
 

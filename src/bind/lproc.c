@@ -245,7 +245,8 @@ static const MdLuaReg functions[] = {
      "Waits up to timeout seconds (default: no limit) for any child started by\n"
      "vol.proc.spawn to end and reaps it: its exit code, or the signal that ended it,\n"
      "and its peak resident memory in KiB. nil and \"timeout\", \"no child\" or\n"
-     "\"interrupted\" (a signal such as Ctrl-C arrived) otherwise.\n"
+     "\"interrupted\" (a signal such as Ctrl-C arrived) otherwise. (A runner's forked\n"
+     "worker may also send a line: then {pid=, message=}.)\n"
      "  local ended = vol.proc.wait(1.0)"},
     {"kill", l_kill,
      "vol.proc.kill(pid [, signal=\"TERM\"]) -> true\n"
