@@ -1,6 +1,7 @@
--- The case runner: a recipe over a list of cases, each case in its own
--- worker process (util/worker.lua), --jobs at a time with their share of the
--- threads. A ledger beside the outputs makes a rerun skip finished cases;
+-- The case runner: a recipe over a list of cases in worker processes
+-- (util/worker.lua), --jobs at a time with their share of the threads, each
+-- worker running a series of cases, each case isolated by pcall (a worker
+-- that dies is replaced). A ledger beside the outputs makes a rerun skip finished cases;
 -- shards and chunks split a run over SLURM array tasks or GNU parallel jobs.
 -- Emitting scripts for those engines is util/runner_emit.lua; the script
 -- side (options, exit codes) is runner.main below.
@@ -492,7 +493,7 @@ end
 
 doc(runner.run, [[
 runner.run{recipe=, out=, input= | manifest= | cases=, ...} -> summary
-Runs recipe over the cases, each in its own worker process, and records each
+Runs recipe over the cases in worker processes, and records each
 finished case in a ledger beside the outputs (out/ledger.csv; for a shard
 out/ledgers/<shard>.csv). A rerun skips cases whose latest row is "ok" and
 whose outputs are still there with their recorded sizes.
@@ -504,6 +505,9 @@ whose outputs are still there with their recorded sizes.
   jobs      workers at a time (default 1); threads per worker (default: usable
             CPUs // jobs, honouring SLURM_CPUS_PER_TASK and cgroup quotas)
   force     redo every selected case
+  cases_per_worker  cases a forked worker runs one after another before a fresh
+            one takes over (default 100; 1: a new process per case). Threads,
+            memory budget and voxels are reset between cases, Lua globals not.
   shard     "K/N": cases K+1, K+1+N, ... (0 <= K < N); chunk=M with task=K: cases
             K*M+1 .. K*M+M. Under a SLURM array the task id picks them.
   progress  bar on stderr (default: when stderr is a terminal), else log lines
