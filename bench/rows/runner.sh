@@ -70,6 +70,11 @@ row_runner_scaling() {
   measure "runner 50 x 256^3, 2 jobs vs 1" 1.9
   RUNS=$saved
   cmp -s "$D/run256_1/case01/lungs.nii.gz" "$D/run256_2/case50/lungs.nii.gz" || note "runner scaling: outputs of the two runs differ"
+  # CPU seconds of both runs: close to each other when two workers add no
+  # work (no lock, no spinning); on a loaded machine the wall ratio drops
+  # with the share of the cores the other processes take, this much less
+  cm=$(cpu_s m) cp=$(cpu_s p)
+  note "runner scaling in CPU time: $cm s with 2 jobs against $cp s with 1 ($(awk -v a="$cm" -v b="$cp" 'BEGIN { printf "%.2f", a / b }') times)"
 }
 
 ROWS="$ROWS row_runner_overhead row_runner_scaling"
