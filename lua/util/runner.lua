@@ -1,7 +1,8 @@
 -- The case runner: a recipe over a list of cases in worker processes
 -- (util/worker.lua), --jobs at a time with their share of the threads, each
 -- worker running a series of cases, each case isolated by pcall (a worker
--- that dies is replaced). A ledger beside the outputs makes a rerun skip finished cases;
+-- that dies is replaced). A ledger beside the outputs makes a rerun skip
+-- finished cases;
 -- shards and chunks split a run over SLURM array tasks or GNU parallel jobs.
 -- Emitting scripts for those engines is util/runner_emit.lua; the script
 -- side (options, exit codes) is runner.main below.
@@ -290,9 +291,9 @@ function runner.run(o)
   if live == nil then live = term.isatty(2) end
   local display = new_display(#todo, live, o.log ~= false)
   local exe, worker = proc.exe(), worker_script()
-  -- workers[pid] = {case=, t0=} while it runs a case; n = cases it was
-  -- given; closing = told to end (it runs nothing more)
-  local workers, active = {}, 0
+  -- workers[pid] = {case=, index=, t0=} while it runs a case; n = cases it
+  -- was given; closing = told to end (it runs nothing more)
+  local workers = {}
   local counts = { ok = 0, error = 0, crash = 0, retry = 0 }
   local interrupted = false
 
@@ -378,7 +379,6 @@ function runner.run(o)
     local wk = workers[pid]
     if wk.closing then return end
     wk.closing = true
-    active = active - 1
     proc._close_send(pid)
   end
 
@@ -389,7 +389,6 @@ function runner.run(o)
       local serve = require("util.worker").serve
       local pid = proc._fork(function() serve(run_desc, todo) end)
       workers[pid] = { n = 0 }
-      active = active + 1
       if not assign(pid, i) then retire(pid) end
       return
     end
@@ -415,7 +414,6 @@ function runner.run(o)
       return
     end
     workers[ev.pid] = nil
-    if not wk.closing then active = active - 1 end
     if wk.case then finish(wk, ev, status, why) end
   end
 
@@ -438,9 +436,9 @@ function runner.run(o)
     -- Ctrl-C or SIGTERM (or a bug): stop the workers, record them, keep the ledger whole
     interrupted = tostring(err):find("interrupted!", 1, true) ~= nil
     local why = interrupted and "interrupted" or ("runner stopped: " .. tostring(err))
-    for pid, wk in pairs(workers) do
+    for pid in pairs(workers) do
       pcall(proc.kill, pid, "TERM")
-      if not wk.closing then pcall(retire, pid) end
+      retire(pid)
     end
     local deadline = proc.now() + 10
     while next(workers) do
