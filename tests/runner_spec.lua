@@ -250,20 +250,22 @@ end
     return tonumber(pid), tonumber(threads), tonumber(live)
   end
 
-  it("runs the cases of a worker one after another, at most cases_per_worker each; state does not leak", function()
+  -- (run as `medula -s run`: a fresh runner forks its workers; one that
+  -- already runs threads, such as this spec process may, starts a program
+  -- per case instead)
+  it("runs the cases of a worker one after another, at most --cases-per-worker each; state does not leak", function()
     local rdir = data.tmpdir()
-    local seq = rdir .. "/seq.lua"
-    files.spit(seq, SEQ_RECIPE)
-    local out = rdir .. "/out3"
-    local s = run { recipe = seq, input = input, pattern = "*.nii.gz", out = out, threads = 1, cases_per_worker = 4,
-      keep_logs = true, params = { big = "c03", budget = "c02" } } -- c03 fails if c02's budget stayed
-    assert.same({ 7, 0 }, { s.counts.ok, s.exit })
-    local pids, by_pid = {}, {}
+    files.spit(rdir .. "/seq.lua", SEQ_RECIPE)
+    local out = rdir .. "/out4"
+    -- c03 fails if c02's budget stayed
+    local _, err, rc = fx.run(rdir, { "seq.lua", input, out, "--pattern", "*.nii.gz", "--threads", "1",
+      "--cases-per-worker", "4", "--keep-logs", "--param", "big=c03", "--param", "budget=c02" })
+    assert.equal(0, rc, err)
+    local pids = {}
     for i = 1, 7 do
       local id = ("c%02d"):format(i)
       local pid, threads, live = seen(out, id)
       pids[i] = pid
-      by_pid[pid] = (by_pid[pid] or 0) + 1
       -- each case starts with the run's threads, no budget, no voxels of the last case
       assert.same({ 1, 0 }, { threads, live }, id)
       assert.equal("case " .. id .. "\n", files.slurp(out .. "/logs/" .. id .. ".log"))
@@ -276,26 +278,28 @@ end
     assert.truthy(tonumber(by.c03.peak_mb) > tonumber(by.c04.peak_mb) + 20, by.c03.peak_mb .. " " .. by.c04.peak_mb)
     -- one process per case
     out = rdir .. "/out1"
-    s = run { recipe = seq, input = input, pattern = "*.nii.gz", out = out, cases_per_worker = 1 }
-    local distinct = {}
+    _, err, rc = fx.run(rdir, { "seq.lua", input, out, "--pattern", "*.nii.gz", "--cases-per-worker", "1" })
+    assert.equal(0, rc, err)
+    local distinct, n = {}, 0
     for i = 1, 7 do distinct[seen(out, ("c%02d"):format(i))] = true end
-    local n = 0
     for _ in pairs(distinct) do n = n + 1 end
     assert.equal(7, n)
   end)
 
   it("replaces a worker that crashed; the case after the crash runs in a new process", function()
     local rdir = data.tmpdir()
-    local seq = rdir .. "/seq.lua"
-    files.spit(seq, SEQ_RECIPE)
+    files.spit(rdir .. "/seq.lua", SEQ_RECIPE)
     local out = rdir .. "/out"
-    local s = run { recipe = seq, input = input, pattern = "*.nii.gz", out = out, params = { segv = "c03" } }
-    assert.same({ 6, 1, 3 }, { s.counts.ok, s.counts.crash, s.exit })
-    local p2, p4 = seen(out, "c02"), seen(out, "c04")
+    local _, err, rc = fx.run(rdir, { "seq.lua", input, out, "--pattern", "*.nii.gz", "--param", "segv=c03" })
+    assert.equal(3, rc, err)
+    local _, by = ledger_rows(out .. "/ledger.csv")
+    assert.equal("crash", by.c03.status)
+    for _, id in ipairs { "c01", "c02", "c04", "c05", "c06", "c07" } do assert.equal("ok", by[id].status) end
     assert.is_nil(fs.stat(out .. "/.medula-tmp")) -- the staging folder of the crashed case is gone
+    local p2, p4 = seen(out, "c02"), seen(out, "c04")
     assert.are_not.equal(p2, p4)
     assert.equal(p4, (seen(out, "c07")))
-    assert.has_error(function() run { recipe = seq, input = input, out = out, cases_per_worker = 0 } end,
+    assert.has_error(function() run { recipe = rdir .. "/seq.lua", input = input, out = out, cases_per_worker = 0 } end,
       "bad argument #1 to 'run' (cases_per_worker must be an integer >= 1)")
   end)
 
