@@ -227,6 +227,82 @@ describe("runner.run", function()
     assert.same(fx.outputs(dir .. "/out_j2")["c01/mask.nii.gz"], files.slurp(out .. "/first/mask.nii.gz"))
   end)
 
+  -- A recipe recording, per case, which process ran it, what it saw of the
+  -- state an earlier case may have changed, and printing its id.
+  local SEQ_RECIPE = [[
+local vol = require "vol"
+return function(case, out, params)
+  print("case " .. case.id)
+  local f = assert(io.open(out:path("seen.txt"), "w"))
+  f:write(vol.proc.pid(), " ", vol.threads(), " ", vol.live_bytes(), "\n")
+  f:close()
+  if case.id == params.big then
+    local v = vol.new{shape = {256, 256, 128}, fill = 1} -- 32 MiB, touched; garbage once the case is over
+    assert(v:max() == 1)
+  end
+  if case.id == params.budget then vol.set_memory_budget(1); vol.set_threads(2) end
+  if case.id == params.segv then os.execute("kill -SEGV " .. vol.proc.pid()) end
+end
+]]
+
+  local function seen(out, id)
+    local pid, threads, live = files.slurp(out .. "/" .. id .. "/seen.txt"):match("^(%d+) (%d+) (%d+)")
+    return tonumber(pid), tonumber(threads), tonumber(live)
+  end
+
+  -- (run as `medula -s run`: a fresh runner forks its workers; one that
+  -- already runs threads, such as this spec process may, starts a program
+  -- per case instead)
+  it("runs the cases of a worker one after another, at most --cases-per-worker each; state does not leak", function()
+    local rdir = data.tmpdir()
+    files.spit(rdir .. "/seq.lua", SEQ_RECIPE)
+    local out = rdir .. "/out4"
+    -- c03 fails if c02's budget stayed
+    local _, err, rc = fx.run(rdir, { "seq.lua", input, out, "--pattern", "*.nii.gz", "--threads", "1",
+      "--cases-per-worker", "4", "--keep-logs", "--param", "big=c03", "--param", "budget=c02" })
+    assert.equal(0, rc, err)
+    local pids = {}
+    for i = 1, 7 do
+      local id = ("c%02d"):format(i)
+      local pid, threads, live = seen(out, id)
+      pids[i] = pid
+      -- each case starts with the run's threads, no budget, no voxels of the last case
+      assert.same({ 1, 0 }, { threads, live }, id)
+      assert.equal("case " .. id .. "\n", files.slurp(out .. "/logs/" .. id .. ".log"))
+    end
+    assert.same({ pids[1], pids[1], pids[1] }, { pids[2], pids[3], pids[4] })
+    assert.are_not.equal(pids[4], pids[5])
+    assert.equal(pids[5], pids[7])
+    -- peak memory is the case's own: c03's 32 MiB is not c04's
+    local _, by = ledger_rows(out .. "/ledger.csv")
+    assert.truthy(tonumber(by.c03.peak_mb) > tonumber(by.c04.peak_mb) + 20, by.c03.peak_mb .. " " .. by.c04.peak_mb)
+    -- one process per case
+    out = rdir .. "/out1"
+    _, err, rc = fx.run(rdir, { "seq.lua", input, out, "--pattern", "*.nii.gz", "--cases-per-worker", "1" })
+    assert.equal(0, rc, err)
+    local distinct, n = {}, 0
+    for i = 1, 7 do distinct[seen(out, ("c%02d"):format(i))] = true end
+    for _ in pairs(distinct) do n = n + 1 end
+    assert.equal(7, n)
+  end)
+
+  it("replaces a worker that crashed; the case after the crash runs in a new process", function()
+    local rdir = data.tmpdir()
+    files.spit(rdir .. "/seq.lua", SEQ_RECIPE)
+    local out = rdir .. "/out"
+    local _, err, rc = fx.run(rdir, { "seq.lua", input, out, "--pattern", "*.nii.gz", "--param", "segv=c03" })
+    assert.equal(3, rc, err)
+    local _, by = ledger_rows(out .. "/ledger.csv")
+    assert.equal("crash", by.c03.status)
+    for _, id in ipairs { "c01", "c02", "c04", "c05", "c06", "c07" } do assert.equal("ok", by[id].status) end
+    assert.is_nil(fs.stat(out .. "/.medula-tmp")) -- the staging folder of the crashed case is gone
+    local p2, p4 = seen(out, "c02"), seen(out, "c04")
+    assert.are_not.equal(p2, p4)
+    assert.equal(p4, (seen(out, "c07")))
+    assert.has_error(function() run { recipe = rdir .. "/seq.lua", input = input, out = out, cases_per_worker = 0 } end,
+      "bad argument #1 to 'run' (cases_per_worker must be an integer >= 1)")
+  end)
+
   it("refuses bad cases and options with a message naming them", function()
     local man = dir .. "/bad.csv"
     local cases = {

@@ -3,7 +3,8 @@
 # 1,000 scans of 64^3 (int16 spheres) in $D/runner64 and 50 links to one
 # 256^3 chest phantom in $D/runner256.
 #   overhead: 1,000 cases through the trivial recipe (read, write) with the
-#     runner (--jobs 1: a process per case, ledger, SHA-256 of each output)
+#     runner (--jobs 1: a worker process, a fresh one every 100 cases, each
+#     case isolated; ledger, SHA-256 of each output)
 #     against the same recipe in a loop in one process; the difference per
 #     case is the runner's overhead (target: at most 15 ms).
 #   scaling: 50 cases of 256^3 through a real recipe (threshold, opening,
@@ -51,7 +52,7 @@ row_runner_overhead() {
   printf '%-34s %9.3f %9.3f %7s %7s %5s %10s %8s\n' "runner overhead/case, 1000 x 64^3" \
     "$(awk -v t="$tm" 'BEGIN { print t / 1e9 }')" "$(awk -v t="$tp" 'BEGIN { print t / 1e9 }')" \
     "${per}ms" "<=15ms" "$ok" "-" "-"
-  note "runner overhead: 1000 cases in $(awk -v t="$tm" 'BEGIN { printf "%.1f", t / 1e9 }') s with --jobs 1 against $(awk -v t="$tp" 'BEGIN { printf "%.1f", t / 1e9 }') s in one process: ${per} ms per case (process start, ledger row, SHA-256 of the output, renames)"
+  note "runner overhead: 1000 cases in $(awk -v t="$tm" 'BEGIN { printf "%.1f", t / 1e9 }') s with --jobs 1 against $(awk -v t="$tp" 'BEGIN { printf "%.1f", t / 1e9 }') s in one process: ${per} ms per case (handing the case to a worker, staging folder, SHA-256 of the output, renames, ledger row)"
   # CPU seconds too (user + system of the processes): on a loaded machine
   # the wall time stretches with the queue for the cores, CPU time much less
   cm=$(cpu_s m) cp=$(cpu_s p)
@@ -69,6 +70,11 @@ row_runner_scaling() {
   measure "runner 50 x 256^3, 2 jobs vs 1" 1.9
   RUNS=$saved
   cmp -s "$D/run256_1/case01/lungs.nii.gz" "$D/run256_2/case50/lungs.nii.gz" || note "runner scaling: outputs of the two runs differ"
+  # CPU seconds of both runs: close to each other when two workers add no
+  # work (no lock, no spinning); on a loaded machine the wall ratio drops
+  # with the share of the cores the other processes take, this much less
+  cm=$(cpu_s m) cp=$(cpu_s p)
+  note "runner scaling in CPU time: $cm s with 2 jobs against $cp s with 1 ($(awk -v a="$cm" -v b="$cp" 'BEGIN { printf "%.2f", a / b }') times)"
 }
 
 ROWS="$ROWS row_runner_overhead row_runner_scaling"

@@ -1,6 +1,8 @@
--- The case runner: a recipe over a list of cases, each case in its own
--- worker process (util/worker.lua), --jobs at a time with their share of the
--- threads. A ledger beside the outputs makes a rerun skip finished cases;
+-- The case runner: a recipe over a list of cases in worker processes
+-- (util/worker.lua), --jobs at a time with their share of the threads, each
+-- worker running a series of cases, each case isolated by pcall (a worker
+-- that dies is replaced). A ledger beside the outputs makes a rerun skip
+-- finished cases;
 -- shards and chunks split a run over SLURM array tasks or GNU parallel jobs.
 -- Emitting scripts for those engines is util/runner_emit.lua; the script
 -- side (options, exit codes) is runner.main below.
@@ -233,7 +235,7 @@ end
 local RUN_OPTS = {
   recipe = true, params = true, out = true, cases = true, input = true, pattern = true, manifest = true,
   jobs = true, threads = true, force = true, shard = true, chunk = true, task = true, progress = true,
-  log = true, getenv = true, keep_logs = true,
+  log = true, getenv = true, keep_logs = true, cases_per_worker = true,
 }
 
 function runner.run(o)
@@ -244,6 +246,10 @@ function runner.run(o)
   if type(o.out) ~= "string" or o.out == "" then error("bad argument #1 to 'run' (out= folder expected)", 2) end
   local jobs = o.jobs or 1
   if math.type(jobs) ~= "integer" or jobs < 1 then error("bad argument #1 to 'run' (jobs must be an integer >= 1)", 2) end
+  local cpw = o.cases_per_worker
+  if cpw ~= nil and (math.type(cpw) ~= "integer" or cpw < 1) then
+    error("bad argument #1 to 'run' (cases_per_worker must be an integer >= 1)", 2)
+  end
   local recipe = resolve_recipe(o.recipe)
   local out = fs.absolute(o.out)
   local all = o.cases or runner.cases(o)
@@ -285,13 +291,17 @@ function runner.run(o)
   if live == nil then live = term.isatty(2) end
   local display = new_display(#todo, live, o.log ~= false)
   local exe, worker = proc.exe(), worker_script()
-  local running, counts = {}, { ok = 0, error = 0, crash = 0, retry = 0 }
+  -- workers[pid] = {case=, index=, t0=} while it runs a case; n = cases it
+  -- was given; closing = told to end (it runs nothing more)
+  local workers = {}
+  local counts = { ok = 0, error = 0, crash = 0, retry = 0 }
   local interrupted = false
 
-  local function finish(pid, ended, status, message)
-    local job = running[pid]
-    running[pid] = nil
-    local rfile = fs.join(tmp, job.case.id .. ".result")
+  -- Records the case job ran: its result file, else how its worker ended.
+  local function finish(job, ended, status, message)
+    local case = job.case
+    job.case = nil
+    local rfile = fs.join(tmp, case.id .. ".result")
     local res
     if fs.exists(rfile) then
       local rf = io.open(rfile, "rb")
@@ -308,86 +318,146 @@ function runner.run(o)
         res.status, res.message = "crash", ("worker exited with status %s without a result"):format(ended and ended.code or "?")
       end
     end
-    local log = fs.join(tmp, job.case.id .. ".log")
+    local log = fs.join(tmp, case.id .. ".log")
     local lst = fs.stat(log)
     if lst and lst.size > 0 and (res.status ~= "ok" or o.keep_logs) then
       fs.mkdir(fs.join(out, "logs"))
-      fs.rename(log, fs.join(out, "logs", job.case.id .. ".log"))
-      if res.status ~= "ok" and (res.message or "") == "" then res.message = "see logs/" .. job.case.id .. ".log" end
+      fs.rename(log, fs.join(out, "logs", case.id .. ".log"))
+      if res.status ~= "ok" and (res.message or "") == "" then res.message = "see logs/" .. case.id .. ".log" end
     end
     fs.remove(log, { missing_ok = true })
+    local peak_kb = res.peak_kb or (ended and ended.maxrss_kb)
     local row = {
-      case = job.case.id, status = res.status, outputs = res.outputs or "", bytes = res.bytes or "",
+      case = case.id, status = res.status, outputs = res.outputs or "", bytes = res.bytes or "",
       sha256 = res.sha256 or "", seconds = ("%.3f"):format(proc.now() - job.t0),
-      peak_mb = ended and ("%.1f"):format((ended.maxrss_kb or 0) / 1024) or "",
+      peak_mb = peak_kb and ("%.1f"):format(peak_kb / 1024) or "",
       message = res.message or "", finished = ledger.format_time(proc.now("wall")),
     }
     w:add(row)
     row.seconds = tonumber(row.seconds)
     counts[row.status] = (counts[row.status] or 0) + 1
-    fs.remove(fs.join(tmp, job.case.id), { recursive = true, missing_ok = true })
+    fs.remove(fs.join(tmp, case.id), { recursive = true, missing_ok = true })
     fs.remove(rfile, { missing_ok = true })
     display:case(row)
   end
 
-  -- Forking this process (no exec) saves the start of a new program per
-  -- case, but only while no OpenMP pool exists here (its threads would be
-  -- missing in the child); otherwise, and with MEDULA_RUNNER_EXEC=1, exec.
+  -- Forking this process (no exec) saves the start of a new program, but
+  -- only while no OpenMP pool exists here (its threads would be missing in
+  -- the child); otherwise, and with MEDULA_RUNNER_EXEC=1, a new program per
+  -- case. A forked worker runs up to per_worker cases one after another (a
+  -- new process per case costs its page faults again), isolated from each
+  -- other by pcall; a worker that dies takes only its current case along
+  -- and a fresh one takes over.
   local use_fork = (o.getenv or os.getenv)("MEDULA_RUNNER_EXEC") ~= "1" and runner.single_threaded()
+  local per_worker = o.cases_per_worker or 100
   local run_desc = { recipe = recipe, params = o.params or {}, out = out, threads = s.threads, budget_mb = s.budget_mb }
+  local queue, next_case = {}, 1 -- queue: cases handed back by a worker that died before taking them
+  for i = 1, #todo do queue[i] = i end
 
-  local function spawn(c)
-    local log = fs.join(tmp, c.id .. ".log")
+  local function take()
+    local i = queue[next_case]
+    if i then next_case = next_case + 1 end
+    return i
+  end
+  local function put_back(i)
+    next_case = next_case - 1
+    queue[next_case] = i
+  end
+
+  -- Hands case i to a forked worker; false when the worker is gone.
+  local function assign(pid, i)
+    local wk = workers[pid]
+    if not proc._send(pid, tostring(i)) then
+      put_back(i)
+      return false
+    end
+    wk.case, wk.index, wk.t0, wk.n = todo[i], i, proc.now(), wk.n + 1
+    return true
+  end
+
+  local function retire(pid)
+    local wk = workers[pid]
+    if wk.closing then return end
+    wk.closing = true
+    proc._close_send(pid)
+  end
+
+  local function start(i)
+    local c = todo[i]
     if use_fork then
       io.stdout:flush()
-      local run_case = require("util.worker").run_case
-      local pid = proc._fork(function() run_case(run_desc, c) end, { stdout = log, stderr = log })
-      running[pid] = { case = c, t0 = proc.now() }
+      local serve = require("util.worker").serve
+      local pid = proc._fork(function() serve(run_desc, todo) end)
+      workers[pid] = { n = 0 }
+      if not assign(pid, i) then retire(pid) end
       return
     end
+    local log = fs.join(tmp, c.id .. ".log")
     local argv = { exe, worker, runfile, c.id }
     local keys = {}
     for k in pairs(c) do if k ~= "id" and type(k) == "string" then keys[#keys + 1] = k end end
     table.sort(keys)
     for _, k in ipairs(keys) do argv[#argv + 1] = k; argv[#argv + 1] = tostring(c[k]) end
     local pid = proc.spawn(argv, { env = { OMP_NUM_THREADS = tostring(s.threads) }, stdout = log, stderr = log })
-    running[pid] = { case = c, t0 = proc.now() }
+    workers[pid] = { case = c, index = i, t0 = proc.now(), n = 1, closing = true } -- one case, then it ends
+  end
+
+  -- One event of proc.wait: a worker done with its case, or one that ended.
+  local function handle(ev, status, why)
+    local wk = workers[ev.pid]
+    if not wk then return end
+    if ev.message then
+      if wk.case and tostring(wk.index) == ev.message then finish(wk) end
+      if status then return end -- stopping: no new case
+      local i = not wk.closing and wk.n < per_worker and take()
+      if not (i and assign(ev.pid, i)) then retire(ev.pid) end
+      return
+    end
+    workers[ev.pid] = nil
+    if wk.case then finish(wk, ev, status, why) end
   end
 
   local t0 = proc.now()
   local ok, err = pcall(function()
-    local next_case = 1
     display:draw()
-    while next_case <= #todo or next(running) do
-      while next_case <= #todo and proc.running() < jobs do
-        spawn(todo[next_case])
-        next_case = next_case + 1
+    while queue[next_case] or next(workers) do
+      local busy = 0
+      for _, wk in pairs(workers) do if wk.case or not wk.closing then busy = busy + 1 end end
+      while queue[next_case] and busy < jobs do
+        start(take())
+        busy = busy + 1
       end
-      local ended = proc.wait(0.5)
-      if ended and running[ended.pid] then finish(ended.pid, ended) end
+      local ev = proc.wait(0.5)
+      if ev then handle(ev) end
       display:draw()
     end
   end)
   if not ok then
     -- Ctrl-C or SIGTERM (or a bug): stop the workers, record them, keep the ledger whole
     interrupted = tostring(err):find("interrupted!", 1, true) ~= nil
-    for pid in pairs(running) do pcall(proc.kill, pid, "TERM") end
+    local why = interrupted and "interrupted" or ("runner stopped: " .. tostring(err))
+    for pid in pairs(workers) do
+      pcall(proc.kill, pid, "TERM")
+      retire(pid)
+    end
     local deadline = proc.now() + 10
-    while next(running) do
+    while next(workers) do
       local left = deadline - proc.now()
       if left <= 0 then
-        for pid in pairs(running) do pcall(proc.kill, pid, "KILL") end
+        for pid in pairs(workers) do pcall(proc.kill, pid, "KILL") end
         left = 5
       end
-      local why = interrupted and "interrupted" or ("runner stopped: " .. tostring(err))
-      local okw, ended = pcall(proc.wait, left)
-      if okw and ended and running[ended.pid] then
-        finish(ended.pid, ended, "retry", why)
+      local okw, ev = pcall(proc.wait, left)
+      if okw and ev and workers[ev.pid] then
+        handle(ev, "retry", why)
       elseif not okw then
         interrupted = true
       elseif proc.running() == 0 then
         -- reaped just before the interruption reached Lua: its result file tells
-        for pid in pairs(running) do finish(pid, nil, "retry", why) end
+        for pid, wk in pairs(workers) do
+          workers[pid] = nil
+          if wk.case then finish(wk, nil, "retry", why) end
+        end
       end
     end
   end
@@ -421,7 +491,7 @@ end
 
 doc(runner.run, [[
 runner.run{recipe=, out=, input= | manifest= | cases=, ...} -> summary
-Runs recipe over the cases, each in its own worker process, and records each
+Runs recipe over the cases in worker processes, and records each
 finished case in a ledger beside the outputs (out/ledger.csv; for a shard
 out/ledgers/<shard>.csv). A rerun skips cases whose latest row is "ok" and
 whose outputs are still there with their recorded sizes.
@@ -433,6 +503,9 @@ whose outputs are still there with their recorded sizes.
   jobs      workers at a time (default 1); threads per worker (default: usable
             CPUs // jobs, honouring SLURM_CPUS_PER_TASK and cgroup quotas)
   force     redo every selected case
+  cases_per_worker  cases a forked worker runs one after another before a fresh
+            one takes over (default 100; 1: a new process per case). Threads,
+            memory budget and voxels are reset between cases, Lua globals not.
   shard     "K/N": cases K+1, K+1+N, ... (0 <= K < N); chunk=M with task=K: cases
             K*M+1 .. K*M+M. Under a SLURM array the task id picks them.
   progress  bar on stderr (default: when stderr is a terminal), else log lines
@@ -456,6 +529,8 @@ function runner.options()
       help = "print a script running this command on that engine, run nothing" },
     { long = "--merge", type = "flag", help = "merge the ledgers of all shards into OUT/ledger.csv and exit" },
     { long = "--keep-logs", type = "flag", help = "keep what successful cases printed (OUT/logs/ID.log)" },
+    { long = "--cases-per-worker", type = "int", min = 1, metavar = "N",
+      help = "cases a worker process runs one after another before a fresh one takes over (default 100; 1: a process per case)" },
   }
 end
 
@@ -555,6 +630,7 @@ function runner.main(argv, spec)
     vol.proc.trap_term()
     run.jobs, run.threads, run.force = args.jobs, args.threads, args.force
     run.shard, run.chunk, run.task, run.keep_logs = args.shard, args.chunk, args.task, args.keep_logs
+    run.cases_per_worker = args.cases_per_worker
     local s = runner.run(run)
     print_summary(spec.name, s)
     if spec.finish and s.exit == 0 and not run.shard and not run.chunk then

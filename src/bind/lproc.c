@@ -103,6 +103,14 @@ static int l_wait(lua_State *L)
         lua_pushstring(L, r < 0 ? "interrupted" : md_proc_running() ? "timeout" : "no child");
         return 2;
     }
+    if (r == 2) {
+        lua_createtable(L, 0, 2);
+        lua_pushinteger(L, ex.pid);
+        lua_setfield(L, -2, "pid");
+        lua_pushstring(L, ex.message);
+        lua_setfield(L, -2, "message");
+        return 1;
+    }
     lua_createtable(L, 0, 4);
     lua_pushinteger(L, ex.pid);
     lua_setfield(L, -2, "pid");
@@ -117,6 +125,43 @@ static int l_wait(lua_State *L)
     lua_pushinteger(L, (lua_Integer)ex.maxrss_kb);
     lua_setfield(L, -2, "maxrss_kb");
     return 1;
+}
+
+/* The channel of a forked child (private to the runner and its workers). */
+static int l_send(lua_State *L)
+{
+    int pid = (int)luaL_checkinteger(L, 1);
+    const char *line = luaL_checkstring(L, 2);
+    lua_pushboolean(L, md_proc_send(pid, line));
+    return 1;
+}
+
+static int l_close_send(lua_State *L)
+{
+    lua_pushboolean(L, md_proc_close_send((int)luaL_checkinteger(L, 1)));
+    return 1;
+}
+
+static int l_recv(lua_State *L)
+{
+    char buf[256];
+    int n = md_proc_recv_parent(buf, sizeof buf);
+    if (n < 0) return 0;
+    lua_pushlstring(L, buf, (size_t)n);
+    return 1;
+}
+
+static int l_reply(lua_State *L)
+{
+    lua_pushboolean(L, md_proc_send_parent(luaL_checkstring(L, 1)));
+    return 1;
+}
+
+static int l_redirect(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    if (!md_proc_redirect(path)) return luaL_error(L, "%s: cannot open for output", path);
+    return 0;
 }
 
 static int l_kill(lua_State *L)
@@ -200,7 +245,8 @@ static const MdLuaReg functions[] = {
      "Waits up to timeout seconds (default: no limit) for any child started by\n"
      "vol.proc.spawn to end and reaps it: its exit code, or the signal that ended it,\n"
      "and its peak resident memory in KiB. nil and \"timeout\", \"no child\" or\n"
-     "\"interrupted\" (a signal such as Ctrl-C arrived) otherwise.\n"
+     "\"interrupted\" (a signal such as Ctrl-C arrived) otherwise. (A runner's forked\n"
+     "worker may also send a line: then {pid=, message=}.)\n"
      "  local ended = vol.proc.wait(1.0)"},
     {"kill", l_kill,
      "vol.proc.kill(pid [, signal=\"TERM\"]) -> true\n"
@@ -227,6 +273,25 @@ static const MdLuaReg functions[] = {
      "vol.proc.exe() -> path\nThe absolute path of the running medula executable (to start workers).\n"
      "  print(vol.proc.exe())"},
     {"pid", l_pid, "vol.proc.pid() -> integer\nThe process id of this process.\n  print(vol.proc.pid())"},
+    {"_send", l_send,
+     "vol.proc._send(pid, line) -> ok\n"
+     "Sends a line (no newline, < 255 bytes) to a child made by vol.proc._fork; false when\n"
+     "it is gone. vol.proc.wait returns {pid=, message=} for a line the child sends back.\n"
+     "Private to the runner."},
+    {"_close_send", l_close_send,
+     "vol.proc._close_send(pid) -> ok\n"
+     "No more lines for the forked child pid: its vol.proc._recv returns nil. Private to the runner."},
+    {"_recv", l_recv,
+     "vol.proc._recv() -> line | nil\n"
+     "In a child made by vol.proc._fork: the next line from the parent, nil when there is\n"
+     "none to come (the parent closed, died, or a signal arrived). Private to the runner."},
+    {"_reply", l_reply,
+     "vol.proc._reply(line) -> ok\n"
+     "In a child made by vol.proc._fork: sends a line to the parent. Private to the runner."},
+    {"_redirect", l_redirect,
+     "vol.proc._redirect(path)\n"
+     "Appends this process's stdout and stderr to the file path from now on (a worker's\n"
+     "log for each case). Private to the runner."},
     {"_fork", l_fork,
      "vol.proc._fork(fn [, {stdout=, stderr=}]) -> pid\n"
      "Forks without exec and calls fn in the child, which then ends (status 0, or 1\n"
