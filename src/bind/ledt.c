@@ -18,7 +18,7 @@ static void check_spacing(lua_State *L, int idx, const MdVolume *m, double sp[3]
     if (t == LUA_TNIL || (t == LUA_TBOOLEAN && lua_toboolean(L, -1))) {
         memcpy(sp, m->spacing, 3 * sizeof *sp);
     } else if (t == LUA_TTABLE) {
-        md_lua_checknumbers(L, -1, sp, m->ndim, "spacing");
+        md_lua_argnumbers(L, idx, -1, sp, m->ndim, "spacing");
     } else if (t != LUA_TBOOLEAN) {
         luaL_argerror(L, idx, "option 'spacing' must be true, false or a table of numbers");
     }
