@@ -44,7 +44,8 @@ static int l_edt(lua_State *L)
     MdVolume *idx[3] = {NULL, NULL, NULL};
     for (int a = 0; indices && a < m->ndim; a++) idx[a] = md_lua_newlike(L, m, MD_INT32, 0);
     MdError err;
-    if (md_edt(m, &o, out, indices ? idx : NULL, &err) != MD_OK) return md_lua_raise(L, &err);
+    MdCtx ctx = md_ctx_init(&err, "distance transform");
+    if (md_edt(m, &o, out, indices ? idx : NULL, &ctx) != MD_OK) return md_lua_raise(L, &err);
     return indices ? 1 + m->ndim : 1;
 }
 

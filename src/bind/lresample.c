@@ -50,7 +50,8 @@ static int run(lua_State *L, const MdVolume *v, const MdVolume *h, const MdIndex
 {
     MdVolume *out = md_lua_newheader(L, h, 1);
     MdError err;
-    if (md_resample(v, map, o, out, &err) != MD_OK) return md_lua_raise(L, &err);
+    MdCtx ctx = md_ctx_init(&err, "resample");
+    if (md_resample(v, map, o, out, &ctx) != MD_OK) return md_lua_raise(L, &err);
     return 1;
 }
 
