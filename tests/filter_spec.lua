@@ -256,6 +256,8 @@ describe("filter arguments", function()
     assert.error_matches(function() v:gaussian{} end, "give one of the options 'sigma_mm' and 'sigma_vox'")
     assert.error_matches(function() v:gaussian{sigma_vox=1, sigma_mm=1} end, "give one of the options")
     assert.error_matches(function() v:gaussian{sigma_vox={1, 2}} end, "a list of 3 numbers")
+    assert.error_matches(function() v:gaussian{sigma_vox=5000} end,
+      "bad argument #1 to 'gaussian' (sigma too large: 5000.0 voxels on axis 1 would need more than 8001 taps)", 1, true)
     assert.error_matches(function() v:gaussian{sigma_vox=1, mode="edge"} end, "option 'mode' must be one of reflect")
     assert.error_matches(function() v:gaussian{sigma_vox=1, dtype="int16"} end, "float32 or float64")
     assert.error_matches(function() v:median{radius_vox=0} end, "radius must be >= 1 voxel")

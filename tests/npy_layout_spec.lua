@@ -37,6 +37,12 @@ local function listdir(dir)
 end
 
 describe("vol.save_npy_stack layouts", function()
+  it("names a list item that is not a Volume as a bad argument", function()
+    local v = vol.new{shape={2, 2, 2}}
+    assert.error_matches(function() vol.save_npy_stack(os.tmpname() .. ".npy", {v, 3}) end,
+      "bad argument #2 to 'save_npy_stack' (item 2 is not a Volume (got number))", 1, true)
+  end)
+
   local dir
   before_each(function() dir = data.tmpdir() end)
 

@@ -128,7 +128,12 @@ describe("vol.plot", function()
     assert.error_matches(function() vol.plot{series={{y={}}}} end, "has no y values")
     assert.error_matches(function() vol.plot{series={{x={1}, y={1, 2}}}} end, "1 x values and 2 y values")
     assert.error_matches(function() vol.plot{series={{y={1}, kind="pie"}}} end, "'kind' must be one of line, bar")
-    assert.error_matches(function() vol.plot{series={{y={1, "a"}}}} end, "'y' item 2 is not a number")
+    assert.error_matches(function() vol.plot{series={{y={1, "a"}}}} end,
+      "bad argument #1 to 'plot' (series[1].y[2] must be a number (got string))", 1, true)
+    assert.error_matches(function() vol.plot{series={{y={1}}, {y={1}, color={0, 300, 0}}}} end,
+      "bad argument #1 to 'plot' (series[2].color must be {r, g, b} with values 0 to 255 (got 300.0))", 1, true)
+    assert.error_matches(function() vol.plot{series={3}} end,
+      "bad argument #1 to 'plot' (series[1] must be a table (got number))", 1, true)
     assert.error_matches(function() vol.plot{series={{y={1}}}, width=10} end, "'width' must be an integer >= 120")
     assert.error_matches(function() vol.plot{} end, "'series' must be a list")
   end)

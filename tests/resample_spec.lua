@@ -536,6 +536,14 @@ describe("v:resample", function()
     assert.matches("align must be center or origin", err)
     ok, err = pcall(v.transform, v, {matrix={{1, 0}, {0, 1}}, interpolation="label"})
     assert.matches("matrix must be 3 rows of 3 numbers", err)
+    assert.error_matches(function() v:transform{matrix={{1, 0}, {0, 1}}} end,
+      "bad argument #1 to 'transform' (matrix must be 3 rows of 3 numbers or 9 numbers (got a list of 2))", 1, true)
+    assert.error_matches(function() v:transform{matrix={{1, 0, 0}, {0, 1}, {0, 0, 1}}} end,
+      "bad argument #1 to 'transform' (matrix row must have 3 numbers (got 2))", 1, true)
+    assert.error_matches(function() v:resample{affine={{1, 0, 0, 0}}, shape={2, 2, 2}} end,
+      "bad argument #1 to 'resample' (affine must be 4 rows of 4 numbers)", 1, true)
+    assert.error_matches(function() v:zoom({1, "x", 1}) end,
+      "bad argument #1 to 'zoom' (zoom factors[2] must be a number (got string))", 1, true)
     ok, err = pcall(v.transform, v, {matrix=M_OBLIQUE, interpolation="label"})
     assert.matches("label voting needs an axis%-aligned target grid", err)
     ok, err = pcall(v.transform, v, {matrix=M_OBLIQUE, antialias=true})

@@ -173,6 +173,29 @@ describe("geometry", function()
     assert.same({1, 2, 3}, v.origin)
   end)
 
+  it("words bad setter values and index counts as bad arguments", function()
+    local v = vol.new{shape={2, 2, 2}}
+    assert.error_matches(function() v:set_spacing{1, 0, 1} end,
+      "bad argument #1 to 'set_spacing' (spacing must be > 0 (got 0.0 on axis 2))", 1, true)
+    assert.error_matches(function() v:set_origin{1, "x", 3} end,
+      "bad argument #1 to 'set_origin' (origin[2] must be a number (got string))", 1, true)
+    assert.error_matches(function() v:set_direction{{1, 0}, {0, 1}} end,
+      "bad argument #1 to 'set_direction' (direction must be 3 rows of 3 numbers or 9 numbers (got a list of 2))",
+      1, true)
+    assert.error_matches(function() v:set_direction{{2, 0, 0}, {0, 1, 0}, {0, 0, 1}} end,
+      "bad argument #1 to 'set_direction' (direction column 1 must have unit length (got 2.0))", 1, true)
+    assert.error_matches(function() v:set_affine{{1, 0, 0, 0}, {0, 1, 0}, {0, 0, 1, 0}, {0, 0, 0, 1}} end,
+      "bad argument #1 to 'set_affine' (affine row must have 4 numbers (got 3))", 1, true)
+    assert.error_matches(function() v:get(1, 2) end,
+      "bad argument #3 to 'get' (get expects 3 indices for a 3D volume (got 2))", 1, true)
+    assert.error_matches(function() v:set(1, 2, 1, 1, 5) end,
+      "bad argument #5 to 'set' (set expects 3 indices and a value for a 3D volume (got 5 arguments after v))",
+      1, true)
+    -- vol.new words its geometry options as options of its one argument
+    assert.error_matches(function() vol.new{shape={2, 2, 2}, spacing={1, 0, 1}} end,
+      "bad argument #1 to 'new' (option 'spacing': spacing must be > 0 (got 0.0 on axis 2))", 1, true)
+  end)
+
   it("leaves the geometry unchanged when a setter rejects its value", function()
     local v = vol.new{shape={3, 4, 5}, spacing={0.5, 0.7, 2}, origin={1, 2, 3}}
     local before = {v.spacing, v.origin, v.direction}

@@ -38,4 +38,25 @@ function M.opts(fname, argn, opts, valid)
   return opts
 end
 
+-- A list of n numbers from one number (every axis) or a list of n, raising
+-- "bad argument #argn to 'fname' (what must be ...)" at the caller of the
+-- function that calls it, as the C binding's md_lua_argaxes does.
+function M.per_axis(fname, argn, x, n, what)
+  local t = {}
+  if type(x) == "number" then
+    for a = 1, n do t[a] = x end
+    return t
+  end
+  if type(x) ~= "table" or #x ~= n then
+    M.arg_error(fname, argn, ("%s must be a number or a table of %d numbers"):format(what, n), 4)
+  end
+  for a = 1, n do
+    if type(x[a]) ~= "number" then
+      M.arg_error(fname, argn, ("%s[%d] must be a number (got %s)"):format(what, a, type(x[a])), 4)
+    end
+    t[a] = x[a]
+  end
+  return t
+end
+
 return M

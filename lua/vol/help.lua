@@ -43,7 +43,7 @@ local AREAS = {
   { "io", "Reading and writing files" },
   { "dicom", "DICOM" },
   { "png", "PNG pictures" },
-  { "geom", "Cropping, padding, flipping, reorienting, stacking" },
+  { "cropad", "Cropping, padding, flipping, reorienting, stacking" },
   { "resample", "Resampling and transforms" },
   { "morph", "Morphology, structuring elements and hole filling" },
   { "label", "Connected components and regions" },

@@ -21,8 +21,10 @@ vol.pretty = require "vol.pretty"
 
 store.set_area("patch")
 require("vol.patch")(vol) -- patch grids: grid:map, grid:save_patches, vol.crop_merge_compare
-store.set_area("geom")
-require("vol.geom")(vol) -- v:crop_to_nonzero, v:resample_dsb, v:resample_img
+store.set_area("cropad")
+require("vol.cropad")(vol) -- v:crop_to_nonzero
+store.set_area("resample")
+require("vol.resample")(vol) -- v:resample_dsb, v:resample_img
 store.set_area("dicom")
 require("vol.dicom")(vol) -- vol.dicom_convert, vol.dicom_table, vol.dicom_tags
 store.set_area("augment")

@@ -30,7 +30,7 @@ static int binary_new(lua_State *L, MdBinaryOp op)
 {
     MdOperand a = check_operand(L, 1), b = check_operand(L, 2);
     const MdVolume *shape = a.vol ? a.vol : b.vol;
-    if (!shape) return luaL_error(L, "at least one operand must be a Volume");
+    if (!shape) return luaL_argerror(L, 1, "at least one operand must be a Volume (got two numbers)");
     if (a.vol && b.vol) md_lua_argshape(L, 2, a.vol, b.vol);
     MdDtype t;
     if (a.vol && b.vol)

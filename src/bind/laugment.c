@@ -7,7 +7,6 @@
 #include "../core/rng.h"
 #include "../kernels/augment.h"
 #include "../kernels/warp.h"
-#include "lgeom.h"
 #include "lvolume.h"
 
 #define MD_RNG_MT "Rng"
@@ -97,7 +96,7 @@ static int opt_list(lua_State *L, int idx, const char *key, double *out, int n)
     if (present) {
         if (!lua_istable(L, -1) || (int)lua_rawlen(L, -1) != n)
             luaL_argerror(L, idx, lua_pushfstring(L, "'%s' must be a list of %d numbers", key, n));
-        md_lua_checknumbers(L, -1, out, n, key);
+        md_lua_argnumbers(L, idx, -1, out, n, key);
     }
     lua_pop(L, 1);
     return present;
@@ -143,10 +142,10 @@ static int l_warp(lua_State *L)
     s.mode = (MdBoundary)m;
     s.fill = md_lua_optnumfield(L, 2, "fill", 0);
     MdVolume h = *v;
-    int ns = md_lgeom_spatial(v);
+    int ns = md_lua_spatial(v);
     if (lua_getfield(L, 2, "shape") != LUA_TNIL) {
         int64_t shape[3] = {1, 1, 1};
-        md_lgeom_checkints(L, -1, shape, ns, "shape");
+        md_lua_argintegers(L, 2, -1, shape, ns, "shape");
         for (int a = 0; a < ns; a++) {
             if (shape[a] < 1) luaL_argerror(L, 2, "shape sizes must be >= 1");
             h.dim[a] = shape[a];
@@ -186,7 +185,7 @@ static int l_warp(lua_State *L)
     int labs = lua_gettop(L);
     MdWarpLayer *layers = lua_newuserdatauv(L, (size_t)(nlab + 1) * sizeof *layers, 0);
     h.dtype = md_lua_optdtype(L, 2, v->dtype);
-    MdVolume *out = md_lgeom_push(L, &h, 1);
+    MdVolume *out = md_lua_newheader(L, &h, 1);
     int first_out = lua_gettop(L);
     layers[0] = (MdWarpLayer){v, out, s.order, s.vote, s.fill};
     for (int i = 0; i < nlab; i++) {
@@ -198,7 +197,7 @@ static int l_warp(lua_State *L)
                 luaL_argerror(L, 2, lua_pushfstring(L, "labels[%d] is not on the volume's grid", i + 1));
         MdVolume lh = h;
         lh.dtype = l->dtype;
-        MdVolume *lo = md_lgeom_push(L, &lh, -1);
+        MdVolume *lo = md_lua_newheader(L, &lh, -1);
         lua_remove(L, -2); /* the label itself stays alive in the list */
         layers[i + 1] = (MdWarpLayer){l, lo, lorder, lvote, 0.0};
     }
@@ -291,7 +290,7 @@ static int l_bias(lua_State *L)
     luaL_argcheck(L, (int)lua_rawlen(L, 3) == want, 3,
                   lua_pushfstring(L, "order %d needs %d coefficients", (int)order, want));
     double c[256];
-    md_lua_checknumbers(L, 3, c, want, "coefficients");
+    md_lua_argnumbers(L, 3, 3, c, want, "coefficients");
     MdError err;
     MdCtx ctx = md_ctx_init(&err, "bias");
     return run(L, md_aug_bias(v, (int)order, c, want, &ctx), &err);
@@ -309,7 +308,7 @@ static int l_blur(lua_State *L)
 {
     MdVolume *v = check_f32(L, 1);
     double sig[3] = {0, 0, 0};
-    if (lua_istable(L, 2)) md_lua_checknumbers(L, 2, sig, md_lgeom_spatial(v), "sigma");
+    if (lua_istable(L, 2)) md_lua_argnumbers(L, 2, 2, sig, md_lua_spatial(v), "sigma");
     else sig[0] = sig[1] = sig[2] = luaL_checknumber(L, 2);
     if (v->dim[2] == 1) sig[2] = 0;
     for (int a = 0; a < 3; a++) luaL_argcheck(L, sig[a] >= 0 && sig[a] <= 1e4, 2, "sigma must be >= 0 (voxels)");

@@ -18,7 +18,7 @@ static void check_spacing(lua_State *L, int idx, const MdVolume *m, double sp[3]
     if (t == LUA_TNIL || (t == LUA_TBOOLEAN && lua_toboolean(L, -1))) {
         memcpy(sp, m->spacing, 3 * sizeof *sp);
     } else if (t == LUA_TTABLE) {
-        md_lua_checknumbers(L, -1, sp, m->ndim, "spacing");
+        md_lua_argnumbers(L, idx, -1, sp, m->ndim, "spacing");
     } else if (t != LUA_TBOOLEAN) {
         luaL_argerror(L, idx, "option 'spacing' must be true, false or a table of numbers");
     }
@@ -44,7 +44,8 @@ static int l_edt(lua_State *L)
     MdVolume *idx[3] = {NULL, NULL, NULL};
     for (int a = 0; indices && a < m->ndim; a++) idx[a] = md_lua_newlike(L, m, MD_INT32, 0);
     MdError err;
-    if (md_edt(m, &o, out, indices ? idx : NULL, &err) != MD_OK) return md_lua_raise(L, &err);
+    MdCtx ctx = md_ctx_init(&err, "distance transform");
+    if (md_edt(m, &o, out, indices ? idx : NULL, &ctx) != MD_OK) return md_lua_raise(L, &err);
     return indices ? 1 + m->ndim : 1;
 }
 

@@ -22,7 +22,8 @@ static int l_fill_holes(lua_State *L)
     int axis = md_lua_sliceaxis(L, 2, m), conn = check_conn(L, 2);
     MdVolume *out = md_lua_newlike(L, m, MD_UINT8, 0);
     MdError err;
-    if (md_fill_holes(m, axis, conn, out, &err) != MD_OK) return md_lua_raise(L, &err);
+    MdCtx ctx = md_ctx_init(&err, "fill_holes");
+    if (md_fill_holes(m, axis, conn, out, &ctx) != MD_OK) return md_lua_raise(L, &err);
     return 1;
 }
 
@@ -36,7 +37,8 @@ static int l_clear_border(lua_State *L)
     lua_Integer buffer = md_lua_optintfield(L, 2, "buffer", 0, 0);
     MdVolume *out = md_lua_newlike(L, v, -1, 0);
     MdError err;
-    if (md_clear_border(v, axis, conn, buffer, out, &err) != MD_OK) return md_lua_raise(L, &err);
+    MdCtx ctx = md_ctx_init(&err, "clear_border");
+    if (md_clear_border(v, axis, conn, buffer, out, &ctx) != MD_OK) return md_lua_raise(L, &err);
     return 1;
 }
 
@@ -50,7 +52,8 @@ static int l_remove_small_objects(lua_State *L)
     int axis = md_lua_sliceaxis(L, 3, m), conn = check_conn(L, 3);
     MdVolume *out = md_lua_newlike(L, m, MD_UINT8, 0);
     MdError err;
-    if (md_remove_small(m, axis, conn, min_size, out, &err) != MD_OK) return md_lua_raise(L, &err);
+    MdCtx ctx = md_ctx_init(&err, "remove_small");
+    if (md_remove_small(m, axis, conn, min_size, out, &ctx) != MD_OK) return md_lua_raise(L, &err);
     return 1;
 }
 
@@ -69,7 +72,8 @@ static int l_keep_largest(lua_State *L)
     int axis = md_lua_sliceaxis(L, opts, m), conn = check_conn(L, opts);
     MdVolume *out = md_lua_newlike(L, m, MD_UINT8, 0);
     MdError err;
-    if (md_keep_largest(m, axis, conn, n, out, &err) != MD_OK) return md_lua_raise(L, &err);
+    MdCtx ctx = md_ctx_init(&err, "keep_largest");
+    if (md_keep_largest(m, axis, conn, n, out, &ctx) != MD_OK) return md_lua_raise(L, &err);
     return 1;
 }
 

@@ -58,7 +58,7 @@ static int per_axis(lua_State *L, int idx, const char *key, const MdVolume *v, d
         out[0] = out[1] = out[2] = lua_tonumber(L, -1);
     } else if (t == LUA_TTABLE && ((int)lua_rawlen(L, -1) == v->ndim ||
                                    (lua_rawlen(L, -1) == 2 && md_lua_optboolfield(L, idx, "per_slice", 0)))) {
-        md_lua_checknumbers(L, lua_gettop(L), out, (int)lua_rawlen(L, -1), key);
+        md_lua_argnumbers(L, idx, -1, out, (int)lua_rawlen(L, -1), key);
     } else {
         luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be a number or a list of %d numbers", key, v->ndim));
     }
@@ -113,14 +113,16 @@ static int finish(lua_State *L, MdStatus st, MdError *err)
 /* ---- Gaussian family ------------------------------------------------------ */
 
 /* Fills the kernels of a Gaussian with derivative orders ord[] into w
- * (3 * MAX_TAPS doubles). */
+ * (3 * MAX_TAPS doubles). The sigmas come from the options at argument 2. */
 static void gauss_kernels(lua_State *L, const double s[3], const int ord[3], double truncate, double *w, MdKernel1 k[3])
 {
     for (int a = 0; a < 3; a++) {
         k[a] = (MdKernel1){NULL, 0, 0};
         if (s[a] <= 1e-15) continue;
         int r = md_gaussian_kernel(s[a], ord[a], truncate, w + a * MAX_TAPS, MAX_TAPS);
-        if (r < 0) luaL_error(L, "sigma too large: the kernel would exceed %d taps", MAX_TAPS);
+        if (r < 0)
+            luaL_argerror(L, 2, lua_pushfstring(L, "sigma too large: %f voxels on axis %d would need more than %d taps",
+                                                s[a], a + 1, MAX_TAPS));
         k[a] = (MdKernel1){w + a * MAX_TAPS, 2 * r + 1, r};
     }
 }

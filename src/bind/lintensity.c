@@ -52,8 +52,8 @@ static int l_histogram(lua_State *L)
         nbins = (int64_t)lua_rawlen(L, -1) - 1;
         luaL_argcheck(L, nbins >= 1, 2, "option 'bins' as edges needs at least 2 numbers");
         edges = lua_newuserdatauv(L, (size_t)(nbins + 1) * sizeof *edges, 0);
-        lua_pop(L, 1);
-        md_lua_checknumbers(L, lua_gettop(L), edges, (int)nbins + 1, "bins");
+        lua_insert(L, -2); /* the stack keeps the edges alive; the list is on top */
+        md_lua_argnumbers(L, 2, -1, edges, (int)nbins + 1, "bins");
         for (int64_t i = 0; i < nbins; i++)
             if (!(edges[i] <= edges[i + 1]) || !isfinite(edges[i + 1]) || !isfinite(edges[0]))
                 luaL_argerror(L, 2, "option 'bins': edges must be finite and increase monotonically");
@@ -74,7 +74,7 @@ static int l_histogram(lua_State *L)
             double r[2];
             luaL_argcheck(L, lua_type(L, -1) == LUA_TTABLE && lua_rawlen(L, -1) == 2, 2,
                           "option 'range' must be {lo, hi}");
-            md_lua_checknumbers(L, lua_gettop(L), r, 2, "range");
+            md_lua_argnumbers(L, 2, -1, r, 2, "range");
             if (!(isfinite(r[0]) && isfinite(r[1]) && r[0] <= r[1]))
                 luaL_argerror(L, 2, "option 'range' must be finite with lo <= hi");
             lo = r[0], hi = r[1];
@@ -128,7 +128,7 @@ static int l_percentile(lua_State *L)
     int n = list ? (int)lua_rawlen(L, qidx) : 1;
     luaL_argcheck(L, n >= 1 && n <= 10000, qidx, "expected 1 to 10000 percentiles");
     double *q = lua_newuserdatauv(L, (size_t)n * 2 * sizeof *q, 0);
-    if (list) md_lua_checknumbers(L, qidx, q, n, "percentiles");
+    if (list) md_lua_argnumbers(L, qidx, qidx, q, n, "percentiles");
     else q[0] = luaL_checknumber(L, qidx);
     for (int i = 0; i < n; i++)
         luaL_argcheck(L, q[i] >= 0 && q[i] <= 100, qidx, "percentiles must be in [0, 100]");

@@ -113,7 +113,9 @@ static int l_save_npy_stack(lua_State *L)
     for (size_t i = 0; i < n; i++) {
         lua_rawgeti(L, 2, (lua_Integer)i + 1);
         MdVolume *v = md_lua_tovolume(L, -1);
-        if (!v) return luaL_error(L, "save_npy_stack: item %d is not a Volume", (int)i + 1);
+        if (!v)
+            return luaL_argerror(L, 2, lua_pushfstring(L, "item %d is not a Volume (got %s)", (int)i + 1,
+                                                       luaL_typename(L, -1)));
         if (!v->buf) return luaL_error(L, "attempt to use a released volume");
         vols[i] = v;
         lua_pop(L, 1); /* the list keeps it alive */

@@ -21,7 +21,8 @@ static int l_label(lua_State *L)
     MdVolume *out = md_lua_newlike(L, v, MD_INT32, 0);
     MdError err;
     int64_t count = 0;
-    if (md_label(v, axis, (int)conn, background, out, &count, &err) != MD_OK) return md_lua_raise(L, &err);
+    MdCtx ctx = md_ctx_init(&err, "label");
+    if (md_label(v, axis, (int)conn, background, out, &count, &ctx) != MD_OK) return md_lua_raise(L, &err);
     lua_pushinteger(L, (lua_Integer)count);
     return 2;
 }

@@ -300,7 +300,7 @@ static void opt_rgb(lua_State *L, int idx, const char *key, unsigned char rgb[3]
         return;
     }
     double c[3];
-    md_lua_checknumbers(L, -1, c, 3, key);
+    md_lua_argnumbers(L, idx, -1, c, 3, key);
     for (int i = 0; i < 3; i++) {
         if (!(c[i] >= 0 && c[i] <= 255))
             luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be {r, g, b} with values 0 to 255", key));
@@ -330,7 +330,7 @@ static void push_render(lua_State *L, int idx)
         if (lua_isnumber(L, -1)) {
             s[0] = s[1] = lua_tonumber(L, -1);
         } else {
-            md_lua_checknumbers(L, -1, s, 2, "size");
+            md_lua_argnumbers(L, idx, -1, s, 2, "size");
         }
         for (int i = 0; i < 2; i++) {
             if (!(s[i] >= 8 && s[i] <= 8192 && s[i] == floor(s[i])))

@@ -19,7 +19,7 @@ static void pair_spacing(lua_State *L, const MdVolume *p, const MdVolume *t, int
     sp[0] = sp[1] = sp[2] = 1;
     if (lua_type(L, opts) == LUA_TTABLE && lua_getfield(L, opts, "spacing") != LUA_TNIL) {
         if (!lua_istable(L, -1)) luaL_argerror(L, opts, "option 'spacing' must be a table of numbers");
-        md_lua_checknumbers(L, -1, sp, p->ndim, "spacing");
+        md_lua_argnumbers(L, opts, -1, sp, p->ndim, "spacing");
         lua_pop(L, 1);
         for (int a = 0; a < p->ndim; a++)
             if (!(sp[a] > 0) || !isfinite(sp[a]))

@@ -52,7 +52,7 @@ static int l_box(lua_State *L)
         ndim = (int)lua_rawlen(L, 1);
         luaL_argcheck(L, ndim == 2 || ndim == 3, 1, "box needs 2 or 3 sides");
         double d[3];
-        md_lua_checknumbers(L, 1, d, ndim, "box sides");
+        md_lua_argnumbers(L, 1, 1, d, ndim, "box sides");
         for (int a = 0; a < ndim; a++) n[a] = (int64_t)d[a];
     }
     for (int a = 0; a < ndim; a++)
@@ -85,7 +85,7 @@ static int l_ball_mm(lua_State *L)
         luaL_argexpected(L, lua_type(L, 2) == LUA_TTABLE, 2, "table of 2 or 3 spacings or Volume");
         ndim = (int)lua_rawlen(L, 2);
         luaL_argcheck(L, ndim == 2 || ndim == 3, 2, "spacing needs 2 or 3 numbers");
-        md_lua_checknumbers(L, 2, sp, ndim, "spacing");
+        md_lua_argnumbers(L, 2, 2, sp, ndim, "spacing");
     }
     for (int a = 0; a < ndim; a++)
         luaL_argcheck(L, sp[a] > 0 && isfinite(sp[a]), 2, "spacing must be > 0");

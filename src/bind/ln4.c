@@ -20,7 +20,7 @@ static void opt_ints3(lua_State *L, int arg, const char *key, int *out, int lo, 
     if (t == LUA_TNUMBER) {
         d[0] = d[1] = d[2] = lua_tonumber(L, -1);
     } else if (t == LUA_TTABLE && lua_rawlen(L, -1) == 3) {
-        md_lua_checknumbers(L, -1, d, 3, key);
+        md_lua_argnumbers(L, arg, -1, d, 3, key);
     } else {
         luaL_argerror(L, arg, lua_pushfstring(L, "option '%s' must be a number or a list of 3 numbers", key));
         return;
@@ -47,7 +47,7 @@ static void opt_iterations(lua_State *L, int arg, MdN4Opts *o)
                                               lua_type(L, -1) == LUA_TTABLE ? lua_pushfstring(L, "%d entries", n)
                                                                             : luaL_typename(L, -1)));
     double d[MD_N4_MAX_LEVELS];
-    md_lua_checknumbers(L, -1, d, n, "iterations");
+    md_lua_argnumbers(L, arg, -1, d, n, "iterations");
     for (int l = 0; l < n; l++) {
         if (d[l] != floor(d[l]) || d[l] < 1 || d[l] > 10000)
             luaL_argerror(L, arg, lua_pushfstring(L, "iterations must be integers 1 to 10000 (got %f)", d[l]));

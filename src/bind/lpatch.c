@@ -279,7 +279,7 @@ void md_lua_sigma_scale(lua_State *L, int idx, int ndim, double sigma[3])
     if (t == LUA_TNUMBER)
         sigma[0] = sigma[1] = sigma[2] = lua_tonumber(L, -1);
     else if (t == LUA_TTABLE)
-        md_lua_checknumbers(L, -1, sigma, ndim, "sigma_scale");
+        md_lua_argnumbers(L, idx, -1, sigma, ndim, "sigma_scale");
     else if (t != LUA_TNIL)
         luaL_argerror(L, idx, "sigma_scale must be a number or a list of numbers");
     lua_pop(L, 1);

@@ -40,7 +40,7 @@ static int check_shape(lua_State *L, int lo, int hi, int64_t dim[3], const int64
 /* Reads opts[key] (n numbers) into out, keeping out when absent. */
 static void opt_numbers(lua_State *L, const char *key, double *out, int n)
 {
-    if (lua_getfield(L, 1, key) != LUA_TNIL) md_lua_checknumbers(L, -1, out, n, key);
+    if (lua_getfield(L, 1, key) != LUA_TNIL) md_lua_argnumbers(L, 1, -1, out, n, key);
     lua_pop(L, 1);
 }
 
@@ -109,7 +109,7 @@ static MdVolume *shape_volume(lua_State *L, const char *const keys[], double *va
     int64_t dim[3];
     int ndim = check_shape(L, 2, 3, dim, NULL, 0);
     double sp[3] = {1, 1, 1};
-    if (lua_getfield(L, 1, "spacing") != LUA_TNIL) md_lua_checkaxes(L, -1, sp, ndim, "spacing");
+    if (lua_getfield(L, 1, "spacing") != LUA_TNIL) md_lua_argspatial(L, 1, -1, sp, ndim, "spacing");
     lua_pop(L, 1);
     MdDtype t = md_lua_optdtype(L, 1, MD_UINT8);
     *value = md_lua_optnumfield(L, 1, "value", 1);

@@ -2,6 +2,7 @@
  * v:histogram_png. Lua tables of numbers become C arrays in scratch
  * userdata; the kernels draw. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../io/png.h"
@@ -14,37 +15,22 @@
 static const unsigned char palette[6][3] = {{0, 90, 200},  {230, 80, 0},   {0, 150, 70},
                                             {200, 0, 120}, {120, 80, 200}, {110, 110, 110}};
 
-/* Reads option key of the table at idx as an {r, g, b} colour (0..255). */
-static void opt_color(lua_State *L, int idx, const char *key, unsigned char rgb[3])
+/* Reads option key of the table at idx as an {r, g, b} colour (0..255);
+ * errors name argument arg and the value as what ("color", "series[2].color"). */
+static void opt_color(lua_State *L, int arg, int idx, const char *key, const char *what, unsigned char rgb[3])
 {
     if (lua_getfield(L, idx, key) == LUA_TNIL) {
         lua_pop(L, 1);
         return;
     }
     double c[3];
-    md_lua_checknumbers(L, -1, c, 3, key);
+    md_lua_argnumbers(L, arg, -1, c, 3, what);
     for (int i = 0; i < 3; i++) {
-        if (!(c[i] >= 0 && c[i] <= 255)) luaL_error(L, "option '%s' must be {r, g, b} with values 0 to 255", key);
+        if (!(c[i] >= 0 && c[i] <= 255))
+            luaL_argerror(L, arg, lua_pushfstring(L, "%s must be {r, g, b} with values 0 to 255 (got %f)", what, c[i]));
         rgb[i] = (unsigned char)floor(c[i] + 0.5);
     }
     lua_pop(L, 1);
-}
-
-/* A Lua list at idx as a new double array in a scratch userdata (pushed). */
-static double *check_list(lua_State *L, int idx, const char *what, int64_t *n)
-{
-    idx = lua_absindex(L, idx);
-    if (!lua_istable(L, idx)) luaL_error(L, "'%s' must be a list of numbers", what);
-    *n = (int64_t)lua_rawlen(L, idx);
-    double *d = lua_newuserdatauv(L, (size_t)(*n + 1) * sizeof(double), 0);
-    for (int64_t i = 0; i < *n; i++) {
-        lua_rawgeti(L, idx, (lua_Integer)i + 1);
-        int ok;
-        d[i] = lua_tonumberx(L, -1, &ok);
-        if (!ok) luaL_error(L, "'%s' item %d is not a number", what, (int)i + 1);
-        lua_pop(L, 1);
-    }
-    return d;
 }
 
 static void opt_range(lua_State *L, int idx, const char *key, double *lo, double *hi)
@@ -52,9 +38,9 @@ static void opt_range(lua_State *L, int idx, const char *key, double *lo, double
     *lo = *hi = NAN;
     if (lua_getfield(L, idx, key) != LUA_TNIL) {
         double r[2];
-        md_lua_checknumbers(L, -1, r, 2, key);
+        md_lua_argnumbers(L, idx, -1, r, 2, key);
         if (!(isfinite(r[0]) && isfinite(r[1]) && r[0] < r[1]))
-            luaL_error(L, "option '%s' must be {lo, hi} with lo < hi", key);
+            luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be {lo, hi} with lo < hi", key));
         *lo = r[0], *hi = r[1];
     }
     lua_pop(L, 1);
@@ -103,17 +89,23 @@ static int l_plot(lua_State *L)
     for (int k = 0; k < ns; k++) {
         lua_rawgeti(L, series, k + 1);
         int t = lua_gettop(L);
-        if (!lua_istable(L, t)) luaL_error(L, "series %d must be a table", k + 1);
+        if (!lua_istable(L, t))
+            luaL_argerror(L, 1, lua_pushfstring(L, "series[%d] must be a table (got %s)", k + 1, luaL_typename(L, t)));
+        char what[48];
         md_lua_checkopts(L, t, skeys);
         s[k].kind = md_lua_optchoice(L, t, "kind", 0, kinds) ? MD_PLOT_BAR : MD_PLOT_LINE;
         lua_getfield(L, t, "y");
-        s[k].y = check_list(L, -1, "y", &s[k].n);
+        snprintf(what, sizeof what, "series[%d].y", k + 1);
+        s[k].y = md_lua_arglist(L, 1, -1, what, &s[k].n);
         lua_rawseti(L, anchor, ++nref);
-        if (s[k].n < 1) luaL_error(L, "series %d has no y values", k + 1);
+        if (s[k].n < 1) luaL_argerror(L, 1, lua_pushfstring(L, "series[%d] has no y values", k + 1));
         if (lua_getfield(L, t, "x") != LUA_TNIL) {
             int64_t nx;
-            s[k].x = check_list(L, -1, "x", &nx);
-            if (nx != s[k].n) luaL_error(L, "series %d has %d x values and %d y values", k + 1, (int)nx, (int)s[k].n);
+            snprintf(what, sizeof what, "series[%d].x", k + 1);
+            s[k].x = md_lua_arglist(L, 1, -1, what, &nx);
+            if (nx != s[k].n)
+                luaL_argerror(L, 1, lua_pushfstring(L, "series[%d] has %d x values and %d y values", k + 1, (int)nx,
+                                                    (int)s[k].n));
         } else {
             double *x = lua_newuserdatauv(L, (size_t)s[k].n * sizeof(double), 0);
             for (int64_t i = 0; i < s[k].n; i++) x[i] = (double)(i + 1);
@@ -121,7 +113,8 @@ static int l_plot(lua_State *L)
         }
         lua_rawseti(L, anchor, ++nref);
         memcpy(s[k].rgb, palette[k % 6], 3);
-        opt_color(L, t, "color", s[k].rgb);
+        snprintf(what, sizeof what, "series[%d].color", k + 1);
+        opt_color(L, 1, t, "color", what, s[k].rgb);
         s[k].label = md_lua_optstrfield(L, t, "label", NULL);
         any_label |= s[k].label != NULL;
         lua_settop(L, anchor);
@@ -152,7 +145,7 @@ static int l_histogram_png(lua_State *L)
         if (lua_getfield(L, 3, "mask") != LUA_TNIL) mask = md_lua_checkvolume(L, -1); /* stays on the stack */
         if (lua_getfield(L, 3, "range") != LUA_TNIL) {
             double r[2];
-            md_lua_checknumbers(L, -1, r, 2, "range");
+            md_lua_argnumbers(L, 3, -1, r, 2, "range");
             luaL_argcheck(L, isfinite(r[0]) && isfinite(r[1]) && r[0] <= r[1], 3, "range must be {lo, hi} with lo <= hi");
             lo = r[0], hi = r[1];
         }
@@ -167,7 +160,7 @@ static int l_histogram_png(lua_State *L)
     if (md_binning_counts(v, mask, bins, lo, hi, edges, counts, &ctx) != MD_OK) return md_lua_raise(L, &err);
     for (lua_Integer i = 0; i < bins; i++) y[i] = (double)counts[i];
     MdSeries s = {MD_PLOT_HIST, edges, y, bins, NULL, {0, 90, 200}};
-    if (lua_istable(L, 3)) opt_color(L, 3, "color", s.rgb);
+    if (lua_istable(L, 3)) opt_color(L, 3, 3, "color", "option 'color'", s.rgb);
     MdPlot p = {md_lua_optstrfield(L, 3, "title", NULL), md_lua_optstrfield(L, 3, "xlabel", "value"),
                 md_lua_optstrfield(L, 3, "ylabel", "count"), NAN, NAN, NAN, NAN, 0};
     MdVolume *pic = push_canvas(L, 3);

@@ -20,7 +20,7 @@ static int l_write_png(lua_State *L)
     MdError err;
     int has_window = lua_istable(L, 3) && lua_getfield(L, 3, "window") != LUA_TNIL;
     if (has_window) {
-        md_lua_checknumbers(L, -1, w, 2, "window");
+        md_lua_argnumbers(L, 3, -1, w, 2, "window");
         luaL_argcheck(L, isfinite(w[0]) && isfinite(w[1]) && w[0] <= w[1], 3,
                       "window must be {lo, hi} with lo <= hi");
     } else if ((v->dtype == MD_UINT8 && bits == 8) || (v->dtype == MD_UINT16 && bits == 16)) {

@@ -79,12 +79,12 @@ static int read_style(lua_State *L, int idx, const MdVolume *v, MdSliceStyle *s)
     double w[2];
     if (has_window && has_range) luaL_argerror(L, idx, "give window={level, width} or range={lo, hi}, not both");
     if (has_window) {
-        md_lua_checknumbers(L, -2, w, 2, "window");
+        md_lua_argnumbers(L, idx, -2, w, 2, "window");
         luaL_argcheck(L, isfinite(w[0]) && isfinite(w[1]) && w[1] > 0, idx, "window must be {level, width} with width > 0");
         s->lo = w[0] - w[1] / 2;
         s->hi = w[0] + w[1] / 2;
     } else if (has_range) {
-        md_lua_checknumbers(L, -1, w, 2, "range");
+        md_lua_argnumbers(L, idx, -1, w, 2, "range");
         luaL_argcheck(L, isfinite(w[0]) && isfinite(w[1]) && w[0] <= w[1], idx, "range must be {lo, hi} with lo <= hi");
         s->lo = w[0];
         s->hi = w[1];
@@ -227,7 +227,7 @@ static void read_point(lua_State *L, int idx, const MdVolume *v, int64_t pt[3])
         if (lua_istable(L, idx)) lua_pop(L, 1);
         return;
     }
-    md_lua_checknumbers(L, -1, d, 3, "point");
+    md_lua_argnumbers(L, idx, -1, d, 3, "point");
     for (int a = 0; a < 3; a++) {
         double r = floor(d[a] + 0.5);
         if (!(r >= 1 && r <= (double)v->dim[a]))

@@ -7,7 +7,7 @@
 
 #include "../core/geom.h"
 #include "../kernels/resample.h"
-#include "lgeom.h"
+#include "lresample.h"
 #include "lvolume.h"
 
 static MdBoundary check_mode(lua_State *L, int arg, const char *def)
@@ -48,23 +48,11 @@ static void common_opts(lua_State *L, int arg, const char *mode_def, MdResampleO
 static int run(lua_State *L, const MdVolume *v, const MdVolume *h, const MdIndexMap *map,
                const MdResampleOpts *o)
 {
-    MdVolume *out = md_lgeom_push(L, h, 1);
+    MdVolume *out = md_lua_newheader(L, h, 1);
     MdError err;
-    if (md_resample(v, map, o, out, &err) != MD_OK) return md_lua_raise(L, &err);
+    MdCtx ctx = md_ctx_init(&err, "resample");
+    if (md_resample(v, map, o, out, &ctx) != MD_OK) return md_lua_raise(L, &err);
     return 1;
-}
-
-/* A 4x4 matrix given as 4 rows of 4 numbers. */
-static void check_matrix4(lua_State *L, int idx, double A[16])
-{
-    idx = lua_absindex(L, idx);
-    if (lua_type(L, idx) != LUA_TTABLE || lua_rawlen(L, idx) != 4)
-        luaL_error(L, "affine must be 4 rows of 4 numbers");
-    for (int r = 0; r < 4; r++) {
-        lua_rawgeti(L, idx, r + 1);
-        md_lua_checknumbers(L, -1, A + 4 * r, 4, "affine row");
-        lua_pop(L, 1);
-    }
 }
 
 /* The target header for {affine=A, shape=...}. */
@@ -72,12 +60,12 @@ static void affine_target(lua_State *L, const MdVolume *v, MdVolume *h)
 {
     double A[16];
     int64_t shape[3] = {1, 1, 1};
-    int ns = md_lgeom_spatial(v);
+    int ns = md_lua_spatial(v);
     lua_getfield(L, 2, "affine");
-    check_matrix4(L, -1, A);
+    md_lua_argrows(L, 2, -1, A, 4, 4, "affine");
     lua_pop(L, 1);
     if (lua_getfield(L, 2, "shape") == LUA_TNIL) luaL_argerror(L, 2, "affine needs shape too");
-    md_lgeom_checkints(L, -1, shape, ns, "shape");
+    md_lua_argintegers(L, 2, -1, shape, ns, "shape");
     lua_pop(L, 1);
     if (md_lua_optboolfield(L, 2, "ras", 0))
         for (int c = 0; c < 4; c++) A[c] = -A[c], A[4 + c] = -A[4 + c];
@@ -97,9 +85,9 @@ static void reference_target(lua_State *L, const MdVolume *v, MdVolume *h)
     if (!r)
         luaL_argerror(L, 2, lua_pushfstring(L, "reference must be a Volume (got %s)", luaL_typename(L, -1)));
     if (!r->buf) luaL_argerror(L, 2, "reference is a released volume");
-    if (md_lgeom_spatial(r) != md_lgeom_spatial(v))
-        luaL_argerror(L, 2, lua_pushfstring(L, "reference is %dD but the volume is %dD", md_lgeom_spatial(r),
-                                            md_lgeom_spatial(v)));
+    if (md_lua_spatial(r) != md_lua_spatial(v))
+        luaL_argerror(L, 2, lua_pushfstring(L, "reference is %dD but the volume is %dD", md_lua_spatial(r),
+                                            md_lua_spatial(v)));
     int64_t dim[4] = {r->dim[0], r->dim[1], r->dim[2], v->dim[3]};
     md_volume_init(h, v->dtype, v->ndim, dim);
     md_volume_copy_geometry(h, r);
@@ -143,7 +131,7 @@ static int l_resample(lua_State *L)
     int shp = present(L, "shape") && !aff;
     if (sp + shp + aff + ref != 1)
         luaL_argerror(L, 2, "give exactly one of spacing, shape, reference or affine (with shape)");
-    int ns = md_lgeom_spatial(v);
+    int ns = md_lua_spatial(v);
     MdResampleOpts o;
     common_opts(L, 2, sp || shp ? "nearest" : "constant", &o);
     o.antialias = md_lua_optboolfield(L, 2, "antialias", 0);
@@ -157,17 +145,14 @@ static int l_resample(lua_State *L)
         if (strcmp(align, "center") != 0 && strcmp(align, "origin") != 0)
             luaL_argerror(L, 2, lua_pushfstring(L, "align must be center or origin (got '%s')", align));
         lua_getfield(L, 2, "spacing");
-        if (lua_type(L, -1) == LUA_TNUMBER) /* one number for every axis, as v:zoom takes */
-            s[0] = s[1] = s[2] = lua_tonumber(L, -1);
-        else
-            md_lua_checknumbers(L, -1, s, ns, "spacing");
+        md_lua_argaxes(L, 2, -1, s, ns, "spacing"); /* one number for every axis, as v:zoom takes */
         lua_pop(L, 1);
         if (ns == 2) s[2] = v->spacing[2];
         st = md_resample_plan_spacing(v, s, strcmp(align, "origin") == 0, &h, &map, &err);
     } else if (shp) {
         int64_t shape[3] = {1, 1, 1};
         lua_getfield(L, 2, "shape");
-        md_lgeom_checkints(L, -1, shape, ns, "shape");
+        md_lua_argintegers(L, 2, -1, shape, ns, "shape");
         lua_pop(L, 1);
         st = md_resample_plan_shape(v, shape, &h, &map, &err);
     } else {
@@ -184,12 +169,9 @@ static int l_zoom(lua_State *L)
 {
     static const char *const keys[] = {"order", "mode", "fill", NULL};
     MdVolume *v = md_lua_checkvolume(L, 1);
-    int ns = md_lgeom_spatial(v);
+    int ns = md_lua_spatial(v);
     double f[3] = {1, 1, 1};
-    if (lua_isnumber(L, 2))
-        f[0] = f[1] = f[2] = lua_tonumber(L, 2);
-    else
-        md_lua_checknumbers(L, 2, f, ns, "zoom factors");
+    md_lua_argaxes(L, 2, 2, f, ns, "zoom factors");
     md_lua_checkopts(L, 3, keys);
     MdResampleOpts o;
     memset(&o, 0, sizeof o);
@@ -206,46 +188,10 @@ static int l_zoom(lua_State *L)
     return run(L, v, &h, &map, &o);
 }
 
-/* A 3x3 matrix: 3 rows of 3 numbers or 9 numbers row-major; for a 2-D
- * volume also 2 rows of 2 or 4 numbers (the in-plane part; the third axis
- * stays put). */
-static void check_matrix3(lua_State *L, int idx, double M[9], int ndim)
-{
-    idx = lua_absindex(L, idx);
-    size_t n = lua_type(L, idx) == LUA_TTABLE ? lua_rawlen(L, idx) : 0;
-    if (ndim == 2 && (n == 2 || n == 4)) {
-        double m[4];
-        if (n == 4) {
-            md_lua_checknumbers(L, idx, m, 4, "matrix");
-        } else {
-            for (int r = 0; r < 2; r++) {
-                lua_rawgeti(L, idx, r + 1);
-                md_lua_checknumbers(L, -1, m + 2 * r, 2, "matrix row");
-                lua_pop(L, 1);
-            }
-        }
-        double full[9] = {m[0], m[1], 0, m[2], m[3], 0, 0, 0, 1};
-        memcpy(M, full, sizeof full);
-        return;
-    }
-    if (n == 9) {
-        md_lua_checknumbers(L, idx, M, 9, "matrix");
-        return;
-    }
-    if (n != 3)
-        luaL_error(L, ndim == 2 ? "matrix must be 2 rows of 2 numbers, 4 numbers, 3 rows of 3 or 9 numbers"
-                                : "matrix must be 3 rows of 3 numbers or 9 numbers");
-    for (int r = 0; r < 3; r++) {
-        lua_rawgeti(L, idx, r + 1);
-        md_lua_checknumbers(L, -1, M + 3 * r, 3, "matrix row");
-        lua_pop(L, 1);
-    }
-}
-
 /* Reads opts[key] (3 numbers; 2 for a 2-D volume, out[2] kept) into out when present. */
 static void opt_vec3(lua_State *L, const char *key, double out[3], int ndim)
 {
-    if (lua_getfield(L, 2, key) != LUA_TNIL) md_lua_checkaxes(L, -1, out, ndim, key);
+    if (lua_getfield(L, 2, key) != LUA_TNIL) md_lua_argspatial(L, 2, -1, out, ndim, key);
     lua_pop(L, 1);
 }
 
@@ -257,7 +203,7 @@ static int l_transform(lua_State *L)
     luaL_checktype(L, 2, LUA_TTABLE);
     md_lua_checkopts(L, 2, keys);
     double M[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1}, t[3] = {0, 0, 0}, c[3];
-    if (lua_getfield(L, 2, "matrix") != LUA_TNIL) check_matrix3(L, -1, M, v->ndim);
+    if (lua_getfield(L, 2, "matrix") != LUA_TNIL) md_lua_argmatrix3(L, 2, -1, M, v->ndim, "matrix");
     lua_pop(L, 1);
     opt_vec3(L, "translation", t, v->ndim);
     const char *space = md_lua_optstrfield(L, 2, "space", "world");

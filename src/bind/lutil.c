@@ -115,6 +115,28 @@ MdVolume *md_lua_newlike(lua_State *L, const MdVolume *src, int dtype, int zero)
     return v;
 }
 
+MdVolume *md_lua_newheader(lua_State *L, const MdVolume *h, int src)
+{
+    MdError err;
+    if (md_volume_check_dims(h->ndim, h->dim, &err) != MD_OK) md_lua_raise(L, &err);
+    if (src) src = lua_absindex(L, src);
+    MdVolume *o = md_lua_newvolume(L);
+    *o = *h;
+    o->buf = NULL;
+    o->offset = 0;
+    md_lua_alloc(L, o, 0);
+    if (src) {
+        lua_getiuservalue(L, src, 1);
+        lua_setiuservalue(L, -2, 1);
+    }
+    return o;
+}
+
+int md_lua_spatial(const MdVolume *v)
+{
+    return v->ndim == 2 ? 2 : 3;
+}
+
 int md_lua_raise(lua_State *L, const MdError *err)
 {
     size_t asked, live, budget;
@@ -212,8 +234,7 @@ const char *md_lua_optstrfield(lua_State *L, int idx, const char *key, const cha
     return r;
 }
 
-/* Raises the formatted message against argument arg (0: no argument to name). */
-static int arg_fail(lua_State *L, int arg, const char *msg)
+int md_lua_argfail(lua_State *L, int arg, const char *msg)
 {
     return arg > 0 ? luaL_argerror(L, arg, msg) : luaL_error(L, "%s", msg);
 }
@@ -222,35 +243,107 @@ void md_lua_argnumbers(lua_State *L, int arg, int idx, double *out, int n, const
 {
     idx = lua_absindex(L, idx);
     if (lua_type(L, idx) != LUA_TTABLE)
-        arg_fail(L, arg, lua_pushfstring(L, "%s must be a table of %d numbers (got %s)", what, n, luaL_typename(L, idx)));
+        md_lua_argfail(L, arg, lua_pushfstring(L, "%s must be a table of %d numbers (got %s)", what, n, luaL_typename(L, idx)));
     if ((int)lua_rawlen(L, idx) != n)
-        arg_fail(L, arg, lua_pushfstring(L, "%s must have %d numbers (got %d)", what, n, (int)lua_rawlen(L, idx)));
+        md_lua_argfail(L, arg, lua_pushfstring(L, "%s must have %d numbers (got %d)", what, n, (int)lua_rawlen(L, idx)));
     for (int i = 0; i < n; i++) {
         lua_rawgeti(L, idx, i + 1);
         if (!lua_isnumber(L, -1))
-            arg_fail(L, arg, lua_pushfstring(L, "%s[%d] must be a number (got %s)", what, i + 1, luaL_typename(L, -1)));
+            md_lua_argfail(L, arg, lua_pushfstring(L, "%s[%d] must be a number (got %s)", what, i + 1, luaL_typename(L, -1)));
         out[i] = lua_tonumber(L, -1);
         lua_pop(L, 1);
     }
 }
 
-int md_lua_checkaxes(lua_State *L, int idx, double out[3], int ndim, const char *what)
+void md_lua_argintegers(lua_State *L, int arg, int idx, int64_t *out, int n, const char *what)
+{
+    idx = lua_absindex(L, idx);
+    if (lua_type(L, idx) != LUA_TTABLE)
+        md_lua_argfail(L, arg, lua_pushfstring(L, "%s must be a table of %d integers (got %s)", what, n, luaL_typename(L, idx)));
+    if ((int)lua_rawlen(L, idx) != n)
+        md_lua_argfail(L, arg, lua_pushfstring(L, "%s must have %d integers (got %d)", what, n, (int)lua_rawlen(L, idx)));
+    for (int i = 0; i < n; i++) {
+        lua_rawgeti(L, idx, i + 1);
+        int ok;
+        lua_Integer x = lua_tointegerx(L, -1, &ok);
+        if (!ok)
+            md_lua_argfail(L, arg, lua_pushfstring(L, "%s[%d] must be an integer (got %s)", what, i + 1,
+                                                   lua_type(L, -1) == LUA_TNUMBER ? lua_pushfstring(L, "%f", lua_tonumber(L, -1))
+                                                                                  : luaL_typename(L, -1)));
+        out[i] = x;
+        lua_pop(L, 1);
+    }
+}
+
+double *md_lua_arglist(lua_State *L, int arg, int idx, const char *what, int64_t *n)
+{
+    idx = lua_absindex(L, idx);
+    if (lua_type(L, idx) != LUA_TTABLE)
+        md_lua_argfail(L, arg, lua_pushfstring(L, "%s must be a list of numbers (got %s)", what, luaL_typename(L, idx)));
+    *n = (int64_t)lua_rawlen(L, idx);
+    double *d = lua_newuserdatauv(L, (size_t)(*n + 1) * sizeof(double), 0);
+    for (int64_t i = 0; i < *n; i++) {
+        lua_rawgeti(L, idx, (lua_Integer)i + 1);
+        int ok;
+        d[i] = lua_tonumberx(L, -1, &ok);
+        if (!ok)
+            md_lua_argfail(L, arg, lua_pushfstring(L, "%s[%d] must be a number (got %s)", what, (int)i + 1,
+                                             luaL_typename(L, -1)));
+        lua_pop(L, 1);
+    }
+    return d;
+}
+
+int md_lua_argspatial(lua_State *L, int arg, int idx, double out[3], int ndim, const char *what)
 {
     idx = lua_absindex(L, idx);
     int n = lua_type(L, idx) == LUA_TTABLE ? (int)lua_rawlen(L, idx) : 3;
     if (ndim == 2 && n == 2) {
-        md_lua_checknumbers(L, idx, out, 2, what);
+        md_lua_argnumbers(L, arg, idx, out, 2, what);
         return 2;
     }
     if (ndim == 2 && n != 3)
-        luaL_error(L, "%s must have 2 or 3 numbers for a 2-D volume (got %d)", what, n);
-    md_lua_checknumbers(L, idx, out, 3, what);
+        md_lua_argfail(L, arg, lua_pushfstring(L, "%s must have 2 or 3 numbers for a 2-D volume (got %d)", what, n));
+    md_lua_argnumbers(L, arg, idx, out, 3, what);
     return 3;
 }
 
-void md_lua_checknumbers(lua_State *L, int idx, double *out, int n, const char *what)
+void md_lua_argrows(lua_State *L, int arg, int idx, double *out, int rows, int cols, const char *what)
 {
-    md_lua_argnumbers(L, 0, idx, out, n, what);
+    idx = lua_absindex(L, idx);
+    if (lua_type(L, idx) != LUA_TTABLE || (int)lua_rawlen(L, idx) != rows)
+        md_lua_argfail(L, arg, lua_pushfstring(L, "%s must be %d rows of %d numbers", what, rows, cols));
+    char row[64];
+    snprintf(row, sizeof row, "%s row", what);
+    for (int r = 0; r < rows; r++) {
+        lua_rawgeti(L, idx, r + 1);
+        md_lua_argnumbers(L, arg, -1, out + (size_t)r * (size_t)cols, cols, row);
+        lua_pop(L, 1);
+    }
+}
+
+void md_lua_argmatrix3(lua_State *L, int arg, int idx, double M[9], int ndim, const char *what)
+{
+    idx = lua_absindex(L, idx);
+    size_t n = lua_type(L, idx) == LUA_TTABLE ? lua_rawlen(L, idx) : 0;
+    if (ndim == 2 && (n == 2 || n == 4)) {
+        double m[4];
+        if (n == 4) md_lua_argnumbers(L, arg, idx, m, 4, what);
+        else md_lua_argrows(L, arg, idx, m, 2, 2, what);
+        double full[9] = {m[0], m[1], 0, m[2], m[3], 0, 0, 0, 1};
+        memcpy(M, full, sizeof full);
+    } else if (n == 9) {
+        md_lua_argnumbers(L, arg, idx, M, 9, what);
+    } else if (n == 3) {
+        md_lua_argrows(L, arg, idx, M, 3, 3, what);
+    } else {
+        const char *got = lua_type(L, idx) == LUA_TTABLE ? lua_pushfstring(L, "a list of %d", (int)n)
+                                                         : luaL_typename(L, idx);
+        md_lua_argfail(L, arg, lua_pushfstring(L, ndim == 2 ? "%s must be 2 rows of 2 numbers, 4 numbers, 3 rows of 3 or "
+                                                        "9 numbers (got %s)"
+                                                      : "%s must be 3 rows of 3 numbers or 9 numbers (got %s)",
+                                         what, got));
+    }
 }
 
 void md_lua_argaxes(lua_State *L, int arg, int idx, double *out, int n, const char *what)
@@ -261,7 +354,7 @@ void md_lua_argaxes(lua_State *L, int arg, int idx, double *out, int n, const ch
         return;
     }
     if (lua_type(L, idx) != LUA_TTABLE)
-        arg_fail(L, arg, lua_pushfstring(L, "%s must be a number or a table of %d numbers (got %s)", what, n,
+        md_lua_argfail(L, arg, lua_pushfstring(L, "%s must be a number or a table of %d numbers (got %s)", what, n,
                                          luaL_typename(L, idx)));
     md_lua_argnumbers(L, arg, idx, out, n, what);
 }
@@ -280,7 +373,7 @@ int md_lua_argchoice(lua_State *L, int arg, int idx, const char *const names[], 
         luaL_addstring(&b, names[i]);
     }
     luaL_pushresult(&b);
-    return arg_fail(L, arg, lua_pushfstring(L, "%s must be one of %s (got %s%s%s)", what, lua_tostring(L, -1),
+    return md_lua_argfail(L, arg, lua_pushfstring(L, "%s must be one of %s (got %s%s%s)", what, lua_tostring(L, -1),
                                             s ? "'" : "", s ? s : luaL_typename(L, idx), s ? "'" : ""));
 }
 
@@ -288,7 +381,7 @@ void md_lua_argshape(lua_State *L, int arg, const MdVolume *a, const MdVolume *b
 {
     if (a->ndim == b->ndim && memcmp(a->dim, b->dim, sizeof a->dim) == 0) return;
     char sa[96], sb[96]; /* the real shapes, not padded to 4-D */
-    arg_fail(L, arg, lua_pushfstring(L, "shapes differ (%s and %s)", md_volume_shape_text(a, sa, sizeof sa),
+    md_lua_argfail(L, arg, lua_pushfstring(L, "shapes differ (%s and %s)", md_volume_shape_text(a, sa, sizeof sa),
                                      md_volume_shape_text(b, sb, sizeof sb)));
 }
 

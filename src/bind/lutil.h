@@ -50,6 +50,13 @@ MdVolume *md_lua_tovolume(lua_State *L, int idx);
  * allocated. Stack: +1. */
 MdVolume *md_lua_newlike(lua_State *L, const MdVolume *v, int dtype, int zero);
 
+/* Pushes a new volume with header h (dims, dtype, geometry; its buffer
+ * ignored), allocated, carrying the metadata of the volume at index src
+ * (0: none). Raises on bad dims or no memory. Stack: +1. */
+MdVolume *md_lua_newheader(lua_State *L, const MdVolume *h, int src);
+/* Spatial axes of v: 2 for a 2-D volume, else 3. */
+int md_lua_spatial(const MdVolume *v);
+
 /* Raises err's message (never returns). */
 int md_lua_raise(lua_State *L, const MdError *err);
 
@@ -60,12 +67,9 @@ void md_lua_checkopts(lua_State *L, int idx, const char *const valid[]);
 double md_lua_optnumfield(lua_State *L, int idx, const char *key, double def);
 int md_lua_optboolfield(lua_State *L, int idx, const char *key, int def);
 const char *md_lua_optstrfield(lua_State *L, int idx, const char *key, const char *def);
-/* Reads a list of n numbers from the table at idx (raises naming what). */
-void md_lua_checknumbers(lua_State *L, int idx, double *out, int n, const char *what);
-/* Reads per-axis numbers (spacing, origin) at idx for a volume of ndim
- * axes: 3 numbers, or for a 2-D volume 2 as well (out[2] then keeps its
- * value). Raises naming what. Returns how many were read. */
-int md_lua_checkaxes(lua_State *L, int idx, double out[3], int ndim, const char *what);
+/* Raises msg against argument arg: "bad argument #arg to 'f' (msg)", or
+ * plainly when arg is 0 (a value that is no argument of its own). */
+int md_lua_argfail(lua_State *L, int arg, const char *msg);
 
 /* Argument readers: each failure raises through luaL_argerror, so every
  * message reads "bad argument #arg to 'f' (...)". idx is the stack slot of
@@ -74,8 +78,24 @@ int md_lua_checkaxes(lua_State *L, int idx, double out[3], int ndim, const char 
  *                      numbers (got 2)")
  *   md_lua_argaxes     one number for every axis, or a list of n
  *   md_lua_argchoice   a string among names (NULL-terminated); returns its index
- *   md_lua_argshape    b has a's shape (masks, second operands) */
+ *   md_lua_argintegers a list of exactly n integers (shapes, boxes, axis orders)
+ *   md_lua_arglist     a list of numbers of any length, copied into a scratch
+ *                      userdata that is pushed (Stack: +1); *n gets its length
+ *   md_lua_argspatial  per-axis numbers (spacing, origin) for a volume of ndim
+ *                      axes: 3 numbers, or for a 2-D volume 2 as well (out[2]
+ *                      then keeps its value); returns how many were read
+ *   md_lua_argrows     rows lists of cols numbers (a 4x4 affine), row-major
+ *   md_lua_argmatrix3  a 3x3 matrix as 3 rows of 3 or 9 numbers row-major;
+ *                      for a 2-D volume also 2 rows of 2 or 4 numbers (the
+ *                      in-plane part; the third axis stays put)
+ *   md_lua_argshape    b has a's shape (masks, second operands)
+ * arg 0 names no argument (a plain error), for values that are not one. */
 void md_lua_argnumbers(lua_State *L, int arg, int idx, double *out, int n, const char *what);
+void md_lua_argintegers(lua_State *L, int arg, int idx, int64_t *out, int n, const char *what);
+double *md_lua_arglist(lua_State *L, int arg, int idx, const char *what, int64_t *n);
+int md_lua_argspatial(lua_State *L, int arg, int idx, double out[3], int ndim, const char *what);
+void md_lua_argrows(lua_State *L, int arg, int idx, double *out, int rows, int cols, const char *what);
+void md_lua_argmatrix3(lua_State *L, int arg, int idx, double M[9], int ndim, const char *what);
 void md_lua_argaxes(lua_State *L, int arg, int idx, double *out, int n, const char *what);
 int md_lua_argchoice(lua_State *L, int arg, int idx, const char *const names[], const char *what);
 void md_lua_argshape(lua_State *L, int arg, const MdVolume *a, const MdVolume *b);

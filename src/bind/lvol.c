@@ -5,7 +5,7 @@
 
 #include "lvolume.h"
 
-#define MD_AREAS(X) X(phantom) X(geom) X(resample) X(morph) X(label) X(edt) X(patch) X(dicom) X(png) X(augment) X(dicom_write) X(fs) X(proc) X(metrics) X(n4) X(mesh) X(render) X(plot) X(intensity) X(filter)
+#define MD_AREAS(X) X(phantom) X(cropad) X(resample) X(morph) X(label) X(edt) X(patch) X(dicom) X(png) X(augment) X(dicom_write) X(fs) X(proc) X(metrics) X(n4) X(mesh) X(render) X(plot) X(intensity) X(filter)
 
 #define MD_X(area) void md_open_##area(lua_State *L, int module);
 MD_AREAS(MD_X)

@@ -31,7 +31,9 @@ static int l_get(lua_State *L)
     MdVolume *v = md_lua_checkvolume(L, 1);
     int nidx = lua_gettop(L) - 1;
     if (nidx != v->ndim)
-        return luaL_error(L, "get expects %d indices for a %dD volume (got %d)", v->ndim, v->ndim, nidx);
+        return luaL_argerror(L, 2 + (nidx < v->ndim ? nidx : v->ndim),
+                             lua_pushfstring(L, "get expects %d indices for a %dD volume (got %d)", v->ndim,
+                                             v->ndim, nidx));
     size_t off = check_index(L, v, 2, nidx);
     double x = md_load(md_volume_data(v), v->dtype, off);
     if (md_dtype_is_float(v->dtype))
@@ -46,7 +48,9 @@ static int l_set(lua_State *L)
     MdVolume *v = md_lua_checkvolume(L, 1);
     int nidx = lua_gettop(L) - 2;
     if (nidx != v->ndim)
-        return luaL_error(L, "set expects %d indices and a value for a %dD volume", v->ndim, v->ndim);
+        return luaL_argerror(L, 2 + (nidx < v->ndim ? nidx + 1 : v->ndim + 1),
+                             lua_pushfstring(L, "set expects %d indices and a value for a %dD volume (got %d "
+                                                "arguments after v)", v->ndim, v->ndim, nidx + 1));
     size_t off = check_index(L, v, 2, nidx);
     double x = luaL_checknumber(L, 2 + nidx);
     md_store(md_volume_data(v), v->dtype, off, md_saturate(x, v->dtype));
@@ -54,76 +58,40 @@ static int l_set(lua_State *L)
     return 1;
 }
 
-/* Reads a 2-D volume's in-plane direction, 2 rows of 2 numbers or 4
- * numbers row-major, into the upper-left of d (the rest the identity's).
- * Returns 0 when the table at idx is not of that form. */
-static int check_direction2(lua_State *L, int idx, double d[9])
-{
-    double m[4];
-    size_t n = lua_rawlen(L, idx);
-    if (n == 4) {
-        md_lua_checknumbers(L, idx, m, 4, "direction");
-    } else if (n == 2) {
-        for (int r = 0; r < 2; r++) {
-            lua_rawgeti(L, idx, r + 1);
-            md_lua_checknumbers(L, -1, m + 2 * r, 2, "direction row");
-            lua_pop(L, 1);
-        }
-    } else {
-        return 0;
-    }
-    double full[9] = {m[0], m[1], 0, m[2], m[3], 0, 0, 0, 1};
-    memcpy(d, full, sizeof full);
-    return 1;
-}
-
 /* Reads a direction given as 3 rows of 3 numbers or 9 numbers row-major
- * (for a 2-D volume also 2 rows of 2 or 4 numbers). */
-static void check_direction(lua_State *L, int idx, double d[9], int ndim)
+ * (for a 2-D volume also 2 rows of 2 or 4 numbers), raising against
+ * argument arg (0: a plain error, which vol.new words as its option's). */
+static void check_direction(lua_State *L, int arg, int idx, double d[9], int ndim)
 {
-    idx = lua_absindex(L, idx);
-    luaL_checktype(L, idx, LUA_TTABLE);
-    if (ndim == 2 && check_direction2(L, idx, d)) {
-        /* checked below with the 3-D rule */
-    } else if (lua_rawlen(L, idx) == 9) {
-        md_lua_checknumbers(L, idx, d, 9, "direction");
-    } else {
-        if (lua_rawlen(L, idx) != 3)
-            luaL_error(L, ndim == 2 ? "direction must be 2 rows of 2 numbers, 4 numbers, 3 rows of 3 or 9 numbers"
-                                    : "direction must be 3 rows of 3 numbers or 9 numbers");
-        for (int r = 0; r < 3; r++) {
-            lua_rawgeti(L, idx, r + 1);
-            md_lua_checknumbers(L, -1, d + 3 * r, 3, "direction row");
-            lua_pop(L, 1);
-        }
-    }
+    md_lua_argmatrix3(L, arg, idx, d, ndim, "direction");
     double m[9];
     for (int i = 0; i < 9; i++) m[i] = d[i];
     double inv[9];
-    if (!md_geom_inv3(m, inv)) luaL_error(L, "direction matrix is singular");
+    if (!md_geom_inv3(m, inv)) md_lua_argfail(L, arg, "direction matrix is singular");
     for (int c = 0; c < 3; c++) {
         double n = sqrt(d[c] * d[c] + d[3 + c] * d[3 + c] + d[6 + c] * d[6 + c]);
-        if (fabs(n - 1) > 1e-3) luaL_error(L, "direction column %d must have unit length (got %f)", c + 1, n);
+        if (fabs(n - 1) > 1e-3)
+            md_lua_argfail(L, arg, lua_pushfstring(L, "direction column %d must have unit length (got %f)", c + 1, n));
         for (int r = 0; r < 3; r++) d[r * 3 + c] /= n;
     }
 }
 
 /* s holds the current (or default) spacing: a 2-D volume may give 2 numbers. */
-static void check_spacing(lua_State *L, int idx, double s[3], int ndim)
+static void check_spacing(lua_State *L, int arg, int idx, double s[3], int ndim)
 {
-    md_lua_checkaxes(L, idx, s, ndim, "spacing");
+    md_lua_argspatial(L, arg, idx, s, ndim, "spacing");
     for (int i = 0; i < 3; i++)
         if (!(s[i] > 0) || !isfinite(s[i]))
-            luaL_error(L, "spacing must be > 0 (got %f on axis %d)", s[i], i + 1);
+            md_lua_argfail(L, arg, lua_pushfstring(L, "spacing must be > 0 (got %f on axis %d)", s[i], i + 1));
 }
 
-static void check_origin(lua_State *L, int idx, double o[3], int ndim)
+static void check_origin(lua_State *L, int arg, int idx, double o[3], int ndim)
 {
-    md_lua_checkaxes(L, idx, o, ndim, "origin");
+    md_lua_argspatial(L, arg, idx, o, ndim, "origin");
     for (int i = 0; i < 3; i++)
-        if (!isfinite(o[i])) luaL_error(L, "origin must be finite (got %f on axis %d)", o[i], i + 1);
+        if (!isfinite(o[i]))
+            md_lua_argfail(L, arg, lua_pushfstring(L, "origin must be finite (got %f on axis %d)", o[i], i + 1));
 }
-
 /* vol.new's geometry options, checked in protected mode so that a bad one
  * reads "bad argument #1 to 'new' (option 'spacing': ...)". */
 typedef struct {
@@ -134,9 +102,9 @@ typedef struct {
 static int check_geom_option(lua_State *L)
 {
     const GeomOption *g = lua_touserdata(L, 2);
-    if (g->which == 0) check_spacing(L, 1, g->out, g->ndim);
-    else if (g->which == 1) check_origin(L, 1, g->out, g->ndim);
-    else check_direction(L, 1, g->out, g->ndim);
+    if (g->which == 0) check_spacing(L, 0, 1, g->out, g->ndim);
+    else if (g->which == 1) check_origin(L, 0, 1, g->out, g->ndim);
+    else check_direction(L, 0, 1, g->out, g->ndim);
     return 0;
 }
 
@@ -377,7 +345,7 @@ static int l_set_spacing(lua_State *L)
     MdVolume *v = md_lua_checkvolume(L, 1);
     double s[3];
     memcpy(s, v->spacing, sizeof s);
-    check_spacing(L, 2, s, v->ndim);
+    check_spacing(L, 2, 2, s, v->ndim);
     memcpy(v->spacing, s, sizeof s);
     lua_settop(L, 1);
     return 1;
@@ -388,7 +356,7 @@ static int l_set_origin(lua_State *L)
     MdVolume *v = md_lua_checkvolume(L, 1);
     double o[3];
     memcpy(o, v->origin, sizeof o);
-    check_origin(L, 2, o, v->ndim);
+    check_origin(L, 2, 2, o, v->ndim);
     memcpy(v->origin, o, sizeof o);
     lua_settop(L, 1);
     return 1;
@@ -398,7 +366,7 @@ static int l_set_direction(lua_State *L)
 {
     MdVolume *v = md_lua_checkvolume(L, 1);
     double d[9];
-    check_direction(L, 2, d, v->ndim);
+    check_direction(L, 2, 2, d, v->ndim);
     memcpy(v->direction, d, sizeof d);
     lua_settop(L, 1);
     return 1;
@@ -455,11 +423,7 @@ static int l_set_affine(lua_State *L)
     luaL_checktype(L, 2, LUA_TTABLE);
     md_lua_checkopts(L, 3, keys);
     double A[16];
-    for (int r = 0; r < 4; r++) {
-        lua_rawgeti(L, 2, r + 1);
-        md_lua_checknumbers(L, -1, A + 4 * r, 4, "affine row");
-        lua_pop(L, 1);
-    }
+    md_lua_argrows(L, 2, 2, A, 4, 4, "affine");
     if (md_lua_optboolfield(L, 3, "ras", 0))
         for (int c = 0; c < 4; c++) {
             A[c] = -A[c];

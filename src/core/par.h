@@ -5,7 +5,7 @@
  * and the calling thread turns the record into the kernel's status.
  *
  *   int fail = MD_OK;
- *   #pragma omp parallel for schedule(static) if (md_par_worth(n))
+ *   #pragma omp parallel for schedule(static) if (md_par_worth((double)n))
  *   for (int64_t z = 0; z < nz; z++) {
  *       if (md_par_stopped(&fail) || md_par_poll_cancel(&fail)) continue;
  *       ...
@@ -41,6 +41,12 @@
 #define MD_PAR_MIN_WORK 65536.0
 
 static inline int md_par_worth(double work) { return work > MD_PAR_MIN_WORK; }
+
+/* The threshold is the only one: a loop whose voxels cost less or more than
+ * the usual few arithmetic operations scales its count instead of keeping a
+ * threshold of its own. Copies, gathers and short interpolations (cropad,
+ * the separable resampling passes) count a quarter: md_par_worth(n / MD_PAR_CHEAP). */
+#define MD_PAR_CHEAP 4.0
 
 /* Records st in *fail unless a failure is already recorded. */
 static inline void md_par_fail(int *fail, MdStatus st)

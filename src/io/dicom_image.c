@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../core/ctx.h"
+#include "../core/par.h"
 #include "dicom.h"
 #include "dicom_parse.h"
 #include "dicom_pixels.h"
@@ -304,7 +305,7 @@ MdStatus md_dcm_convert(MdVolume *v, const MdRescale *rs, const uint8_t *done,
     if (!los) return md_error(err, MD_ENOMEM, "out of memory");
         /* per-slice ranges in parallel, combined in slice order; converted
          * slices are exact int16 already */
-#pragma omp parallel for schedule(static) num_threads(md_threads()) if (nz * n > 65536)
+#pragma omp parallel for schedule(static) num_threads(md_threads()) if (md_par_worth((double)(nz * n)))
     for (size_t k = 0; k < nz; k++) {
         los[2 * k] = 0, los[2 * k + 1] = 0;
         if (!done || !done[k]) slice_range(v, k, &rs[k], keep, &los[2 * k], &los[2 * k + 1]);
@@ -330,7 +331,7 @@ MdStatus md_dcm_convert(MdVolume *v, const MdRescale *rs, const uint8_t *done,
         if (st != MD_OK) return st;
     }
     char *src = md_volume_data(v), *dst = nb ? nb->data : src;
-#pragma omp parallel for schedule(static) num_threads(md_threads()) if (nz * n > 65536)
+#pragma omp parallel for schedule(static) num_threads(md_threads()) if (md_par_worth((double)(nz * n)))
     for (size_t k = 0; k < nz; k++) {
         if (done && done[k])
             copy_done(src + k * n * es, dst + k * n * os, dt, n);

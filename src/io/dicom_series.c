@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 #include "../core/ctx.h"
+#include "../core/par.h"
 #include "dicom.h"
 #include "dicom_image.h"
 #include "dicom_fgroups.h"
@@ -442,7 +443,7 @@ static MdStatus read_headers(MdDicomScan *scan, char **paths, size_t n, int sing
         free(buf);
         if (ok[0] <= 0) st = MD_EFORMAT; /* err holds read_one's message */
     }
-    int nomem = 0;
+    int fail = MD_OK;
     /* batches, so that progress is reported (and may cancel) from this thread
      * between parallel regions */
     for (size_t b0 = 0; st == MD_OK && !single && b0 < n; b0 += SCAN_BATCH) {
@@ -455,14 +456,11 @@ static MdStatus read_headers(MdDicomScan *scan, char **paths, size_t n, int sing
 #pragma omp for schedule(dynamic, 16)
             for (size_t i = b0; i < b1; i++) {
                 ok[i] = (signed char)read_one(paths[i], &scan->files[i], &buf, &cap, &e2);
-                if (ok[i] < 0 && !(why[i] = strdup(e2.msg))) {
-#pragma omp atomic write
-                    nomem = 1;
-                }
+                if (ok[i] < 0 && !(why[i] = strdup(e2.msg))) md_par_fail(&fail, MD_ENOMEM);
             }
             free(buf);
         }
-        if (nomem) st = md_error(err, MD_ENOMEM, "out of memory scanning files");
+        if (fail) st = md_error(err, MD_ENOMEM, "out of memory scanning files");
         if (st == MD_OK && (md_cancel_requested() || (prog && prog(ud, b1, n))))
             st = md_error(err, MD_ECANCELLED, "interrupted");
     }

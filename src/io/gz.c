@@ -18,6 +18,7 @@
 #endif
 
 #include "../core/ctx.h"
+#include "../core/par.h"
 #include "deflate_walk.h"
 
 MdStatus md_zlib_inflate(const void *in, size_t n, void *out, size_t cap, size_t *got,
@@ -286,29 +287,26 @@ static int inflate_parallel(const unsigned char *in, size_t n, unsigned char *ou
         if (c > maxc) maxc = c;
     }
     if (ok) {
+        int fail = MD_OK; /* any failure: the caller decodes serially */
         #pragma omp parallel
         {
             struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
             unsigned char *scratch = malloc(maxc + 2);
-            if (!d || !scratch) {
-                #pragma omp atomic write
-                ok = 0;
-            }
+            if (!d || !scratch) md_par_fail(&fail, MD_ENOMEM);
             #pragma omp for schedule(dynamic, 1)
             for (size_t i = 0; i < k; i++) {
+                if (md_par_stopped(&fail)) continue;
                 size_t off = i * ix.span, ulen = i + 1 < k ? ix.span : (size_t)ix.total - off;
-                if (!d || !scratch ||
-                    !inflate_entry(d, in + start[i], get32(ix.csize + 4 * i), i + 1 == k, scratch,
-                                   out + off, ulen)) {
-                    #pragma omp atomic write
-                    ok = 0;
-                } else {
+                if (!inflate_entry(d, in + start[i], get32(ix.csize + 4 * i), i + 1 == k, scratch, out + off,
+                                   ulen))
+                    md_par_fail(&fail, MD_EFORMAT);
+                else
                     crc[i] = (uint32_t)libdeflate_crc32(0, out + off, ulen);
-                }
             }
             free(scratch);
             libdeflate_free_decompressor(d);
         }
+        ok = fail == MD_OK;
     }
     if (ok) {
         uLong all = crc[0];
@@ -482,7 +480,7 @@ MdStatus md_gz_write(MdAtomicFile *f, const MdGzPart *parts, int nparts, int lev
     uLong crc = crc32(0, NULL, 0);
     for (size_t b0 = 0; b0 < nblocks && st == MD_OK; b0 += batch) {
         size_t nb = nblocks - b0 < batch ? nblocks - b0 : batch;
-        int failed = 0;
+        int fail = MD_OK;
         #pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nb > 1)
         for (size_t j = 0; j < nb; j++) {
             int t = 0;
@@ -495,12 +493,9 @@ MdStatus md_gz_write(MdAtomicFile *f, const MdGzPart *parts, int nparts, int lev
             olen[j] = compress_block(comp[t], comp[nt + t], src, len, b0 + j + 1 == nblocks,
                                      obuf[j], cap);
             bcrc[j] = (uint32_t)libdeflate_crc32(0, src, len);
-            if (olen[j] == 0) {
-                #pragma omp atomic write
-                failed = 1;
-            }
+            if (olen[j] == 0) md_par_fail(&fail, MD_ENOMEM);
         }
-        if (failed) {
+        if (fail) {
             st = md_error(err, MD_ENOMEM, "gzip compression failed");
             break;
         }

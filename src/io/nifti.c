@@ -16,13 +16,12 @@
 #include <unistd.h>
 
 #include "../core/geom.h"
+#include "../core/par.h"
 #include "atomicfile.h"
 #include "gz.h"
 #include "nifti_header.h"
 #include "rawio.h"
 
-/* Voxel counts above this run the conversion loops on all threads. */
-#define PAR_MIN ((int64_t)1 << 16)
 
 /* ---- file access ------------------------------------------------------ */
 
@@ -79,7 +78,7 @@ static MdStatus short_data(const MdNiftiHeader *h, size_t nbytes, size_t have, c
 static void int64_to_double(void *data, size_t count, int is_signed)
 {
     int64_t n = (int64_t)count;
-    #pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    #pragma omp parallel for schedule(static) if (md_par_worth((double)n))
     for (int64_t i = 0; i < n; i++) {
         uint64_t u;
         memcpy(&u, (char *)data + 8 * i, 8);
@@ -117,7 +116,7 @@ static MdStatus apply_scaling(MdVolume *v, double slope, double inter, MdError *
 #define SCALE_LOOP(ctype)                                                 \
     do {                                                                  \
         const ctype *s = src;                                             \
-        _Pragma("omp parallel for schedule(static) if (n > PAR_MIN)")     \
+        _Pragma("omp parallel for schedule(static) if (md_par_worth((double)n))") \
         for (int64_t i = 0; i < n; i++) {                                 \
             double y = (double)s[i];                                      \
             if (mul) y *= slope;                                          \

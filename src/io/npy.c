@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "../core/ctx.h"
+#include "../core/par.h"
 #include "atomicfile.h"
 #include "rawio.h"
 
@@ -247,7 +248,10 @@ static MdStatus read_header(FILE *fp, int64_t fsize, NpyHeader *h, int64_t *data
  * With dims (d0..d3) = shape reversed (x fastest in memory), the file is a
  * d0 x R matrix (R = d1*d2*d3): row x, column r = t + d3*(z + d2*y). Column
  * r is our row (y, z, t); it goes to the output as a blocked transpose, so
- * both sides stay in cache (a plain strided loop is 30x slower on a CT). */
+ * both sides stay in cache (a plain strided loop is 30x slower on a CT).
+ * A moved element counts a sixteenth of core/par.h's unit of work. */
+#define NPY_TRANSPOSE_CHEAP 16.0
+
 static void from_fortran(const void *src, void *dst, const int64_t d[4], size_t esize)
 {
     const size_t d0 = (size_t)d[0], d1 = (size_t)d[1], d2 = (size_t)d[2], d3 = (size_t)d[3];
@@ -267,7 +271,7 @@ static void from_fortran(const void *src, void *dst, const int64_t d[4], size_t 
         }                                                                     \
     }
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(md_threads()) if (R * d0 > (1u << 20))
+#pragma omp parallel for schedule(static) num_threads(md_threads()) if (md_par_worth((double)(R * d0) / NPY_TRANSPOSE_CHEAP))
 #endif
     for (long b = 0; b < nblocks; b++) {
         size_t r0 = (size_t)b * B, r1 = r0 + B < R ? r0 + B : R;

@@ -96,7 +96,7 @@ MdStatus md_arith_binary(MdOperand a, MdOperand b, MdBinaryOp op, MdVolume *out,
     size_t n = md_volume_count(out);
     size_t nblocks = (n + BLOCK - 1) / BLOCK;
     void *od = md_volume_data(out);
-#pragma omp parallel if (n > 65536)
+#pragma omp parallel if (md_par_worth((double)n))
     {
         double x[BLOCK], y[BLOCK];
 #pragma omp for schedule(static)
@@ -148,7 +148,7 @@ MdStatus md_arith_unary(const MdVolume *a, MdUnaryOp op, double p1, double p2, M
                                                    : md_arith_fast_unary(a, op, p1, p2, out))
             return MD_OK;
     }
-#pragma omp parallel if (n > 65536)
+#pragma omp parallel if (md_par_worth((double)n))
     {
         double x[BLOCK];
 #pragma omp for schedule(static)
@@ -173,7 +173,7 @@ MdStatus md_arith_where(const MdVolume *mask, MdOperand a, MdOperand b, MdVolume
     size_t n = md_volume_count(out);
     size_t nblocks = (n + BLOCK - 1) / BLOCK;
     void *od = md_volume_data(out);
-#pragma omp parallel if (n > 65536)
+#pragma omp parallel if (md_par_worth((double)n))
     {
         double x[BLOCK], y[BLOCK], m8[BLOCK];
 #pragma omp for schedule(static)

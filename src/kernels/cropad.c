@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../core/ctx.h"
+#include "../core/par.h"
 #include "../core/geom.h"
 
 static const char *const pad_names[MD_PAD_COUNT] = {"constant", "edge", "reflect", "symmetric", "wrap"};
@@ -121,7 +122,7 @@ MdStatus md_cropad_box(const MdVolume *in, const int64_t lo[3], MdPadMode mode, 
     const int64_t rows = onz * ony * in->dim[3];
     const char *src = md_volume_data(in);
     char *dst = md_volume_data(out);
-#pragma omp parallel for schedule(static) if ((double)rows * (double)onx > 262144)
+#pragma omp parallel for schedule(static) if (md_par_worth((double)rows * (double)onx / MD_PAR_CHEAP))
     for (int64_t r = 0; r < rows; r++) {
         int64_t y = r % ony, z = (r / ony) % onz, f = r / (ony * onz);
         char *d = dst + (size_t)r * (size_t)onx * es;
@@ -183,7 +184,7 @@ void md_cropad_reorder(const MdVolume *in, const int order[3], const int flip[3]
     const int64_t rows = onz * ony * out->dim[3];
     const char *src = md_volume_data(in);
     char *dst = md_volume_data(out);
-#pragma omp parallel for schedule(static) if ((double)rows * (double)onx > 262144)
+#pragma omp parallel for schedule(static) if (md_par_worth((double)rows * (double)onx / MD_PAR_CHEAP))
     for (int64_t r = 0; r < rows; r++) {
         int64_t y = r % ony, z = (r / ony) % onz, f = r / (ony * onz);
         int64_t e = f * fstride + base + z * st[2] + y * st[1];
@@ -274,7 +275,7 @@ void md_cropad_slice(const MdVolume *in, int axis, int64_t index, MdVolume *out)
     int r0 = axis == 0 ? 1 : 0;
     const int64_t onx = out->dim[0], ony = out->dim[1];
     char *dst = md_volume_data(out);
-#pragma omp parallel for schedule(static) if ((double)onx * (double)ony > 262144)
+#pragma omp parallel for schedule(static) if (md_par_worth((double)onx * (double)ony / MD_PAR_CHEAP))
     for (int64_t y = 0; y < ony; y++)
         strided(src + (index * s[axis] + y * s[2]) * (int64_t)es, dst + (size_t)(y * onx) * es, s[r0], onx, es);
 }
@@ -335,7 +336,7 @@ int md_cropad_nonzero_box(const MdVolume *v, int64_t lo[3], int64_t hi[3])
     /* per z slice, combined serially: the same box whatever the thread count */
     int64_t *part = malloc((size_t)nz * 4 * sizeof *part);
     if (!part) return -1;
-#pragma omp parallel for schedule(static) if ((double)nx * (double)ny * (double)nz > 262144)
+#pragma omp parallel for schedule(static) if (md_par_worth((double)nx * (double)ny * (double)nz / MD_PAR_CHEAP))
     for (int64_t z = 0; z < nz; z++) {
         int64_t xa = nx, xb = -1, ya = ny, yb = -1, a, b;
         for (int64_t f = 0; f < nf; f++)

@@ -432,8 +432,9 @@ static void work_finish(Work *w, const MdVolume *out, MdVolume *const *idx)
     for (int a = 0; a < 3; a++) md_slices_scatter(w->idx[map[a]], 4, w->n, w->axis, md_volume_data(idx[a]));
 }
 
-MdStatus md_edt(const MdVolume *mask, const MdEdtOpts *o, MdVolume *out, MdVolume *const *idx, MdError *err)
+MdStatus md_edt(const MdVolume *mask, const MdEdtOpts *o, MdVolume *out, MdVolume *const *idx, MdCtx *ctx)
 {
+    MdError *err = ctx->err;
     MdStatus st = check_args(mask, o, out, idx, err);
     if (st != MD_OK) return st;
     Work w;
@@ -444,9 +445,8 @@ MdStatus md_edt(const MdVolume *mask, const MdEdtOpts *o, MdVolume *out, MdVolum
     for (int a = 0; a < 3; a++) j.sp[a] = o->spacing[perm[w.axis - 1][a]];
     j.sink = (Sink){out->dtype == MD_FLOAT32 ? SINK_F32 : SINK_F64, o->squared, 0, 0, 1.0, 0, w.out,
                     {w.idx[0], w.idx[1], w.idx[2]}};
-    MdCtx ctx = md_ctx_init(err, "distance transform");
     const size_t ntx = (size_t)((j.n[0] + TILE - 1) / TILE);
-    j.ctx = &ctx;
+    j.ctx = ctx;
     j.total = (o->sign ? 2 : 1) * ntx * (size_t)(j.n[2] + (planar ? 0 : j.n[1]));
     if (o->sign) {
         j.sink.only_nonsites = 1;
@@ -461,6 +461,6 @@ MdStatus md_edt(const MdVolume *mask, const MdEdtOpts *o, MdVolume *out, MdVolum
     if (st == MD_OK && idx && mask->ndim == 3 && planar) fill_slice_index(w.idx[2], w.idx[0], w.m);
     if (st == MD_OK) work_finish(&w, out, idx);
     work_free(&w, mask, out);
-    md_ctx_finish(&ctx, j.total);
+    md_ctx_finish(ctx, j.total);
     return st;
 }

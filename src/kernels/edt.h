@@ -7,6 +7,7 @@
 #ifndef MD_EDT_H
 #define MD_EDT_H
 
+#include "../core/ctx.h"
 #include "../core/volume.h"
 
 typedef struct MdEdtOpts {
@@ -24,9 +25,9 @@ typedef struct MdEdtOpts {
  * receive the 1-based x, y[, z] index of each voxel's nearest zero voxel
  * (the voxel itself when it is zero); not with sign. Voxels with no site
  * at all (a mask, or per slice a slice, without zero voxels) get +inf and
- * index 0 on every axis. */
+ * index 0 on every axis. ctx (borrowed): error slot, threads and progress. */
 MdStatus md_edt(const MdVolume *mask, const MdEdtOpts *o, MdVolume *out, MdVolume *const *idx,
-                MdError *err) MD_MUST_CHECK;
+                MdCtx *ctx) MD_MUST_CHECK;
 
 /* For morphology: out[i] = (d2(i) > r2) xor invert, where d2 is the
  * squared distance in voxel units from voxel i to the nearest site. Sites

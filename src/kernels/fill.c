@@ -59,14 +59,15 @@ static MdStatus check_mask(const MdVolume *mask, const MdVolume *out, MdError *e
     return MD_OK;
 }
 
-MdStatus md_fill_holes(const MdVolume *mask, int axis, int conn, MdVolume *out, MdError *err)
+MdStatus md_fill_holes(const MdVolume *mask, int axis, int conn, MdVolume *out, MdCtx *ctx)
 {
+    MdError *err = ctx->err;
     Work w;
     MdStatus st = check_mask(mask, out, err);
     if (st == MD_OK) st = work_new(&w, mask, out, axis, &conn, 0, err);
     if (st != MD_OK) return st;
     MdComps c;
-    st = md_comps_build(w.src, MD_UINT8, w.m, MD_RUNS_ZERO, 0, conn, w.planar, &c, err);
+    st = md_comps_build(w.src, MD_UINT8, w.m, MD_RUNS_ZERO, 0, conn, w.planar, &c, ctx);
     if (st == MD_OK) {
         uint8_t *keep = malloc((size_t)c.ncomp + 1);
         if (keep) {
@@ -82,8 +83,9 @@ MdStatus md_fill_holes(const MdVolume *mask, int axis, int conn, MdVolume *out, 
     return work_end(&w, out, st);
 }
 
-MdStatus md_clear_border(const MdVolume *in, int axis, int conn, int64_t buffer, MdVolume *out, MdError *err)
+MdStatus md_clear_border(const MdVolume *in, int axis, int conn, int64_t buffer, MdVolume *out, MdCtx *ctx)
 {
+    MdError *err = ctx->err;
     if (out->dtype != in->dtype) return md_error(err, MD_EINVAL, "clear_border: output dtype differs");
     Work w;
     MdStatus st = work_new(&w, in, out, axis, &conn, 1, err);
@@ -93,7 +95,7 @@ MdStatus md_clear_border(const MdVolume *in, int axis, int conn, int64_t buffer,
             st = md_error(err, MD_EINVAL, "buffer must be 0 to %lld (below every side; got %lld)",
                           (long long)w.m[a] - 1, (long long)buffer);
     MdComps c;
-    if (st == MD_OK) st = md_comps_build(w.src, in->dtype, w.m, MD_RUNS_EQUAL, 0, conn, w.planar, &c, err);
+    if (st == MD_OK) st = md_comps_build(w.src, in->dtype, w.m, MD_RUNS_EQUAL, 0, conn, w.planar, &c, ctx);
     if (st == MD_OK) {
         uint8_t *touch = malloc((size_t)c.ncomp + 1);
         if (touch) {
@@ -110,11 +112,12 @@ MdStatus md_clear_border(const MdVolume *in, int axis, int conn, int64_t buffer,
 }
 
 /* Components of a mask with their sizes; keep is allocated (zeroed). */
-static MdStatus sized(const Work *w, int conn, MdComps *c, int64_t **sizes, uint8_t **keep, MdError *err)
+static MdStatus sized(const Work *w, int conn, MdComps *c, int64_t **sizes, uint8_t **keep, MdCtx *ctx)
 {
+    MdError *err = ctx->err;
     *sizes = NULL;
     *keep = NULL;
-    MdStatus st = md_comps_build(w->src, MD_UINT8, w->m, MD_RUNS_NONZERO, 0, conn, w->planar, c, err);
+    MdStatus st = md_comps_build(w->src, MD_UINT8, w->m, MD_RUNS_NONZERO, 0, conn, w->planar, c, ctx);
     if (st != MD_OK) return st;
     if ((st = md_comps_sizes(c, sizes, err)) == MD_OK && !(*keep = calloc((size_t)c->ncomp + 1, 1)))
         st = md_error(err, MD_ENOMEM, "out of memory");
@@ -125,8 +128,9 @@ static MdStatus sized(const Work *w, int conn, MdComps *c, int64_t **sizes, uint
     return st;
 }
 
-MdStatus md_remove_small(const MdVolume *mask, int axis, int conn, int64_t min_size, MdVolume *out, MdError *err)
+MdStatus md_remove_small(const MdVolume *mask, int axis, int conn, int64_t min_size, MdVolume *out, MdCtx *ctx)
 {
+    MdError *err = ctx->err;
     Work w;
     MdStatus st = check_mask(mask, out, err);
     if (st == MD_OK) st = work_new(&w, mask, out, axis, &conn, 0, err);
@@ -134,7 +138,7 @@ MdStatus md_remove_small(const MdVolume *mask, int axis, int conn, int64_t min_s
     MdComps c;
     int64_t *size;
     uint8_t *keep;
-    if ((st = sized(&w, conn, &c, &size, &keep, err)) == MD_OK) {
+    if ((st = sized(&w, conn, &c, &size, &keep, ctx)) == MD_OK) {
         for (int64_t k = 1; k <= c.ncomp; k++) keep[k] = size[k] >= min_size;
         md_comps_write_mask(&c, keep, NULL, w.dst);
         free(size), free(keep);
@@ -164,8 +168,9 @@ static void keep_top(const int64_t *size, Ranked *r, int64_t lo, int64_t hi, int
     for (int64_t i = 0; i < k && i < n; i++) keep[r[i].id] = 1;
 }
 
-MdStatus md_keep_largest(const MdVolume *mask, int axis, int conn, int64_t n, MdVolume *out, MdError *err)
+MdStatus md_keep_largest(const MdVolume *mask, int axis, int conn, int64_t n, MdVolume *out, MdCtx *ctx)
 {
+    MdError *err = ctx->err;
     Work w;
     MdStatus st = check_mask(mask, out, err);
     if (st == MD_OK) st = work_new(&w, mask, out, axis, &conn, 1, err);
@@ -173,7 +178,7 @@ MdStatus md_keep_largest(const MdVolume *mask, int axis, int conn, int64_t n, Md
     MdComps c;
     int64_t *size, *first = NULL;
     uint8_t *keep;
-    if ((st = sized(&w, conn, &c, &size, &keep, err)) != MD_OK) return work_end(&w, out, st);
+    if ((st = sized(&w, conn, &c, &size, &keep, ctx)) != MD_OK) return work_end(&w, out, st);
     Ranked *ids = malloc(((size_t)c.ncomp + 1) * sizeof *ids);
     if (!ids) st = md_error(err, MD_ENOMEM, "out of memory");
     if (st == MD_OK && w.planar) st = md_comps_first_slice(&c, &first, err);

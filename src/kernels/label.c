@@ -210,13 +210,13 @@ static MdStatus count_runs(MdComps *c, const Job *j, MdError *err)
 
 /* Pass 2: extract runs and union within each chunk of rows, in parallel;
  * then serially across chunk borders. */
-static MdStatus join_runs(MdComps *c, Job *j, MdError *err)
+static MdStatus join_runs(MdComps *c, Job *j, MdCtx *ctx)
 {
+    MdError *err = ctx->err;
     int64_t nrows = c->n[1] * c->n[2], nx = c->n[0];
-    int nchunks = md_threads(), fail = MD_OK;
-    MdCtx ctx = md_ctx_init(err, "label");
+    int nchunks = ctx->threads, fail = MD_OK;
     size_t slices_done = 0;
-    if (nrows * nx <= 65536 || nchunks < 1) nchunks = 1;
+    if (!md_par_worth((double)(nrows * nx)) || nchunks < 1) nchunks = 1;
     if (nchunks > nrows) nchunks = (int)nrows;
 #pragma omp parallel for schedule(static) num_threads(nchunks) if (nchunks > 1)
     for (int ch = 0; ch < nchunks; ch++) {
@@ -228,12 +228,12 @@ static MdStatus join_runs(MdComps *c, Job *j, MdError *err)
             row_runs(j, r, nx, tmp, c->x0 + s, c->x1 + s, j->val ? j->val + s : NULL);
             for (int64_t i = s; i < c->row_start[r + 1]; i++) j->parent[i] = (int32_t)i;
             link_row(c, j, r, lo);
-            if (r % c->n[1] == c->n[1] - 1) md_par_progress(&ctx, &slices_done, (size_t)c->n[2]);
+            if (r % c->n[1] == c->n[1] - 1) md_par_progress(ctx, &slices_done, (size_t)c->n[2]);
             if (r % c->n[1] == 0 && md_par_poll_cancel(&fail)) break;
         }
         free(tmp);
     }
-    md_ctx_finish(&ctx, (size_t)c->n[2]);
+    md_ctx_finish(ctx, (size_t)c->n[2]);
     if (fail == MD_ENOMEM) return md_error(err, MD_ENOMEM, "out of memory labelling");
     if (fail) return md_par_status(fail, "labelling", err);
     for (int ch = 1; ch < nchunks; ch++) {
@@ -284,8 +284,9 @@ static MdStatus check_conn(int conn, int planar, MdError *err)
 }
 
 MdStatus md_comps_build(const void *data, MdDtype dtype, const int64_t n[3], MdRunMode mode, double background,
-                        int conn, int planar, MdComps *c, MdError *err)
+                        int conn, int planar, MdComps *c, MdCtx *ctx)
 {
+    MdError *err = ctx->err;
     memset(c, 0, sizeof *c);
     MdStatus st = check_conn(conn, planar, err);
     if (st != MD_OK) return st;
@@ -308,7 +309,7 @@ MdStatus md_comps_build(const void *data, MdDtype dtype, const int64_t n[3], MdR
         st = md_error(err, MD_ENOMEM, "out of memory labelling (%lld runs)", (long long)c->nruns);
         goto fail;
     }
-    if ((st = join_runs(c, &j, err)) != MD_OK) goto fail;
+    if ((st = join_runs(c, &j, ctx)) != MD_OK) goto fail;
     st = number_roots(c, &j, err);
 fail:
     free(j.parent);
@@ -398,8 +399,9 @@ MdStatus md_comps_first_slice(const MdComps *c, int64_t **first, MdError *err)
 }
 
 MdStatus md_label(const MdVolume *in, int axis, int conn, double background, MdVolume *out, int64_t *count,
-                  MdError *err)
+                  MdCtx *ctx)
 {
+    MdError *err = ctx->err;
     if (in->ndim < 2 || in->ndim > 3) return md_error(err, MD_EINVAL, "label: expected a 2-D or 3-D volume");
     if (out->dtype != MD_INT32 || md_volume_count(out) != md_volume_count(in))
         return md_error(err, MD_EINVAL, "label: the output must be int32, shaped like the input");
@@ -421,7 +423,7 @@ MdStatus md_label(const MdVolume *in, int axis, int conn, double background, MdV
         md_slices_gather(md_volume_data(in), es, n, t, src);
     }
     MdComps c;
-    MdStatus st = md_comps_build(src, in->dtype, m, MD_RUNS_EQUAL, background, conn, planar, &c, err);
+    MdStatus st = md_comps_build(src, in->dtype, m, MD_RUNS_EQUAL, background, conn, planar, &c, ctx);
     if (st == MD_OK) {
         md_comps_write_labels(&c, dst);
         *count = c.ncomp;

@@ -7,6 +7,7 @@
 #ifndef MD_LABEL_H
 #define MD_LABEL_H
 
+#include "../core/ctx.h"
 #include "../core/volume.h"
 
 /* Which voxels form runs. */
@@ -30,7 +31,7 @@ typedef struct MdComps {
  * used by MD_RUNS_EQUAL. Fails on a bad connectivity, when out of memory,
  * with more than 2^31-1 runs, or when cancelled. c is empty on failure. */
 MdStatus md_comps_build(const void *data, MdDtype dtype, const int64_t n[3], MdRunMode mode, double background,
-                        int conn, int planar, MdComps *c, MdError *err) MD_MUST_CHECK;
+                        int conn, int planar, MdComps *c, MdCtx *ctx) MD_MUST_CHECK;
 void md_comps_free(MdComps *c);
 
 /* out[n0*n1*n2] = component id of each voxel in a run, 0 elsewhere. */
@@ -53,6 +54,6 @@ MdStatus md_comps_first_slice(const MdComps *c, int64_t **first, MdError *err) M
  * 4 or 8 for a 2-D volume); axis 1..3: each slice across that axis alone
  * (conn 4 or 8), numbered slice by slice. */
 MdStatus md_label(const MdVolume *in, int axis, int conn, double background, MdVolume *out, int64_t *count,
-                  MdError *err) MD_MUST_CHECK;
+                  MdCtx *ctx) MD_MUST_CHECK;
 
 #endif

@@ -183,7 +183,8 @@ static MdStatus erode_packed(const uint64_t *in, uint64_t *out, const Grid *g, c
                              MdError *err)
 {
     int fail = MD_OK;
-#pragma omp parallel if (g->ny * g->nz * g->W > 4096)
+    /* a word packs 64 voxels, each a quarter of a voxel's usual cost */
+#pragma omp parallel if (md_par_worth((double)(g->ny * g->nz * g->W) * 64 / MD_PAR_CHEAP))
     {
         uint64_t *win = malloc((size_t)(g->ny * g->S) * sizeof *win);
         if (!win) md_par_fail(&fail, MD_ENOMEM);

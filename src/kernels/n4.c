@@ -133,11 +133,12 @@ static MdStatus shrink_grid(N4 *s4, const Shrink *s, MdCtx *ctx)
  * about a millisecond, less than what a second thread costs to wake and to
  * wait for at the barrier when the machine is busy (measured: on a loaded
  * 2-core machine, ch2 at shrink 3 took twice as long on 2 threads as on 1).
- * So the passes go parallel only on large shrunk grids; the full-resolution
- * passes always do. */
-#define N4_ITER_MIN_WORK 1.0e6
+ * So the passes go parallel only on large shrunk grids (a voxel counts a
+ * sixteenth of core/par.h's unit: above 16 x 65536 = 1 Mi voxels); the
+ * full-resolution passes always do. */
+#define N4_ITER_CHEAP 16.0
 
-static inline int iter_parallel(int64_t voxels) { return (double)voxels >= N4_ITER_MIN_WORK; }
+static inline int iter_parallel(int64_t voxels) { return md_par_worth((double)voxels / N4_ITER_CHEAP); }
 
 /* Histogram of log(in) - field over the used voxels with ITK's triangular
  * binning, then the sharpening map E (bins values, in s4->part's tail). */

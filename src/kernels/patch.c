@@ -224,9 +224,9 @@ static MdStatus copy_boxes(const MdVolume *src, const int64_t *starts, size_t bo
     size_t rows = rows_per_box * boxes, row_bytes = (size_t)ext[0] * es;
     int fail = MD_OK;
     /* one patch at a time (grid:patches, grid:map) stays on one thread below
-     * MD_PATCH_PARALLEL voxels: a thread team per 96^3 patch costs more than
-     * it saves, and on a busy machine far more */
-#pragma omp parallel for schedule(static) if (rows * (size_t)ext[0] > MD_PATCH_PARALLEL)
+     * 4 Mi voxels (MD_PATCH_CHEAP): a thread team per 96^3 patch costs more
+     * than it saves, and on a busy machine far more */
+#pragma omp parallel for schedule(static) if (md_par_worth((double)(rows * (size_t)ext[0]) / MD_PATCH_CHEAP))
     for (size_t r = 0; r < rows; r++) {
         if (md_par_stopped(&fail) || ((r & 1023) == 0 && md_par_poll_cancel(&fail))) continue;
         size_t b = r / rows_per_box, q = r % rows_per_box;

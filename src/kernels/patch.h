@@ -10,11 +10,12 @@
 
 #include "../core/volume.h"
 
-/* Voxels below which copying or merging one patch stays on one thread
- * (160^3 is above, 128^3 below): per-patch work is a few milliseconds, and
- * waking a thread team for each patch of a sliding window costs more than
- * it saves. Whole stacks are split across threads. */
-#define MD_PATCH_PARALLEL ((size_t)4 << 20)
+/* A patch voxel's share of core/par.h's unit of work: copying or merging
+ * one patch stays on one thread below 64 x 65536 = 4 Mi voxels (160^3 is
+ * above, 128^3 below): per-patch work is a few milliseconds, and waking a
+ * thread team for each patch of a sliding window costs more than it saves.
+ * Whole stacks are split across threads. */
+#define MD_PATCH_CHEAP 64.0
 
 typedef enum {
     MD_PATCH_COVER, /* every voxel covered: the last patch ends flush with the far edge */

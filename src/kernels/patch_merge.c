@@ -344,7 +344,7 @@ static MdStatus add_rows(MdPatchMerger *m, const RowJob *j, const MdVolume *patc
     const unsigned char *pdata = md_volume_data(patch);
     size_t pes = md_dtype_size(patch->dtype), wes = md_dtype_size(m->wtype);
     int fail = MD_OK;
-#pragma omp parallel if (j->rows * n > MD_PATCH_PARALLEL)
+#pragma omp parallel if (md_par_worth((double)(j->rows * n) / MD_PATCH_CHEAP))
     {
         void *scratch = malloc(2 * (size_t)g->patch[0] * es);
         if (!scratch) md_par_fail(&fail, MD_ENOMEM);

@@ -231,8 +231,9 @@ static MdStatus check_opts(const MdResampleOpts *o, MdError *err)
 }
 
 MdStatus md_resample(const MdVolume *in, const MdIndexMap *map, const MdResampleOpts *o,
-                     MdVolume *out, MdError *err)
+                     MdVolume *out, MdCtx *ctx)
 {
+    MdError *err = ctx->err;
     MdStatus st = check_opts(o, err);
     if (st != MD_OK) return st;
     if (map->separable) {
@@ -250,7 +251,7 @@ MdStatus md_resample(const MdVolume *in, const MdIndexMap *map, const MdResample
         s.mode = o->mode;
         s.fill = o->fill;
         s.vote = o->vote;
-        return md_resample_separable(in, &s, out, err);
+        return md_resample_separable(in, &s, out, ctx);
     }
     if (o->antialias || o->vote)
         return md_error(err, MD_EINVAL, "%s needs an axis-aligned target grid (this one is rotated "
@@ -262,5 +263,5 @@ MdStatus md_resample(const MdVolume *in, const MdIndexMap *map, const MdResample
     if (in->ndim == 2) a.order[2] = 0;
     a.mode = o->mode;
     a.fill = o->fill;
-    return md_transform_affine(in, &a, out, err);
+    return md_transform_affine(in, &a, out, ctx);
 }

@@ -8,6 +8,7 @@
 #ifndef MD_RESAMPLE_H
 #define MD_RESAMPLE_H
 
+#include "../core/ctx.h"
 #include "../core/volume.h"
 #include "spline.h"
 
@@ -62,8 +63,9 @@ int md_resample_thick_axis(const double in_spacing[3], const double out_spacing[
 
 /* Resamples in into out (borrowed; header from a plan, allocated, same
  * dtype and frame count). Errors: bad orders or options, antialias or vote
- * on a non-separable map, out of memory, cancelled. */
+ * on a non-separable map, out of memory, cancelled. ctx (borrowed): error
+ * slot, threads and progress of the call. */
 MdStatus md_resample(const MdVolume *in, const MdIndexMap *map, const MdResampleOpts *o,
-                     MdVolume *out, MdError *err) MD_MUST_CHECK;
+                     MdVolume *out, MdCtx *ctx) MD_MUST_CHECK;
 
 #endif

@@ -371,27 +371,17 @@ typedef struct Block {
 } Block;
 
 /* Pass A of the block path: every input slice of frame f through x and y
- * into the block T. */
-static int block_pass_xy(const Engine *e, int64_t f, Block T, int *cancelled)
+ * into the block T. A failure or cancel goes to *fail (core/par.h). */
+static void block_pass_xy(const Engine *e, int64_t f, Block T, int *fail)
 {
-    int failed = 0;
     const size_t plane = (size_t)(e->onx * e->ony);
-#pragma omp parallel if ((double)plane * (double)e->nz > 262144)
+#pragma omp parallel if (md_par_worth((double)plane * (double)e->nz / MD_PAR_CHEAP))
     {
         Scratch w;
-        int ok = scratch_alloc(&w, e, 1, 0);
-        if (!ok) {
-#pragma omp atomic write
-            failed = 1;
-        }
+        if (!scratch_alloc(&w, e, 1, 0)) md_par_fail(fail, MD_ENOMEM);
 #pragma omp for schedule(static)
         for (int64_t z = 0; z < e->nz; z++) {
-            if (!ok || failed || *cancelled) continue;
-            if (md_cancel_requested()) {
-#pragma omp atomic write
-                *cancelled = 1;
-                continue;
-            }
+            if (md_par_stopped(fail) || md_par_poll_cancel(fail)) continue;
             slice_xy(e, &w, z, f, w.ring[0]);
             if (T.d)
                 memcpy(T.d + (size_t)z * plane, w.ring[0], plane * sizeof *T.d);
@@ -400,27 +390,21 @@ static int block_pass_xy(const Engine *e, int64_t f, Block T, int *cancelled)
         }
         scratch_free(&w);
     }
-    return !failed;
 }
 
 /* Pass B: for each output row oy, the z lines of T through z. */
-static int block_pass_z(const Engine *e, int64_t f, Block T, int *cancelled)
+static void block_pass_z(const Engine *e, int64_t f, Block T, int *fail)
 {
-    int failed = 0;
     const Axis *az = &e->ax[2];
     const size_t plane = (size_t)(e->onx * e->ony);
     const double fill = fill_value(e);
-#pragma omp parallel if ((double)plane * (double)e->onz > 262144)
+#pragma omp parallel if (md_par_worth((double)plane * (double)e->onz / MD_PAR_CHEAP))
     {
         Scratch w;
-        int ok = scratch_alloc(&w, e, 0, az->len * e->onx);
-        if (!ok) {
-#pragma omp atomic write
-            failed = 1;
-        }
+        if (!scratch_alloc(&w, e, 0, az->len * e->onx)) md_par_fail(fail, MD_ENOMEM);
 #pragma omp for schedule(static)
         for (int64_t oy = 0; oy < e->ony; oy++) {
-            if (!ok || failed || *cancelled) continue;
+            if (md_par_stopped(fail)) continue;
             for (int64_t z = 0; z < e->nz; z++) {
                 size_t at = (size_t)z * plane + (size_t)(oy * e->onx);
                 double *dst = w.blk + (az->npad + z) * e->onx;
@@ -437,7 +421,6 @@ static int block_pass_z(const Engine *e, int64_t f, Block T, int *cancelled)
         }
         scratch_free(&w);
     }
-    return !failed;
 }
 
 static MdStatus run_block(Engine *e, MdError *err)
@@ -454,15 +437,14 @@ static MdStatus run_block(Engine *e, MdError *err)
         return md_error(err, MD_ENOMEM, "out of memory for the %s resampling block (%zu bytes)",
                         wide ? "float64" : "float32", n * es);
     if (wide) T.d = mem; else T.f = mem;
-    int ok = 1, cancelled = 0;
-    for (int64_t f = 0; f < e->frames && ok && !cancelled; f++) {
-        ok = block_pass_xy(e, f, T, &cancelled);
-        if (ok && !cancelled) ok = block_pass_z(e, f, T, &cancelled);
+    int fail = MD_OK;
+    for (int64_t f = 0; f < e->frames && !fail; f++) {
+        block_pass_xy(e, f, T, &fail);
+        if (!fail) block_pass_z(e, f, T, &fail);
     }
     free(mem);
-    if (!ok) return md_error(err, MD_ENOMEM, "out of memory for resampling scratch");
-    if (cancelled) return md_error(err, MD_ECANCELLED, "resampling cancelled");
-    return MD_OK;
+    if (fail == MD_ENOMEM) return md_error(err, MD_ENOMEM, "out of memory for resampling scratch");
+    return md_par_status(fail, "resampling", err);
 }
 
 /* ---- orders 0/1: scipy's own sum --------------------------------------- */
@@ -578,7 +560,7 @@ static MdStatus run_slices(Engine *e, int direct, MdError *err)
     const int64_t K = e->frames * e->onz;
     const int slots = e->ax[2].ntaps;
     int fail = MD_OK;
-#pragma omp parallel if ((double)e->onx * (double)e->ony * (double)K > 262144)
+#pragma omp parallel if (md_par_worth((double)e->onx * (double)e->ony * (double)K / MD_PAR_CHEAP))
     {
         Scratch w;
         Slices s = {{NULL, NULL}, NULL, {-1, -1}};
@@ -647,7 +629,7 @@ static MdStatus run_nearest(Engine *e, MdError *err)
     const char *in = md_volume_data(e->in);
     char *out = md_volume_data(e->out);
     int fail = MD_OK;
-#pragma omp parallel for schedule(static) if ((double)rows * (double)e->onx > 262144)
+#pragma omp parallel for schedule(static) if (md_par_worth((double)rows * (double)e->onx / MD_PAR_CHEAP))
     for (int64_t r = 0; r < rows; r++) {
         if (md_par_stopped(&fail) || (r % e->ony == 0 && md_par_poll_cancel(&fail))) continue;
         if (r % e->ony == e->ony - 1) md_par_progress(e->ctx, &e->done, (size_t)(rows / e->ony));
@@ -729,15 +711,15 @@ static MdStatus run_vote(Engine *e, int stream, MdError *err)
 /* ---- entry ------------------------------------------------------------- */
 
 MdStatus md_resample_separable(const MdVolume *in, const MdSepSpec *s, MdVolume *out,
-                               MdError *err)
+                               MdCtx *ctx)
 {
+    MdError *err = ctx->err;
     if (out->dim[3] != in->dim[3])
         return md_error(err, MD_EINVAL, "resample: output has %lld frames, input %lld",
                         (long long)out->dim[3], (long long)in->dim[3]);
     Engine e;
     memset(&e, 0, sizeof e);
-    MdCtx ctx = md_ctx_init(err, "resample");
-    e.ctx = &ctx;
+    e.ctx = ctx;
     e.in = in;
     e.out = out;
     e.s = s;
@@ -761,6 +743,6 @@ MdStatus md_resample_separable(const MdVolume *in, const MdSepSpec *s, MdVolume 
             st = stream ? run_slices(&e, 0, err) : run_block(&e, err);
     }
     for (int a = 0; a < 3; a++) axis_free(&e.ax[a]);
-    md_ctx_finish(&ctx, e.done);
+    md_ctx_finish(ctx, e.done);
     return st;
 }

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "../core/ctx.h"
 #include "../core/volume.h"
 #include "spline.h"
 
@@ -32,6 +33,6 @@ typedef struct MdSepSpec {
  * float32 score per output voxel. Both borrowed; out is filled. Errors:
  * out of memory, too many labels, cancelled. */
 MdStatus md_resample_separable(const MdVolume *in, const MdSepSpec *s, MdVolume *out,
-                               MdError *err) MD_MUST_CHECK;
+                               MdCtx *ctx) MD_MUST_CHECK;
 
 #endif

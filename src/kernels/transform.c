@@ -37,14 +37,11 @@ static int coef_fill(const MdVolume *in, int64_t f, MdBoundary mode, double fill
 {
     const int64_t nx = in->dim[0], ny = in->dim[1], nz = in->dim[2];
     const int64_t LX = c->len[0], LY = c->len[1], LZ = c->len[2];
-    int ok = 1;
-#pragma omp parallel if ((double)LX * (double)LY * (double)LZ > 262144)
+    int fail = MD_OK;
+#pragma omp parallel if (md_par_worth((double)LX * (double)LY * (double)LZ / MD_PAR_CHEAP))
     {
         double *row = malloc((size_t)nx * sizeof *row);
-        if (!row) {
-#pragma omp atomic write
-            ok = 0;
-        }
+        if (!row) md_par_fail(&fail, MD_ENOMEM);
 #pragma omp for schedule(static)
         for (int64_t zy = 0; zy < LZ * LY; zy++) {
             int64_t z = zy / LY - c->npad[2], y = zy % LY - c->npad[1];
@@ -56,7 +53,7 @@ static int coef_fill(const MdVolume *in, int64_t f, MdBoundary mode, double fill
             }
             z = z < 0 ? 0 : z >= nz ? nz - 1 : z;
             y = y < 0 ? 0 : y >= ny ? ny - 1 : y;
-            if (!row) continue;
+            if (md_par_stopped(&fail)) continue;
             md_rows_to_f64(md_volume_data(in), in->dtype, (size_t)(((f * nz + z) * ny + y) * nx), (size_t)nx, row);
             for (int64_t x = 0; x < LX; x++) {
                 int64_t sx = x - c->npad[0];
@@ -66,7 +63,7 @@ static int coef_fill(const MdVolume *in, int64_t f, MdBoundary mode, double fill
         }
         free(row);
     }
-    return ok;
+    return fail == MD_OK;
 }
 
 /* Prefilters axis a of the coefficient volume (in place), a block of
@@ -77,17 +74,14 @@ static int coef_prefilter(MdCoef *c, int a, MdBoundary m)
     /* lines along a; blocks: x: one row; y: one z slice; z: one y row */
     const int64_t nblk = a == 0 ? LY * LZ : a == 1 ? LZ : LY;
     const int64_t n = c->len[a], width = a == 0 ? 1 : LX;
-    int ok = 1;
-#pragma omp parallel if ((double)LX * (double)LY * (double)LZ > 262144)
+    int fail = MD_OK;
+#pragma omp parallel if (md_par_worth((double)LX * (double)LY * (double)LZ / MD_PAR_CHEAP))
     {
         double *blk = malloc((size_t)(n * width) * sizeof *blk);
-        if (!blk) {
-#pragma omp atomic write
-            ok = 0;
-        }
+        if (!blk) md_par_fail(&fail, MD_ENOMEM);
 #pragma omp for schedule(static)
         for (int64_t b = 0; b < nblk; b++) {
-            if (!blk) continue;
+            if (md_par_stopped(&fail)) continue;
             for (int64_t i = 0; i < n; i++) {
                 size_t off = a == 0 ? (size_t)(b * LX + i)
                            : a == 1 ? (size_t)((b * LY + i) * LX)
@@ -104,7 +98,7 @@ static int coef_prefilter(MdCoef *c, int a, MdBoundary m)
         }
         free(blk);
     }
-    return ok;
+    return fail == MD_OK;
 }
 
 MdStatus md_coef_build(const MdVolume *in, int64_t f, const int order[3], MdBoundary mode,
@@ -217,38 +211,30 @@ static double sample(const MdAffineSpec *s, const MdCoef *c, const MdVolume *in,
     return md_coef_sample(c, in, f, s->order, s->mode, s->fill, coord);
 }
 
-static MdStatus run_frame(const MdAffineSpec *s, const MdCoef *c, const MdVolume *in, int64_t f,
-                          MdVolume *out)
+/* Output frame f, slices in parallel; a failure or cancel goes to *fail. */
+static void run_frame(const MdAffineSpec *s, const MdCoef *c, const MdVolume *in, int64_t f,
+                      MdVolume *out, int *fail)
 {
     const int64_t onx = out->dim[0], ony = out->dim[1], onz = out->dim[2];
-    int cancelled = 0;
-#pragma omp parallel if (md_par_worth((double)((double)onx * (double)ony * (double)onz)))
+#pragma omp parallel if (md_par_worth((double)onx * (double)ony * (double)onz))
     {
         double *row = malloc((size_t)onx * sizeof *row);
+        if (!row) md_par_fail(fail, MD_ENOMEM);
 #pragma omp for schedule(static)
         for (int64_t zy = 0; zy < onz * ony; zy++) {
-            if (!row || cancelled) continue;
-            if (zy % ony == 0 && md_cancel_requested()) {
-#pragma omp atomic write
-                cancelled = 1;
-                continue;
-            }
+            if (md_par_stopped(fail) || (zy % ony == 0 && md_par_poll_cancel(fail))) continue;
             int64_t oz = zy / ony, oy = zy % ony;
             for (int64_t ox = 0; ox < onx; ox++) row[ox] = sample(s, c, in, f, ox, oy, oz);
             md_rows_from_f64(md_volume_data(out), out->dtype, (size_t)((f * onz * ony + zy) * onx), (size_t)onx, row, MD_ROUND_NEAREST);
         }
-        if (!row) {
-#pragma omp atomic write
-            cancelled = -1;
-        }
         free(row);
     }
-    return cancelled > 0 ? MD_ECANCELLED : cancelled < 0 ? MD_ENOMEM : MD_OK;
 }
 
 MdStatus md_transform_affine(const MdVolume *in, const MdAffineSpec *s, MdVolume *out,
-                             MdError *err)
+                             MdCtx *ctx)
 {
+    MdError *err = ctx->err;
     if (out->dim[3] != in->dim[3])
         return md_error(err, MD_EINVAL, "transform: output has %lld frames, input %lld",
                         (long long)out->dim[3], (long long)in->dim[3]);
@@ -258,9 +244,10 @@ MdStatus md_transform_affine(const MdVolume *in, const MdAffineSpec *s, MdVolume
     for (int64_t f = 0; f < in->dim[3] && st == MD_OK; f++) {
         st = md_coef_build(in, f, s->order, s->mode, s->fill, &c, err);
         if (st != MD_OK) break;
-        st = run_frame(s, &c, in, f, out);
-        if (st == MD_ECANCELLED) md_error(err, st, "resampling cancelled");
-        if (st == MD_ENOMEM) md_error(err, st, "out of memory for a resampling row");
+        int fail = MD_OK;
+        run_frame(s, &c, in, f, out, &fail);
+        if (fail == MD_ENOMEM) st = md_error(err, MD_ENOMEM, "out of memory for a resampling row");
+        else st = md_par_status(fail, "resampling", err);
     }
     free(c.data);
     return st;

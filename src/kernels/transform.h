@@ -7,6 +7,7 @@
 #ifndef MD_TRANSFORM_H
 #define MD_TRANSFORM_H
 
+#include "../core/ctx.h"
 #include "../core/volume.h"
 #include "spline.h"
 
@@ -51,6 +52,6 @@ double md_coef_sample(const MdCoef *c, const MdVolume *in, int64_t f, const int 
  * for 'nearest' and 'grid-constant', as scipy does). Errors: out of
  * memory, cancelled. */
 MdStatus md_transform_affine(const MdVolume *in, const MdAffineSpec *s, MdVolume *out,
-                             MdError *err) MD_MUST_CHECK;
+                             MdCtx *ctx) MD_MUST_CHECK;
 
 #endif

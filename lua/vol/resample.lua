@@ -1,7 +1,7 @@
--- The Lua half of the geometry area: recipes composed of the C methods
--- (src/bind/lgeom.c, lresample.c). v:crop_to_nonzero (nnU-Net's first
--- step), v:resample_dsb (the DSB2017 lung tutorial's resample) and
--- v:resample_img (nilearn's resample_img). Nothing here loops over voxels.
+-- The Lua half of the resample area: recipes composed of the C methods
+-- (src/bind/lresample.c). v:resample_dsb (the DSB2017 lung tutorial's
+-- resample) and v:resample_img (nilearn's resample_img). Nothing here loops
+-- over voxels.
 local core = require "vol.core"
 local doc = require("vol.help").doc
 
@@ -10,6 +10,7 @@ local Volume = core.Volume
 local is_volume = require("vol.check").is_volume
 
 local check_opts = require("vol.check").opts
+local per_axis = require("vol.check").per_axis
 
 -- numpy's round (and Python 3's): halves go to the even neighbour.
 local function round_half_even(x)
@@ -22,72 +23,6 @@ end
 -- scipy.ndimage's boundary modes, as v:zoom accepts them.
 local ZOOM_MODES = { constant = true, ["grid-constant"] = true, nearest = true, mirror = true,
   reflect = true, ["grid-mirror"] = true, ["grid-wrap"] = true, wrap = true }
-
--- A list of n numbers from a number or a list (what names it in errors).
-local function per_axis(x, n, what, fname)
-  local t = {}
-  if type(x) == "number" then
-    for a = 1, n do t[a] = x end
-    return t
-  end
-  if type(x) ~= "table" or #x ~= n then
-    error(("bad argument to '%s' (%s must be a number or %d numbers)"):format(fname, what, n), 3)
-  end
-  for a = 1, n do
-    if type(x[a]) ~= "number" then
-      error(("bad argument to '%s' (%s[%d] must be a number)"):format(fname, what, a), 3)
-    end
-    t[a] = x[a]
-  end
-  return t
-end
-
-Volume.crop_to_nonzero = doc(function(v, opts)
-  if not is_volume(v) then
-    error("bad argument #1 to 'crop_to_nonzero' (Volume expected, got " .. type(v) .. ")", 2)
-  end
-  opts = check_opts("crop_to_nonzero", 2, opts, { mask = true, margin = true })
-  local mask = opts.mask or v
-  if not is_volume(mask) then
-    error("bad argument #2 to 'crop_to_nonzero' (mask must be a Volume)", 2)
-  end
-  local shape, mshape = v.shape, mask.shape
-  local n = v.ndim == 2 and 2 or 3
-  for a = 1, n do
-    if shape[a] ~= mshape[a] then
-      error(("bad argument #2 to 'crop_to_nonzero' (mask shape differs on axis %d: %d vs %d)")
-        :format(a, mshape[a], shape[a]), 2)
-    end
-  end
-  local margin = per_axis(opts.margin or 0, n, "margin", "crop_to_nonzero")
-  for a = 1, n do
-    local m = margin[a]
-    if not (m >= 0) or m ~= math.floor(m) then
-      error(("bad argument #2 to 'crop_to_nonzero' (margin must be a whole number >= 0, got %s on axis %d)")
-        :format(tostring(m), a), 2)
-    end
-  end
-  local lo, hi = mask:nonzero_box()
-  if not lo then -- nothing non-zero: keep everything, as nnU-Net does
-    lo, hi = {}, {}
-    for a = 1, n do lo[a], hi[a] = 1, shape[a] end
-  else
-    for a = 1, n do
-      lo[a] = math.max(1, lo[a] - margin[a])
-      hi[a] = math.min(shape[a], hi[a] + margin[a])
-    end
-  end
-  return v:crop { lo = lo, hi = hi }, { lo = lo, hi = hi }
-end, [[
-v:crop_to_nonzero{mask=m, margin=0} -> Volume, box
-nnU-Net's first step: crops v to the smallest box holding the non-zero voxels
-of mask (default v itself), grown by margin voxels per side (a whole number
->= 0, or one per axis) and clipped to the volume. Returns the crop and the box
-{lo={i, j, k}, hi={i, j, k}} (1-based, inclusive: v:crop's arguments, so the
-same box crops the label map). When nothing is non-zero the box is the whole
-volume. World positions stay put.
-  local img, box = t1:crop_to_nonzero{margin=2}
-  local seg = labels:crop(box)]])
 
 Volume.resample_dsb = doc(function(v, new_spacing, opts)
   if not is_volume(v) then
@@ -104,7 +39,7 @@ Volume.resample_dsb = doc(function(v, new_spacing, opts)
       .. "reflect, grid-mirror, grid-wrap or wrap, got %s)"):format(tostring(mode)), 2)
   end
   local n = v.ndim == 2 and 2 or 3
-  new_spacing = per_axis(new_spacing or 1, n, "new_spacing", "resample_dsb")
+  new_spacing = per_axis("resample_dsb", 2, new_spacing or 1, n, "new_spacing")
   local spacing, shape = v.spacing, v.shape
   local factor, tutorial = {}, {}
   for a = 1, n do

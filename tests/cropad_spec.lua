@@ -94,6 +94,12 @@ describe("v:crop", function()
     assert.matches("unknown option 'size'", err)
     ok, err = pcall(v.crop, v, {lo={1, 1}})
     assert.matches("lo must have 3 integers", err)
+    assert.error_matches(function() v:crop{lo={1, 1}} end,
+      "bad argument #1 to 'crop' (lo must have 3 integers (got 2))", 1, true)
+    assert.error_matches(function() v:pad{width={1, 1.5, 1}} end,
+      "bad argument #1 to 'pad' (width[2] must be an integer (got 1.5))", 1, true)
+    assert.error_matches(function() v:permute{1, 2} end,
+      "bad argument #1 to 'permute' (order must have 3 integers (got 2))", 1, true)
   end)
 end)
 

@@ -1,58 +1,19 @@
-/* Binding of the byte-moving geometry kernels (kernels/cropad): crop, pad,
+/* Binding of the byte-moving kernels (kernels/cropad): crop, pad,
  * centre crop-or-pad, the non-zero box, slices, flips, permutations,
  * reorientation, stacks. Converts 1-based Lua indices to 0-based ones and
  * checks arguments; the copying and the geometry live in the kernel. */
 #include <string.h>
 
 #include "../kernels/cropad.h"
-#include "lgeom.h"
+#include "lcropad.h"
 #include "lvolume.h"
-
-int md_lgeom_spatial(const MdVolume *v)
-{
-    return v->ndim == 2 ? 2 : 3;
-}
-
-MdVolume *md_lgeom_push(lua_State *L, const MdVolume *h, int src)
-{
-    MdError err;
-    if (md_volume_check_dims(h->ndim, h->dim, &err) != MD_OK) md_lua_raise(L, &err);
-    if (src) src = lua_absindex(L, src);
-    MdVolume *o = md_lua_newvolume(L);
-    *o = *h;
-    o->buf = NULL;
-    o->offset = 0;
-    md_lua_alloc(L, o, 0);
-    if (src) {
-        lua_getiuservalue(L, src, 1);
-        lua_setiuservalue(L, -2, 1);
-    }
-    return o;
-}
-
-void md_lgeom_checkints(lua_State *L, int idx, int64_t *out, int n, const char *what)
-{
-    idx = lua_absindex(L, idx);
-    if (lua_type(L, idx) != LUA_TTABLE)
-        luaL_error(L, "%s must be a table of %d integers (got %s)", what, n, luaL_typename(L, idx));
-    if ((int)lua_rawlen(L, idx) != n)
-        luaL_error(L, "%s must have %d integers (got %d)", what, n, (int)lua_rawlen(L, idx));
-    for (int i = 0; i < n; i++) {
-        lua_rawgeti(L, idx, i + 1);
-        int ok;
-        lua_Integer x = lua_tointegerx(L, -1, &ok);
-        if (!ok) luaL_error(L, "%s[%d] must be an integer (got %s)", what, i + 1, luaL_typename(L, -1));
-        out[i] = x;
-        lua_pop(L, 1);
-    }
-}
 
 /* Reads opts[key] as n integers into out when present; returns 1 if so. */
 static int opt_ints(lua_State *L, int opts, const char *key, int64_t *out, int n)
 {
     int present = 0;
     if (lua_type(L, opts) == LUA_TTABLE && lua_getfield(L, opts, key) != LUA_TNIL) {
-        md_lgeom_checkints(L, -1, out, n, key);
+        md_lua_argintegers(L, opts, -1, out, n, key);
         present = 1;
     }
     if (lua_type(L, opts) == LUA_TTABLE) lua_pop(L, 1);
@@ -74,7 +35,7 @@ static int push_box(lua_State *L, const MdVolume *v, const int64_t lo[3], const 
 {
     MdVolume h;
     md_cropad_box_header(v, lo, size, &h);
-    MdVolume *o = md_lgeom_push(L, &h, 1);
+    MdVolume *o = md_lua_newheader(L, &h, 1);
     MdError err;
     if (md_cropad_box(v, lo, mode, value, o, &err) != MD_OK) return md_lua_raise(L, &err);
     return 1;
@@ -86,7 +47,7 @@ static int l_crop(lua_State *L)
     MdVolume *v = md_lua_checkvolume(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
     md_lua_checkopts(L, 2, keys);
-    int ns = md_lgeom_spatial(v);
+    int ns = md_lua_spatial(v);
     int64_t lo[3] = {1, 1, 1}, hi[3] = {v->dim[0], v->dim[1], v->dim[2]}, size[3] = {1, 1, 1};
     opt_ints(L, 2, "lo", lo, ns);
     opt_ints(L, 2, "hi", hi, ns);
@@ -107,7 +68,7 @@ static int l_pad(lua_State *L)
     MdVolume *v = md_lua_checkvolume(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
     md_lua_checkopts(L, 2, keys);
-    int ns = md_lgeom_spatial(v);
+    int ns = md_lua_spatial(v);
     int64_t before[3] = {0, 0, 0}, after[3] = {0, 0, 0}, lo[3] = {0, 0, 0}, size[3] = {1, 1, 1};
     lua_getfield(L, 2, "width");
     if (lua_type(L, -1) == LUA_TNUMBER) {
@@ -118,7 +79,7 @@ static int l_pad(lua_State *L)
             luaL_argerror(L, 2, lua_pushfstring(L, "width must be an integer (got %f)", lua_tonumber(L, -1)));
         for (int a = 0; a < ns; a++) before[a] = after[a] = w;
     } else if (!lua_isnil(L, -1)) {
-        md_lgeom_checkints(L, -1, before, ns, "width");
+        md_lua_argintegers(L, 2, -1, before, ns, "width");
         memcpy(after, before, sizeof after);
     }
     lua_pop(L, 1);
@@ -140,9 +101,9 @@ static int l_center_crop_or_pad(lua_State *L)
 {
     static const char *const keys[] = {"mode", "value", NULL};
     MdVolume *v = md_lua_checkvolume(L, 1);
-    int ns = md_lgeom_spatial(v);
+    int ns = md_lua_spatial(v);
     int64_t shape[3] = {1, 1, 1}, lo[3] = {0, 0, 0};
-    md_lgeom_checkints(L, 2, shape, ns, "shape");
+    md_lua_argintegers(L, 2, 2, shape, ns, "shape");
     md_lua_checkopts(L, 3, keys);
     MdPadMode mode = check_pad_mode(L, 3, md_lua_optstrfield(L, 3, "mode", "constant"));
     double value = md_lua_optnumfield(L, 3, "value", 0);
@@ -175,8 +136,8 @@ static int l_nonzero_box(lua_State *L)
         lua_pushnil(L);
         return 1;
     }
-    push_index_list(L, lo, md_lgeom_spatial(v));
-    push_index_list(L, hi, md_lgeom_spatial(v));
+    push_index_list(L, lo, md_lua_spatial(v));
+    push_index_list(L, hi, md_lua_spatial(v));
     return 2;
 }
 
@@ -196,7 +157,7 @@ static int l_slice(lua_State *L)
     MdVolume h;
     MdError err;
     if (md_cropad_slice_header(v, axis, (int64_t)index - 1, &h, &err) != MD_OK) return md_lua_raise(L, &err);
-    MdVolume *o = md_lgeom_push(L, &h, 1);
+    MdVolume *o = md_lua_newheader(L, &h, 1);
     md_cropad_slice(v, axis, (int64_t)index - 1, o);
     return 1;
 }
@@ -207,7 +168,7 @@ static int push_reorder(lua_State *L, const MdVolume *v, const int order[3], con
     MdVolume h;
     MdError err;
     if (md_cropad_reorder_header(v, order, flip, &h, &err) != MD_OK) return md_lua_raise(L, &err);
-    MdVolume *o = md_lgeom_push(L, &h, 1);
+    MdVolume *o = md_lua_newheader(L, &h, 1);
     md_cropad_reorder(v, order, flip, o);
     return 1;
 }
@@ -215,7 +176,7 @@ static int push_reorder(lua_State *L, const MdVolume *v, const int order[3], con
 static int l_flip(lua_State *L)
 {
     MdVolume *v = md_lua_checkvolume(L, 1);
-    int ns = md_lgeom_spatial(v), order[3] = {0, 1, 2}, flip[3] = {0, 0, 0};
+    int ns = md_lua_spatial(v), order[3] = {0, 1, 2}, flip[3] = {0, 0, 0};
     if (lua_type(L, 2) == LUA_TTABLE) {
         int n = (int)lua_rawlen(L, 2);
         for (int i = 1; i <= n; i++) {
@@ -235,9 +196,9 @@ static int l_flip(lua_State *L)
 static int l_permute(lua_State *L)
 {
     MdVolume *v = md_lua_checkvolume(L, 1);
-    int ns = md_lgeom_spatial(v), order[3] = {0, 1, 2}, flip[3] = {0, 0, 0};
+    int ns = md_lua_spatial(v), order[3] = {0, 1, 2}, flip[3] = {0, 0, 0};
     int64_t o[3];
-    md_lgeom_checkints(L, 2, o, ns, "order");
+    md_lua_argintegers(L, 2, 2, o, ns, "order");
     for (int k = 0; k < ns; k++) order[k] = (int)(o[k] - 1);
     return push_reorder(L, v, order, flip);
 }
@@ -270,7 +231,7 @@ static int l_stack(lua_State *L)
     MdError err;
     if (md_cropad_stack_header(list, n, &h, &err) != MD_OK) return md_lua_raise(L, &err);
     lua_rawgeti(L, 1, 1);
-    MdVolume *o = md_lgeom_push(L, &h, -1);
+    MdVolume *o = md_lua_newheader(L, &h, -1);
     md_cropad_stack(list, n, o);
     return 1;
 }
@@ -285,7 +246,7 @@ static int l_unstack(lua_State *L)
         MdVolume h;
         MdError err;
         if (md_cropad_slice_header(v, axis, i, &h, &err) != MD_OK) return md_lua_raise(L, &err);
-        MdVolume *o = md_lgeom_push(L, &h, 1);
+        MdVolume *o = md_lua_newheader(L, &h, 1);
         md_cropad_slice(v, axis, i, o);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
@@ -366,7 +327,7 @@ static const MdLuaReg functions[] = {
      "Example: local v2 = vol.stack(v:unstack())"},
     {NULL, NULL, NULL}};
 
-void md_open_geom(lua_State *L, int module)
+void md_open_cropad(lua_State *L, int module)
 {
     module = lua_absindex(L, module);
     md_lua_register(L, functions);
