@@ -190,14 +190,76 @@ static void tile_maps(const MdClaheBins *bins, const Image *im, const Axis *ax, 
     }
 }
 
+/* The cell table (AVX-512's blend): for each cell between tile centres
+ * (cz, cy, cx: the padded block a voxel falls in) and each bin, the maps of
+ * its 8 surrounding tiles as float32 (whole numbers below 2^14, exact), in
+ * skimage's edge order. Cell rows in parallel; plain copies. */
+typedef struct Cells {
+    float *t;        /* aligned start */
+    void *raw;       /* what malloc gave */
+    int64_t *cell;   /* [sx] x's cell * nb * 8 */
+    int32_t *phase;  /* [sx] x's weight phase */
+    int64_t *rep;    /* [nph] an x of each phase */
+    int64_t nph;
+} Cells;
+
+static void free_cells(Cells *c) { free(c->raw), free(c->cell), free(c->phase), free(c->rep); }
+
+static int64_t clamp_tile(int64_t t, int64_t nh) { return t < 0 ? 0 : (t >= nh ? nh - 1 : t); }
+
+/* 1 when built; 0 (nothing held) when too large or out of memory: the
+ * blend then gathers from the maps, with the same result. */
+static int make_cells(const Image *im, const Axis *ax, int nb, const double *maps, size_t n, int parallel, Cells *c)
+{
+    memset(c, 0, sizeof *c);
+    int64_t nc[3] = {im->nh[0] + 1, im->nh[1] + 1, im->nh[2] + 1}, sx = im->s[0], kx = im->k[0];
+    double bytes = (double)nc[0] * (double)nc[1] * (double)nc[2] * nb * 8 * sizeof(float);
+    if (bytes > (double)n * sizeof(float)) return 0; /* small tiles: more maps than voxels */
+    c->nph = kx <= sx ? kx : sx;
+    c->raw = malloc((size_t)bytes + 64);
+    c->cell = malloc((size_t)sx * sizeof *c->cell);
+    c->phase = malloc((size_t)sx * sizeof *c->phase);
+    c->rep = malloc((size_t)c->nph * sizeof *c->rep);
+    if (!c->raw || !c->cell || !c->phase || !c->rep) {
+        free_cells(c);
+        memset(c, 0, sizeof *c);
+        return 0;
+    }
+    c->t = (float *)(((uintptr_t)c->raw + 63) & ~(uintptr_t)63);
+    for (int64_t x = 0; x < sx; x++) {
+        int64_t p = x + im->ps[0];
+        c->cell[x] = p / kx * nb * 8;
+        c->phase[x] = (int32_t)(kx <= sx ? p % kx : x);
+        c->rep[c->phase[x]] = x;
+    }
+    int64_t nh0 = im->nh[0], nh1 = im->nh[1], nh2 = im->nh[2];
+#pragma omp parallel for schedule(static) if (parallel && md_par_worth(bytes / 4))
+    for (int64_t czy = 0; czy < nc[2] * nc[1]; czy++) {
+        int64_t cz = czy / nc[1], cy = czy % nc[1];
+        for (int64_t cx = 0; cx < nc[0]; cx++) {
+            float *d = c->t + (size_t)((czy * nc[0] + cx) * nb * 8);
+            for (int e = 0; e < 8; e++) {
+                int64_t tz = clamp_tile(cz - 1 + (e >> 2), nh2), ty = clamp_tile(cy - 1 + ((e >> 1) & 1), nh1),
+                        tx = clamp_tile(cx - 1 + (e & 1), nh0);
+                const double *m = maps + ((tz * nh1 + ty) * nh0 + tx) * nb;
+                for (int b = 0; b < nb; b++) d[b * 8 + e] = (float)m[b];
+            }
+        }
+    }
+    (void)ax;
+    return 1;
+}
+
 /* Slice z of the blended result, written (as whole numbers) into out (the
  * image's first voxel); its least and largest value into lohi. row: scratch
- * for two rows. */
+ * for two rows and, with cells, the weights of each phase. */
 static void equalize(const MdClaheBins *bins, const Image *im, const Axis *ax, const MdClaheXTab *xt, int level,
-                     int nb, const double *maps, int32_t *row, void *out, int dbl, int64_t z, int32_t lohi[2])
+                     int nb, const double *maps, const Cells *cells, int32_t *row, double *w8, void *out, int dbl,
+                     int64_t z, int32_t lohi[2])
 {
     MdClaheRow r = {.three = im->s[2] > 1 || im->k[2] > 1};
     int64_t tz[2] = {ax[2].t0[z], ax[2].t1[z]}, nhx = im->nh[0], nhy = im->nh[1], sx = im->s[0];
+    int64_t ncx = nhx + 1, ncy = nhy + 1, cz = (z + im->ps[2]) / im->k[2];
     r.wz[0] = ax[2].c1[z], r.wz[1] = ax[2].c[z];
     lohi[0] = INT32_MAX, lohi[1] = INT32_MIN;
     for (int64_t y = 0; y < im->s[1]; y++) {
@@ -205,6 +267,12 @@ static void equalize(const MdClaheBins *bins, const Image *im, const Axis *ax, c
         r.wy[0] = ax[1].c1[y], r.wy[1] = ax[1].c[y];
         for (int ez = 0; ez < 2; ez++)
             for (int ey = 0; ey < 2; ey++) r.m[ez][ey] = maps + (tz[ez] * nhy + ty[ey]) * nhx * nb;
+        if (cells->t) {
+            int64_t cy = (y + im->ps[1]) / im->k[1];
+            r.cells = cells->t + (size_t)((cz * ncy + cy) * ncx * nb * 8);
+            r.w8 = w8;
+            md_clahe_phase_weights(&r, xt, cells->rep, cells->nph, w8);
+        }
         md_clahe_blend_row(&r, bins, (size_t)((z * im->s[1] + y) * sx), xt, level, sx, out, dbl, row, row + sx, lohi);
     }
 }
@@ -318,6 +386,7 @@ static MdStatus clahe_image(const MdVolume *in, const int64_t s[3], size_t start
     double *maps = malloc(nt * (size_t)nb * sizeof *maps);
     int32_t *xoff = malloc((size_t)s[0] * 2 * sizeof *xoff), (*lohi)[2] = malloc((size_t)s[2] * sizeof *lohi);
     int level = md_clahe_blend_level();
+    Cells cells = {0};
     MdStatus st = MD_OK;
     if ((nlut ? !lut : !q) || !maps || !xoff || !lohi || !make_axes(&im, ax)) {
         st = MD_ENOMEM;
@@ -326,7 +395,7 @@ static MdStatus clahe_image(const MdVolume *in, const int64_t s[3], size_t start
     if ((double)im.nh[0] * nb > INT32_MAX) level = 0; /* gather offsets need 32 bits */
     for (int64_t x = 0; x < s[0]; x++)
         xoff[x] = (int32_t)(ax[0].t0[x] * nb), xoff[s[0] + x] = (int32_t)(ax[0].t1[x] * nb);
-    MdClaheXTab xt = {xoff, xoff + s[0], ax[0].c1, ax[0].c};
+    MdClaheXTab xt = {xoff, xoff + s[0], ax[0].c1, ax[0].c, NULL, NULL};
     /* the 16-bit levels are monotone in the value: their range is the values' */
     double lo, hi;
     value_range(in, start, n, parallel, &lo, &hi);
@@ -360,18 +429,20 @@ static MdStatus clahe_image(const MdVolume *in, const int64_t s[3], size_t start
     tile_maps(&bins, &im, ax, o, maps, parallel, fail);
     if (*fail) goto done;
     int dbl = out->dtype == MD_FLOAT64;
+    if (level == 2 && make_cells(&im, ax, nb, maps, n, parallel, &cells)) xt.cell = cells.cell, xt.phase = cells.phase;
     void *obase = (char *)md_volume_data(out) + start * md_dtype_size(out->dtype);
 #pragma omp parallel if (parallel && md_par_worth((double)n))
     {
         int32_t *row = malloc((size_t)s[0] * 2 * sizeof *row);
-        if (!row) md_par_fail(fail, MD_ENOMEM);
+        double *w8 = malloc((size_t)(cells.nph + 1) * 8 * sizeof *w8);
+        if (!row || !w8) md_par_fail(fail, MD_ENOMEM);
 #pragma omp for schedule(static)
         for (int64_t z = 0; z < s[2]; z++) {
-            if (!row || md_par_poll_cancel(fail)) continue;
-            equalize(&bins, &im, ax, &xt, level, nb, maps, row, obase, dbl, z, lohi[z]);
+            if (!row || !w8 || md_par_poll_cancel(fail)) continue;
+            equalize(&bins, &im, ax, &xt, level, nb, maps, &cells, row, w8, obase, dbl, z, lohi[z]);
             if (parallel && md_par_thread() == 0) md_ctx_progress(ctx, (size_t)z + 1, (size_t)s[2]);
         }
-        free(row);
+        free(row), free(w8);
     }
     if (*fail) goto done;
     int32_t rlo = INT32_MAX, rhi = INT32_MIN;
@@ -385,6 +456,7 @@ static MdStatus clahe_image(const MdVolume *in, const int64_t s[3], size_t start
     }
 done:
     free_axes(ax);
+    free_cells(&cells);
     free(q), free(lut), free(maps), free(xoff), free(lohi);
     return st;
 }

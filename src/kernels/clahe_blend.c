@@ -120,6 +120,74 @@ __attribute__((target("avx512f"))) static int64_t blend_avx512(const MdClaheRow 
     return x;
 }
 
+/* The blend from the row's cells: per voxel one load of its 8 maps and one
+ * of its 8 weights, the 8 products rounded to float32 at once; 8 voxels'
+ * terms are then transposed (term e of the 8 voxels in one register) so
+ * the float32 sums run in skimage's order. Written out so that the
+ * registers stay registers. */
+__attribute__((target("avx512f"))) static int64_t blend_cells(const MdClaheRow *r, const int32_t *bins,
+                                                              size_t row, const MdClaheXTab *xt, int64_t n,
+                                                              void *out, int dbl, int32_t lohi[2])
+{
+    int64_t x = 0;
+    const float *cells = r->cells;
+    const double *w8 = r->w8;
+    const int64_t *cell = xt->cell;
+    const int32_t *phase = xt->phase;
+    __m256i lo = _mm256_set1_epi32(lohi[0]), hi = _mm256_set1_epi32(lohi[1]);
+    for (; x + 8 <= n; x += 8) {
+#define TERMS(j)                                                                                                 \
+    _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_cvtps_pd(_mm256_load_ps(cells + cell[x + j] + (size_t)bins[x + j] * 8)), \
+                                  _mm512_loadu_pd(w8 + (size_t)phase[x + j] * 8)))
+        __m256 r0 = TERMS(0), r1 = TERMS(1), r2 = TERMS(2), r3 = TERMS(3), r4 = TERMS(4), r5 = TERMS(5),
+               r6 = TERMS(6), r7 = TERMS(7);
+#undef TERMS
+        __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
+               t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+               t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+        __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+               u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+               u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+               u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+        /* term e of voxels 0..7: e = 0..3 from the low halves, 4..7 from the high */
+        __m256 acc = _mm256_add_ps(_mm256_setzero_ps(), _mm256_permute2f128_ps(u0, u4, 0x20));
+        acc = _mm256_add_ps(acc, _mm256_permute2f128_ps(u1, u5, 0x20));
+        acc = _mm256_add_ps(acc, _mm256_permute2f128_ps(u2, u6, 0x20));
+        acc = _mm256_add_ps(acc, _mm256_permute2f128_ps(u3, u7, 0x20));
+        if (r->three) {
+            acc = _mm256_add_ps(acc, _mm256_permute2f128_ps(u0, u4, 0x31));
+            acc = _mm256_add_ps(acc, _mm256_permute2f128_ps(u1, u5, 0x31));
+            acc = _mm256_add_ps(acc, _mm256_permute2f128_ps(u2, u6, 0x31));
+            acc = _mm256_add_ps(acc, _mm256_permute2f128_ps(u3, u7, 0x31));
+        }
+        __m256i v = _mm256_cvttps_epi32(acc);
+        lo = _mm256_min_epi32(lo, v), hi = _mm256_max_epi32(hi, v);
+        if (dbl)
+            _mm512_storeu_pd((double *)out + row + x, _mm512_cvtepi32_pd(v));
+        else
+            _mm256_storeu_ps((float *)out + row + x, _mm256_cvtepi32_ps(v));
+    }
+    int32_t l[8], h[8];
+    _mm256_storeu_si256((__m256i *)l, lo), _mm256_storeu_si256((__m256i *)h, hi);
+    for (int k = 0; k < 8; k++) lohi[0] = l[k] < lohi[0] ? l[k] : lohi[0], lohi[1] = h[k] > lohi[1] ? h[k] : lohi[1];
+    return x;
+}
+
+/* Each weight phase's 8 edge weights (wx * wy) * wz, as the scalar blend
+ * multiplies them; rep: an x of each phase. */
+__attribute__((target("avx512f"))) static void phase_weights_avx512(const MdClaheRow *r, const MdClaheXTab *xt,
+                                                                    const int64_t *rep, int64_t nph, double *w8)
+{
+    __m512d wy = _mm512_setr_pd(r->wy[0], r->wy[0], r->wy[1], r->wy[1], r->wy[0], r->wy[0], r->wy[1], r->wy[1]);
+    __m512d wz = _mm512_setr_pd(r->wz[0], r->wz[0], r->wz[0], r->wz[0], r->wz[1], r->wz[1], r->wz[1], r->wz[1]);
+    for (int64_t i = 0; i < nph; i++) {
+        double c1 = xt->c1[rep[i]], c = xt->c[rep[i]];
+        __m512d w = _mm512_mul_pd(_mm512_setr_pd(c1, c, c1, c, c1, c, c1, c), wy);
+        if (r->three) w = _mm512_mul_pd(w, wz);
+        _mm512_storeu_pd(w8 + i * 8, w);
+    }
+}
+
 /* 4 bins from voxel `at`, as bins8. */
 __attribute__((target("avx2"))) static inline __m128i bins4(const MdClaheBins *b, size_t at)
 {
@@ -181,6 +249,24 @@ __attribute__((target("avx2"))) static int64_t blend_avx2(const MdClaheRow *r, c
 }
 #endif
 
+void md_clahe_phase_weights(const MdClaheRow *r, const MdClaheXTab *xt, const int64_t *rep, int64_t nph, double *w8)
+{
+#ifdef CLAHE_AVX
+    if (__builtin_cpu_supports("avx512f")) {
+        phase_weights_avx512(r, xt, rep, nph, w8);
+        return;
+    }
+#endif
+    for (int64_t i = 0; i < nph; i++) {
+        const double wx[2] = {xt->c1[rep[i]], xt->c[rep[i]]};
+        for (int e = 0; e < 8; e++) {
+            double w = wx[e & 1] * r->wy[(e >> 1) & 1];
+            if (r->three) w *= r->wz[e >> 2];
+            w8[i * 8 + e] = w;
+        }
+    }
+}
+
 int md_clahe_blend_level(void)
 {
 #ifdef CLAHE_AVX
@@ -195,6 +281,12 @@ void md_clahe_blend_row(const MdClaheRow *r, const MdClaheBins *b, size_t row, c
 {
     int64_t x = 0;
 #ifdef CLAHE_AVX
+    if (level == 2 && r->cells) {
+        md_clahe_fetch_bins(b, row, NULL, 0, n, bbuf);
+        x = blend_cells(r, bbuf, row, xt, n, out, dbl, lohi);
+        blend_scalar(r, bbuf, xt, x, n, rbuf);
+        goto tail;
+    }
     if (level == 2) x = blend_avx512(r, b, row, xt, n, out, dbl, lohi);
     if (level == 1) x = blend_avx2(r, b, row, xt, n, out, dbl, lohi);
 #else
@@ -203,6 +295,9 @@ void md_clahe_blend_row(const MdClaheRow *r, const MdClaheBins *b, size_t row, c
     if (x == n) return;
     md_clahe_fetch_bins(b, row, NULL, x, n - x, bbuf + x);
     blend_scalar(r, bbuf, xt, x, n, rbuf);
+#ifdef CLAHE_AVX
+tail:
+#endif
     for (int64_t i = x; i < n; i++) {
         lohi[0] = rbuf[i] < lohi[0] ? rbuf[i] : lohi[0], lohi[1] = rbuf[i] > lohi[1] ? rbuf[i] : lohi[1];
         if (dbl)

@@ -26,24 +26,35 @@ typedef struct MdClaheBins {
 
 /* One output row: the maps of the four tile rows around it (tile 0 of each;
  * a voxel picks its tile by offset), its y and z weights (lower, upper),
- * and whether z takes part (3-D). */
+ * and whether z takes part (3-D). Optionally (AVX-512 only) the row's cells:
+ * for each x cell and bin, the 8 maps around it as float32, in skimage's
+ * edge order (ez, ey, ex), and the 8 edge weights of each x phase. */
 typedef struct MdClaheRow {
     const double *m[2][2]; /* [ez][ey] */
     double wy[2], wz[2];
     int three;
+    const float *cells; /* NULL: gather from m */
+    const double *w8;   /* [phase][8] */
 } MdClaheRow;
 
 /* Per x: offsets of the lower and upper tile into a tile row's maps (tile *
- * nbins), weights 1 - c and c. */
+ * nbins), weights 1 - c and c; for cells, the offset of x's cell (cell *
+ * nbins * 8) and x's weight phase. */
 typedef struct MdClaheXTab {
     const int32_t *o0, *o1;
     const double *c1, *c;
+    const int64_t *cell;
+    const int32_t *phase;
 } MdClaheXTab;
 
 /* The bins of len voxels of the row starting at voxel `row`: voxels x0.. of
  * the row, or, when xi is given, voxels xi[x0..] (the mirrored padding). */
 void md_clahe_fetch_bins(const MdClaheBins *b, size_t row, const int64_t *xi, int64_t x0, int64_t len,
                          int32_t *out);
+
+/* w8[i * 8 + e]: the 8 edge weights of weight phase i (rep[i]: an x of the
+ * phase) for row r, multiplied as the blend does. */
+void md_clahe_phase_weights(const MdClaheRow *r, const MdClaheXTab *xt, const int64_t *rep, int64_t nph, double *w8);
 
 /* The widest blend this processor runs: 2 AVX-512, 1 AVX2, 0 scalar. */
 int md_clahe_blend_level(void);
