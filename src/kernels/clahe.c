@@ -209,7 +209,7 @@ static int64_t clamp_tile(int64_t t, int64_t nh) { return t < 0 ? 0 : (t >= nh ?
 
 /* 1 when built; 0 (nothing held) when too large or out of memory: the
  * blend then gathers from the maps, with the same result. */
-static int make_cells(const Image *im, const Axis *ax, int nb, const double *maps, size_t n, int parallel, Cells *c)
+static int make_cells(const Image *im, int nb, const double *maps, size_t n, int parallel, Cells *c)
 {
     memset(c, 0, sizeof *c);
     int64_t nc[3] = {im->nh[0] + 1, im->nh[1] + 1, im->nh[2] + 1}, sx = im->s[0], kx = im->k[0];
@@ -246,7 +246,6 @@ static int make_cells(const Image *im, const Axis *ax, int nb, const double *map
             }
         }
     }
-    (void)ax;
     return 1;
 }
 
@@ -381,7 +380,7 @@ static MdStatus clahe_image(const MdVolume *in, const int64_t s[3], size_t start
     /* 8- and 16-bit volumes: one table entry per possible value, no stored bins */
     int16_t lut_base = t == MD_INT16 ? INT16_MIN : (t == MD_INT8 ? INT8_MIN : 0);
     size_t nlut = t == MD_UINT8 || t == MD_INT8 ? 256 : (t == MD_UINT16 || t == MD_INT16 ? 65536 : 0);
-    uint16_t *lut = nlut ? malloc((nlut + 1) * sizeof *lut) : NULL;
+    uint16_t *lut = nlut ? calloc(nlut + 1, sizeof *lut) : NULL; /* + 1: the gathers read 4 bytes */
     void *q = nlut ? NULL : malloc(n * (small ? 1 : 2));
     double *maps = malloc(nt * (size_t)nb * sizeof *maps);
     int32_t *xoff = malloc((size_t)s[0] * 2 * sizeof *xoff), (*lohi)[2] = malloc((size_t)s[2] * sizeof *lohi);
@@ -392,10 +391,10 @@ static MdStatus clahe_image(const MdVolume *in, const int64_t s[3], size_t start
         st = MD_ENOMEM;
         goto done;
     }
-    if ((double)im.nh[0] * nb > INT32_MAX) level = 0; /* gather offsets need 32 bits */
-    for (int64_t x = 0; x < s[0]; x++)
+    if ((double)im.nh[0] * nb > INT32_MAX) level = 0; /* the vector loops' offsets need 32 bits */
+    for (int64_t x = 0; x < s[0] && level; x++)
         xoff[x] = (int32_t)(ax[0].t0[x] * nb), xoff[s[0] + x] = (int32_t)(ax[0].t1[x] * nb);
-    MdClaheXTab xt = {xoff, xoff + s[0], ax[0].c1, ax[0].c, NULL, NULL};
+    MdClaheXTab xt = {xoff, xoff + s[0], ax[0].t0, ax[0].t1, nb, ax[0].c1, ax[0].c, NULL, NULL};
     /* the 16-bit levels are monotone in the value: their range is the values' */
     double lo, hi;
     value_range(in, start, n, parallel, &lo, &hi);
@@ -406,8 +405,8 @@ static MdStatus clahe_image(const MdVolume *in, const int64_t s[3], size_t start
     const void *src = md_volume_data(in);
     MdClaheBins bins = {small ? MD_CLAHE_Q8 : MD_CLAHE_Q16, q, lut};
     if (lut) {
-        for (size_t k = 0; k < nlut; k++) lut[k] = grey_bin((double)((int64_t)k + lut_base), t, lo, hi, direct, ulo, uhi, bin_size);
-        lut[nlut] = 0;
+        for (int64_t k = (int64_t)lo - lut_base; k <= (int64_t)hi - lut_base; k++) /* the values present */
+            lut[k] = grey_bin((double)(k + lut_base), t, lo, hi, direct, ulo, uhi, bin_size);
         bins.kind = t == MD_UINT8 ? MD_CLAHE_U8 : t == MD_INT8 ? MD_CLAHE_I8 : t == MD_UINT16 ? MD_CLAHE_U16 : MD_CLAHE_I16;
         bins.p = (const char *)src + start * md_dtype_size(t);
     } else {
@@ -429,7 +428,7 @@ static MdStatus clahe_image(const MdVolume *in, const int64_t s[3], size_t start
     tile_maps(&bins, &im, ax, o, maps, parallel, fail);
     if (*fail) goto done;
     int dbl = out->dtype == MD_FLOAT64;
-    if (level == 2 && make_cells(&im, ax, nb, maps, n, parallel, &cells)) xt.cell = cells.cell, xt.phase = cells.phase;
+    if (level == 2 && make_cells(&im, nb, maps, n, parallel, &cells)) xt.cell = cells.cell, xt.phase = cells.phase;
     void *obase = (char *)md_volume_data(out) + start * md_dtype_size(out->dtype);
 #pragma omp parallel if (parallel && md_par_worth((double)n))
     {

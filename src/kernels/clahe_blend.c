@@ -43,7 +43,7 @@ static void blend_scalar(const MdClaheRow *r, const int32_t *bins, const MdClahe
     for (int64_t x = x0; x < n; x++) {
         int32_t b = bins[x];
         const double wx[2] = {xt->c1[x], xt->c[x]};
-        const int64_t off[2] = {(int64_t)xt->o0[x] + b, (int64_t)xt->o1[x] + b};
+        const int64_t off[2] = {xt->t0[x] * xt->nb + b, xt->t1[x] * xt->nb + b};
         float acc = 0;
         for (int ez = 0; ez < (r->three ? 2 : 1); ez++)
             for (int ey = 0; ey < 2; ey++)

@@ -38,10 +38,13 @@ typedef struct MdClaheRow {
 } MdClaheRow;
 
 /* Per x: offsets of the lower and upper tile into a tile row's maps (tile *
- * nbins), weights 1 - c and c; for cells, the offset of x's cell (cell *
- * nbins * 8) and x's weight phase. */
+ * nbins; 32-bit, for the vector loops), the tiles themselves (for the
+ * scalar loop), weights 1 - c and c; for cells, the offset of x's cell
+ * (cell * nbins * 8) and x's weight phase. */
 typedef struct MdClaheXTab {
     const int32_t *o0, *o1;
+    const int64_t *t0, *t1;
+    int nb;
     const double *c1, *c;
     const int64_t *cell;
     const int32_t *phase;
