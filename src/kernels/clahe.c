@@ -346,7 +346,7 @@ static void value_range(const MdVolume *in, size_t start, size_t n, int parallel
     {
         double buf[BLOCK], l = INFINITY, h = -INFINITY;
         int32_t il = INT32_MAX, ih = INT32_MIN;
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 16)
         for (size_t b = 0; b < nblk; b++) {
             size_t a = start + b * BLOCK, len = b * BLOCK + BLOCK < n ? BLOCK : n - b * BLOCK;
             if (small) {
@@ -414,7 +414,7 @@ static MdStatus clahe_image(const MdVolume *in, const int64_t s[3], size_t start
 #pragma omp parallel if (parallel && md_par_worth((double)n))
         {
             double buf[BLOCK];
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 16)
             for (size_t b = 0; b < nblk; b++) {
                 size_t a = b * BLOCK, len = a + BLOCK < n ? BLOCK : n - a;
                 md_rows_to_f64(src, t, start + a, len, buf);
@@ -435,7 +435,7 @@ static MdStatus clahe_image(const MdVolume *in, const int64_t s[3], size_t start
         int32_t *row = malloc((size_t)s[0] * 2 * sizeof *row);
         double *w8 = malloc((size_t)(cells.nph + 1) * 8 * sizeof *w8);
         if (!row || !w8) md_par_fail(fail, MD_ENOMEM);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic)
         for (int64_t z = 0; z < s[2]; z++) {
             if (!row || !w8 || md_par_poll_cancel(fail)) continue;
             equalize(&bins, &im, ax, &xt, level, nb, maps, &cells, row, w8, obase, dbl, z, lohi[z]);
@@ -449,7 +449,7 @@ static MdStatus clahe_image(const MdVolume *in, const int64_t s[3], size_t start
     if (rhi > rlo) {
         double den = (double)(rhi - rlo);
         size_t esz = md_dtype_size(out->dtype);
-#pragma omp parallel for schedule(static) if (parallel && md_par_worth((double)n))
+#pragma omp parallel for schedule(dynamic, 16) if (parallel && md_par_worth((double)n))
         for (size_t a = 0; a < n; a += BLOCK)
             rescale((char *)obase + a * esz, dbl, a + BLOCK < n ? BLOCK : n - a, (double)rlo, den);
     }
@@ -475,7 +475,7 @@ MdStatus md_clahe(const MdVolume *in, const MdClaheOpts *o, MdVolume *out, MdCtx
         MdClaheOpts o2 = *o;
         o2.kernel[2] = 1;
         size_t slice = (size_t)(s[0] * s[1]);
-#pragma omp parallel for schedule(static) if (md_par_worth((double)slice * (double)nz))
+#pragma omp parallel for schedule(dynamic) if (md_par_worth((double)slice * (double)nz))
         for (int64_t z = 0; z < nz; z++) {
             if (md_par_poll_cancel(&fail)) continue;
             MdStatus st = clahe_image(in, s, (size_t)z * slice, &o2, out, 0, &fail, ctx);
