@@ -213,6 +213,13 @@ describe("v:clahe", function()
     S:add({op="clahe", ["in"]=name, dtype="float64"}, crop:clahe{dtype="float64"})
     S:add({op="clahe", ["in"]=name, per_slice=true, clip_limit=0.02, dtype="float64"},
       crop:clahe{per_slice=true, clip_limit=0.02, dtype="float64"})
+    -- big enough that the blend reads its per-cell table of maps (the table
+    -- is built only when it is no larger than the output)
+    local big = vol.phantom.chest{shape={168, 160, 64}}
+    local bname = S:save(big, "chest")
+    S:add({op="clahe", ["in"]=bname}, big:clahe())
+    S:add({op="clahe", ["in"]=bname, nbins=64, clip_limit=0.03, kernel={24, 20, 16}, dtype="float64"},
+      big:clahe{nbins=64, clip_limit=0.03, kernel_size={24, 20, 16}, dtype="float64"})
     local results, jobs = S:check()
     local worst = 0
     for i, r in ipairs(results) do
