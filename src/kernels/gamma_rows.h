@@ -8,7 +8,7 @@
 
 /* x[i] -> sign * (b^g * range + lo) with b = (sign * x[i] - lo) / (range +
  * 1e-7), rounded to float32. b^g for b in (0, 1] is exp2(g log2 b) from
- * polynomials accurate to about 1e-15 (relative), b = 0 gives 0, and any
+ * polynomials accurate to about 1e-12 (relative), b = 0 gives 0, and any
  * other b (non-finite voxels) goes through libm's pow. */
 void md_gamma_rows(float *x, size_t n, double sign, double lo, double range, double g);
 

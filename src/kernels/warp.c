@@ -63,38 +63,38 @@ void md_warp_displacement(const MdWarpSpec *s, const int64_t out_dim[3], const d
  * the x lattice taps (shared by all rows). */
 typedef struct Row {
     double *val, *dx, *dy, *dz, *py; /* py: 3 components x K[0] */
+    double *slab;                    /* the lattice contracted along z for output slice slab_z */
+    int64_t slab_z;
     uint8_t *edge;                   /* voxels the row sweeps left to the general path */
     int32_t *idx;                    /* nearest taps of the row (-1: outside) */
 } Row;
 
-/* The displacement along row (oy, oz): contract z and y first, then x. */
+/* The displacement along row (oy, oz): the lattice contracted along z
+ * (once per output slice, kept in the row's slab), then along y, then
+ * along x (md_warp_row_displace). */
 static void displacement_row(const MdWarpSpec *s, const int64_t od[3], int64_t oy, int64_t oz,
                              const int *jx, const double *wx, Row *r)
 {
     const int K0 = s->K[0], K1 = s->K[1], K2 = s->K[2];
-    const size_t nk = (size_t)K0 * (size_t)K1 * (size_t)K2;
-    double wy[4], wz[4];
-    int jy = lattice_taps(oy, od[1], K1, wy), jz = lattice_taps(oz, od[2], K2, wz);
-    for (int c = 0; c < 3; c++) {
-        const double *p = s->disp + (size_t)c * nk;
-        double *py = r->py + (size_t)c * (size_t)K0;
-        for (int i = 0; i < K0; i++) {
-            double acc = 0.0;
-            for (int k = 0; k < 4; k++)
-                for (int j = 0; j < 4; j++)
-                    acc += wz[k] * wy[j] * p[((size_t)(jz + k) * (size_t)K1 + (size_t)(jy + j)) * (size_t)K0 + (size_t)i];
-            py[i] = acc;
+    const size_t nk = (size_t)K0 * (size_t)K1 * (size_t)K2, ns = (size_t)K0 * (size_t)K1;
+    if (r->slab_z != oz) {
+        double wz[4];
+        const int jz = lattice_taps(oz, od[2], K2, wz);
+        for (int c = 0; c < 3; c++) {
+            const double *p = s->disp + (size_t)c * nk + (size_t)jz * ns;
+            double *q = r->slab + (size_t)c * ns;
+            for (size_t i = 0; i < ns; i++) q[i] = wz[0] * p[i] + wz[1] * p[ns + i] + wz[2] * p[2 * ns + i] + wz[3] * p[3 * ns + i];
         }
+        r->slab_z = oz;
     }
-    const double *px = r->py, *py = r->py + K0, *pz = r->py + 2 * K0;
-    double *restrict dx = r->dx, *restrict dy = r->dy, *restrict dz = r->dz;
-    for (int64_t x = 0; x < od[0]; x++) {
-        const double *w = wx + 4 * x;
-        const int j = jx[x];
-        dx[x] += w[0] * px[j] + w[1] * px[j + 1] + w[2] * px[j + 2] + w[3] * px[j + 3];
-        dy[x] += w[0] * py[j] + w[1] * py[j + 1] + w[2] * py[j + 2] + w[3] * py[j + 3];
-        dz[x] += w[0] * pz[j] + w[1] * pz[j + 1] + w[2] * pz[j + 2] + w[3] * pz[j + 3];
+    double wy[4];
+    const int jy = lattice_taps(oy, od[1], K1, wy);
+    for (int c = 0; c < 3; c++) {
+        const double *q = r->slab + (size_t)c * ns + (size_t)jy * (size_t)K0;
+        double *py = r->py + (size_t)c * (size_t)K0;
+        for (int i = 0; i < K0; i++) py[i] = wy[0] * q[i] + wy[1] * q[K0 + i] + wy[2] * q[2 * K0 + i] + wy[3] * q[3 * K0 + i];
     }
+    md_warp_row_displace(od[0], jx, wx, r->py, K0, r->dx, r->dy, r->dz);
 }
 
 /* Linear interpolation inside the volume as three nested lerps: the value
@@ -248,19 +248,22 @@ static MdStatus check_spec(const MdWarpSpec *s, const MdWarpLayer *layers, int n
 
 static void row_free(Row *r)
 {
-    free(r->val), free(r->dx), free(r->dy), free(r->dz), free(r->py), free(r->edge), free(r->idx);
+    free(r->val), free(r->dx), free(r->dy), free(r->dz), free(r->py), free(r->slab), free(r->edge), free(r->idx);
 }
 
-static int row_alloc(Row *r, int64_t nx, int K0)
+static int row_alloc(Row *r, int64_t nx, const int K[3])
 {
+    const int K0 = K[0];
     r->val = malloc((size_t)nx * sizeof(double));
     r->dx = malloc((size_t)nx * sizeof(double));
     r->dy = malloc((size_t)nx * sizeof(double));
     r->dz = malloc((size_t)nx * sizeof(double));
     r->py = malloc((size_t)(3 * (K0 > 0 ? K0 : 1)) * sizeof(double));
+    r->slab = malloc((size_t)(3 * (K0 > 0 ? K0 : 1)) * (size_t)(K[1] > 0 ? K[1] : 1) * sizeof(double));
+    r->slab_z = -1;
     r->edge = malloc((size_t)nx);
     r->idx = malloc((size_t)nx * sizeof(int32_t));
-    return r->val && r->dx && r->dy && r->dz && r->py && r->edge && r->idx;
+    return r->val && r->dx && r->dy && r->dz && r->py && r->slab && r->edge && r->idx;
 }
 
 /* One volume of a warp, with what its frame's sampling needs. */
@@ -366,20 +369,19 @@ static MdStatus warp_frame(const MdWarpSpec *s, Job *jobs, int n, int64_t f, con
 #pragma omp parallel num_threads(ctx->threads) if (md_par_worth((double)rows * (double)od[0] * n))
     {
         Row r = {0};
-        if (!row_alloc(&r, od[0], s->K[0])) md_par_fail(&fail, MD_ENOMEM);
+        if (!row_alloc(&r, od[0], s->K)) md_par_fail(&fail, MD_ENOMEM);
 #pragma omp for schedule(static)
         for (int64_t zy = 0; zy < rows; zy++) {
             if (md_par_stopped(&fail)) continue;
             int64_t oy = zy % od[1], oz = zy / od[1];
             if (oy == 0 && md_par_poll_cancel(&fail)) continue;
             /* coordinates of the row: scipy's order (z, y, x, then the offset) */
-            double *cs[3] = {r.dx, r.dy, r.dz};
+            double base[3], mx[3];
             for (int a = 0; a < 3; a++) {
-                double *restrict ca = cs[a];
-                const double base = 0.0 + (double)oz * s->M[a * 3 + 2] + (double)oy * s->M[a * 3 + 1];
-                const double mx = s->M[a * 3 + 0], ba = s->b[a];
-                for (int64_t ox = 0; ox < od[0]; ox++) ca[ox] = base + (double)ox * mx + ba;
+                base[a] = 0.0 + (double)oz * s->M[a * 3 + 2] + (double)oy * s->M[a * 3 + 1];
+                mx[a] = s->M[a * 3 + 0];
             }
+            md_warp_row_coords(od[0], base, mx, s->b, r.dx, r.dy, r.dz);
             if (s->disp) displacement_row(s, od, oy, oz, jx, wx, &r);
             for (int i = 0; i < n; i++)
                 if (f < jobs[i].in->dim[3]) job_row(&jobs[i], f, zy, od, &r);
@@ -413,9 +415,13 @@ MdStatus md_warp_many(const MdWarpSpec *s, const MdWarpLayer *layers, int n, MdC
         for (int a = 0; a < 3; a++) j->order[a] = j->s.vote ? 0 : j->in->dim[a] > 1 ? j->s.order : 0;
         if (j->in->dim[3] > frames) frames = j->in->dim[3];
     }
-    /* x lattice taps, shared by every row */
+    /* x lattice taps, shared by every row: weights k of all x in row k */
     if (s->disp)
-        for (int64_t x = 0; x < onx; x++) jx[x] = lattice_taps(x, onx, s->K[0], wx + 4 * x);
+        for (int64_t x = 0; x < onx; x++) {
+            double w[4];
+            jx[x] = lattice_taps(x, onx, s->K[0], w);
+            for (int k = 0; k < 4; k++) wx[k * onx + x] = w[k];
+        }
     size_t progress = 0, total = (size_t)(layers[0].out->dim[1] * layers[0].out->dim[2] * frames);
     for (int64_t f = 0; f < frames && st == MD_OK; f++) {
         for (int i = 0; i < n && st == MD_OK; i++) {

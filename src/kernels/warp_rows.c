@@ -83,6 +83,11 @@ LINEAR_ONE(double)
             D4 X, Y, Z;                                                                                 \
             LOAD4(X, cx + x), LOAD4(Y, cy + x), LOAD4(Z, cz + x);                                       \
             const L4 in = (X >= 0.0) & (X < h[0]) & (Y >= 0.0) & (Y < h[1]) & (Z >= 0.0) & (Z < h[2]);  \
+            if (!(in[0] | in[1] | in[2] | in[3])) { /* all outside: no taps to read */                \
+                memset(edge + x, 1, 4);                                                                 \
+                nedge += 4;                                                                             \
+                continue;                                                                               \
+            }                                                                                           \
             const D4 x0 = KEEP(X, in), y0 = KEEP(Y, in), z0 = KEEP(Z, in);                              \
             const I4 ix = __builtin_convertvector(x0, I4), iy = __builtin_convertvector(y0, I4),       \
                      iz = __builtin_convertvector(z0, I4);                                              \
@@ -142,4 +147,43 @@ MD_VECTOR_CLONES int64_t md_warp_row_nearest(const int64_t len[3], const double 
         nout += !in;
     }
     return nout;
+}
+
+MD_VECTOR_CLONES void md_warp_row_coords(int64_t n, const double base[3], const double m[3], const double b[3],
+                                         double *restrict cx, double *restrict cy, double *restrict cz)
+{
+    double *const out[3] = {cx, cy, cz};
+    for (int a = 0; a < 3; a++) {
+        const double ba = base[a], ma = m[a], oa = b[a];
+        double *c = out[a];
+        D4 X = {0.0, 1.0, 2.0, 3.0};
+        int64_t x = 0;
+        for (; x + 4 <= n; x += 4, X += 4.0) {
+            const D4 v = ba + X * ma + oa;
+            memcpy(c + x, &v, sizeof v);
+        }
+        for (; x < n; x++) c[x] = ba + (double)x * ma + oa;
+    }
+}
+
+MD_VECTOR_CLONES void md_warp_row_displace(int64_t n, const int *jx, const double *w, const double *p, int K0,
+                                           double *restrict dx, double *restrict dy, double *restrict dz)
+{
+    const double *restrict w0 = w, *restrict w1 = w + n, *restrict w2 = w + 2 * n, *restrict w3 = w + 3 * n;
+    for (int64_t x0 = 0; x0 < n;) {
+        const int j = jx[x0];
+        int64_t x1 = x0 + 1;
+        while (x1 < n && jx[x1] == j) x1++;
+        const double *px = p + j, *py = p + K0 + j, *pz = p + 2 * K0 + j;
+        const double a0 = px[0], a1 = px[1], a2 = px[2], a3 = px[3];
+        const double b0 = py[0], b1 = py[1], b2 = py[2], b3 = py[3];
+        const double c0 = pz[0], c1 = pz[1], c2 = pz[2], c3 = pz[3];
+#pragma omp simd
+        for (int64_t x = x0; x < x1; x++) {
+            dx[x] += w0[x] * a0 + w1[x] * a1 + w2[x] * a2 + w3[x] * a3;
+            dy[x] += w0[x] * b0 + w1[x] * b1 + w2[x] * b2 + w3[x] * b3;
+            dz[x] += w0[x] * c0 + w1[x] * c1 + w2[x] * c2 + w3[x] * c3;
+        }
+        x0 = x1;
+    }
 }

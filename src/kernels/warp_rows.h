@@ -29,4 +29,17 @@ int64_t md_warp_row_linear_f64(const double *p, const int64_t len[3], const doub
 int64_t md_warp_row_nearest(const int64_t len[3], const double *cx, const double *cy, const double *cz,
                             int64_t n, int32_t *idx);
 
+/* The row's coordinates before the elastic part, scipy's order:
+ * c_a[x] = base[a] + x m[a] + b[a] (base: the y and z terms). */
+void md_warp_row_coords(int64_t n, const double base[3], const double m[3], const double b[3], double *cx,
+                        double *cy, double *cz);
+
+/* Adds the x contraction of the elastic lattice to the row's coordinates:
+ * p holds the 3 x K0 values already contracted along z and y, jx[x] the
+ * first tap of x (nondecreasing) and w its four weights (4 rows of n).
+ * Per voxel: w0 p[j] + w1 p[j+1] + w2 p[j+2] + w3 p[j+3], in that order;
+ * the runs of x sharing j are plain vector loops. */
+void md_warp_row_displace(int64_t n, const int *jx, const double *w, const double *p, int K0, double *dx,
+                          double *dy, double *dz);
+
 #endif
