@@ -519,7 +519,7 @@ describe("vol.aug", function()
         assert.near(u * X[i], z:get(v + 1, 1, 1), 1e-6 * math.max(1, math.abs(u * X[i])))
       end
     end
-    assert.is_true(fast >= 190) -- about 98.8% take the table's path
+    assert.is_true(fast >= 185) -- about 97.2% take the table's path
   end)
 
   it("noise: normal against scipy.stats (KS, chi-square, moments, tails)", function()

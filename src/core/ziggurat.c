@@ -3,9 +3,11 @@
 
 #include "rng.h"
 
-double md_zig_slow(uint64_t key, uint64_t v, int i, double u)
+uint64_t md_zig_slow_key(uint64_t key) { return md_rng_derive(key, MD_ZIG_TAG); }
+
+double md_zig_slow(uint64_t slow_key, uint64_t v, int i, double u)
 {
-    MdRng c = {md_rng_derive(md_rng_derive(key, MD_ZIG_TAG), v), 0};
+    MdRng c = {md_rng_derive(slow_key, v), 0};
     for (;;) {
         if (fabs(u) < md_zig_ratio[i]) return u * md_zig_x[i];
         if (i == 0) { /* beyond r: the tail */

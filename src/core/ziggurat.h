@@ -6,7 +6,7 @@
  * Definition. Word m = md_rng_u64(key, m) serves numbers 2m (its low 32
  * bits) and 2m + 1 (its high 32 bits). From a 32-bit half h: layer
  * i = h & 127 and u = ((h as int32 >> 7) + 0.5) / 2^24 in (-1, 1). If
- * |u| < X[i+1]/X[i] the number is u X[i] (about 98.8% of numbers).
+ * |u| < X[i+1]/X[i] the number is u X[i] (about 97.2% of numbers).
  * Otherwise the rest of the draw (wedge test, tail, new tries) reads the
  * words 0, 1, 2, ... of the stream md_rng_derive(md_rng_derive(key,
  * MD_ZIG_TAG), v) in order: in layer 0 the tail beyond r by Marsaglia's
@@ -133,16 +133,21 @@ static const double md_zig_ratio[128] = {
 
 #define MD_ZIG_TAG 0x5A16u
 
-/* The slow part of normal v after its first try (layer i, uniform u). */
-double md_zig_slow(uint64_t key, uint64_t v, int i, double u);
+/* The key of the slow parts' streams: md_rng_derive(key, MD_ZIG_TAG). */
+uint64_t md_zig_slow_key(uint64_t key);
 
-/* Normal number v of the stream key, whose 32-bit half is h. */
-static inline double md_zig_normal(uint64_t key, uint64_t v, uint32_t h)
+/* The slow part of normal v after its first try (layer i, uniform u);
+ * slow_key from md_zig_slow_key. */
+double md_zig_slow(uint64_t slow_key, uint64_t v, int i, double u);
+
+/* Normal number v of the stream whose slow key is slow_key, when its
+ * 32-bit half is h. */
+static inline double md_zig_normal(uint64_t slow_key, uint64_t v, uint32_t h)
 {
     const int i = (int)(h & 127);
     const double u = ((double)((int32_t)h >> 7) + 0.5) * 0x1.0p-24;
     if (fabs(u) < md_zig_ratio[i]) return u * md_zig_x[i];
-    return md_zig_slow(key, v, i, u);
+    return md_zig_slow(slow_key, v, i, u);
 }
 
 #endif

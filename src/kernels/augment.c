@@ -47,13 +47,14 @@ MdStatus md_aug_noise(MdVolume *v, uint64_t key, double std, MdCtx *ctx)
     const size_t n = md_volume_count(v);
     const int64_t npair = (int64_t)((n + 1) / 2);
     const float sd = (float)std;
+    const uint64_t slow = md_zig_slow_key(key);
     float *x = md_volume_data(v);
 #pragma omp parallel for schedule(static) num_threads(ctx->threads) if (md_par_worth((double)n))
     for (int64_t m = 0; m < npair; m++) {
         const uint64_t w = md_rng_u64(key, (uint64_t)m);
         const size_t i = 2 * (size_t)m;
-        x[i] += sd * (float)md_zig_normal(key, i, (uint32_t)w);
-        if (i + 1 < n) x[i + 1] += sd * (float)md_zig_normal(key, i + 1, (uint32_t)(w >> 32));
+        x[i] += sd * (float)md_zig_normal(slow, i, (uint32_t)w);
+        if (i + 1 < n) x[i + 1] += sd * (float)md_zig_normal(slow, i + 1, (uint32_t)(w >> 32));
     }
     return MD_OK;
 }

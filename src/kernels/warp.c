@@ -1,7 +1,9 @@
 /* The fused augmentation warp: affine part and B-spline displacement are
  * evaluated per output row, then each voxel is interpolated once. Interior
- * linear samples skip the boundary folding (same arithmetic as
- * md_coef_sample, so the same bits); everything else goes through it. */
+ * linear and nearest samples skip the boundary folding (warp_rows.c sweeps
+ * a row with vector loops: md_coef_sample's value to rounding in the last
+ * bits); in constant mode voxels outside take the fill; everything
+ * else goes through md_coef_sample. */
 #include "warp.h"
 
 #include <math.h>
@@ -59,8 +61,8 @@ void md_warp_displacement(const MdWarpSpec *s, const int64_t out_dim[3], const d
     }
 }
 
-/* Per-thread scratch: one output row of values and of displacements, and
- * the x lattice taps (shared by all rows). */
+/* Per-thread scratch: one output row of values, coordinates and flags, and
+ * the lattice partly contracted. */
 typedef struct Row {
     double *val, *dx, *dy, *dz, *py; /* py: 3 components x K[0] */
     double *slab;                    /* the lattice contracted along z for output slice slab_z */
