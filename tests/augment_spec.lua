@@ -486,6 +486,89 @@ describe("vol.aug", function()
     assert.equal(0, max_abs_diff(z, z2))
   end)
 
+  -- The generator's definition (docs/api/augment.md), rebuilt here from
+  -- splitmix64 and the ziggurat's recurrence: word m of the stream serves
+  -- voxels 2m (low half) and 2m + 1 (high half); a half h gives layer
+  -- h & 127 and u = ((h as int32 >> 7) + 0.5) / 2^24; |u| < X[i+1]/X[i]
+  -- gives u X[i].
+  it("noise: voxel i is the ziggurat's normal number i of the stream", function()
+    local G = 0x9E3779B97F4A7C15
+    local function mix(x)
+      x = (x ~ (x >> 30)) * 0xBF58476D1CE4E5B9
+      x = (x ~ (x >> 27)) * 0x94D049BB133111EB
+      return x ~ (x >> 31)
+    end
+    local function derive(key, x) return mix(key ~ mix(x + G)) end
+    local key = derive(mix(5 + 0x632BE59BD9B4E019), 9) -- vol.rng(5, 9)
+    local r, V = 3.442619855896652, 0.009912563035336461
+    local function f(x) return math.exp(-x * x / 2) end
+    local X = {[0] = V / f(r), r}
+    for i = 1, 126 do X[i + 1] = math.sqrt(-2 * math.log(f(X[i]) + V / X[i])) end
+    X[128] = 0
+    local n, fast = 200, 0
+    local z = vol.new{shape = {n, 1, 1}, dtype = "float32"}
+    vol.aug.noise(z, 1, vol.rng(5, 9))
+    for v = 0, n - 1 do
+      local w = mix(key + (v // 2 + 1) * G)
+      local h = v % 2 == 0 and (w & 0xFFFFFFFF) or (w >> 32)
+      local i, s = h & 127, h >> 7
+      if s >= 1 << 24 then s = s - (1 << 25) end -- the int32's sign
+      local u = (s + 0.5) / 2 ^ 24
+      if math.abs(u) < X[i + 1] / X[i] then
+        fast = fast + 1
+        assert.near(u * X[i], z:get(v + 1, 1, 1), 1e-6 * math.max(1, math.abs(u * X[i])))
+      end
+    end
+    assert.is_true(fast >= 185) -- about 97.2% take the table's path
+  end)
+
+  it("noise: normal against scipy.stats (KS, chi-square, moments, tails)", function()
+    local dir = data.tmpdir()
+    local z = vol.new{shape = {128, 128, 64}, dtype = "float32"}
+    vol.aug.noise(z, 3, vol.rng(11, 4))
+    z:write(dir .. "/z.npy")
+    local f = assert(io.open(dir .. "/jobs.json", "w"))
+    f:write(json.encode({{kind = "normality", ["in"] = dir .. "/z.npy", sd = 3}}))
+    f:close()
+    local r = ref.run("augment_ref.py", dir .. "/jobs.json").results[1]
+    local se = 1 / math.sqrt(r.n)
+    assert.is_true(math.abs(r.mean) < 4 * se, "mean " .. r.mean)
+    assert.is_true(math.abs(r.std - 1) < 4 * se, "std " .. r.std)
+    assert.is_true(math.abs(r.skew) < 4 * math.sqrt(6) * se, "skew " .. r.skew)
+    assert.is_true(math.abs(r.excess_kurtosis) < 4 * math.sqrt(24) * se, "kurtosis " .. r.excess_kurtosis)
+    assert.is_true(r.ks_p > 1e-3, "KS p " .. r.ks_p)
+    assert.is_true(r.chi2_p > 1e-3, "chi-square p " .. r.chi2_p)
+    -- beyond the ziggurat's base r and beyond 4: Poisson counts within 4 sd
+    assert.is_true(math.abs(r.tail_r - r.tail_r_expected) < 4 * math.sqrt(r.tail_r_expected),
+      ("%d beyond r, %.1f expected"):format(r.tail_r, r.tail_r_expected))
+    assert.is_true(math.abs(r.tail_4 - r.tail_4_expected) < 4 * math.sqrt(r.tail_4_expected) + 1,
+      ("%d beyond 4, %.1f expected"):format(r.tail_4, r.tail_4_expected))
+    assert.is_true(r.max_abs > 4.5)
+  end)
+
+  it("gamma equals nnU-Net's formula in numpy (float64), plain and inverted", function()
+    local dir = data.tmpdir()
+    local v = random_volume({37, 29, 23}, 6, "float32")
+    v:set(1, 1, 1, -100) -- the minimum itself: base 0
+    v:write(dir .. "/g.npy")
+    local jobs = {}
+    for k, g in ipairs({0.7, 1.5, 3.2}) do
+      for _, inv in ipairs({false, true}) do
+        jobs[#jobs + 1] = {kind = "gamma", ["in"] = dir .. "/g.npy", out = ("%s/g%d%s.npy"):format(dir, k, inv and "i" or ""),
+                           gamma = g, invert = inv}
+      end
+    end
+    local f = assert(io.open(dir .. "/jobs.json", "w"))
+    f:write(json.encode(jobs))
+    f:close()
+    ref.run("augment_ref.py", dir .. "/jobs.json")
+    for _, job in ipairs(jobs) do
+      local got = vol.aug.gamma(v:copy(), job.gamma, {invert = job.invert})
+      -- float32 output: within one float32 step of values up to 100
+      assert.is_true(max_abs_diff(got, vol.read(job.out)) <= 100 * 2 ^ -23, job.out)
+    end
+  end)
+
   it("blur equals scipy.ndimage.gaussian_filter (mode nearest)", function()
     local dir = data.tmpdir()
     local v = random_volume({18, 15, 11}, 8, "float32")

@@ -10,6 +10,8 @@
 
 #include "../core/par.h"
 #include "../core/rng.h"
+#include "../core/ziggurat.h"
+#include "gamma_rows.h"
 #include "spline.h"
 #include "stats.h"
 
@@ -36,19 +38,8 @@ MdStatus md_aug_stats(const MdVolume *v, MdAugStats *out, MdCtx *ctx)
     return MD_OK;
 }
 
-/* Normal pair m of the stream: Box-Muller in single precision (the noise
- * is added to float32 voxels) on two 24-bit uniforms cut from word m of the
- * stream, both outputs used: voxel 2m takes the cosine, 2m+1 the sine. */
-static inline void normal_pair(uint64_t key, uint64_t m, float *a, float *b)
-{
-    const uint64_t w = md_rng_u64(key, m);
-    float u1 = (float)((w >> 40) + 1) * 0x1.0p-24f;           /* (0, 1] */
-    float u2 = (float)((w >> 16) & 0xFFFFFF) * 0x1.0p-24f;    /* [0, 1) */
-    float r = sqrtf(-2.0f * logf(u1)), s, c;
-    sincosf(6.2831853f * u2, &s, &c);
-    *a = r * c, *b = r * s;
-}
-
+/* Voxel i takes normal number i of the stream (core/ziggurat.h): one
+ * 64-bit word per pair of voxels, and a table look-up for most of them. */
 MdStatus md_aug_noise(MdVolume *v, uint64_t key, double std, MdCtx *ctx)
 {
     MdStatus st = need_float32(v, "noise", ctx->err);
@@ -56,14 +47,14 @@ MdStatus md_aug_noise(MdVolume *v, uint64_t key, double std, MdCtx *ctx)
     const size_t n = md_volume_count(v);
     const int64_t npair = (int64_t)((n + 1) / 2);
     const float sd = (float)std;
+    const uint64_t slow = md_zig_slow_key(key);
     float *x = md_volume_data(v);
 #pragma omp parallel for schedule(static) num_threads(ctx->threads) if (md_par_worth((double)n))
     for (int64_t m = 0; m < npair; m++) {
-        float a, b;
-        normal_pair(key, (uint64_t)m, &a, &b);
-        size_t i = 2 * (size_t)m;
-        x[i] += sd * a;
-        if (i + 1 < n) x[i + 1] += sd * b;
+        const uint64_t w = md_rng_u64(key, (uint64_t)m);
+        const size_t i = 2 * (size_t)m;
+        x[i] += sd * (float)md_zig_normal(slow, i, (uint32_t)w);
+        if (i + 1 < n) x[i + 1] += sd * (float)md_zig_normal(slow, i + 1, (uint32_t)(w >> 32));
     }
     return MD_OK;
 }
@@ -94,9 +85,14 @@ MdStatus md_aug_gamma(MdVolume *v, double gamma, int invert, int retain_stats, M
     if (s0.n == 0) return MD_OK;
     const double sign = invert ? -1.0 : 1.0;
     const double lo = invert ? -s0.max : s0.min, range = s0.max - s0.min;
-    /* the base lies in [0, 1] and the voxels are float32: powf is exact enough */
-    const float g = (float)gamma;
-    FOR_VOXELS(v, ctx, sign * ((double)powf((float)((sign * x - lo) / (range + 1e-7)), g) * range + lo));
+    /* the base lies in [0, 1]: md_gamma_rows' power, in double, slice by slice */
+    {
+        const int64_t ns = nslices(v);
+        const size_t pl = plane(v);
+        float *x = md_volume_data(v);
+#pragma omp parallel for schedule(static) num_threads(ctx->threads) if (md_par_worth((double)ns * (double)pl))
+        for (int64_t z = 0; z < ns; z++) md_gamma_rows(x + (size_t)z * pl, pl, sign, lo, range, gamma);
+    }
     if (retain_stats) {
         MdAugStats s1;
         if ((st = md_aug_stats(v, &s1, ctx)) != MD_OK) return st;

@@ -20,14 +20,14 @@ typedef struct MdAugStats {
 } MdAugStats;
 MdStatus md_aug_stats(const MdVolume *v, MdAugStats *st, MdCtx *ctx) MD_MUST_CHECK;
 
-/* v += N(0, std^2): voxels 2m and 2m+1 take the two outputs of Box-Muller
- * on two 24-bit uniforms of word m of the stream `key` (any thread count,
- * same bits). */
+/* v += N(0, std^2): voxel i takes normal number i of the stream `key`
+ * (the ziggurat of core/ziggurat.h; any thread count, same bits). */
 MdStatus md_aug_noise(MdVolume *v, uint64_t key, double std, MdCtx *ctx) MD_MUST_CHECK;
 
 /* nnU-Net's gamma: x -> ((x - min) / (range + 1e-7))^gamma * range + min over
- * the volume's own min and range; invert applies it to -x and negates back;
- * retain_stats restores the mean and std the volume had before. */
+ * the volume's own min and range (in double: md_gamma_rows); invert applies it
+ * to -x and negates back; retain_stats restores the mean and std the volume
+ * had before. */
 MdStatus md_aug_gamma(MdVolume *v, double gamma, int invert, int retain_stats, MdCtx *ctx) MD_MUST_CHECK;
 
 /* x -> (x - mean) * factor + mean; preserve_range clips to the old min/max. */

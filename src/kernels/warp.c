@@ -1,7 +1,9 @@
 /* The fused augmentation warp: affine part and B-spline displacement are
  * evaluated per output row, then each voxel is interpolated once. Interior
- * linear samples skip the boundary folding (same arithmetic as
- * md_coef_sample, so the same bits); everything else goes through it. */
+ * linear and nearest samples skip the boundary folding (warp_rows.c sweeps
+ * a row with vector loops: md_coef_sample's value to rounding in the last
+ * bits); in constant mode voxels outside take the fill; everything
+ * else goes through md_coef_sample. */
 #include "warp.h"
 
 #include <math.h>
@@ -11,6 +13,7 @@
 #include "../core/par.h"
 #include "../core/rows.h"
 #include "transform.h"
+#include "warp_rows.h"
 
 /* Cubic B-spline lattice taps along one axis: first lattice index and the
  * four weights at output index o. */
@@ -58,40 +61,42 @@ void md_warp_displacement(const MdWarpSpec *s, const int64_t out_dim[3], const d
     }
 }
 
-/* Per-thread scratch: one output row of values and of displacements, and
- * the x lattice taps (shared by all rows). */
+/* Per-thread scratch: one output row of values, coordinates and flags, and
+ * the lattice partly contracted. */
 typedef struct Row {
     double *val, *dx, *dy, *dz, *py; /* py: 3 components x K[0] */
+    double *slab;                    /* the lattice contracted along z for output slice slab_z */
+    int64_t slab_z;
+    uint8_t *edge;                   /* voxels the row sweeps left to the general path */
+    int32_t *idx;                    /* nearest taps of the row (-1: outside) */
 } Row;
 
-/* The displacement along row (oy, oz): contract z and y first, then x. */
+/* The displacement along row (oy, oz): the lattice contracted along z
+ * (once per output slice, kept in the row's slab), then along y, then
+ * along x (md_warp_row_displace). */
 static void displacement_row(const MdWarpSpec *s, const int64_t od[3], int64_t oy, int64_t oz,
                              const int *jx, const double *wx, Row *r)
 {
     const int K0 = s->K[0], K1 = s->K[1], K2 = s->K[2];
-    const size_t nk = (size_t)K0 * (size_t)K1 * (size_t)K2;
-    double wy[4], wz[4];
-    int jy = lattice_taps(oy, od[1], K1, wy), jz = lattice_taps(oz, od[2], K2, wz);
-    for (int c = 0; c < 3; c++) {
-        const double *p = s->disp + (size_t)c * nk;
-        double *py = r->py + (size_t)c * (size_t)K0;
-        for (int i = 0; i < K0; i++) {
-            double acc = 0.0;
-            for (int k = 0; k < 4; k++)
-                for (int j = 0; j < 4; j++)
-                    acc += wz[k] * wy[j] * p[((size_t)(jz + k) * (size_t)K1 + (size_t)(jy + j)) * (size_t)K0 + (size_t)i];
-            py[i] = acc;
+    const size_t nk = (size_t)K0 * (size_t)K1 * (size_t)K2, ns = (size_t)K0 * (size_t)K1;
+    if (r->slab_z != oz) {
+        double wz[4];
+        const int jz = lattice_taps(oz, od[2], K2, wz);
+        for (int c = 0; c < 3; c++) {
+            const double *p = s->disp + (size_t)c * nk + (size_t)jz * ns;
+            double *q = r->slab + (size_t)c * ns;
+            for (size_t i = 0; i < ns; i++) q[i] = wz[0] * p[i] + wz[1] * p[ns + i] + wz[2] * p[2 * ns + i] + wz[3] * p[3 * ns + i];
         }
+        r->slab_z = oz;
     }
-    const double *px = r->py, *py = r->py + K0, *pz = r->py + 2 * K0;
-    double *restrict dx = r->dx, *restrict dy = r->dy, *restrict dz = r->dz;
-    for (int64_t x = 0; x < od[0]; x++) {
-        const double *w = wx + 4 * x;
-        const int j = jx[x];
-        dx[x] += w[0] * px[j] + w[1] * px[j + 1] + w[2] * px[j + 2] + w[3] * px[j + 3];
-        dy[x] += w[0] * py[j] + w[1] * py[j + 1] + w[2] * py[j + 2] + w[3] * py[j + 3];
-        dz[x] += w[0] * pz[j] + w[1] * pz[j + 1] + w[2] * pz[j + 2] + w[3] * pz[j + 3];
+    double wy[4];
+    const int jy = lattice_taps(oy, od[1], K1, wy);
+    for (int c = 0; c < 3; c++) {
+        const double *q = r->slab + (size_t)c * ns + (size_t)jy * (size_t)K0;
+        double *py = r->py + (size_t)c * (size_t)K0;
+        for (int i = 0; i < K0; i++) py[i] = wy[0] * q[i] + wy[1] * q[K0 + i] + wy[2] * q[2 * K0 + i] + wy[3] * q[3 * K0 + i];
     }
+    md_warp_row_displace(od[0], jx, wx, r->py, K0, r->dx, r->dy, r->dz);
 }
 
 /* Linear interpolation inside the volume as three nested lerps: the value
@@ -178,11 +183,21 @@ static double vote_sample(const MdVolume *in, int64_t f, const MdWarpSpec *s, co
     return lab[best];
 }
 
+/* In constant mode every order reads the fill value wherever one
+ * coordinate lies outside [0, n - 1] (or is NaN): md_spline_map_coord's
+ * rule, tested here once instead of through the general sampler. */
+static inline int outside_box(const int64_t dim[3], double cx, double cy, double cz)
+{
+    return !(cx >= 0.0 && cx <= (double)(dim[0] - 1) && cy >= 0.0 && cy <= (double)(dim[1] - 1) && cz >= 0.0 &&
+             cz <= (double)(dim[2] - 1));
+}
+
 /* Nearest into the input's own dtype: bytes are copied, no conversion.
- * Voxels outside the input go through md_coef_sample (the mode decides). */
+ * Voxels outside the input take the fill (constant mode, its bytes in
+ * fill_bytes) or go through md_coef_sample (the mode decides). */
 static void gather_row(const MdVolume *in, size_t frame, const MdWarpSpec *s, const int order[3],
                        const MdCoef *cf, int64_t f, const double *cx, const double *cy, const double *cz,
-                       int64_t n, void *dst)
+                       int64_t n, const char *fill_bytes, void *dst)
 {
     const size_t es = md_dtype_size(in->dtype);
     const int64_t nx = in->dim[0], ny = in->dim[1], nz = in->dim[2];
@@ -195,6 +210,8 @@ static void gather_row(const MdVolume *in, size_t frame, const MdWarpSpec *s, co
             /* c >= 0: truncating c + 0.5 is scipy's floor(c + 0.5) */
             int64_t i = (int64_t)(cx[x] + 0.5), j = (int64_t)(cy[x] + 0.5), k = (int64_t)(cz[x] + 0.5);
             from = src + (size_t)((k * ny + j) * nx + i) * es;
+        } else if (fill_bytes) {
+            from = fill_bytes;
         } else {
             double c[3] = {cx[x], cy[x], cz[x]}, v = md_coef_sample(cf, in, f, order, s->mode, s->fill, c);
             md_rows_from_f64(d, in->dtype, (size_t)x, 1, &v, MD_ROUND_NEAREST);
@@ -233,17 +250,22 @@ static MdStatus check_spec(const MdWarpSpec *s, const MdWarpLayer *layers, int n
 
 static void row_free(Row *r)
 {
-    free(r->val), free(r->dx), free(r->dy), free(r->dz), free(r->py);
+    free(r->val), free(r->dx), free(r->dy), free(r->dz), free(r->py), free(r->slab), free(r->edge), free(r->idx);
 }
 
-static int row_alloc(Row *r, int64_t nx, int K0)
+static int row_alloc(Row *r, int64_t nx, const int K[3])
 {
+    const int K0 = K[0];
     r->val = malloc((size_t)nx * sizeof(double));
     r->dx = malloc((size_t)nx * sizeof(double));
     r->dy = malloc((size_t)nx * sizeof(double));
     r->dz = malloc((size_t)nx * sizeof(double));
     r->py = malloc((size_t)(3 * (K0 > 0 ? K0 : 1)) * sizeof(double));
-    return r->val && r->dx && r->dy && r->dz && r->py;
+    r->slab = malloc((size_t)(3 * (K0 > 0 ? K0 : 1)) * (size_t)(K[1] > 0 ? K[1] : 1) * sizeof(double));
+    r->slab_z = -1;
+    r->edge = malloc((size_t)nx);
+    r->idx = malloc((size_t)nx * sizeof(int32_t));
+    return r->val && r->dx && r->dy && r->dz && r->py && r->slab && r->edge && r->idx;
 }
 
 /* One volume of a warp, with what its frame's sampling needs. */
@@ -253,7 +275,8 @@ typedef struct Job {
     MdWarpSpec s; /* the shared mapping with this volume's order, vote and fill */
     int order[3];
     MdCoef cf;
-    int lin, near, copy;
+    int lin, near, copy, constant, rows; /* rows: the vector row sweeps apply */
+    char fill_bytes[16]; /* the fill in the output's dtype (constant mode) */
 } Job;
 
 static void job_prepare(Job *j)
@@ -263,6 +286,42 @@ static void job_prepare(Job *j)
              (cf->f || cf->d) && !cf->npad[0] && !cf->npad[1] && !cf->npad[2];
     j->near = !j->s.vote && j->order[0] == 0 && j->order[1] == 0 && j->order[2] == 0;
     j->copy = j->near && j->out->dtype == j->in->dtype;
+    j->constant = j->s.mode == MD_BOUND_CONSTANT;
+    j->rows = md_warp_rows_fit(j->in->dim) && (j->lin || (j->copy && md_dtype_size(j->in->dtype) <= 8));
+    md_rows_from_f64(j->fill_bytes, j->out->dtype, 0, 1, &j->s.fill, MD_ROUND_NEAREST);
+}
+
+/* The value of voxel x of the row through the general sampler (or the
+ * fill, in constant mode, outside the input). */
+static double general_sample(const Job *j, int64_t f, const Row *r, int64_t x)
+{
+    double c[3] = {r->dx[x], r->dy[x], r->dz[x]};
+    if (j->constant && outside_box(j->in->dim, c[0], c[1], c[2])) return j->s.fill;
+    return md_coef_sample(&j->cf, j->in, f, j->order, j->s.mode, j->s.fill, c);
+}
+
+/* Nearest into the input's own dtype from the row's taps: the bytes are
+ * copied; voxels outside take the fill's bytes (constant mode) or the
+ * general sampler. */
+static void copy_row(const Job *j, size_t frame, int64_t f, const Row *r, int64_t n, char *dst)
+{
+    const size_t es = md_dtype_size(j->in->dtype);
+    const char *src = (const char *)md_volume_data(j->in) + frame * es;
+    const int64_t nout = md_warp_row_nearest(j->in->dim, r->dx, r->dy, r->dz, n, r->idx);
+    const int32_t *idx = r->idx;
+    if (es == 1) {
+        const char fb = j->fill_bytes[0];
+        for (int64_t x = 0; x < n; x++) dst[x] = idx[x] >= 0 ? src[idx[x]] : fb;
+    } else {
+        for (int64_t x = 0; x < n; x++)
+            memcpy(dst + (size_t)x * es, idx[x] >= 0 ? src + (size_t)idx[x] * es : j->fill_bytes, es);
+    }
+    if (nout && !j->constant)
+        for (int64_t x = 0; x < n; x++)
+            if (idx[x] < 0) {
+                double v = general_sample(j, f, r, x);
+                md_rows_from_f64(dst, j->in->dtype, (size_t)x, 1, &v, MD_ROUND_NEAREST);
+            }
 }
 
 /* Samples one output row of one job from the row's coordinates. */
@@ -274,17 +333,28 @@ static void job_row(const Job *j, int64_t f, int64_t zy, const int64_t od[3], Ro
     const size_t first = (size_t)((f * od[2] * od[1] + zy) * od[0]);
     if (j->copy) {
         char *row = (char *)md_volume_data(j->out) + first * md_dtype_size(j->out->dtype);
-        gather_row(in, frame, &j->s, j->order, cf, f, r->dx, r->dy, r->dz, od[0], row);
+        if (j->rows) copy_row(j, frame, f, r, od[0], row);
+        else gather_row(in, frame, &j->s, j->order, cf, f, r->dx, r->dy, r->dz, od[0],
+                        j->constant ? j->fill_bytes : NULL, row);
         return;
     }
-    for (int64_t ox = 0; ox < od[0]; ox++) {
-        double c[3] = {r->dx[ox], r->dy[ox], r->dz[ox]};
-        double *v = &r->val[ox];
-        if (j->s.vote) *v = vote_sample(in, f, &j->s, c);
-        else if (j->lin && cf->f && linear_f32(cf->f, cf->len, c[0], c[1], c[2], v)) continue;
-        else if (j->lin && cf->d && linear_f64(cf->d, cf->len, c[0], c[1], c[2], v)) continue;
-        else if (j->near && nearest_interior(in, frame, c[0], c[1], c[2], v)) continue;
-        else *v = md_coef_sample(cf, in, f, j->order, j->s.mode, j->s.fill, c);
+    if (j->rows) { /* interior voxels in one vector sweep, then the rest */
+        const int64_t nedge = cf->f ? md_warp_row_linear_f32(cf->f, cf->len, r->dx, r->dy, r->dz, od[0], r->val, r->edge)
+                                    : md_warp_row_linear_f64(cf->d, cf->len, r->dx, r->dy, r->dz, od[0], r->val, r->edge);
+        if (nedge)
+            for (int64_t ox = 0; ox < od[0]; ox++)
+                if (r->edge[ox]) r->val[ox] = general_sample(j, f, r, ox);
+    } else {
+        for (int64_t ox = 0; ox < od[0]; ox++) {
+            double c[3] = {r->dx[ox], r->dy[ox], r->dz[ox]};
+            double *v = &r->val[ox];
+            if (j->constant && outside_box(in->dim, c[0], c[1], c[2])) *v = j->s.fill;
+            else if (j->s.vote) *v = vote_sample(in, f, &j->s, c);
+            else if (j->lin && cf->f && linear_f32(cf->f, cf->len, c[0], c[1], c[2], v)) continue;
+            else if (j->lin && cf->d && linear_f64(cf->d, cf->len, c[0], c[1], c[2], v)) continue;
+            else if (j->near && nearest_interior(in, frame, c[0], c[1], c[2], v)) continue;
+            else *v = md_coef_sample(cf, in, f, j->order, j->s.mode, j->s.fill, c);
+        }
     }
     md_rows_from_f64(md_volume_data(j->out), j->out->dtype, first, (size_t)od[0], r->val, MD_ROUND_NEAREST);
 }
@@ -301,20 +371,19 @@ static MdStatus warp_frame(const MdWarpSpec *s, Job *jobs, int n, int64_t f, con
 #pragma omp parallel num_threads(ctx->threads) if (md_par_worth((double)rows * (double)od[0] * n))
     {
         Row r = {0};
-        if (!row_alloc(&r, od[0], s->K[0])) md_par_fail(&fail, MD_ENOMEM);
+        if (!row_alloc(&r, od[0], s->K)) md_par_fail(&fail, MD_ENOMEM);
 #pragma omp for schedule(static)
         for (int64_t zy = 0; zy < rows; zy++) {
             if (md_par_stopped(&fail)) continue;
             int64_t oy = zy % od[1], oz = zy / od[1];
             if (oy == 0 && md_par_poll_cancel(&fail)) continue;
             /* coordinates of the row: scipy's order (z, y, x, then the offset) */
-            double *cs[3] = {r.dx, r.dy, r.dz};
+            double base[3], mx[3];
             for (int a = 0; a < 3; a++) {
-                double *restrict ca = cs[a];
-                const double base = 0.0 + (double)oz * s->M[a * 3 + 2] + (double)oy * s->M[a * 3 + 1];
-                const double mx = s->M[a * 3 + 0], ba = s->b[a];
-                for (int64_t ox = 0; ox < od[0]; ox++) ca[ox] = base + (double)ox * mx + ba;
+                base[a] = 0.0 + (double)oz * s->M[a * 3 + 2] + (double)oy * s->M[a * 3 + 1];
+                mx[a] = s->M[a * 3 + 0];
             }
+            md_warp_row_coords(od[0], base, mx, s->b, r.dx, r.dy, r.dz);
             if (s->disp) displacement_row(s, od, oy, oz, jx, wx, &r);
             for (int i = 0; i < n; i++)
                 if (f < jobs[i].in->dim[3]) job_row(&jobs[i], f, zy, od, &r);
@@ -348,15 +417,19 @@ MdStatus md_warp_many(const MdWarpSpec *s, const MdWarpLayer *layers, int n, MdC
         for (int a = 0; a < 3; a++) j->order[a] = j->s.vote ? 0 : j->in->dim[a] > 1 ? j->s.order : 0;
         if (j->in->dim[3] > frames) frames = j->in->dim[3];
     }
-    /* x lattice taps, shared by every row */
+    /* x lattice taps, shared by every row: weights k of all x in row k */
     if (s->disp)
-        for (int64_t x = 0; x < onx; x++) jx[x] = lattice_taps(x, onx, s->K[0], wx + 4 * x);
+        for (int64_t x = 0; x < onx; x++) {
+            double w[4];
+            jx[x] = lattice_taps(x, onx, s->K[0], w);
+            for (int k = 0; k < 4; k++) wx[k * onx + x] = w[k];
+        }
     size_t progress = 0, total = (size_t)(layers[0].out->dim[1] * layers[0].out->dim[2] * frames);
     for (int64_t f = 0; f < frames && st == MD_OK; f++) {
         for (int i = 0; i < n && st == MD_OK; i++) {
             Job *j = &jobs[i];
-            if (f >= j->in->dim[3] || j->s.vote) continue;
-            st = md_coef_build(j->in, f, j->order, j->s.mode, j->s.fill, &j->cf, ctx->err);
+            if (f >= j->in->dim[3]) continue;
+            if (!j->s.vote) st = md_coef_build(j->in, f, j->order, j->s.mode, j->s.fill, &j->cf, ctx->err);
             job_prepare(j);
         }
         if (st == MD_OK) st = warp_frame(s, jobs, n, f, jx, wx, ctx, &progress, total);

@@ -12,14 +12,17 @@ first, input voxels): output voxel o reads the input at
 M o + b + sum_ijk c_ijk Bx_i(ox) By_j(oy) Bz_k(oz), the cubic B-spline
 lattice with control point i at output index (i - 1)(n - 1)/(K - 3).
 Also: "gaussian" jobs (in, out, sigma (x, y, z)) run
-scipy.ndimage.gaussian_filter(mode='nearest', truncate=4).
+scipy.ndimage.gaussian_filter(mode='nearest', truncate=4); "normality" jobs
+(in, sd) test in / sd against N(0, 1) with scipy.stats (Kolmogorov-Smirnov,
+chi-square on 200 equiprobable bins, moments, tail counts); "gamma" jobs (in,
+out, gamma, invert) apply nnU-Net's gamma formula in float64.
 Prints {"results": [...]}.
 """
 import json
 import sys
 
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, stats
 
 
 def bspline_weights(o, n, K):
@@ -82,11 +85,41 @@ def gaussian(job):
     return {}
 
 
+def normality(job):
+    z = np.load(job["in"]).astype(np.float64).ravel() / job["sd"]
+    n = z.size
+    ks = stats.kstest(z, "norm")
+    edges = stats.norm.ppf(np.linspace(0, 1, 201))
+    counts = np.histogram(z, bins=edges)[0]
+    chi2 = stats.chisquare(counts)
+    r = 3.442619855896652  # the ziggurat's base: its tail and wedges are the rare paths
+    return {"n": n, "mean": float(z.mean()), "std": float(z.std()),
+            "skew": float(stats.skew(z)), "excess_kurtosis": float(stats.kurtosis(z)),
+            "ks_stat": float(ks.statistic), "ks_p": float(ks.pvalue), "chi2_p": float(chi2.pvalue),
+            "tail_r": int(np.sum(np.abs(z) > r)), "tail_r_expected": float(2 * n * stats.norm.sf(r)),
+            "tail_4": int(np.sum(np.abs(z) > 4)), "tail_4_expected": float(2 * n * stats.norm.sf(4)),
+            "max_abs": float(np.abs(z).max())}
+
+
+def gamma(job):
+    """nnU-Net's augment_gamma on one volume, in float64."""
+    x = np.load(job["in"]).astype(np.float64)
+    if job.get("invert"):
+        x = -x
+    lo, rng = x.min(), x.max() - x.min()
+    out = np.power((x - lo) / (rng + 1e-7), job["gamma"]) * rng + lo
+    if job.get("invert"):
+        out = -out
+    np.save(job["out"], out)
+    return {}
+
+
 def main():
     jobs = json.load(open(sys.argv[1]))
     results = []
     for job in jobs:
-        results.append({"warp": warp, "gaussian": gaussian}[job["kind"]](job))
+        kinds = {"warp": warp, "gaussian": gaussian, "normality": normality, "gamma": gamma}
+        results.append(kinds[job["kind"]](job))
     print(json.dumps({"results": results}))
 
 
