@@ -106,7 +106,7 @@ describe("runner.run", function()
     assert.same({ 0, 2, 5, 75 }, { s.counts.ok, s.counts.retry, s.skipped, s.exit })
     _, by = ledger_rows(out .. "/ledger.csv")
     assert.truthy(by.c02.message:find("SIGKILL", 1, true), by.c02.message)
-    assert.equal("retry", by.c04.status)
+    assert.equal("retry", by.c04.status, by.c04.message) -- the message says why when it is not
     assert.truthy(by.c04.message:find("memory", 1, true), by.c04.message)
     -- a fixed input: the rerun does only those two
     s = run { recipe = recipe, input = input, out = out, pattern = "*.nii.gz" }
