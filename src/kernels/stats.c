@@ -225,7 +225,7 @@ MD_VECTOR_CLONES static void double_block(double *x, size_t n, const uint8_t *mk
     size_t outside = 0;
     if (mk) {
         MD_SIMD for (size_t i = 0; i < n; i++) x[i] = mk[i] ? x[i] : (double)NAN;
-        for (size_t i = 0; i < n; i++) outside += mk[i] == 0;
+        outside = n - mask_count(mk, n);
     }
     /* Mostly every voxel of a block is finite: no selects needed. */
     if (!outside && all_finite(x, n)) {
