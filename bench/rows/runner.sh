@@ -78,7 +78,7 @@ row_runner_scaling() {
   printf '%s\n' "vol.set_threads(1)" "local v = vol.phantom.chest{shape={256, 256, 120}}" \
     "for _ = 1, 12 do v:gaussian{sigma_mm=1.5}:release() end" >"$D/ceiling.lua"
   two_seq() { "$BIN" "$D/ceiling.lua" && "$BIN" "$D/ceiling.lua"; }
-  two_par() { "$BIN" "$D/ceiling.lua" & "$BIN" "$D/ceiling.lua"; wait; }
+  two_par() { "$BIN" "$D/ceiling.lua" & "$BIN" "$D/ceiling.lua" && wait $!; } # wait $!: the background one's status too
   ts=$(best_ns two_seq) tpar=$(best_ns two_par)
   note "runner scaling ceiling of this machine: two independent 1-thread processes side by side are $(awk -v a="$ts" -v b="$tpar" 'BEGIN { printf "%.2f", a / b }') times faster than one after the other"
 }
