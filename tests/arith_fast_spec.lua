@@ -4,6 +4,9 @@
 -- halves, NaN, +-inf, -0, values float32 cannot hold), 2-D, 3-D and 4-D
 -- shapes crossing block boundaries, 1 and 2 threads. Results must be the
 -- same bytes.
+package.path = "tests/?.lua;" .. package.path
+local data = require "helpers.data"
+
 local DTYPES = {"uint8", "int8", "uint16", "int16", "uint32", "int32", "float32", "float64"}
 
 local INF, NAN = math.huge, 0 / 0
@@ -234,7 +237,7 @@ describe("element-wise fast paths", function()
   end)
 end)
 
-describe("exp and log stored as float32 (the vector libm, checked result by result)", function()
+describe("exp and log stored as float32 (a short evaluation, checked result by result)", function()
   -- Two million float32 inputs spread over every binade exp and log meet:
   -- the fast path must store the same float32 bits as the scalar call.
   local N = 2 ^ 21
@@ -278,6 +281,26 @@ describe("exp and log stored as float32 (the vector libm, checked result by resu
     same("exp", function() return v:exp() end)
     same("exp of int16", function() return (v * 3):astype("int16"):exp() end)
     same("log of int16", function() return (v * 300):astype("int16"):log() end)
+  end)
+
+  it("equal libm on every 4099th float32 input and int32 above 2^24 (make check-exp-log: all)", function()
+    local q, root = data.shell_quote, data.root()
+    local exe = os.tmpname()
+    local cc = os.getenv("CC") or "cc"
+    assert.is_true(os.execute(("%s -std=c11 -D_GNU_SOURCE -fno-math-errno -fno-trapping-math -ffp-contract=fast " ..
+      "-O2 -fopenmp %s -o %s -lm"):format(cc, q(root .. "/tools/exp_log_check.c"), q(exe))) == true)
+    local p = io.popen(q(exe) .. " 4099")
+    local out = p:read("a")
+    local ok = p:close()
+    os.remove(exe)
+    assert.is_true(ok, out)
+    local lines = 0
+    for n, bad in out:gmatch("(%d+) compared, (%d+) mismatched") do
+      lines = lines + 1
+      assert.is_true(tonumber(n) > 500000, out)
+      assert.equal("0", bad, out)
+    end
+    assert.equal(3, lines, out)
   end)
 end)
 

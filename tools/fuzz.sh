@@ -6,11 +6,14 @@
 # build/fuzz/crash-<target>-*; the run fails when there is one.
 #   sh tools/fuzz.sh BUILD_DIR DATA_DIR SECONDS [RUNS] [TARGET...]
 # FUZZ_MAX_LEN (default 16384) bounds the size of generated inputs.
+# FUZZ_JOBS=N (default 1) runs N processes of each target on its corpus,
+# each with RUNS/N executions; the line printed sums their executions.
 set -eu
 build=$1 data=$2 seconds=$3 runs=${4:-0}
 shift 4 2>/dev/null || shift $#
 fz=$build/fuzz
 make --no-print-directory -f tools/fuzz.mk FZ="$fz" -j2 >/dev/null
+fz=$(cd "$fz" && pwd)
 targets=${*:-$(ls tests/fuzz/fuzz_*.c | sed 's|tests/fuzz/fuzz_||; s|\.c$||')}
 seeds=$fz/seeds.$$
 rm -rf "$seeds"
@@ -76,21 +79,38 @@ for f in tests/data/fuzz/*; do
 done
 
 status=0
+jobs=${FUZZ_JOBS:-1}
 for t in $targets; do
   log=$fz/fuzz_$t.log
   limit=""
   [ "$seconds" -gt 0 ] && limit="-max_total_time=$seconds"
-  [ "$runs" -gt 0 ] && limit="$limit -runs=$runs"
+  [ "$runs" -gt 0 ] && limit="$limit -runs=$(( (runs + jobs - 1) / jobs ))"
+  set -- "$fz/fuzz_$t" $limit -max_len="${FUZZ_MAX_LEN:-16384}" -timeout=60 -rss_limit_mb=2048 \
+      -print_final_stats=1 -artifact_prefix="$fz/crash-$t-"
   # -rss_limit_mb: one input must not make a reader take more than this
-  if nice -n 19 "$fz/fuzz_$t" $limit -max_len="${FUZZ_MAX_LEN:-16384}" -timeout=60 -rss_limit_mb=2048 -print_final_stats=1 \
-      -artifact_prefix="$fz/crash-$t-" "$fz/corpus/$t" >"$log" 2>&1; then
-    result=ok
+  if [ "$jobs" -gt 1 ]; then
+    # libFuzzer's jobs share the corpus folder and write fuzz-<job>.log
+    rm -f "$fz"/fuzz-[0-9]*.log
+    if (cd "$fz" && nice -n 19 "$@" -jobs="$jobs" -workers="$jobs" "corpus/$t") >"$log" 2>&1 &&
+       ! grep -qE '^==[0-9]+== ?ERROR|SUMMARY: (Address|Leak|Undefined)' "$fz"/fuzz-[0-9]*.log; then
+      result=ok
+    else
+      result="FAILED (see $fz/fuzz-*.log)"
+      status=1
+    fi
+    cat "$fz"/fuzz-[0-9]*.log >> "$log"
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$fz"/fuzz-[0-9]*.log | awk '{s += $1} END {print s}')
+    secs=$(grep -ho 'Done [0-9]* runs in [0-9]* second' "$fz"/fuzz-[0-9]*.log | awk '$5 > m {m = $5} END {print m}')
   else
-    result="FAILED (see $log)"
-    status=1
+    if nice -n 19 "$@" "$fz/corpus/$t" >"$log" 2>&1; then
+      result=ok
+    else
+      result="FAILED (see $log)"
+      status=1
+    fi
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    secs=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | tail -1 | awk '{print $5}')
   fi
-  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-  secs=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | tail -1 | awk '{print $5}')
   printf '%-14s %12s executions %6s s  %s\n' "$t" "${execs:-?}" "${secs:-?}" "$result"
 done
 exit $status

@@ -45,9 +45,11 @@ const void *md_arith_operand_block(const MdVolume *v, MdDtype t, size_t start, s
 /* Fast paths (arith_ops.c): arithmetic, min/max, abs/neg/clamp/fill/astype,
  * sqrt/exp/log. */
 int md_arith_fast_binary(MdOperand a, MdOperand b, MdBinaryOp op, MdVolume *out);
-/* r = exp(x) or log(x) (is_log) for results stored as float32: the vector
- * libm, equal after rounding to float32 to the scalar call (arith_math.c). */
+/* r = exp(x) or log(x) (is_log) for results stored as float32, equal
+ * after rounding to float32 to the scalar libm call (arith_math.c); the
+ * second form reads and writes float32 directly. */
 void md_arith_exp_log_f32(const double *x, double *r, size_t n, int is_log);
+void md_arith_exp_log_f32f(const float *x, float *r, size_t n, int is_log);
 
 int md_arith_fast_unary(const MdVolume *a, MdUnaryOp op, double p1, double p2, MdVolume *out);
 

@@ -1,17 +1,31 @@
-/* exp and log of a block of doubles whose results are stored as float32:
- * glibc's vector exp/log (libmvec, four doubles at a time) instead of one
- * scalar libm call per voxel, with the stored float32 unchanged bit for bit.
+/* exp and log of a block of doubles whose results are stored as float32,
+ * eight voxels at a time, with the stored float32 equal bit for bit to the
+ * scalar libm result rounded to float32 (what the double path stores).
  *
- * Why the bits cannot change: libmvec's double exp and log are within 4 ulp
- * (of double) of the exact value, and the scalar libm result within 1 ulp,
- * so the two differ by at most 5 ulp. Rounding to float32 drops 29 of
- * double's 52 fraction bits; both round to the same float unless the exact
- * value lies within a few ulp of a halfway point between two floats. Such a
- * result (its low 29 bits within MARGIN of the halfway pattern), and any
- * result outside float32's normal range or from a special input, is
- * recomputed by the scalar call. MARGIN = 256 ulp leaves a wide safety factor
- * over the 5 ulp bound; it sends about one voxel in a million to the scalar
- * call. */
+ * How: a short double-precision evaluation (below) whose error is at most
+ * a few ulp of double. Rounding to float32 drops 29 of double's 52 fraction
+ * bits, so the fast result and libm's (within 1 ulp) round to the same float
+ * unless the exact value lies within a few ulp of a halfway point between
+ * two floats. Such a result (its low 29 bits within MARGIN of the halfway
+ * pattern), a result outside float32's normal range, and any input outside
+ * the evaluated range (0, negatives, subnormals, inf, NaN; exp beyond
+ * about +-87) are recomputed by the scalar call. MARGIN = 256 ulp is more
+ * than ten times the error bound and sends about one voxel in a million to
+ * the scalar call. tools/exp_log_check.c compares every float32 input (and
+ * every positive int32 for log) with the scalar result: make check-exp-log.
+ *
+ * log: x = 2^k m with m in [sqrt(1/2), sqrt(2)), f = m - 1 (exact),
+ * s = f / (2 + f), log m = 2 atanh s = 2s (1 + s^2/3 + s^4/5 + ...); with
+ * |s| <= 0.1716 the series to s^16/17 leaves less than 2^-51 relative.
+ * exp: k = round(x / ln 2), r = x - k ln2 with ln 2 split in two (the first
+ * part has 32 bits, so k times it is exact), exp r by its Taylor series to
+ * r^12/12! (|r| <= 0.347: less than 2^-52 relative), scaled by 2^k through
+ * the exponent bits. Contracting into FMA or not changes the last bits of
+ * the evaluation, never the stored float.
+ *
+ * The evaluations are written per voxel, with no branch and no conversion
+ * between integers and doubles (AVX2 has none for 64-bit integers), so that
+ * the compiler vectorises the block loop in each instruction-set clone. */
 #include "arith_impl.h"
 
 #include <float.h>
@@ -19,79 +33,150 @@
 #include <stdint.h>
 #include <string.h>
 
-/* The vector variants of exp and log (glibc declares them only under
- * -ffast-math). */
-#pragma omp declare simd notinbranch
-double exp(double);
-#pragma omp declare simd notinbranch
-double log(double);
-
 #define MARGIN 256
 #define HALF ((int64_t)1 << 28)
 #define LOW29 (((int64_t)1 << 29) - 1)
 
-/* 1 when float(r) might differ from float(scalar libm result) for input x. */
-static inline int unsafe(double x, double r, int is_log)
+/* Inputs the evaluations below take (the others go to the scalar call). */
+#define EXP_LO (-87.0)
+#define EXP_HI 88.0
+
+/* Wider vectors where the processor has them: the block loop is compiled
+ * for each and the fastest is chosen at run time. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(MD_NO_CLONES)
+#define EXP_LOG_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#else
+#define EXP_LOG_CLONES
+#endif
+
+/* Adding 1.5 * 2^52 to a double below 2^51 in magnitude rounds it to an
+ * integer held in the low bits of the sum: integer <-> double without a
+ * conversion instruction. */
+#define SHIFT 0x1.8p52
+#define SHIFT_BITS 0x4338000000000000ULL
+
+static const double LN2_HI = 0x1.62e42fee00000p-1, LN2_LO = 0x1.a39ef35793c76p-33;
+
+static inline uint64_t bits_of(double x)
 {
-    int64_t b;
-    memcpy(&b, &r, sizeof b);
-    const int64_t d = (b & LOW29) - HALF;
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    return b;
+}
+
+static inline double double_of(uint64_t b)
+{
+    double x;
+    memcpy(&x, &b, sizeof x);
+    return x;
+}
+
+/* log x for x a positive normal double. */
+static inline double short_log(double x)
+{
+    const uint64_t t = bits_of(x) - 0x3fe6a09e667f3bcdULL; /* bits of sqrt(1/2) */
+    /* k = t >> 52 (arithmetic), offset by 2048 to use the logical shift */
+    const uint64_t k2048 = (t + 0x8000000000000000ULL) >> 52;
+    const double m = double_of(bits_of(x) - (t & 0xfff0000000000000ULL));
+    const double f = m - 1.0;
+    const double s = f / (f + 2.0);
+    const double z = s * s;
+    double p = z * (1.0 / 17) + 1.0 / 15;
+    p = p * z + 1.0 / 13;
+    p = p * z + 1.0 / 11;
+    p = p * z + 1.0 / 9;
+    p = p * z + 1.0 / 7;
+    p = p * z + 1.0 / 5;
+    p = p * z + 1.0 / 3;
+    const double kd = double_of(SHIFT_BITS + k2048) - (SHIFT + 2048);
+    return kd * LN2_HI + (kd * LN2_LO + (s + s) + (s + s) * (p * z));
+}
+
+/* exp x for x in [EXP_LO, EXP_HI]. */
+static inline double short_exp(double x)
+{
+    const double ks = x * (1 / M_LN2) + SHIFT; /* SHIFT + round(x / ln 2) */
+    const double kd = ks - SHIFT;
+    const double r = (x - kd * LN2_HI) - kd * LN2_LO;
+    double p = r * (1.0 / 479001600) + 1.0 / 39916800;
+    p = p * r + 1.0 / 3628800;
+    p = p * r + 1.0 / 362880;
+    p = p * r + 1.0 / 40320;
+    p = p * r + 1.0 / 5040;
+    p = p * r + 1.0 / 720;
+    p = p * r + 1.0 / 120;
+    p = p * r + 1.0 / 24;
+    p = p * r + 1.0 / 6;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    return double_of(bits_of(p) + ((bits_of(ks) - SHIFT_BITS) << 52));
+}
+
+/* -1 (all bits) when the short evaluation takes x, else 0. */
+static inline int64_t evaluated(double x, int is_log)
+{
+    return -(int64_t)(is_log ? (x >= DBL_MIN) & (x <= DBL_MAX) : (x >= EXP_LO) & (x <= EXP_HI));
+}
+
+/* Nonzero when float(r) might differ from float(libm's result), for an
+ * input whose evaluated() is in. */
+static inline int64_t unsafe(int64_t in, double r)
+{
+    const int64_t d = (int64_t)(bits_of(r) & LOW29) - HALF;
     const double a = fabs(r);
-    return !(a >= (double)FLT_MIN && a <= (double)FLT_MAX) || (d < MARGIN && d > -MARGIN) ||
-           !(x - x == 0) || (is_log && !(x > 0));
+    const int normal = (a >= (double)FLT_MIN) & (a <= (double)FLT_MAX);
+    return ~in | -(int64_t)((normal == 0) | ((d < MARGIN) & (d > -MARGIN)));
 }
 
-/* Lanes of four, written with GCC vector types: the scalar test above does
- * not vectorise. Nonzero when some voxel of the block is unsafe. */
-typedef double D4 __attribute__((vector_size(32)));
-typedef int64_t I4 __attribute__((vector_size(32)));
-
-MD_VECTOR_CLONES static int any_unsafe(const double *x, const double *r, size_t n, int is_log)
-{
-    const D4 lo = {FLT_MIN, FLT_MIN, FLT_MIN, FLT_MIN}, hi = {FLT_MAX, FLT_MAX, FLT_MAX, FLT_MAX};
-    const D4 zero = {0, 0, 0, 0};
-    const I4 low29 = {LOW29, LOW29, LOW29, LOW29}, half = {HALF, HALF, HALF, HALF};
-    const I4 abs_bits = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
-    const I4 logm = {-is_log, -is_log, -is_log, -is_log};
-    I4 bad = {0, 0, 0, 0};
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        D4 xv, rv;
-        memcpy(&xv, x + i, sizeof xv);
-        memcpy(&rv, r + i, sizeof rv);
-        const I4 b = (I4)rv, d = (b & low29) - half;
-        const D4 a = (D4)(b & abs_bits);
-        bad |= ~((a >= lo) & (a <= hi)) | ((d < MARGIN) & (d > -MARGIN)) | ~((xv - xv) == zero) |
-               (logm & ~(xv > zero));
+/* r[i] = the short evaluation of x[i] (XT and RT: double or float);
+ * nonzero when some voxel needs libm. Inputs outside the evaluated range
+ * (inf and NaN among them) give meaningless lanes, which the flag sends to
+ * libm; only bit operations and arithmetic run on them. The flag is
+ * as wide as a double, and the Makefile compiles this file with
+ * -fno-trapping-math (comparisons of NaN may then be evaluated in every
+ * lane) and -ffp-contract=fast: GCC 12 vectorises the loops only so. */
+#define EVALUATE_LOOP(short_f, is_log, RT)                              \
+    _Pragma("omp simd reduction(| : any)")                              \
+    for (size_t i = 0; i < n; i++) {                                    \
+        const double xi = x[i];                                         \
+        const int64_t in = evaluated(xi, is_log);                       \
+        const double ri = short_f(xi);                      \
+        r[i] = (RT)ri;                                                  \
+        any |= unsafe(in, ri);                                          \
     }
-    int any = (bad[0] | bad[1] | bad[2] | bad[3]) != 0;
-    for (; i < n; i++) any |= unsafe(x[i], r[i], is_log);
-    return any;
-}
 
-MD_VECTOR_CLONES static void vec_exp(const double *x, double *r, size_t n)
-{
-    MD_SIMD for (size_t i = 0; i < n; i++) r[i] = exp(x[i]);
-}
+#define EVALUATE_FN(name, XT, RT)                                                     \
+    EXP_LOG_CLONES static int name(const XT *x, RT *r, size_t n, int is_log)       \
+    {                                                                                 \
+        int64_t any = 0;                                                              \
+        if (is_log) {                                                                 \
+            EVALUATE_LOOP(short_log, 1, RT)                                           \
+        } else {                                                                      \
+            EVALUATE_LOOP(short_exp, 0, RT)                                           \
+        }                                                                             \
+        return any != 0;                                                              \
+    }
 
-MD_VECTOR_CLONES static void vec_log(const double *x, double *r, size_t n)
-{
-    /* log of 0, negatives, inf and NaN goes to the scalar call below */
-    MD_SIMD for (size_t i = 0; i < n; i++) r[i] = log(x[i] > 0 ? x[i] : 1.0);
-}
+EVALUATE_FN(evaluate_d, double, double)
+EVALUATE_FN(evaluate_f, float, float)
+
+/* The voxels of a block the evaluation flagged, recomputed by libm (the
+ * flag is recomputed from the evaluation, as doubles: it is the same). */
+#define REDO_FLAGGED(XT, RT)                                                 \
+    for (size_t i = 0; i < n; i++) {                                         \
+        const double xi = x[i];                                              \
+        const int64_t in = evaluated(xi, is_log);                            \
+        const double ri = is_log ? short_log(xi) : short_exp(xi);                \
+        if (unsafe(in, ri)) r[i] = (RT)(is_log ? log(xi) : exp(xi));         \
+    }
 
 void md_arith_exp_log_f32(const double *x, double *r, size_t n, int is_log)
 {
-    for (size_t s = 0; s < n; s += MD_ARITH_BLOCK) {
-        const size_t m = n - s < MD_ARITH_BLOCK ? n - s : MD_ARITH_BLOCK;
-        const double *xs = x + s;
-        double *rs = r + s;
-        if (is_log)
-            vec_log(xs, rs, m);
-        else
-            vec_exp(xs, rs, m);
-        if (!any_unsafe(xs, rs, m, is_log)) continue;
-        for (size_t i = 0; i < m; i++)
-            if (unsafe(xs[i], rs[i], is_log)) rs[i] = is_log ? log(xs[i]) : exp(xs[i]);
-    }
+    if (evaluate_d(x, r, n, is_log)) REDO_FLAGGED(double, double)
+}
+
+void md_arith_exp_log_f32f(const float *x, float *r, size_t n, int is_log)
+{
+    if (evaluate_f(x, r, n, is_log)) REDO_FLAGGED(float, float)
 }

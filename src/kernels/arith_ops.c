@@ -383,6 +383,14 @@ int md_arith_fast_unary(const MdVolume *a, MdUnaryOp op, double p1, double p2, M
     if (op != MD_UN_ABS && op != MD_UN_NEG && op != MD_UN_CLAMP && op != MD_UN_SQRT &&
         op != MD_UN_EXP && op != MD_UN_LOG)
         return 0;
+    if ((op == MD_UN_EXP || op == MD_UN_LOG) && a->dtype == MD_FLOAT32 && t == MD_FLOAT32) {
+#pragma omp parallel for schedule(static) if (md_par_worth((double)n))
+        for (size_t k = 0; k < nb; k++) {
+            size_t s = k * MD_ARITH_BLOCK, m = n - s < MD_ARITH_BLOCK ? n - s : MD_ARITH_BLOCK;
+            md_arith_exp_log_f32f((const float *)ad + s, (float *)od + s, m, op == MD_UN_LOG);
+        }
+        return 1;
+    }
 #pragma omp parallel for schedule(static) if (md_par_worth((double)n))
     for (size_t k = 0; k < nb; k++) {
         _Alignas(64) double bx[MD_ARITH_BLOCK], br[MD_ARITH_BLOCK];

@@ -102,8 +102,9 @@ static int coef_prefilter(MdCoef *c, int a, MdBoundary m)
 }
 
 MdStatus md_coef_build(const MdVolume *in, int64_t f, const int order[3], MdBoundary mode,
-                       double fill, MdCoef *c, MdError *err)
+                       double fill, MdCoef *c, MdCtx *ctx)
 {
+    MdError *err = ctx->err;
     int cubic = 0, nearest = 1;
     for (int a = 0; a < 3; a++) {
         c->npad[a] = md_spline_npad(mode, order[a]);
@@ -242,7 +243,7 @@ MdStatus md_transform_affine(const MdVolume *in, const MdAffineSpec *s, MdVolume
     memset(&c, 0, sizeof c);
     MdStatus st = MD_OK;
     for (int64_t f = 0; f < in->dim[3] && st == MD_OK; f++) {
-        st = md_coef_build(in, f, s->order, s->mode, s->fill, &c, err);
+        st = md_coef_build(in, f, s->order, s->mode, s->fill, &c, ctx);
         if (st != MD_OK) break;
         int fail = MD_OK;
         run_frame(s, &c, in, f, out, &fail);

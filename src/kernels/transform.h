@@ -36,7 +36,7 @@ typedef struct MdCoef {
  * for the given per-axis orders (0, 1, 3). c must start zeroed. Errors: out
  * of memory, size overflow. */
 MdStatus md_coef_build(const MdVolume *in, int64_t f, const int order[3], MdBoundary mode,
-                       double fill, MdCoef *c, MdError *err) MD_MUST_CHECK;
+                       double fill, MdCoef *c, MdCtx *ctx) MD_MUST_CHECK;
 
 /* The interpolated value at input index coord (0-based, x first) with
  * scipy.ndimage's taps, weights, summation order and boundary rule. */

@@ -429,7 +429,7 @@ MdStatus md_warp_many(const MdWarpSpec *s, const MdWarpLayer *layers, int n, MdC
         for (int i = 0; i < n && st == MD_OK; i++) {
             Job *j = &jobs[i];
             if (f >= j->in->dim[3]) continue;
-            if (!j->s.vote) st = md_coef_build(j->in, f, j->order, j->s.mode, j->s.fill, &j->cf, ctx->err);
+            if (!j->s.vote) st = md_coef_build(j->in, f, j->order, j->s.mode, j->s.fill, &j->cf, ctx);
             job_prepare(j);
         }
         if (st == MD_OK) st = warp_frame(s, jobs, n, f, jx, wx, ctx, &progress, total);
