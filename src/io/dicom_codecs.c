@@ -448,8 +448,46 @@ static void opj_quiet(const char *msg, void *u)
     (void)u;
 }
 
+static uint32_t be(const uint8_t *p, int bytes)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < bytes; i++) v = v << 8 | p[i];
+    return v;
+}
+
+/* The codestream's SIZ marker (right after SOC, inside a JP2 box or not)
+ * checked against the frame before OpenJPEG sees it: OpenJPEG's header
+ * reading already allocates and clears a record per tile, so a 3.5 kB
+ * frame announcing 512 x 16 million voxels in small tiles took seconds
+ * (found by fuzzing). Without a SIZ marker OpenJPEG gives its own error. */
+static MdStatus j2k_siz_check(const uint8_t *p, size_t n, const MdFrameSpec *f, MdError *err)
+{
+    static const uint8_t soc_siz[] = {0xFF, 0x4F, 0xFF, 0x51};
+    const uint8_t *q = memmem(p, n, soc_siz, sizeof soc_siz);
+    if (!q || (size_t)(p + n - q) < 4 + 38) return MD_OK;
+    q += 4;
+    const uint32_t xs = be(q + 4, 4), ys = be(q + 8, 4), xo = be(q + 12, 4), yo = be(q + 16, 4);
+    const uint32_t xt = be(q + 20, 4), yt = be(q + 24, 4), xto = be(q + 28, 4), yto = be(q + 32, 4);
+    const uint32_t comps = be(q + 36, 2);
+    if (xs <= xo || ys <= yo || xs - xo != (uint32_t)f->cols || ys - yo != (uint32_t)f->rows ||
+        comps != (uint32_t)f->samples)
+        return md_error(err, MD_EFORMAT,
+                        "JPEG 2000 codestream is %ux%u with %u components, the DICOM header says %dx%d with %d",
+                        xs > xo ? xs - xo : 0, ys > yo ? ys - yo : 0, comps, f->cols, f->rows, f->samples);
+    if (xt == 0 || yt == 0 || xto > xo || yto > yo)
+        return md_error(err, MD_EFORMAT, "JPEG 2000 codestream has an invalid tile grid (%ux%u at %u,%u)", xt, yt,
+                        xto, yto);
+    const uint64_t tiles = (uint64_t)((xs - xto + (uint64_t)xt - 1) / xt) * ((ys - yto + (uint64_t)yt - 1) / yt);
+    if (tiles > 65535) /* a codestream numbers its tiles in 16 bits */
+        return md_error(err, MD_EFORMAT, "JPEG 2000 codestream has %llu tiles (at most 65535)",
+                        (unsigned long long)tiles);
+    return MD_OK;
+}
+
 MdStatus md_j2k_decode(const uint8_t *p, size_t n, const MdFrameSpec *f, void *out, MdError *err)
 {
+    const MdStatus siz = j2k_siz_check(p, n, f, err);
+    if (siz != MD_OK) return siz;
     static const uint8_t jp2_sig[] = {0, 0, 0, 0x0C, 'j', 'P', ' ', ' '};
     int jp2 = n >= 8 && memcmp(p, jp2_sig, 8) == 0;
     opj_codec_t *codec = opj_create_decompress(jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K);

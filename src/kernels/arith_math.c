@@ -113,20 +113,23 @@ static inline double short_exp(double x)
     return double_of(bits_of(p) + ((bits_of(ks) - SHIFT_BITS) << 52));
 }
 
-/* -1 (all bits) when the short evaluation takes x, else 0. */
+/* 1 when the short evaluation takes x: log of a positive normal double,
+ * exp of x in [EXP_LO, EXP_HI]. Their results are float32 normals or, for
+ * log 1 only, exactly 0 as libm's (the nearest other doubles give about
+ * 1e-16): no range test on the result is needed. */
 static inline int64_t evaluated(double x, int is_log)
 {
-    return -(int64_t)(is_log ? (x >= DBL_MIN) & (x <= DBL_MAX) : (x >= EXP_LO) & (x <= EXP_HI));
+    if (is_log) return bits_of(x) - 0x0010000000000000ULL < 0x7fe0000000000000ULL;
+    return fabs(x - (EXP_LO + EXP_HI) / 2) <= (EXP_HI - EXP_LO) / 2;
 }
 
-/* Nonzero when float(r) might differ from float(libm's result), for an
- * input whose evaluated() is in. */
+/* Nonzero when float(r) might differ from float(libm's result): the input
+ * was not evaluated (in = 0), or r's 29 low bits are within MARGIN of the
+ * halfway pattern (one subtraction and one unsigned comparison). */
 static inline int64_t unsafe(int64_t in, double r)
 {
-    const int64_t d = (int64_t)(bits_of(r) & LOW29) - HALF;
-    const double a = fabs(r);
-    const int normal = (a >= (double)FLT_MIN) & (a <= (double)FLT_MAX);
-    return ~in | -(int64_t)((normal == 0) | ((d < MARGIN) & (d > -MARGIN)));
+    const uint64_t d = (bits_of(r) - (uint64_t)(HALF - MARGIN + 1)) & LOW29;
+    return (in == 0) | (d < 2 * MARGIN - 1);
 }
 
 /* r[i] = the short evaluation of x[i] (XT and RT: double or float);
