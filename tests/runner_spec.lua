@@ -273,9 +273,12 @@ end
     assert.same({ pids[1], pids[1], pids[1] }, { pids[2], pids[3], pids[4] })
     assert.are_not.equal(pids[4], pids[5])
     assert.equal(pids[5], pids[7])
-    -- peak memory is the case's own: c03's 32 MiB is not c04's
+    -- peak memory is the case's own: c03's 32 MiB is not c04's (a sanitizer
+    -- build keeps freed memory in its quarantine, so its peaks add up)
     local _, by = ledger_rows(out .. "/ledger.csv")
-    assert.truthy(tonumber(by.c03.peak_mb) > tonumber(by.c04.peak_mb) + 20, by.c03.peak_mb .. " " .. by.c04.peak_mb)
+    if not data.medula():find("asan", 1, true) then
+      assert.truthy(tonumber(by.c03.peak_mb) > tonumber(by.c04.peak_mb) + 20, by.c03.peak_mb .. " " .. by.c04.peak_mb)
+    end
     -- one process per case
     out = rdir .. "/out1"
     _, err, rc = fx.run(rdir, { "seq.lua", input, out, "--pattern", "*.nii.gz", "--cases-per-worker", "1" })

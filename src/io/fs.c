@@ -88,7 +88,7 @@ static MdStatus list_into(const char *dir, const char *prefix, int recursive, Md
         }
     }
     closedir(d);
-    if (st == MD_OK) qsort(names.items, names.n, sizeof *names.items, cmp_str);
+    if (st == MD_OK && names.n > 1) qsort(names.items, names.n, sizeof *names.items, cmp_str);
     for (size_t i = 0; st == MD_OK && i < names.n; i++) {
         char *rel = prefix[0] ? concat3(prefix, "/", names.items[i]) : strdup(names.items[i]);
         if (!rel || strlist_push(out, strdup(rel)) != 0) {
@@ -182,7 +182,7 @@ static MdStatus glob_walk(const char *base, char **comps, size_t i, size_t n, co
         }
     }
     closedir(d);
-    if (st == MD_OK) qsort(names.items, names.n, sizeof *names.items, cmp_str);
+    if (st == MD_OK && names.n > 1) qsort(names.items, names.n, sizeof *names.items, cmp_str);
     for (size_t k = 0; st == MD_OK && k < names.n; k++) {
         char *next = base[0] ? concat3(strcmp(base, "/") == 0 ? "" : base, "/", names.items[k]) : strdup(names.items[k]);
         if (!next) {

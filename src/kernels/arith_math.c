@@ -1,18 +1,19 @@
-/* exp and log of a block of doubles whose results are stored as float32,
- * eight voxels at a time, with the stored float32 equal bit for bit to the
- * scalar libm result rounded to float32 (what the double path stores).
+/* exp and log of a block of doubles (or float32) whose results are stored
+ * as float32, a vector of voxels at a time, with the stored float32 equal
+ * bit for bit to the scalar libm result rounded to float32 (what the
+ * double path stores).
  *
  * How: a short double-precision evaluation (below) whose error is at most
  * a few ulp of double. Rounding to float32 drops 29 of double's 52 fraction
  * bits, so the fast result and libm's (within 1 ulp) round to the same float
  * unless the exact value lies within a few ulp of a halfway point between
  * two floats. Such a result (its low 29 bits within MARGIN of the halfway
- * pattern), a result outside float32's normal range, and any input outside
- * the evaluated range (0, negatives, subnormals, inf, NaN; exp beyond
- * about +-87) are recomputed by the scalar call. MARGIN = 256 ulp is more
- * than ten times the error bound and sends about one voxel in a million to
- * the scalar call. tools/exp_log_check.c compares every float32 input (and
- * every positive int32 for log) with the scalar result: make check-exp-log.
+ * pattern) and any input outside the evaluated range (0, negatives,
+ * subnormals, inf, NaN; exp beyond [-87, 88]) are recomputed by the scalar
+ * call. MARGIN = 256 ulp is more than thirty times the largest error found
+ * (7 ulp) and sends about one voxel in a million to the scalar call.
+ * tools/exp_log_check.c compares every float32 input (and every int32 above
+ * 2^24 for log) with the scalar result: make check-exp-log.
  *
  * log: x = 2^k m with m in [sqrt(1/2), sqrt(2)), f = m - 1 (exact),
  * s = f / (2 + f), log m = 2 atanh s = 2s (1 + s^2/3 + s^4/5 + ...); with
