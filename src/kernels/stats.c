@@ -138,6 +138,8 @@ MD_VECTOR_CLONES static int all_finite(const double *x, size_t n)
 }
 
 typedef float F4 __attribute__((vector_size(4 * sizeof(float))));
+typedef float F8 __attribute__((vector_size(8 * sizeof(float))));
+typedef int32_t M8 __attribute__((vector_size(8 * sizeof(int32_t))));
 
 /* Eight values from i on, as two lanes of four doubles: x holds doubles, or
  * floats when f32 (converted exactly). */
@@ -168,6 +170,22 @@ MD_VECTOR_CLONES static void finite_block(const void *x, int f32, size_t n, Part
     const D4 zero = {0, 0, 0, 0}, inf = zero + HUGE_VAL;
     D4 acc[2] = {zero, zero}, mn[2] = {inf, inf}, mx[2] = {-inf, -inf};
     size_t i = 0;
+    if (f32) { /* min and max of finite floats in float lanes, twice as wide */
+        const F8 finf = (F8){0} + HUGE_VALF;
+        F8 fmn = finf, fmx = -finf;
+        for (; i + 8 <= n; i += 8) {
+            F8 a;
+            memcpy(&a, (const float *)x + i, sizeof a);
+            const M8 lt = a < fmn, gt = a > fmx;
+            fmn = (F8)(((M8)a & lt) | ((M8)fmn & ~lt));
+            fmx = (F8)(((M8)a & gt) | ((M8)fmx & ~gt));
+            const F4 lo = {a[0], a[1], a[2], a[3]}, hi = {a[4], a[5], a[6], a[7]};
+            acc[0] += __builtin_convertvector(lo, D4);
+            acc[1] += __builtin_convertvector(hi, D4);
+        }
+        for (int h = 0; h < 2; h++)
+            for (int j = 0; j < 4; j++) mn[h][j] = fmn[4 * h + j], mx[h][j] = fmx[4 * h + j];
+    }
     for (; i + 8 <= n; i += 8) {
         D4 v[2];
         load8(x, f32, i, &v[0], &v[1]);
