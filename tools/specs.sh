@@ -26,9 +26,9 @@ if [ "${1:-}" = --one ]; then
   start=$(date +%s)
   if flock "$logdir/locks/$base" busted --lua="$bin" "$spec" >"$log" 2>&1; then st=ok; else st=FAILED; fi
   secs=$(($(date +%s) - start))
-  counts=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -Eo '[0-9]+ successes / [0-9]+ failures / [0-9]+ errors / [0-9]+ pending' | tail -1)
+  counts=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -Eo '[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' | tail -1)
   [ -n "$counts" ] || { st=FAILED; counts="no summary"; }
-  printf '%-6s %4ss  %-5s %-34s %s\n' "$st" "$secs" "$name" "$spec" "$counts"
+  printf '%-6s %4ss  %-7s %-34s %s\n' "$st" "$secs" "$name" "$spec" "$counts"
   printf '%s %s %s %s %s\n' "$st" "$secs" "$name" "$spec" "$counts" >>"$logdir/results"
   exit 0
 fi

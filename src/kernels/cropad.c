@@ -114,7 +114,7 @@ MdStatus md_cropad_box(const MdVolume *in, const int64_t lo[3], MdPadMode mode, 
     for (int64_t i = 0; i < onx; i++) tx[i] = pad_index(lo[0] + i, nx, mode);
     for (int64_t i = 0; i < ony; i++) ty[i] = pad_index(lo[1] + i, ny, mode);
     for (int64_t i = 0; i < onz; i++) tz[i] = pad_index((in->ndim >= 3 ? lo[2] : 0) + i, nz, mode);
-    unsigned char fill[8] = {0};
+    _Alignas(double) unsigned char fill[8] = {0};
     md_store(fill, in->dtype, 0, md_saturate(value, in->dtype));
     /* the part of each row inside the input is one memcpy */
     int64_t xa = lo[0] < 0 ? -lo[0] : 0, xb = nx - lo[0] < onx ? nx - lo[0] : onx;

@@ -66,7 +66,7 @@ static int64_t scan_row(const double *row, int64_t nx, int64_t y, SliceScan *s)
         }
         s->e[at].x1 = (int32_t)x; /* x only grows along the row */
     }
-    qsort(s->e + first, s->n - first, sizeof *s->e, cmp_entry);
+    if (s->n - first > 1) qsort(s->e + first, s->n - first, sizeof *s->e, cmp_entry);
     return (int64_t)(s->n - first);
 }
 

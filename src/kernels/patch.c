@@ -216,7 +216,7 @@ static MdStatus copy_boxes(const MdVolume *src, const int64_t *starts, size_t bo
 {
     int64_t channels = src->ndim == 4 ? src->dim[3] : 1;
     size_t es = md_dtype_size(src->dtype);
-    unsigned char elem[8];
+    _Alignas(double) unsigned char elem[8];
     pad_element(src->dtype, pad, elem);
     static const unsigned char zeros[8] = {0};
     int zero = memcmp(elem, zeros, es) == 0;

@@ -445,7 +445,7 @@ static void store_row(void *dst, MdDtype t, const void *a, int dbl, const uint8_
 /* n voxels of value x (rounded, saturated) at dst. */
 static void fill_plane(unsigned char *dst, MdDtype t, size_t n, double x)
 {
-    unsigned char elem[8] = {0};
+    _Alignas(double) unsigned char elem[8] = {0};
     size_t es = md_dtype_size(t);
     md_store(elem, t, 0, md_saturate(x, t));
     for (size_t i = 0; i < n; i++) memcpy(dst + i * es, elem, es);

@@ -615,7 +615,7 @@ static void gather_row(const void *src, void *dst, const int64_t *tap, int64_t n
 static MdStatus run_nearest(Engine *e, MdError *err)
 {
     const size_t es = md_dtype_size(e->in->dtype);
-    unsigned char fillb[8] = {0};
+    _Alignas(double) unsigned char fillb[8] = {0};
     md_store(fillb, e->out->dtype, 0, md_saturate(e->s->fill, e->out->dtype));
     /* the x taps with whole-sample fills folded in */
     int64_t *tx = malloc((size_t)e->onx * sizeof *tx);

@@ -276,7 +276,7 @@ typedef struct Job {
     int order[3];
     MdCoef cf;
     int lin, near, copy, constant, rows; /* rows: the vector row sweeps apply */
-    char fill_bytes[16]; /* the fill in the output's dtype (constant mode) */
+    _Alignas(double) char fill_bytes[16]; /* the fill in the output's dtype (constant mode) */
 } Job;
 
 static void job_prepare(Job *j)
