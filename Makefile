@@ -1,7 +1,8 @@
 # medula — build, test, demo, bench.
 #   make            build build/medula
 #   make demo       run the demo on a generated chest CT (outputs in build/demo)
-#   make test       run the busted specs under the built host
+#   make test       run the busted specs under the built host and under sanitizers
+#   make test-release / make test-asan   one of the two halves
 #   make bench      print speed ratios against the Python peers
 #   make samples    fetch the real sample files from their Debian packages
 #   make install PREFIX=/usr/local
