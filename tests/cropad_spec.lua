@@ -24,14 +24,7 @@ local function coded(shape, dtype, geom)
   return v
 end
 
--- A rotation by angle (radians) about the unit axis u: an oblique direction.
-local function rotation(u, angle)
-  local c, s, t = math.cos(angle), math.sin(angle), 1 - math.cos(angle)
-  local x, y, z = u[1], u[2], u[3]
-  return {{t * x * x + c, t * x * y - s * z, t * x * z + s * y},
-          {t * x * y + s * z, t * y * y + c, t * y * z - s * x},
-          {t * x * z - s * y, t * y * z + s * x, t * z * z + c}}
-end
+local rotation = data.rotation
 
 local OBLIQUE = {spacing={0.8, 1.1, 2.5}, origin={-12.5, 30.25, 7},
                  direction=rotation({0.48, 0.6, 0.64}, 0.7)}

@@ -36,14 +36,7 @@ local function relerr(got, want)
   return (got - want):abs():max() / want:abs():max()
 end
 
--- A rotation by angle (radians) about the unit axis u.
-local function rotation(u, angle)
-  local c, s, t = math.cos(angle), math.sin(angle), 1 - math.cos(angle)
-  local x, y, z = u[1], u[2], u[3]
-  return {{t * x * x + c, t * x * y - s * z, t * x * z + s * y},
-          {t * x * y + s * z, t * y * y + c, t * y * z - s * x},
-          {t * x * z - s * y, t * y * z + s * x, t * z * z + c}}
-end
+local rotation = data.rotation
 
 -- f(world) = an affine function of LPS mm, and a volume sampling it.
 local function ramp(x, y, z) return 3 + 0.5 * x - 0.25 * y + 0.75 * z end

@@ -267,21 +267,27 @@ static int child_index(int pid)
     return -1;
 }
 
-int md_proc_send(int pid, const char *line)
+/* line and a newline as one message on a stream socket: sent whole or not
+ * at all (a line too long or holding a newline is refused); MSG_NOSIGNAL:
+ * a peer that just ended is an error, not a SIGPIPE. */
+static int send_line(int fd, const char *line)
 {
-    int i = child_index(pid);
-    if (i < 0 || children[i].fd < 0) return 0;
     size_t len = strlen(line);
     char msg[LINE_MAX_BYTES];
     if (len + 1 > sizeof msg || memchr(line, '\n', len)) return 0;
     memcpy(msg, line, len);
     msg[len] = '\n';
-    /* one short message on a stream socket: sent whole or not at all;
-     * MSG_NOSIGNAL: a child that just ended is an error, not a SIGPIPE */
     ssize_t r;
-    do r = send(children[i].fd, msg, len + 1, MSG_NOSIGNAL);
+    do r = send(fd, msg, len + 1, MSG_NOSIGNAL);
     while (r < 0 && errno == EINTR);
     return r == (ssize_t)(len + 1);
+}
+
+int md_proc_send(int pid, const char *line)
+{
+    int i = child_index(pid);
+    if (i < 0 || children[i].fd < 0) return 0;
+    return send_line(children[i].fd, line);
 }
 
 int md_proc_close_send(int pid)
@@ -298,8 +304,7 @@ int md_proc_recv_parent(char *out, size_t n)
     for (;;) {
         char c;
         ssize_t r = read(parent_fd, &c, 1);
-        if (r < 0 && errno == EINTR) return -1;
-        if (r <= 0) return -1;
+        if (r <= 0) return -1; /* an interrupted read ends the wait too */
         if (c == '\n') break;
         if (w + 1 < n) out[w++] = c;
     }
@@ -309,16 +314,7 @@ int md_proc_recv_parent(char *out, size_t n)
 
 int md_proc_send_parent(const char *line)
 {
-    if (parent_fd < 0) return 0;
-    size_t len = strlen(line);
-    char msg[LINE_MAX_BYTES];
-    if (len + 1 > sizeof msg || memchr(line, '\n', len)) return 0;
-    memcpy(msg, line, len);
-    msg[len] = '\n';
-    ssize_t r;
-    do r = send(parent_fd, msg, len + 1, MSG_NOSIGNAL);
-    while (r < 0 && errno == EINTR);
-    return r == (ssize_t)(len + 1);
+    return parent_fd >= 0 && send_line(parent_fd, line);
 }
 
 int md_proc_redirect(const char *path)

@@ -146,4 +146,14 @@ function data.size(path)
   return n
 end
 
+-- The 3x3 rotation by angle (radians) about the unit axis u (Rodrigues):
+-- an oblique direction matrix for geometry specs.
+function data.rotation(u, angle)
+  local c, s, t = math.cos(angle), math.sin(angle), 1 - math.cos(angle)
+  local x, y, z = u[1], u[2], u[3]
+  return {{t * x * x + c, t * x * y - s * z, t * x * z + s * y},
+          {t * x * y + s * z, t * y * y + c, t * y * z - s * x},
+          {t * x * z - s * y, t * y * z + s * x, t * z * z + c}}
+end
+
 return data
