@@ -29,7 +29,6 @@
  * the compiler vectorises the block loop in each instruction-set clone. */
 #include "arith_impl.h"
 
-#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
