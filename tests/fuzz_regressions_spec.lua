@@ -41,4 +41,23 @@ describe("inputs the fuzzers found", function()
       assert.are.equal(base, vol.live_bytes())
     end)
   end
+
+  it("a JPEG 2000 frame of the right size in more tiles than a codestream can number is refused first", function()
+    -- dicom-j2k-many-tiles.dcm with its SIZ marker made 512x512 in 1x1 tiles
+    local f = assert(io.open(dir .. "/dicom-j2k-many-tiles.dcm", "rb"))
+    local bytes = f:read("a")
+    f:close()
+    local at = assert(bytes:find("\255\79\255\81", 1, true)) + 4 -- SOC, SIZ
+    local siz = bytes:sub(at, at + 37)
+    local l, r, x, y, xo, yo, xt, yt, xto, yto, c = (">I2I2I4I4I4I4I4I4I4I4I2"):unpack(siz)
+    assert.same({512, 16253184, 512, 512}, {x, y, xt, yt})
+    siz = (">I2I2I4I4I4I4I4I4I4I4I2"):pack(l, r, x, 512, xo, yo, 1, 1, xto, yto, c)
+    local path = data.tmpdir() .. "/tiles.dcm"
+    f = assert(io.open(path, "wb"))
+    f:write(bytes:sub(1, at - 1), siz, bytes:sub(at + 38))
+    f:close()
+    local ok, err = pcall(vol.read, path)
+    assert.is_false(ok)
+    assert.truthy(err:find("JPEG 2000 codestream has 262144 tiles (at most 65535)", 1, true), err)
+  end)
 end)

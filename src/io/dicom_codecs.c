@@ -455,16 +455,23 @@ static uint32_t be(const uint8_t *p, int bytes)
     return v;
 }
 
-/* The codestream's SIZ marker (right after SOC, inside a JP2 box or not)
- * checked against the frame before OpenJPEG sees it: OpenJPEG's header
- * reading already allocates and clears a record per tile, so a 3.5 kB
- * frame announcing 512 x 16 million voxels in small tiles took seconds
- * (found by fuzzing). Without a SIZ marker OpenJPEG gives its own error. */
+/* The codestream's SIZ marker (right after SOC, which starts a bare
+ * codestream or the contents of a JP2 file's jp2c box) checked against the
+ * frame before OpenJPEG sees it: OpenJPEG's header reading already
+ * allocates and clears a record per tile, so a 3.5 kB frame announcing
+ * 512 x 16 million voxels in small tiles took seconds (found by fuzzing).
+ * Where SOC and SIZ are not found there, OpenJPEG gives its own error. */
 static MdStatus j2k_siz_check(const uint8_t *p, size_t n, const MdFrameSpec *f, MdError *err)
 {
     static const uint8_t soc_siz[] = {0xFF, 0x4F, 0xFF, 0x51};
-    const uint8_t *q = memmem(p, n, soc_siz, sizeof soc_siz);
-    if (!q || (size_t)(p + n - q) < 4 + 38) return MD_OK;
+    const uint8_t *q = p;
+    if (n < 4 || memcmp(p, soc_siz, 4) != 0) {
+        const uint8_t *box = n >= 8 ? memmem(p + 4, n - 4, "jp2c", 4) : NULL; /* type after a 4-byte length */
+        if (!box) return MD_OK;
+        q = box + 4 + (be(box - 4, 4) == 1 ? 8 : 0); /* length 1: an 8-byte length follows */
+        if ((size_t)(p + n - q) < 4 || memcmp(q, soc_siz, 4) != 0) return MD_OK;
+    }
+    if ((size_t)(p + n - q) < 4 + 38) return MD_OK;
     q += 4;
     const uint32_t xs = be(q + 4, 4), ys = be(q + 8, 4), xo = be(q + 12, 4), yo = be(q + 16, 4);
     const uint32_t xt = be(q + 20, 4), yt = be(q + 24, 4), xto = be(q + 28, 4), yto = be(q + 32, 4);
