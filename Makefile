@@ -95,7 +95,7 @@ samples: deps
 ASAN_BIN := $(BUILD)/medula-asan
 # handle_segv=0: a process killed by SIGSEGV dies by it (the runner's specs
 # send one and expect the signal), as the release build does.
-SAN_ENV  := ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:handle_segv=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+SAN_ENV  := ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:handle_segv=0:max_malloc_fill_size=1073741824 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 SPECS     = MEDULA_SAMPLES=$(abspath $(SAMPLES)) $(SAN_ENV) sh tools/specs.sh $(BUILD)/specs
 

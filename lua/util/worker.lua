@@ -142,6 +142,7 @@ function worker.serve(run, cases)
     local res = worker.run_case(run, case)
     io.stdout:flush()
     collectgarbage()
+    vol.drop_kept() -- the next case's peak memory is its own
     if not proc._reply(line) then return end
     local msg = res.status == "retry" and res.message or ""
     if msg:find("interrupted", 1, true) or msg:find("cancelled", 1, true) then return end

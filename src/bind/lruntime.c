@@ -36,6 +36,25 @@ static int l_live_bytes(lua_State *L)
     return 1;
 }
 
+static int l_kept_bytes(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)md_buffer_reuse_bytes());
+    return 1;
+}
+
+static int l_drop_kept(lua_State *L)
+{
+    (void)L;
+    md_buffer_reuse_drop();
+    return 0;
+}
+
+static int l_reuse_hits(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)md_buffer_reuse_hits());
+    return 1;
+}
+
 static int l_clock(lua_State *L)
 {
     lua_pushnumber(L, md_now_seconds());
@@ -83,6 +102,16 @@ static const MdLuaReg functions[] = {
      "in use and the budget, instead of exhausting the machine."},
     {"live_bytes", l_live_bytes,
      "vol.live_bytes() -> integer\nBytes held by all live voxel buffers (for leak checks and budgets)."},
+    {"kept_bytes", l_kept_bytes,
+     "vol.kept_bytes() -> integer\nBytes of released voxel buffers (8 MiB or more, at most two) kept for the\n"
+     "next volume of the same size, so a chain of steps reuses touched memory. They\n"
+     "are freed as soon as a buffer of another size or a large scratch block is\n"
+     "asked for, or the budget is set; they are not part of vol.live_bytes()."},
+    {"drop_kept", l_drop_kept,
+     "vol.drop_kept()\nFrees the kept buffers now (see vol.kept_bytes), e.g. before measuring the\n"
+     "process's memory: collectgarbage(); vol.drop_kept()"},
+    {"_reuse_hits", l_reuse_hits,
+     "vol._reuse_hits() -> integer\nHow many new buffers were served from kept ones (internal: specs)."},
     {"clock", l_clock,
      "vol.clock() -> number\nWall-clock seconds from a monotonic clock (the origin is arbitrary): the\n"
      "difference of two calls times the work between them, whatever the thread count\n"

@@ -47,6 +47,7 @@ void __wrap_free(void *p);
  * would pass the budget (blocks under MD_SCRATCH_MIN are not counted). */
 static int over_budget(size_t n, size_t size)
 {
+    if (size >= MD_SCRATCH_MIN) md_buffer_reuse_drop(); /* held buffers go before a large block */
     size_t budget = md_memory_budget();
     if (!budget || size < MD_SCRATCH_MIN) return 0;
     size_t live = md_live_bytes() + md_scratch_bytes();

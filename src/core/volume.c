@@ -12,7 +12,11 @@ static size_t live_bytes;  /* atomic via __atomic builtins */
 static size_t budget_bytes;
 
 size_t md_live_bytes(void) { return __atomic_load_n(&live_bytes, __ATOMIC_RELAXED); }
-void md_set_memory_budget(size_t bytes) { budget_bytes = bytes; }
+void md_set_memory_budget(size_t bytes)
+{
+    budget_bytes = bytes;
+    md_buffer_reuse_drop();
+}
 size_t md_memory_budget(void) { return budget_bytes; }
 
 MdStatus md_checked_mul(size_t *n, size_t a, size_t b, MdError *err)
@@ -23,20 +27,104 @@ MdStatus md_checked_mul(size_t *n, size_t a, size_t b, MdError *err)
     return MD_OK;
 }
 
+enum { HUGE_PAGE = 2u << 20, LARGE = 4 * HUGE_PAGE };
+
 /* Large buffers are aligned to 2 MiB and offered to transparent huge pages:
  * filling a CT-sized buffer then takes 512 times fewer page faults, which
  * is most of the cost of reading an uncompressed file. */
-static void *alloc_voxels(size_t n, int zero)
+static void *alloc_large(size_t n)
 {
-    enum { HUGE_PAGE = 2u << 20 };
-    if (n < 4 * (size_t)HUGE_PAGE) return zero ? md_raw_calloc(1, n) : md_raw_malloc(n);
     void *p = NULL;
     if (posix_memalign(&p, HUGE_PAGE, n) != 0) return NULL;
 #ifdef MADV_HUGEPAGE
     madvise(p, n, MADV_HUGEPAGE);
 #endif
-    if (zero) memset(p, 0, n);
     return p;
+}
+
+/* The last released large buffers, kept for the next request of the same
+ * size: a chain of element-wise steps then writes into memory it has
+ * touched before, instead of paying the kernel's zeroing of fresh pages
+ * (about half the time of a step like m:bnot()). A request of another size
+ * frees them all first, and so does a large scratch allocation
+ * (md_buffer_reuse_drop), so no allocation ever sees more memory held than
+ * without the reuse. Off under AddressSanitizer, whose quarantine must see
+ * every free. */
+#if defined(__SANITIZE_ADDRESS__)
+#define REUSE_SLOTS 0
+#else
+#define REUSE_SLOTS 2
+#endif
+static struct { void *p; size_t n; } reuse[REUSE_SLOTS ? REUSE_SLOTS : 1];
+static int reuse_lock; /* a spin lock: held only to move a few pointers */
+static int reuse_held; /* buffers kept now (read without the lock as a hint) */
+static size_t reuse_hits; /* requests served from a kept buffer */
+
+static void lock(void) { while (__atomic_exchange_n(&reuse_lock, 1, __ATOMIC_ACQUIRE)) {} }
+static void unlock(void) { __atomic_store_n(&reuse_lock, 0, __ATOMIC_RELEASE); }
+
+/* Takes the kept buffer of exactly n bytes, or frees every kept buffer and
+ * returns NULL. */
+static void *reuse_take(size_t n)
+{
+    void *hit = NULL, *drop[REUSE_SLOTS ? REUSE_SLOTS : 1];
+    int ndrop = 0;
+    lock();
+    for (int i = 0; i < REUSE_SLOTS; i++) {
+        if (!reuse[i].p) continue;
+        if (!hit && reuse[i].n == n) hit = reuse[i].p;
+        else drop[ndrop++] = reuse[i].p;
+        reuse[i].p = NULL;
+    }
+    __atomic_store_n(&reuse_held, 0, __ATOMIC_RELAXED);
+    unlock();
+    for (int i = 0; i < ndrop; i++) md_raw_free(drop[i]);
+    if (hit) __atomic_add_fetch(&reuse_hits, 1, __ATOMIC_RELAXED);
+    return hit;
+}
+
+/* Keeps p (n bytes) when a slot is free; 0 when the caller must free it. */
+static int reuse_keep(void *p, size_t n)
+{
+    int kept = 0;
+    lock();
+    for (int i = 0; i < REUSE_SLOTS && !kept; i++)
+        if (!reuse[i].p) reuse[i].p = p, reuse[i].n = n, kept = 1;
+    if (kept) __atomic_add_fetch(&reuse_held, 1, __ATOMIC_RELAXED);
+    unlock();
+    return kept;
+}
+
+void md_buffer_reuse_drop(void)
+{
+    if (REUSE_SLOTS && __atomic_load_n(&reuse_held, __ATOMIC_RELAXED)) (void)reuse_take(0);
+}
+
+size_t md_buffer_reuse_bytes(void)
+{
+    size_t b = 0;
+    lock();
+    for (int i = 0; i < REUSE_SLOTS; i++)
+        if (reuse[i].p) b += reuse[i].n;
+    unlock();
+    return b;
+}
+
+size_t md_buffer_reuse_hits(void) { return __atomic_load_n(&reuse_hits, __ATOMIC_RELAXED); }
+
+static void *alloc_voxels(size_t n, int zero)
+{
+    if (n < LARGE) return zero ? md_raw_calloc(1, n) : md_raw_malloc(n);
+    void *p = REUSE_SLOTS ? reuse_take(n) : NULL;
+    if (!p) p = alloc_large(n);
+    if (p && zero) memset(p, 0, n);
+    return p;
+}
+
+static void free_voxels(void *p, size_t n)
+{
+    if (n >= LARGE && REUSE_SLOTS && reuse_keep(p, n)) return;
+    md_raw_free(p);
 }
 
 MdStatus md_buffer_new(MdBuffer **out, size_t nbytes, int zero, MdError *err)
@@ -72,7 +160,7 @@ void md_buffer_release(MdBuffer *b)
     if (!b) return;
     if (__atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) == 0) {
         __atomic_sub_fetch(&live_bytes, b->nbytes, __ATOMIC_RELAXED);
-        md_raw_free(b->data);
+        free_voxels(b->data, b->nbytes ? b->nbytes : 1);
         free(b);
     }
 }

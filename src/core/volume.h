@@ -47,6 +47,12 @@ MdStatus md_checked_mul(size_t *n, size_t a, size_t b, MdError *err) MD_MUST_CHE
 MdStatus md_buffer_new(MdBuffer **out, size_t nbytes, int zero, MdError *err) MD_MUST_CHECK;
 void md_buffer_retain(MdBuffer *b);
 void md_buffer_release(MdBuffer *b);
+/* Released large buffers are kept for the next request of the same size
+ * (volume.c says why): drop frees them, bytes is how much they hold, hits
+ * how many requests they served. */
+void md_buffer_reuse_drop(void);
+size_t md_buffer_reuse_bytes(void);
+size_t md_buffer_reuse_hits(void);
 
 /* Sets identity geometry (spacing 1, origin 0, identity direction) and dims. */
 void md_volume_init(MdVolume *v, MdDtype dtype, int ndim, const int64_t *dim);
