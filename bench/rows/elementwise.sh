@@ -10,7 +10,11 @@
 # Targets: faster than numpy (numpy/medula > 1) and within 2x of memcpy
 # (medula/memcpy <= 2), on 2 threads. medula on 1 thread is shown too: on a
 # machine busy with other work, a 2-thread call waits for the second core
-# and the 1-thread time is the steadier figure.
+# and the 1-thread time is the steadier figure. Each call's result is
+# released, so the next call of a chain-like loop writes into the kept
+# buffer (vol.kept_bytes), as the memcpy writes into touched memory; the
+# "fresh" column drops kept buffers before each call (vol.drop_kept), so
+# its result goes to new pages the kernel zeroes first.
 
 EW_RUNS=${EW_RUNS:-7}
 
@@ -51,9 +55,11 @@ make_elementwise_inputs() {
   fi
 }
 
-# Lua printing "name seconds" per operation, on THREADS threads.
+# Lua printing "name seconds" per operation, on THREADS threads ($1); with
+# $2 = fresh, every call gets new pages.
 elementwise_lua() {
   printf '%s\n' "vol.set_threads($1)
+local FRESH = '${2:-}' == 'fresh'
 local ct = vol.read('$D/ew_ct.npy')
 local half = (ct / 2):astype('int16', {rounding='floor'})
 local m, m2 = ct:lt(-320), ct:gt(-1000)
@@ -64,6 +70,7 @@ local function best(f)
   local b = math.huge
   for _ = 1, $EW_RUNS do
     collectgarbage()
+    if FRESH then vol.drop_kept() end
     local t = vol.clock(); local r = f(); b = math.min(b, vol.clock() - t)
     if type(r) == 'userdata' and not inputs[r] then r:release() end
   end
@@ -81,23 +88,26 @@ row_elementwise() {
   "$BIN" "$D/ew.lua" >"$D/ew_medula.txt" || die "medula element-wise script failed"
   elementwise_lua 1 >"$D/ew1.lua"
   "$BIN" "$D/ew1.lua" >"$D/ew_medula1.txt" || die "medula element-wise script failed"
+  elementwise_lua 2 fresh >"$D/ewf.lua"
+  "$BIN" "$D/ewf.lua" >"$D/ew_medulaf.txt" || die "medula element-wise script failed"
   "$PY" "$HERE/elementwise_numpy.py" "$D/ew_ct.npy" "$EW_RUNS" >"$D/ew_numpy.txt" || die "numpy element-wise script failed"
   counts=$(echo "$EW_OPS" | while IFS=: read -r name bytes expr; do printf '%s ' $((n * bytes / 2)); done)
   # shellcheck disable=SC2086
   "$D/elementwise_memcpy" "$EW_RUNS" $counts >"$D/ew_memcpy.txt" || true
   echo
   echo "element-wise, in-process (best of $EW_RUNS calls; load average $(cut -d" " -f1-3 /proc/loadavg); ratios for medula on 2 threads: numpy/medula >= 1 and medula/memcpy <= 2)"
-  printf '%-12s %-22s %9s %9s %9s %9s %7s %7s %5s\n' op "medula" "2 thr s" "1 thr s" "numpy s" "memcpy s" "np/med" "med/cpy" "met?"
+  printf '%-12s %-22s %9s %9s %9s %9s %9s %7s %7s %5s\n' op "medula" "2 thr s" "1 thr s" "fresh s" "numpy s" "memcpy s" "np/med" "med/cpy" "met?"
   i=0
   echo "$EW_OPS" | while IFS=: read -r name bytes expr; do
     i=$((i + 1))
     tm=$(awk -v k="$name" '$1 == k { print $2 }' "$D/ew_medula.txt")
     t1=$(awk -v k="$name" '$1 == k { print $2 }' "$D/ew_medula1.txt")
+    tf=$(awk -v k="$name" '$1 == k { print $2 }' "$D/ew_medulaf.txt")
     tp=$(awk -v k="$name" '$1 == k { print $2 }' "$D/ew_numpy.txt")
     tc=$(sed -n "${i}p" "$D/ew_memcpy.txt" | awk '{ print $2 }')
-    awk -v name="$name" -v e="$expr" -v tm="$tm" -v t1="$t1" -v tp="$tp" -v tc="$tc" 'BEGIN {
+    awk -v name="$name" -v e="$expr" -v tm="$tm" -v t1="$t1" -v tf="$tf" -v tp="$tp" -v tc="$tc" 'BEGIN {
       rp = tp / tm; rc = tm / tc
-      printf "%-12s %-22s %9.4f %9.4f %9.4f %9.4f %7.2f %7.2f %5s\n", name, e, tm, t1, tp, tc, rp, rc,
+      printf "%-12s %-22s %9.4f %9.4f %9.4f %9.4f %9.4f %7.2f %7.2f %5s\n", name, e, tm, t1, tf, tp, tc, rp, rc,
         (rp >= 1 && rc <= 2) ? "yes" : "no" }'
   done
 }
