@@ -47,9 +47,10 @@ static void *alloc_large(size_t n)
  * touched before, instead of paying the kernel's zeroing of fresh pages
  * (about half the time of a step like m:bnot()). A request of another size
  * frees them all first, and so does a large scratch allocation
- * (md_buffer_reuse_drop), so no allocation ever sees more memory held than
- * without the reuse. Off under AddressSanitizer, whose quarantine must see
- * every free. */
+ * (md_buffer_reuse_drop), so none of our allocations of 1 MiB or more
+ * sees more memory held than without the reuse (libraries' own are not
+ * counted). Off under AddressSanitizer, whose
+ * quarantine must see every free. */
 #if defined(__SANITIZE_ADDRESS__)
 #define REUSE_SLOTS 0
 #else
