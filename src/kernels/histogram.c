@@ -567,7 +567,8 @@ MdStatus md_percentiles(const MdSelection *s, const double *pct, int nq, MdQuant
     uint64_t *tab;
     MdStatus st = count_selected(s, &n, &tab, ctx);
     if (st) return st;
-    uint64_t *ranks = malloc((size_t)(2 * nq + 1) * sizeof *ranks);
+    /* zeroed only to quiet GCC, which cannot see that nq = 0 reads none */
+    uint64_t *ranks = calloc((size_t)(2 * nq + 1), sizeof *ranks);
     double *g = malloc((size_t)(nq + 1) * sizeof *g), *vals = malloc((size_t)(2 * nq + 1) * sizeof *vals);
     if (!ranks || !g || !vals) {
         st = md_error(ctx->err, MD_ENOMEM, "percentile: out of memory");
