@@ -87,10 +87,19 @@ describe("kept voxel buffers", function()
     assert.are.equal(0, vol.kept_bytes())
   end)
 
-  it("keeps small buffers out (under 8 MiB)", function()
+  it("keeps small buffers out (under 8 MiB), and frees kept ones before a volume of 1 MiB or more", function()
     vol.set_memory_budget(0)
     vol.new{shape = {256, 256, 127}, dtype = "uint8"}:release()
     assert.are.equal(0, vol.kept_bytes())
+    if not keeps then return end
+    vol.new{shape = {256, 256, 128}, dtype = "uint8"}:release()
+    assert.are.equal(8 * MiB, vol.kept_bytes())
+    local small = vol.new{shape = {256, 256, 8}, dtype = "uint8"} -- 512 KiB: the kept one stays
+    assert.are.equal(8 * MiB, vol.kept_bytes())
+    local mid = vol.new{shape = {256, 256, 16}, dtype = "uint8"} -- 1 MiB: the kept one goes first
+    assert.are.equal(0, vol.kept_bytes())
+    small:release()
+    mid:release()
   end)
 
   it("gives the same bytes into a kept, dirty buffer as into fresh memory", function()

@@ -105,8 +105,8 @@ static const MdLuaReg functions[] = {
     {"kept_bytes", l_kept_bytes,
      "vol.kept_bytes() -> integer\nBytes of released voxel buffers (8 MiB or more, at most two) kept for the\n"
      "next volume of the same size, so a chain of steps reuses touched memory. They\n"
-     "are freed as soon as a buffer of another size or a large scratch block is\n"
-     "asked for, or the budget is set; they are not part of vol.live_bytes()."},
+     "are freed as soon as any other voxel buffer or scratch block of 1 MiB or more\n"
+     "is asked for, or the budget is set; they are not part of vol.live_bytes()."},
     {"drop_kept", l_drop_kept,
      "vol.drop_kept()\nFrees the kept buffers now (see vol.kept_bytes), e.g. before measuring the\n"
      "process's memory: collectgarbage(); vol.drop_kept()"},

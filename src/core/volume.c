@@ -45,12 +45,12 @@ static void *alloc_large(size_t n)
 /* The last released large buffers, kept for the next request of the same
  * size: a chain of element-wise steps then writes into memory it has
  * touched before, instead of paying the kernel's zeroing of fresh pages
- * (about half the time of a step like m:bnot()). A request of another size
- * frees them all first, and so does a large scratch allocation
- * (md_buffer_reuse_drop), so none of our allocations of 1 MiB or more
- * sees more memory held than without the reuse (libraries' own are not
- * counted). Off under AddressSanitizer, whose
- * quarantine must see every free. */
+ * (about half the time of a step like m:bnot()). Any other request of
+ * 1 MiB or more, voxel buffer or scratch block (md_buffer_reuse_drop),
+ * frees them all first, so none of our allocations of 1 MiB or more sees
+ * more memory held than without the reuse (libraries' own are not
+ * counted). Off under AddressSanitizer, whose quarantine must see every
+ * free. */
 #if defined(__SANITIZE_ADDRESS__)
 #define REUSE_SLOTS 0
 #else
@@ -115,7 +115,10 @@ size_t md_buffer_reuse_hits(void) { return __atomic_load_n(&reuse_hits, __ATOMIC
 
 static void *alloc_voxels(size_t n, int zero)
 {
-    if (n < LARGE) return zero ? md_raw_calloc(1, n) : md_raw_malloc(n);
+    if (n < LARGE) {
+        if (n >= MD_SCRATCH_MIN) md_buffer_reuse_drop(); /* as a scratch block of this size would */
+        return zero ? md_raw_calloc(1, n) : md_raw_malloc(n);
+    }
     void *p = REUSE_SLOTS ? reuse_take(n) : NULL;
     if (!p) p = alloc_large(n);
     if (p && zero) memset(p, 0, n);
