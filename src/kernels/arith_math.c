@@ -139,26 +139,26 @@ static inline int64_t unsafe(int64_t in, double r)
  * as wide as a double, and the Makefile compiles this file with
  * -fno-trapping-math (comparisons of NaN may then be evaluated in every
  * lane) and -ffp-contract=fast: GCC 12 vectorises the loops only so. */
-#define EVALUATE_LOOP(short_f, is_log, RT)                              \
-    _Pragma("omp simd reduction(| : any)")                              \
-    for (size_t i = 0; i < n; i++) {                                    \
-        const double xi = x[i];                                         \
-        const int64_t in = evaluated(xi, is_log);                       \
-        const double ri = short_f(xi);                      \
-        r[i] = (RT)ri;                                                  \
-        any |= unsafe(in, ri);                                          \
+#define EVALUATE_LOOP(short_f, is_log, RT)        \
+    _Pragma("omp simd reduction(| : any)")        \
+    for (size_t i = 0; i < n; i++) {              \
+        const double xi = x[i];                   \
+        const int64_t in = evaluated(xi, is_log); \
+        const double ri = short_f(xi);            \
+        r[i] = (RT)ri;                            \
+        any |= unsafe(in, ri);                    \
     }
 
-#define EVALUATE_FN(name, XT, RT)                                                     \
-    EXP_LOG_CLONES static int name(const XT *x, RT *r, size_t n, int is_log)       \
-    {                                                                                 \
-        int64_t any = 0;                                                              \
-        if (is_log) {                                                                 \
-            EVALUATE_LOOP(short_log, 1, RT)                                           \
-        } else {                                                                      \
-            EVALUATE_LOOP(short_exp, 0, RT)                                           \
-        }                                                                             \
-        return any != 0;                                                              \
+#define EVALUATE_FN(name, XT, RT)                                            \
+    EXP_LOG_CLONES static int name(const XT *x, RT *r, size_t n, int is_log) \
+    {                                                                        \
+        int64_t any = 0;                                                     \
+        if (is_log) {                                                        \
+            EVALUATE_LOOP(short_log, 1, RT)                                  \
+        } else {                                                             \
+            EVALUATE_LOOP(short_exp, 0, RT)                                  \
+        }                                                                    \
+        return any != 0;                                                     \
     }
 
 EVALUATE_FN(evaluate_d, double, double)
@@ -166,20 +166,20 @@ EVALUATE_FN(evaluate_f, float, float)
 
 /* The voxels of a block the evaluation flagged, recomputed by libm (the
  * flag is recomputed from the evaluation, as doubles: it is the same). */
-#define REDO_FLAGGED(XT, RT)                                                 \
-    for (size_t i = 0; i < n; i++) {                                         \
-        const double xi = x[i];                                              \
-        const int64_t in = evaluated(xi, is_log);                            \
-        const double ri = is_log ? short_log(xi) : short_exp(xi);                \
-        if (unsafe(in, ri)) r[i] = (RT)(is_log ? log(xi) : exp(xi));         \
+#define REDO_FLAGGED(RT)                                             \
+    for (size_t i = 0; i < n; i++) {                                 \
+        const double xi = x[i];                                      \
+        const int64_t in = evaluated(xi, is_log);                    \
+        const double ri = is_log ? short_log(xi) : short_exp(xi);    \
+        if (unsafe(in, ri)) r[i] = (RT)(is_log ? log(xi) : exp(xi)); \
     }
 
 void md_arith_exp_log_f32(const double *x, double *r, size_t n, int is_log)
 {
-    if (evaluate_d(x, r, n, is_log)) REDO_FLAGGED(double, double)
+    if (evaluate_d(x, r, n, is_log)) REDO_FLAGGED(double)
 }
 
 void md_arith_exp_log_f32f(const float *x, float *r, size_t n, int is_log)
 {
-    if (evaluate_f(x, r, n, is_log)) REDO_FLAGGED(float, float)
+    if (evaluate_f(x, r, n, is_log)) REDO_FLAGGED(float)
 }

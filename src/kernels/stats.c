@@ -165,7 +165,8 @@ static inline double load1(const void *x, int f32, size_t i)
 /* A block whose values are all finite (no mask): sum, min and max in the
  * lanes double_block uses, with no selects, then the squared deviations from
  * the block's mean. Reading floats directly gives the same sums as their
- * double copy. */
+ * double copy. ahead (floats only, may be NULL): the next block, fetched into
+ * the cache while this one is summed. */
 MD_VECTOR_CLONES static void finite_block(const void *x, int f32, size_t n, const char *ahead, Part *p)
 {
     const D4 zero = {0, 0, 0, 0}, inf = zero + HUGE_VAL;
@@ -401,7 +402,8 @@ MdStatus md_stats(const MdVolume *v, const MdVolume *mask, MdStats *out, MdError
         if (small) {
             small_int_block(vd, t, s, m, mk, q);
         } else if (t == MD_FLOAT32 && !mk && all_finite_f32((const float *)vd + s, m)) {
-            finite_block((const float *)vd + s, 1, m, k + 1 < nb ? (const char *)((const float *)vd + s + m) : NULL, q);
+            const char *next = k + 1 < nb ? (const char *)((const float *)vd + s + m) : NULL;
+            finite_block((const float *)vd + s, 1, m, next, q);
         } else {
             /* a copy even for float64: double_block marks the unmasked voxels in it */
             md_rows_convert((const char *)vd + s * md_dtype_size(t), t, bx, MD_FLOAT64, m, MD_ROUND_NEAREST);
