@@ -44,10 +44,12 @@ void *__wrap_realloc(void *p, size_t n);
 void __wrap_free(void *p);
 
 /* 1 (and the refusal recorded) when a block of size bytes, n of them new,
- * would pass the budget (blocks under MD_SCRATCH_MIN are not counted). */
+ * would pass the budget (blocks under MD_SCRATCH_MIN are not counted).
+ * Called before every allocation that may grow, so it is also where kept
+ * voxel buffers are freed before a counted block (volume.c says why). */
 static int over_budget(size_t n, size_t size)
 {
-    if (size >= MD_SCRATCH_MIN) md_buffer_reuse_drop(); /* held buffers go before a large block */
+    if (size >= MD_SCRATCH_MIN) md_buffer_reuse_drop();
     size_t budget = md_memory_budget();
     if (!budget || size < MD_SCRATCH_MIN) return 0;
     size_t live = md_live_bytes() + md_scratch_bytes();
