@@ -55,7 +55,7 @@ LDFLAGS  += $(OMPFLAG) -Wl,-E
 # Scratch memory counted against the memory budget (src/core/memwrap.c).
 CFLAGS   += -DMD_WRAP_MALLOC
 LDFLAGS  += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free
-LDLIBS   += $(PKG_LIBS) -lmvec -lm -ldl
+LDLIBS   += $(PKG_LIBS) -lm -ldl
 
 # The float32 exp/log evaluations vectorise only with these (see the file).
 MATH_FLAGS := -fno-trapping-math -ffp-contract=fast
